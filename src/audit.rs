@@ -1,0 +1,391 @@
+//! The audit engine: runs selected rules over objects and produces one sorted, fingerprinted Audit.
+//!
+//! Pure: no I/O, no clock (today's date comes in as a parameter for exemption expiry).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::config::{Config, Exemption, glob_match};
+use crate::graph::Graph;
+use crate::model::{Area, Finding, Object, ObjectRef, Severity};
+use crate::rules::{self, Context, Rule, Violation};
+use crate::source::{Input, InputError, Skipped};
+
+/// Version of the JSON audit schema.
+pub const SCHEMA_VERSION: &str = "1";
+
+/// The annotation objects use to exempt themselves: `"SEC001,REL002: reason"`.
+pub const IGNORE_ANNOTATION: &str = "clustergpt.io/ignore";
+
+/// Options of one run that do not come from the config file.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Extra selection from the command line (replaces the config's when not empty).
+    pub select: Vec<String>,
+    /// Extra ignores from the command line (added to the config's).
+    pub ignore: Vec<String>,
+    /// Today's date as `YYYY-MM-DD`, for exemption expiry.
+    pub today: Option<String>,
+}
+
+/// A finding that an exemption suppressed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Suppressed {
+    /// Rule id.
+    pub rule: String,
+    /// Fingerprint of the suppressed finding.
+    pub fingerprint: String,
+    /// Object.
+    pub object: ObjectRef,
+    /// `config` (with line) or `annotation`.
+    pub by: String,
+    /// The exemption's reason.
+    pub reason: String,
+}
+
+/// A problem with an exemption: it matched nothing, expired, or is malformed.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ExemptionNote {
+    /// Where it is: `.clustergpt.yaml:12` or `Deployment/ns/name`.
+    pub source: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// Counts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Summary {
+    /// Files read.
+    pub files: usize,
+    /// Objects audited.
+    pub objects: usize,
+    /// Findings reported.
+    pub findings: usize,
+    /// Findings per severity (every severity present, zero included).
+    pub by_severity: BTreeMap<Severity, usize>,
+    /// Findings per area.
+    pub by_area: BTreeMap<Area, usize>,
+    /// 0 (nothing found) to 100, from severity-weighted findings per object.
+    pub risk_score: u32,
+}
+
+/// What the graph says about the whole input.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Architecture {
+    /// Objects per kind.
+    pub kinds: BTreeMap<String, usize>,
+    /// Namespaces seen.
+    pub namespaces: Vec<String>,
+    /// Relations per kind (Selects, RoutesTo, ...).
+    pub relations: BTreeMap<String, usize>,
+}
+
+/// The result of an audit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Audit {
+    /// Schema version of this JSON.
+    pub schema_version: String,
+    /// Findings, sorted by file, line, column, rule.
+    pub findings: Vec<Finding>,
+    /// Inputs that could not be read.
+    pub errors: Vec<InputError>,
+    /// Documents that are not Kubernetes objects.
+    pub skipped: Vec<Skipped>,
+    /// Findings exemptions removed.
+    pub suppressed: Vec<Suppressed>,
+    /// Exemptions that matched nothing, expired, or are malformed.
+    pub exemption_notes: Vec<ExemptionNote>,
+    /// Rule ids that ran.
+    pub rules_run: Vec<String>,
+    /// Architecture summary.
+    pub architecture: Architecture,
+    /// Counts.
+    pub summary: Summary,
+}
+
+/// Whether a select/ignore entry names a rule, a rule name, an area or `all`.
+#[must_use]
+pub fn selector_is_known(s: &str) -> bool {
+    s.eq_ignore_ascii_case("all") || Area::parse(s).is_some() || rules::find(s).is_some() || prefix_matches(s)
+}
+
+fn prefix_matches(s: &str) -> bool {
+    s.len() >= 3 && rules::registry().iter().any(|r| r.meta().id.starts_with(&s.to_ascii_uppercase()))
+}
+
+fn selector_hits(sel: &str, rule: &dyn Rule) -> bool {
+    let m = rule.meta();
+    sel.eq_ignore_ascii_case("all")
+        || m.id.eq_ignore_ascii_case(sel)
+        || m.name == sel
+        || m.area.as_str().eq_ignore_ascii_case(sel)
+        || (sel.len() >= 3 && m.id.starts_with(&sel.to_ascii_uppercase()))
+}
+
+/// The rules a configuration selects, in id order.
+#[must_use]
+pub fn selected_rules(config: &Config, opts: &RunOptions) -> Vec<&'static dyn Rule> {
+    let select = if opts.select.is_empty() { &config.select } else { &opts.select };
+    rules::registry()
+        .iter()
+        .copied()
+        .filter(
+            |r| if select.is_empty() { r.meta().default_enabled } else { select.iter().any(|s| selector_hits(s, *r)) },
+        )
+        .filter(|r| !config.ignore.iter().chain(&opts.ignore).any(|s| selector_hits(s, *r)))
+        .collect()
+}
+
+/// Hashes rule id, object identity and field path: stable when lines move.
+#[must_use]
+pub fn fingerprint(rule: &str, object: &ObjectRef, path: &str) -> String {
+    let mut h = Sha256::new();
+    for part in [rule, &object.kind, object.namespace.as_deref().unwrap_or(""), &object.name, path] {
+        h.update(part.as_bytes());
+        h.update([0u8]);
+    }
+    let digest = h.finalize();
+    digest.iter().take(16).map(|b| format!("{b:02x}")).collect()
+}
+
+/// Runs the audit.
+#[must_use]
+pub fn run(input: Input, config: &Config, opts: &RunOptions) -> Audit {
+    let Input { objects, mut errors, mut skipped, files } = input;
+    let graph = Graph::build(&objects);
+    let cx = Context::new(&objects, &graph, &config.rules);
+    let selected = selected_rules(config, opts);
+
+    let mut exemption_used = vec![false; config.exemptions.len()];
+    let mut notes: Vec<ExemptionNote> = Vec::new();
+    let mut suppressed = Vec::new();
+    let mut findings: Vec<Finding> = Vec::new();
+    let mut violations = Vec::new();
+
+    for (idx, obj) in objects.iter().enumerate() {
+        let annotation = if config.allow_annotation_exemptions { annotation_exemption(obj, &mut notes) } else { None };
+        let oref = ObjectRef::of(obj);
+        for rule in &selected {
+            violations.clear();
+            rule.check(&cx, idx, &mut violations);
+            let meta = rule.meta();
+            for v in violations.drain(..) {
+                let f = make_finding(*rule, config, obj, &oref, v);
+                if let Some((rules, reason)) = &annotation
+                    && rules
+                        .iter()
+                        .any(|r| r.eq_ignore_ascii_case("all") || r.eq_ignore_ascii_case(meta.id) || r == meta.name)
+                {
+                    suppressed.push(Suppressed {
+                        rule: f.rule.clone(),
+                        fingerprint: f.fingerprint.clone(),
+                        object: oref.clone(),
+                        by: "annotation".to_string(),
+                        reason: reason.clone(),
+                    });
+                    continue;
+                }
+                if let Some(i) = matching_exemption(config, opts, meta.id, meta.name, obj) {
+                    exemption_used[i] = true;
+                    let e = &config.exemptions[i];
+                    suppressed.push(Suppressed {
+                        rule: f.rule.clone(),
+                        fingerprint: f.fingerprint.clone(),
+                        object: oref.clone(),
+                        by: format!("{}:{}", config_name(config), e.line),
+                        reason: e.reason.clone(),
+                    });
+                    continue;
+                }
+                findings.push(f);
+            }
+        }
+    }
+
+    for (i, e) in config.exemptions.iter().enumerate() {
+        let source = format!("{}:{}", config_name(config), e.line);
+        if is_expired(e, opts) {
+            notes.push(ExemptionNote {
+                source,
+                message: format!("exemption expired on {}; it no longer applies", e.expires.as_deref().unwrap_or("")),
+            });
+        } else if !exemption_used[i] {
+            notes.push(ExemptionNote {
+                source,
+                message: "exemption matched no finding; remove it or fix its match".to_string(),
+            });
+        }
+    }
+
+    disambiguate(&mut findings);
+    findings.sort_by(|a, b| sort_key(a).cmp(&sort_key(b)));
+    errors.sort();
+    skipped.sort();
+    notes.sort();
+    suppressed.sort_by(|a, b| (&a.fingerprint, &a.by).cmp(&(&b.fingerprint, &b.by)));
+
+    let mut by_severity: BTreeMap<Severity, usize> = Severity::ALL.iter().map(|s| (*s, 0)).collect();
+    let mut by_area: BTreeMap<Area, usize> = BTreeMap::new();
+    for f in &findings {
+        *by_severity.entry(f.severity).or_insert(0) += 1;
+        *by_area.entry(f.area).or_insert(0) += 1;
+    }
+    let mut kinds: BTreeMap<String, usize> = BTreeMap::new();
+    for o in &objects {
+        *kinds.entry(o.kind.clone()).or_insert(0) += 1;
+    }
+    let summary = Summary {
+        files,
+        objects: objects.len(),
+        findings: findings.len(),
+        risk_score: risk_score(&by_severity, objects.len()),
+        by_severity,
+        by_area,
+    };
+    Audit {
+        schema_version: SCHEMA_VERSION.to_string(),
+        findings,
+        errors,
+        skipped,
+        suppressed,
+        exemption_notes: notes,
+        rules_run: selected.iter().map(|r| r.meta().id.to_string()).collect(),
+        architecture: Architecture {
+            kinds,
+            namespaces: graph.namespaces().iter().cloned().collect(),
+            relations: graph.edge_counts(),
+        },
+        summary,
+    }
+}
+
+fn config_name(config: &Config) -> String {
+    config.path.as_ref().map_or_else(|| crate::config::FILE_NAME.to_string(), |p| p.display().to_string())
+}
+
+fn make_finding(rule: &dyn Rule, config: &Config, obj: &Object, oref: &ObjectRef, v: Violation) -> Finding {
+    let meta = rule.meta();
+    let severity = config
+        .severity
+        .get(meta.id)
+        .or_else(|| config.severity.get(meta.name))
+        .or_else(|| config.severity.iter().find(|(k, _)| k.eq_ignore_ascii_case(meta.id)).map(|(_, s)| s))
+        .copied()
+        .unwrap_or(meta.severity);
+    let Violation { path, message, mut evidence, fix } = v;
+    evidence.sort();
+    evidence.dedup();
+    Finding {
+        fingerprint: fingerprint(meta.id, oref, &path),
+        rule: meta.id.to_string(),
+        name: meta.name.to_string(),
+        severity,
+        area: meta.area,
+        message,
+        object: oref.clone(),
+        location: obj.locate(&path),
+        evidence,
+        fix,
+    }
+}
+
+/// Identical objects in several files (overlays, copies) would share fingerprints; number the repeats.
+fn disambiguate(findings: &mut [Finding]) {
+    let mut order: Vec<usize> = (0..findings.len()).collect();
+    order.sort_by(|a, b| sort_key(&findings[*a]).cmp(&sort_key(&findings[*b])));
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    for i in order {
+        let n = seen.entry(findings[i].fingerprint.clone()).or_insert(0);
+        *n += 1;
+        if *n > 1 {
+            findings[i].fingerprint = format!("{}-{}", findings[i].fingerprint, n);
+        }
+    }
+}
+
+type SortKey<'a> = (bool, Option<&'a str>, Option<u32>, Option<u32>, &'a str, &'a str, &'a str);
+
+fn sort_key(f: &Finding) -> SortKey<'_> {
+    (
+        f.location.file.is_none(),
+        f.location.file.as_deref(),
+        f.location.line,
+        f.location.column,
+        f.rule.as_str(),
+        f.location.path.as_str(),
+        f.fingerprint.as_str(),
+    )
+}
+
+fn risk_score(by_severity: &BTreeMap<Severity, usize>, objects: usize) -> u32 {
+    let weight = |s: Severity| match s {
+        Severity::Critical => 10.0,
+        Severity::High => 5.0,
+        Severity::Medium => 2.0,
+        Severity::Low => 0.5,
+        Severity::Info => 0.0,
+    };
+    let points: f64 = by_severity.iter().map(|(s, n)| weight(*s) * *n as f64).sum();
+    if points == 0.0 {
+        return 0;
+    }
+    // Saturating curve over points per object: 1 critical per object ≈ 63, many ≈ 100.
+    let per_object = points / objects.max(1) as f64;
+    let score = 100.0 * (1.0 - (-per_object / 10.0).exp());
+    score.round().clamp(1.0, 100.0) as u32
+}
+
+fn is_expired(e: &Exemption, opts: &RunOptions) -> bool {
+    match (&e.expires, &opts.today) {
+        (Some(exp), Some(today)) => today.as_str() > exp.as_str(),
+        _ => false,
+    }
+}
+
+fn matching_exemption(config: &Config, opts: &RunOptions, id: &str, name: &str, obj: &Object) -> Option<usize> {
+    config.exemptions.iter().position(|e| {
+        !is_expired(e, opts)
+            && (e.rules.is_empty() || e.rules.iter().any(|r| r.eq_ignore_ascii_case(id) || r == name))
+            && e.kind.as_deref().is_none_or(|k| k == obj.kind)
+            && e.namespace.as_deref().is_none_or(|p| obj.effective_namespace().is_some_and(|ns| glob_match(p, ns)))
+            && e.name.as_deref().is_none_or(|p| glob_match(p, &obj.name))
+    })
+}
+
+/// Reads `clustergpt.io/ignore: "SEC001,REL002: reason"`. Without a reason it is not applied.
+fn annotation_exemption(obj: &Object, notes: &mut Vec<ExemptionNote>) -> Option<(BTreeSet<String>, String)> {
+    let value = obj.annotation(IGNORE_ANNOTATION)?;
+    let (rules_part, reason) = match value.split_once(':') {
+        Some((r, reason)) => (r, reason.trim()),
+        None => (value, ""),
+    };
+    let rules: BTreeSet<String> =
+        rules_part.split([',', ' ']).map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect();
+    let source = obj.display_id();
+    if reason.is_empty() {
+        notes.push(ExemptionNote {
+            source,
+            message: format!(
+                "annotation {IGNORE_ANNOTATION} has no reason, so it is not applied; write it as \"RULE,RULE: why\""
+            ),
+        });
+        return None;
+    }
+    for r in &rules {
+        if !r.eq_ignore_ascii_case("all") && rules::find(r).is_none() {
+            notes.push(ExemptionNote {
+                source: source.clone(),
+                message: format!("annotation names unknown rule `{r}`"),
+            });
+        }
+    }
+    Some((rules, reason.to_string()))
+}
+
+/// Findings at or above a severity.
+#[must_use]
+pub fn count_at_or_above(audit: &Audit, min: Severity) -> usize {
+    audit.findings.iter().filter(|f| f.severity >= min).count()
+}

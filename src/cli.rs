@@ -1,0 +1,350 @@
+//! Command-line interface: parses flags, resolves configuration, runs commands, owns exit codes.
+
+use std::io::{IsTerminal, Read, Write};
+use std::path::PathBuf;
+
+use anyhow::{Context as _, bail};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::audit::{self, Audit, RunOptions};
+use crate::config::{self, Config};
+use crate::model::Severity;
+use crate::report::{self, Format};
+use crate::rules;
+use crate::source;
+use crate::yaml::Limits;
+
+/// Exit status of a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Everything passed.
+    Passed = 0,
+    /// A gate failed (findings at or above `--fail-on`).
+    GateFailed = 1,
+    /// The tool could not do its job (bad flags, unreadable input).
+    Error = 2,
+}
+
+/// Audits Kubernetes manifests: reliability, security, cost and architecture findings with fixes.
+#[derive(Debug, Parser)]
+#[command(name = "clustergpt", version, about, long_about = None)]
+pub struct Cli {
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Audit manifests (files, directories, or `-` for stdin).
+    Analyze(AnalyzeArgs),
+    /// List rules, or explain one.
+    Rules(RulesArgs),
+    /// Write a commented default `.clustergpt.yaml`.
+    Init(InitArgs),
+}
+
+/// When to colour terminal output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// Colour when stdout is a terminal and NO_COLOR is unset.
+    Auto,
+    /// Always colour.
+    Always,
+    /// Never colour.
+    Never,
+}
+
+/// Flags of `analyze`.
+#[derive(Debug, Args)]
+pub struct AnalyzeArgs {
+    /// Files or directories to audit (`.yaml`, `.yml`, `.json`, recursively); `-` reads stdin.
+    #[arg(default_value = ".")]
+    pub paths: Vec<PathBuf>,
+    /// Output format, optionally to a file: `terminal`, `json`, `sarif`, `md`; e.g. `--format sarif=out.sarif`. Repeatable.
+    #[arg(long = "format", short = 'f', value_name = "FORMAT[=PATH]")]
+    pub formats: Vec<String>,
+    /// Exit 1 when a finding at or above this severity remains.
+    #[arg(long, value_name = "SEVERITY")]
+    pub fail_on: Option<String>,
+    /// Only run these rules (ids, names, areas or id prefixes; repeatable, comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub select: Vec<String>,
+    /// Do not run these rules (ids, names, areas or id prefixes; repeatable, comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub ignore: Vec<String>,
+    /// Configuration file (default: `.clustergpt.yaml` in this directory or a parent).
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Ignore any `.clustergpt.yaml`.
+    #[arg(long, conflicts_with = "config")]
+    pub no_config: bool,
+    /// Colour terminal output.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub color: ColorChoice,
+}
+
+/// Flags of `rules`.
+#[derive(Debug, Args)]
+pub struct RulesArgs {
+    /// `explain ID` prints a rule's documentation.
+    #[command(subcommand)]
+    pub action: Option<RulesAction>,
+    /// `table` or `json`.
+    #[arg(long, default_value = "table")]
+    pub format: String,
+}
+
+/// `rules` sub-actions.
+#[derive(Debug, Subcommand)]
+pub enum RulesAction {
+    /// Print a rule's documentation.
+    Explain {
+        /// Rule id or name.
+        id: String,
+    },
+}
+
+/// Flags of `init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Where to write it.
+    #[arg(default_value = config::FILE_NAME)]
+    pub path: PathBuf,
+    /// Overwrite an existing file.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// Runs a parsed command line.
+///
+/// # Errors
+/// Tool errors (bad flags, unreadable config, unwritable output); the caller exits 2.
+pub fn run(cli: Cli) -> anyhow::Result<Status> {
+    match cli.command {
+        Command::Analyze(a) => analyze(a),
+        Command::Rules(r) => rules_cmd(r),
+        Command::Init(i) => init(i),
+    }
+}
+
+/// Resolves the configuration for a run: explicit path, discovered file, or defaults.
+///
+/// # Errors
+/// When the config file is unreadable or invalid (every problem is listed with its line).
+pub fn resolve_config(path: Option<&PathBuf>, no_config: bool) -> anyhow::Result<Config> {
+    if no_config {
+        return Ok(Config::defaults());
+    }
+    let found = match path {
+        Some(p) => Some(p.clone()),
+        None => std::env::current_dir().ok().and_then(|d| config::discover(&d)),
+    };
+    match found {
+        None => Ok(Config::defaults()),
+        Some(p) => config::load(&p).map_err(|errs| {
+            let lines: Vec<String> = errs.iter().map(ToString::to_string).collect();
+            anyhow::anyhow!("invalid configuration:\n  {}", lines.join("\n  "))
+        }),
+    }
+}
+
+fn parse_formats(specs: &[String]) -> anyhow::Result<Vec<(Format, Option<PathBuf>)>> {
+    if specs.is_empty() {
+        return Ok(vec![(Format::Terminal, None)]);
+    }
+    let mut out = Vec::new();
+    for spec in specs {
+        let (name, path) = match spec.split_once('=') {
+            Some((n, p)) if !p.is_empty() => (n, Some(PathBuf::from(p))),
+            Some((n, _)) => (n, None),
+            None => (spec.as_str(), None),
+        };
+        let Some(f) = Format::parse(name) else {
+            bail!("unknown format `{name}`; use terminal, json, sarif or md (optionally `=PATH`)")
+        };
+        out.push((f, path));
+    }
+    if out.iter().filter(|(_, p)| p.is_none()).count() > 1 {
+        bail!("only one --format may write to stdout; give the others a path, e.g. --format sarif=out.sarif");
+    }
+    Ok(out)
+}
+
+fn analyze(a: AnalyzeArgs) -> anyhow::Result<Status> {
+    let mut config = resolve_config(a.config.as_ref(), a.no_config)?;
+    let formats = parse_formats(&a.formats)?;
+    let fail_on = match &a.fail_on {
+        Some(s) => Some(
+            Severity::parse(s)
+                .with_context(|| format!("unknown severity `{s}`; use critical, high, medium, low or info"))?,
+        ),
+        None => config.fail_on,
+    };
+    config.fail_on = fail_on;
+    for s in a.select.iter().chain(&a.ignore) {
+        if !audit::selector_is_known(s) {
+            bail!("`{s}` is not a rule id, rule name or area; `clustergpt rules` lists them");
+        }
+    }
+    let opts = RunOptions { select: a.select.clone(), ignore: a.ignore.clone(), today: Some(today()) };
+    let mut stdin = std::io::stdin().lock();
+    let input = source::load_paths(&a.paths, &mut stdin as &mut dyn Read, Limits::default());
+    let audit = audit::run(input, &config, &opts);
+    let color = match a.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+    };
+    for (format, path) in &formats {
+        let text = render(&audit, *format, color && path.is_none())?;
+        match path {
+            Some(p) => std::fs::write(p, text).with_context(|| format!("cannot write {}", p.display()))?,
+            None => {
+                let mut out = std::io::stdout().lock();
+                out.write_all(text.as_bytes())?;
+                out.flush()?;
+            }
+        }
+    }
+    if !audit.errors.is_empty() {
+        // Everything readable was audited and reported; the run still did not see all its input.
+        return Ok(Status::Error);
+    }
+    Ok(gate(&audit, fail_on))
+}
+
+/// Applies the `--fail-on` gate.
+#[must_use]
+pub fn gate(audit: &Audit, fail_on: Option<Severity>) -> Status {
+    match fail_on {
+        Some(min) if audit::count_at_or_above(audit, min) > 0 => Status::GateFailed,
+        _ => Status::Passed,
+    }
+}
+
+/// Renders one format.
+///
+/// # Errors
+/// When a renderer fails.
+pub fn render(audit: &Audit, format: Format, color: bool) -> anyhow::Result<String> {
+    Ok(match format {
+        Format::Terminal => report::terminal::render(audit, color),
+        Format::Json => report::json::render(audit)?,
+        Format::Sarif => report::sarif::render(audit)?,
+        Format::Markdown => report::markdown::render(audit)?,
+    })
+}
+
+fn rules_cmd(r: RulesArgs) -> anyhow::Result<Status> {
+    let mut out = std::io::stdout().lock();
+    match r.action {
+        Some(RulesAction::Explain { id }) => {
+            let Some(rule) = rules::find(&id) else {
+                bail!("no rule `{id}`; `clustergpt rules` lists them");
+            };
+            let m = rule.meta();
+            writeln!(
+                out,
+                "{} {} ({}, {}, {})\n",
+                m.id,
+                m.name,
+                m.area,
+                m.severity,
+                if m.default_enabled { "on by default" } else { "off by default" }
+            )?;
+            writeln!(out, "{}", m.doc_text())?;
+        }
+        None => match r.format.as_str() {
+            "json" => {
+                let list: Vec<serde_json::Value> = rules::registry().iter().map(|r| rule_json(r.meta())).collect();
+                writeln!(out, "{}", serde_json::to_string_pretty(&list)?)?;
+            }
+            "table" => {
+                writeln!(out, "{:<7} {:<36} {:<13} {:<9} {:<4} equivalents", "ID", "NAME", "AREA", "SEVERITY", "ON")?;
+                for rule in rules::registry() {
+                    let m = rule.meta();
+                    writeln!(
+                        out,
+                        "{:<7} {:<36} {:<13} {:<9} {:<4} {}",
+                        m.id,
+                        m.name,
+                        m.area.as_str(),
+                        m.severity.as_str(),
+                        if m.default_enabled { "yes" } else { "no" },
+                        equivalents_text(m)
+                    )?;
+                }
+            }
+            other => bail!("unknown rules format `{other}`; use table or json"),
+        },
+    }
+    Ok(Status::Passed)
+}
+
+/// The JSON description of a rule (`clustergpt rules --format json`).
+#[must_use]
+pub fn rule_json(m: &rules::RuleMeta) -> serde_json::Value {
+    serde_json::json!({
+        "id": m.id,
+        "name": m.name,
+        "area": m.area,
+        "severity": m.severity,
+        "default_enabled": m.default_enabled,
+        "summary": m.summary,
+        "fix": m.fix,
+        "equivalents": {
+            "polaris": m.equivalents.polaris,
+            "kube_score": m.equivalents.kube_score,
+            "kube_linter": m.equivalents.kube_linter,
+            "checkov": m.equivalents.checkov,
+            "trivy": m.equivalents.trivy,
+        }
+    })
+}
+
+fn equivalents_text(m: &rules::RuleMeta) -> String {
+    let e = m.equivalents;
+    let mut parts = Vec::new();
+    for (tool, ids) in [
+        ("polaris", e.polaris),
+        ("kube-score", e.kube_score),
+        ("kube-linter", e.kube_linter),
+        ("checkov", e.checkov),
+        ("trivy", e.trivy),
+    ] {
+        if !ids.is_empty() {
+            parts.push(format!("{tool}: {}", ids.join(",")));
+        }
+    }
+    parts.join("; ")
+}
+
+fn init(i: InitArgs) -> anyhow::Result<Status> {
+    if i.path.exists() && !i.force {
+        bail!("{} already exists; pass --force to overwrite it", i.path.display());
+    }
+    std::fs::write(&i.path, config::TEMPLATE).with_context(|| format!("cannot write {}", i.path.display()))?;
+    eprintln!("wrote {}", i.path.display());
+    Ok(Status::Passed)
+}
+
+/// Today's date (UTC) as `YYYY-MM-DD`, for exemption expiry.
+#[must_use]
+pub fn today() -> String {
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let days = i64::try_from(secs / 86_400).unwrap_or(0);
+    // Howard Hinnant's days-to-civil algorithm.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = if m <= 2 { y + 1 } else { y };
+    format!("{y:04}-{m:02}-{d:02}")
+}

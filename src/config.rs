@@ -1,0 +1,418 @@
+//! `.clustergpt.yaml`: selection, severity overrides, rule settings, exemptions.
+//!
+//! Parsed through our own YAML tree so every error names the line; unknown keys are errors.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::model::Severity;
+use crate::quantity::Quantity;
+use crate::rules::RuleSettings;
+use crate::yaml::{self, Limits, Node, NodeKind};
+
+/// The file name looked up from the working directory upward.
+pub const FILE_NAME: &str = ".clustergpt.yaml";
+
+/// An exemption: rules that do not apply to matching objects, with a reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exemption {
+    /// Rule ids or names (empty: all rules).
+    pub rules: Vec<String>,
+    /// Namespace to match (glob with `*`).
+    pub namespace: Option<String>,
+    /// Kind to match.
+    pub kind: Option<String>,
+    /// Object name to match (glob with `*`).
+    pub name: Option<String>,
+    /// Why the exemption exists (required).
+    pub reason: String,
+    /// Who owns it.
+    pub owner: Option<String>,
+    /// `YYYY-MM-DD` after which it no longer applies.
+    pub expires: Option<String>,
+    /// Line in the config file, for reports.
+    pub line: u32,
+}
+
+/// Configuration for a run.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Config {
+    /// Where it was read from.
+    pub path: Option<PathBuf>,
+    /// Rules, names or areas to run (empty: defaults).
+    pub select: Vec<String>,
+    /// Rules, names or areas not to run.
+    pub ignore: Vec<String>,
+    /// Gate: fail at or above this severity.
+    pub fail_on: Option<Severity>,
+    /// Severity per rule id or name.
+    pub severity: BTreeMap<String, Severity>,
+    /// Rule settings.
+    pub rules: RuleSettings,
+    /// Exemptions.
+    pub exemptions: Vec<Exemption>,
+    /// Honour `clustergpt.io/ignore` annotations on objects.
+    pub allow_annotation_exemptions: bool,
+}
+
+impl Config {
+    /// Defaults, as `clustergpt init` writes them.
+    #[must_use]
+    pub fn defaults() -> Config {
+        Config { allow_annotation_exemptions: true, ..Config::default() }
+    }
+}
+
+/// A config error with its line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// Config path.
+    pub file: String,
+    /// 1-based line.
+    pub line: u32,
+    /// 1-based column.
+    pub column: u32,
+    /// What is wrong and what to write instead.
+    pub message: String,
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}:{}: {}", self.file, self.line, self.column, self.message)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// Finds `.clustergpt.yaml` in `start` or its parents.
+#[must_use]
+pub fn discover(start: &Path) -> Option<PathBuf> {
+    let mut dir = Some(start);
+    while let Some(d) = dir {
+        let candidate = d.join(FILE_NAME);
+        if candidate.is_file() {
+            return Some(candidate);
+        }
+        dir = d.parent();
+    }
+    None
+}
+
+/// Reads and validates a config file.
+///
+/// # Errors
+/// Every problem found, each with its line.
+pub fn load(path: &Path) -> Result<Config, Vec<ConfigError>> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        vec![ConfigError { file: file.clone(), line: 1, column: 1, message: format!("cannot read: {e}") }]
+    })?;
+    let mut cfg = parse(&file, &text)?;
+    cfg.path = Some(path.to_path_buf());
+    Ok(cfg)
+}
+
+/// Parses config text.
+///
+/// # Errors
+/// Every problem found, each with its line.
+pub fn parse(file: &str, text: &str) -> Result<Config, Vec<ConfigError>> {
+    let docs = yaml::parse_stream(text, Limits { max_depth: 32, max_nodes: 100_000, max_bytes: 4 * 1024 * 1024 })
+        .map_err(|e| vec![ConfigError { file: file.to_string(), line: e.line, column: e.col, message: e.message }])?;
+    let mut cfg = Config::defaults();
+    let Some(root) = docs.into_iter().find_map(|d| d.root) else { return Ok(cfg) };
+    let mut p = P { file, errors: Vec::new() };
+    let NodeKind::Map(entries) = &root.kind else {
+        p.err(&root, "the config must be a mapping of keys such as `select`, `ignore`, `rules`");
+        return Err(p.errors);
+    };
+    for (k, v) in entries {
+        match k.as_str().unwrap_or_default() {
+            "select" => cfg.select = p.strings(v),
+            "ignore" => cfg.ignore = p.strings(v),
+            "fail_on" | "fail-on" => cfg.fail_on = p.severity(v),
+            "severity" => {
+                for (rk, rv) in p.map(v) {
+                    if let (Some(id), Some(sev)) = (rk.as_str(), p.severity(rv)) {
+                        if crate::rules::find(id).is_none() {
+                            p.err(rk, &format!("unknown rule `{id}`; `clustergpt rules` lists them"));
+                        }
+                        cfg.severity.insert(id.to_string(), sev);
+                    }
+                }
+            }
+            "rules" => p.settings(v, &mut cfg.rules),
+            "exemptions" => {
+                if let NodeKind::Seq(items) = &v.kind {
+                    for item in items {
+                        if let Some(e) = p.exemption(item) {
+                            cfg.exemptions.push(e);
+                        }
+                    }
+                } else if !is_null(v) {
+                    p.err(v, "`exemptions` must be a list");
+                }
+            }
+            "allow_annotation_exemptions" => cfg.allow_annotation_exemptions = p.boolean(v).unwrap_or(true),
+            other => p.err(
+                k,
+                &format!(
+                    "unknown key `{other}`; expected one of select, ignore, fail_on, severity, rules, exemptions, allow_annotation_exemptions"
+                ),
+            ),
+        }
+    }
+    for id in cfg.select.iter().chain(&cfg.ignore) {
+        if !crate::audit::selector_is_known(id) {
+            p.errors.push(ConfigError {
+                file: file.to_string(),
+                line: 1,
+                column: 1,
+                message: format!("`{id}` in select/ignore is not a rule id, rule name or area"),
+            });
+        }
+    }
+    if p.errors.is_empty() { Ok(cfg) } else { Err(p.errors) }
+}
+
+fn is_null(n: &Node) -> bool {
+    matches!(&n.kind, NodeKind::Scalar { text, style: yaml::Style::Plain, .. } if text.is_empty() || text == "~" || text == "null")
+}
+
+struct P<'a> {
+    file: &'a str,
+    errors: Vec<ConfigError>,
+}
+
+impl P<'_> {
+    fn err(&mut self, n: &Node, message: &str) {
+        self.errors.push(ConfigError {
+            file: self.file.to_string(),
+            line: n.span.start.line,
+            column: n.span.start.col,
+            message: message.to_string(),
+        });
+    }
+
+    fn strings(&mut self, n: &Node) -> Vec<String> {
+        match &n.kind {
+            NodeKind::Seq(items) => items
+                .iter()
+                .filter_map(|i| {
+                    let s = i.as_str().map(str::to_string);
+                    if s.is_none() {
+                        self.err(i, "expected a string");
+                    }
+                    s
+                })
+                .collect(),
+            NodeKind::Scalar { text, .. } if is_null(n) => {
+                let _ = text;
+                Vec::new()
+            }
+            NodeKind::Scalar { text, .. } => {
+                text.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect()
+            }
+            NodeKind::Map(_) => {
+                self.err(n, "expected a list of strings");
+                Vec::new()
+            }
+        }
+    }
+
+    fn map<'n>(&mut self, n: &'n Node) -> Vec<(&'n Node, &'n Node)> {
+        match &n.kind {
+            NodeKind::Map(entries) => entries.iter().map(|(k, v)| (k, v)).collect(),
+            _ if is_null(n) => Vec::new(),
+            _ => {
+                self.err(n, "expected a mapping");
+                Vec::new()
+            }
+        }
+    }
+
+    fn severity(&mut self, n: &Node) -> Option<Severity> {
+        let s = n.as_str().and_then(Severity::parse);
+        if s.is_none() {
+            self.err(n, "expected a severity: critical, high, medium, low or info");
+        }
+        s
+    }
+
+    fn boolean(&mut self, n: &Node) -> Option<bool> {
+        let b = n.to_json().as_bool();
+        if b.is_none() {
+            self.err(n, "expected true or false");
+        }
+        b
+    }
+
+    fn quantity(&mut self, n: &Node) -> Option<f64> {
+        let q = Quantity::from_json(&n.to_json()).map(Quantity::value);
+        if q.is_none() {
+            self.err(n, "expected a Kubernetes quantity such as `4`, `500m` or `16Gi`");
+        }
+        q
+    }
+
+    fn text(&mut self, n: &Node) -> Option<String> {
+        let s = n.as_str().map(str::to_string);
+        if s.is_none() {
+            self.err(n, "expected a string");
+        }
+        s
+    }
+
+    fn settings(&mut self, n: &Node, s: &mut RuleSettings) {
+        for (k, v) in self.map(n) {
+            match k.as_str().unwrap_or_default() {
+                "node_cpu" => s.node_cpu = self.quantity(v).unwrap_or(s.node_cpu),
+                "node_memory" => s.node_memory = self.quantity(v).unwrap_or(s.node_memory),
+                "high_cpu_request" => s.high_cpu_request = self.quantity(v).unwrap_or(s.high_cpu_request),
+                "require_priority_class" => s.require_priority_class = self.boolean(v).unwrap_or(false),
+                "allowed_registries" => s.allowed_registries = self.strings(v),
+                "default_cpu_request" => s.default_cpu_request = self.quantity_text(v, &s.default_cpu_request),
+                "default_memory_request" => s.default_memory_request = self.quantity_text(v, &s.default_memory_request),
+                "default_cpu_limit" => s.default_cpu_limit = self.quantity_text(v, &s.default_cpu_limit),
+                "default_memory_limit" => s.default_memory_limit = self.quantity_text(v, &s.default_memory_limit),
+                other => self.err(
+                    k,
+                    &format!(
+                        "unknown rule setting `{other}`; expected node_cpu, node_memory, high_cpu_request, require_priority_class, allowed_registries, default_cpu_request, default_memory_request, default_cpu_limit, default_memory_limit"
+                    ),
+                ),
+            }
+        }
+    }
+
+    fn quantity_text(&mut self, n: &Node, current: &str) -> String {
+        match self.quantity(n) {
+            Some(_) => crate::model::value_text(&n.to_json()),
+            None => current.to_string(),
+        }
+    }
+
+    fn exemption(&mut self, n: &Node) -> Option<Exemption> {
+        let mut e = Exemption {
+            rules: Vec::new(),
+            namespace: None,
+            kind: None,
+            name: None,
+            reason: String::new(),
+            owner: None,
+            expires: None,
+            line: n.span.start.line,
+        };
+        if !matches!(n.kind, NodeKind::Map(_)) {
+            self.err(n, "an exemption is a mapping with `rules`, an object match and a `reason`");
+            return None;
+        }
+        for (k, v) in self.map(n) {
+            match k.as_str().unwrap_or_default() {
+                "rules" => {
+                    e.rules = self.strings(v);
+                    for r in &e.rules {
+                        if crate::rules::find(r).is_none() {
+                            self.err(v, &format!("unknown rule `{r}`; `clustergpt rules` lists them"));
+                        }
+                    }
+                }
+                "namespace" => e.namespace = self.text(v),
+                "kind" => e.kind = self.text(v),
+                "name" => e.name = self.text(v),
+                "reason" => e.reason = self.text(v).unwrap_or_default(),
+                "owner" => e.owner = self.text(v),
+                "expires" => {
+                    let t = self.text(v);
+                    if let Some(t) = &t
+                        && !is_date(t)
+                    {
+                        self.err(v, "`expires` must be a date as YYYY-MM-DD");
+                    }
+                    e.expires = t;
+                }
+                other => self.err(
+                    k,
+                    &format!(
+                        "unknown exemption key `{other}`; expected rules, namespace, kind, name, reason, owner, expires"
+                    ),
+                ),
+            }
+        }
+        if e.reason.trim().is_empty() {
+            self.err(n, "an exemption needs a `reason` saying why the rule does not apply");
+            return None;
+        }
+        Some(e)
+    }
+}
+
+fn is_date(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b.iter().enumerate().all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
+}
+
+/// Matches `pattern` (with `*` wildcards) against `text`.
+#[must_use]
+pub fn glob_match(pattern: &str, text: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    if parts.len() == 1 {
+        return pattern == text;
+    }
+    let mut rest = text;
+    for (i, part) in parts.iter().enumerate() {
+        if i == 0 {
+            match rest.strip_prefix(part) {
+                Some(r) => rest = r,
+                None => return false,
+            }
+        } else if i == parts.len() - 1 {
+            return rest.ends_with(part);
+        } else {
+            match rest.find(part) {
+                Some(at) => rest = &rest[at + part.len()..],
+                None => return false,
+            }
+        }
+    }
+    true
+}
+
+/// The commented default config that `clustergpt init` writes.
+pub const TEMPLATE: &str = include_str!("config_template.yaml");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn template_parses_to_defaults() {
+        let cfg = parse("t", TEMPLATE).unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(cfg.rules, RuleSettings::default());
+        assert!(cfg.allow_annotation_exemptions);
+    }
+
+    #[test]
+    fn unknown_keys_have_lines() {
+        let errs = parse("c.yaml", "select: [SEC001]\nrulez: {}\n").expect_err("must fail");
+        assert_eq!(errs[0].line, 2);
+        assert!(errs[0].message.contains("unknown key `rulez`"));
+    }
+
+    #[test]
+    fn exemption_needs_reason() {
+        let errs =
+            parse("c.yaml", "exemptions:\n  - rules: [SEC001]\n    namespace: kube-system\n").expect_err("must fail");
+        assert!(errs[0].message.contains("reason"), "{errs:?}");
+    }
+
+    #[test]
+    fn globs() {
+        assert!(glob_match("kube-*", "kube-system"));
+        assert!(glob_match("*proxy*", "kube-proxy-x"));
+        assert!(!glob_match("kube-*", "default"));
+    }
+}

@@ -1,0 +1,17 @@
+//! ClusterGPT: audits Kubernetes manifests and clusters.
+//!
+//! The pipeline is sources → objects → graph → rules → audit → outputs (see ARCHITECTURE.md).
+//! Everything between sources and outputs is pure: no I/O, no clock, no network.
+
+pub mod audit;
+pub mod cli;
+pub mod config;
+pub mod graph;
+pub mod kinds;
+pub mod model;
+pub mod quantity;
+pub mod report;
+pub mod rules;
+pub mod source;
+pub mod workload;
+pub mod yaml;

@@ -1,0 +1,436 @@
+//! The data model every part reads: objects with their origin, findings, fixes.
+
+use std::fmt;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::yaml::{Node, Span};
+
+/// How bad a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Informational.
+    Info,
+    /// Worth fixing eventually.
+    Low,
+    /// Should be fixed.
+    Medium,
+    /// Fix before shipping.
+    High,
+    /// Fix now.
+    Critical,
+}
+
+impl Severity {
+    /// All severities, most severe first.
+    pub const ALL: [Severity; 5] =
+        [Severity::Critical, Severity::High, Severity::Medium, Severity::Low, Severity::Info];
+
+    /// The lowercase name.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+
+    /// Parses a name such as `high`.
+    #[must_use]
+    pub fn parse(s: &str) -> Option<Severity> {
+        Severity::ALL.into_iter().find(|sev| sev.as_str().eq_ignore_ascii_case(s.trim()))
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a finding is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Area {
+    /// Availability and resilience.
+    Reliability,
+    /// Attack surface and least privilege.
+    Security,
+    /// Spend and efficiency.
+    Cost,
+    /// How objects fit together.
+    Architecture,
+    /// Live failures.
+    Diagnosis,
+    /// Manifests Kubernetes would reject or read differently.
+    Schema,
+}
+
+impl Area {
+    /// All areas.
+    pub const ALL: [Area; 6] =
+        [Area::Reliability, Area::Security, Area::Cost, Area::Architecture, Area::Diagnosis, Area::Schema];
+
+    /// The lowercase name.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Area::Reliability => "reliability",
+            Area::Security => "security",
+            Area::Cost => "cost",
+            Area::Architecture => "architecture",
+            Area::Diagnosis => "diagnosis",
+            Area::Schema => "schema",
+        }
+    }
+
+    /// Parses a name such as `security`.
+    #[must_use]
+    pub fn parse(s: &str) -> Option<Area> {
+        Area::ALL.into_iter().find(|a| a.as_str().eq_ignore_ascii_case(s.trim()))
+    }
+}
+
+impl fmt::Display for Area {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where an object came from.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Origin {
+    /// A document in a file (or stdin, named `-`).
+    File {
+        /// Path as the user gave it (relative paths stay relative).
+        path: String,
+        /// Document index in the file, from 0.
+        document: usize,
+        /// JSON pointer of the object inside the document (`/items/3` for List items, empty otherwise).
+        prefix: String,
+    },
+    /// A live cluster object.
+    Cluster {
+        /// Cluster or context name.
+        cluster: String,
+        /// The object's UID.
+        uid: String,
+    },
+}
+
+/// The parsed source an object was read from, shared by the objects of one file.
+#[derive(Debug)]
+pub struct SourceFile {
+    /// Path as the user gave it.
+    pub path: String,
+    /// The full text.
+    pub text: String,
+    /// Whether the file is JSON.
+    pub json: bool,
+}
+
+/// One Kubernetes object.
+#[derive(Debug, Clone)]
+pub struct Object {
+    /// `apiVersion`.
+    pub api_version: String,
+    /// `kind`.
+    pub kind: String,
+    /// `metadata.name` (or `generateName`).
+    pub name: String,
+    /// `metadata.namespace`, `None` when unset.
+    pub namespace: Option<String>,
+    /// The whole object as JSON.
+    pub body: Value,
+    /// Where it came from.
+    pub origin: Origin,
+    /// The YAML node of the object, for spans and fixes.
+    pub node: Option<Arc<Node>>,
+    /// The file it is in.
+    pub source: Option<Arc<SourceFile>>,
+}
+
+/// The location of a field in a file.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Location {
+    /// File path, if from a file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    /// 1-based line.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
+    /// 1-based column.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<u32>,
+    /// JSON pointer inside the object.
+    pub path: String,
+    /// Span of the reported node, when known.
+    #[serde(skip)]
+    pub span: Option<Span>,
+}
+
+impl Object {
+    /// Builds an object from its JSON body, reading identity fields from it.
+    #[must_use]
+    pub fn from_body(body: Value, origin: Origin) -> Object {
+        let s = |v: Option<&Value>| v.and_then(Value::as_str).unwrap_or_default().to_string();
+        let meta = body.get("metadata");
+        let name = meta
+            .and_then(|m| m.get("name").or_else(|| m.get("generateName")))
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let namespace = meta.and_then(|m| m.get("namespace")).and_then(Value::as_str).map(str::to_string);
+        Object {
+            api_version: s(body.get("apiVersion")),
+            kind: s(body.get("kind")),
+            name,
+            namespace,
+            body,
+            origin,
+            node: None,
+            source: None,
+        }
+    }
+
+    /// `api group` of the apiVersion (empty for core).
+    #[must_use]
+    pub fn group(&self) -> &str {
+        self.api_version.rsplit_once('/').map_or("", |(g, _)| g)
+    }
+
+    /// Reads a field by JSON pointer.
+    #[must_use]
+    pub fn get(&self, pointer: &str) -> Option<&Value> {
+        self.body.pointer(pointer)
+    }
+
+    /// Labels of the object.
+    #[must_use]
+    pub fn labels(&self) -> Option<&serde_json::Map<String, Value>> {
+        self.body.pointer("/metadata/labels").and_then(Value::as_object)
+    }
+
+    /// An annotation's value.
+    #[must_use]
+    pub fn annotation(&self, key: &str) -> Option<&str> {
+        self.body.get("metadata")?.get("annotations")?.get(key)?.as_str()
+    }
+
+    /// The namespace the object lives in, `default` when unset for namespaced kinds.
+    #[must_use]
+    pub fn effective_namespace(&self) -> Option<&str> {
+        if crate::kinds::is_cluster_scoped(&self.kind) {
+            None
+        } else {
+            Some(self.namespace.as_deref().unwrap_or("default"))
+        }
+    }
+
+    /// Identity for humans: `Kind/namespace/name` or `Kind/name`.
+    #[must_use]
+    pub fn display_id(&self) -> String {
+        match self.effective_namespace() {
+            Some(ns) => format!("{}/{}/{}", self.kind, ns, self.name),
+            None => format!("{}/{}", self.kind, self.name),
+        }
+    }
+
+    /// File path, if from a file.
+    #[must_use]
+    pub fn file(&self) -> Option<&str> {
+        match &self.origin {
+            Origin::File { path, .. } => Some(path),
+            Origin::Cluster { .. } => None,
+        }
+    }
+
+    /// Locates a field: the deepest existing node on `pointer`, reported at its key.
+    #[must_use]
+    pub fn locate(&self, pointer: &str) -> Location {
+        let mut loc = Location {
+            file: self.file().map(str::to_string),
+            line: None,
+            column: None,
+            path: pointer.to_string(),
+            span: None,
+        };
+        if let Some(node) = &self.node {
+            let (key, value, _) = node.locate(pointer);
+            let span = key.map_or(value.span, |k| crate::yaml::Span { start: k.span.start, end: value.span.end });
+            loc.line = Some(span.start.line);
+            loc.column = Some(span.start.col);
+            loc.span = Some(span);
+        }
+        loc
+    }
+}
+
+/// Object identity as shown in findings.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct ObjectRef {
+    /// `apiVersion`.
+    pub api_version: String,
+    /// `kind`.
+    pub kind: String,
+    /// Namespace for namespaced kinds (defaulted to `default`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// Name.
+    pub name: String,
+    /// UID for live objects.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uid: Option<String>,
+}
+
+impl ObjectRef {
+    /// The reference of an object.
+    #[must_use]
+    pub fn of(o: &Object) -> ObjectRef {
+        ObjectRef {
+            api_version: o.api_version.clone(),
+            kind: o.kind.clone(),
+            namespace: o.effective_namespace().map(str::to_string),
+            name: o.name.clone(),
+            uid: match &o.origin {
+                Origin::Cluster { uid, .. } => Some(uid.clone()),
+                Origin::File { .. } => None,
+            },
+        }
+    }
+}
+
+/// One fact behind a finding.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Evidence {
+    /// JSON pointer of the field, or a description such as `graph` for cross-object facts.
+    pub path: String,
+    /// The value found there, as JSON text, or a description (`<unset>`).
+    pub value: String,
+}
+
+impl Evidence {
+    /// Evidence that a field has a value.
+    #[must_use]
+    pub fn field(path: impl Into<String>, value: &Value) -> Evidence {
+        Evidence { path: path.into(), value: value_text(value) }
+    }
+
+    /// Evidence that a field is missing.
+    #[must_use]
+    pub fn unset(path: impl Into<String>) -> Evidence {
+        Evidence { path: path.into(), value: "<unset>".to_string() }
+    }
+
+    /// Free-form evidence (cross-object facts).
+    #[must_use]
+    pub fn note(path: impl Into<String>, value: impl Into<String>) -> Evidence {
+        Evidence { path: path.into(), value: value.into() }
+    }
+}
+
+/// A JSON value as short text: strings without quotes.
+#[must_use]
+pub fn value_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Whether a fix may be applied automatically.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Applicability {
+    /// Keeps behaviour the user relies on; applied by default.
+    Safe,
+    /// Changes scheduling, security posture or cost; needs `--unsafe`.
+    Unsafe,
+    /// Shown, never applied (placeholders or no faithful edit).
+    DisplayOnly,
+}
+
+/// One semantic edit on the object, addressed by JSON pointer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "lowercase")]
+pub enum FixOp {
+    /// Add (or set) a value at a path, creating missing parents.
+    Add {
+        /// JSON pointer.
+        path: String,
+        /// The value.
+        value: Value,
+    },
+    /// Replace an existing value.
+    Replace {
+        /// JSON pointer.
+        path: String,
+        /// The value.
+        value: Value,
+    },
+    /// Remove a key or item.
+    Remove {
+        /// JSON pointer.
+        path: String,
+    },
+}
+
+/// A fix as semantic operations; materialized into text edits, patches and snippets elsewhere.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Fix {
+    /// Imperative title, e.g. "Set privileged to false".
+    pub title: String,
+    /// Whether it may be applied automatically.
+    pub applicability: Applicability,
+    /// The operations.
+    pub ops: Vec<FixOp>,
+    /// Why the fix is not safe, or what placeholders must be filled.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+impl Fix {
+    /// A fix from operations.
+    #[must_use]
+    pub fn new(title: impl Into<String>, applicability: Applicability, ops: Vec<FixOp>) -> Fix {
+        Fix { title: title.into(), applicability, ops, note: None }
+    }
+
+    /// Adds an explanatory note.
+    #[must_use]
+    pub fn with_note(mut self, note: impl Into<String>) -> Fix {
+        self.note = Some(note.into());
+        self
+    }
+}
+
+/// One problem found on one object.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Finding {
+    /// Stable hash of rule, object identity and field path.
+    pub fingerprint: String,
+    /// Rule id, e.g. `SEC001`.
+    pub rule: String,
+    /// Rule name, e.g. `privileged-container`.
+    pub name: String,
+    /// Severity after configuration.
+    pub severity: Severity,
+    /// Area.
+    pub area: Area,
+    /// What is wrong, specific to this object.
+    pub message: String,
+    /// The object.
+    pub object: ObjectRef,
+    /// Where.
+    pub location: Location,
+    /// Facts behind it.
+    pub evidence: Vec<Evidence>,
+    /// A deterministic fix, when one exists.
+    pub fix: Option<Fix>,
+}

@@ -1,0 +1,129 @@
+//! Human-readable report: findings grouped by file, coloured when writing to a terminal.
+
+use std::fmt::Write;
+
+use crate::audit::Audit;
+use crate::model::{Finding, Severity};
+
+struct Paint {
+    on: bool,
+}
+
+impl Paint {
+    fn wrap(&self, code: &str, s: &str) -> String {
+        if self.on { format!("\x1b[{code}m{s}\x1b[0m") } else { s.to_string() }
+    }
+    fn severity(&self, s: Severity) -> String {
+        let code = match s {
+            Severity::Critical => "1;35",
+            Severity::High => "1;31",
+            Severity::Medium => "33",
+            Severity::Low => "36",
+            Severity::Info => "2",
+        };
+        self.wrap(code, &format!("{:<8}", s.as_str()))
+    }
+    fn bold(&self, s: &str) -> String {
+        self.wrap("1", s)
+    }
+    fn dim(&self, s: &str) -> String {
+        self.wrap("2", s)
+    }
+}
+
+/// Renders the report; `color` adds ANSI colours.
+#[must_use]
+pub fn render(audit: &Audit, color: bool) -> String {
+    let p = Paint { on: color };
+    let mut out = String::new();
+    let mut current: Option<Option<&str>> = None;
+    for f in &audit.findings {
+        let file = f.location.file.as_deref();
+        if current != Some(file) {
+            if current.is_some() {
+                out.push('\n');
+            }
+            let _ = writeln!(out, "{}", p.bold(file.unwrap_or("(cluster)")));
+            current = Some(file);
+        }
+        finding(&mut out, &p, f);
+    }
+    if !audit.findings.is_empty() {
+        out.push('\n');
+    }
+    for e in &audit.errors {
+        let _ = writeln!(out, "{} {e}", p.wrap("1;31", "error:"));
+    }
+    for s in &audit.skipped {
+        let _ = writeln!(out, "{} {}:{} (document {}): {}", p.dim("skipped:"), s.file, s.line, s.document, s.reason);
+    }
+    for n in &audit.exemption_notes {
+        let _ = writeln!(out, "{} {}: {}", p.wrap("33", "exemption:"), n.source, n.message);
+    }
+    let s = &audit.summary;
+    let counts: Vec<String> = Severity::ALL
+        .iter()
+        .filter_map(|sev| s.by_severity.get(sev).filter(|n| **n > 0).map(|n| format!("{n} {sev}")))
+        .collect();
+    let _ = writeln!(
+        out,
+        "{} {} finding{} in {} object{} from {} file{}{}; risk score {}/100{}{}",
+        p.bold("Summary:"),
+        s.findings,
+        plural(s.findings),
+        s.objects,
+        plural(s.objects),
+        s.files,
+        plural(s.files),
+        if counts.is_empty() { String::new() } else { format!(" ({})", counts.join(", ")) },
+        s.risk_score,
+        if audit.errors.is_empty() {
+            String::new()
+        } else {
+            format!("; {} input error{}", audit.errors.len(), plural(audit.errors.len()))
+        },
+        if audit.suppressed.is_empty() {
+            String::new()
+        } else {
+            format!("; {} suppressed by exemptions", audit.suppressed.len())
+        },
+    );
+    out
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+fn finding(out: &mut String, p: &Paint, f: &Finding) {
+    let pos = match (f.location.line, f.location.column) {
+        (Some(l), Some(c)) => format!("{l}:{c}"),
+        _ => String::from("-"),
+    };
+    let _ = writeln!(
+        out,
+        "  {:>7}  {} {}  {}",
+        pos,
+        p.severity(f.severity),
+        p.bold(&format!("{} {}", f.rule, f.name)),
+        f.message
+    );
+    let ns = f.object.namespace.as_deref().map(|n| format!("{n}/")).unwrap_or_default();
+    let _ = writeln!(
+        out,
+        "           {}",
+        p.dim(&format!("{} {}{} at {}", f.object.kind, ns, f.object.name, f.location.path))
+    );
+    if let Some(fix) = &f.fix {
+        let _ =
+            writeln!(out, "           {} {} ({})", p.wrap("32", "fix:"), fix.title, applicability(fix.applicability));
+    }
+}
+
+fn applicability(a: crate::model::Applicability) -> &'static str {
+    match a {
+        crate::model::Applicability::Safe => "safe",
+        crate::model::Applicability::Unsafe => "unsafe",
+        crate::model::Applicability::DisplayOnly => "manual",
+    }
+}

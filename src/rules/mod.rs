@@ -1,0 +1,243 @@
+//! The rule engine's contract: rule metadata, the check context, and the registry.
+//!
+//! One file per rule, grouped by area. Each file declares its rule with [`declare_rule!`],
+//! whose doc comment is the user documentation (`clustergpt rules explain ID`).
+//! Checks read the object, the graph and settings; they never do I/O.
+
+use serde_json::Value;
+
+use crate::graph::Graph;
+use crate::model::{Applicability, Area, Evidence, Fix, Object, Severity};
+use crate::quantity::Quantity;
+use crate::workload::{Container, Workload};
+
+pub mod architecture;
+pub mod cost;
+pub mod reliability;
+pub mod schema;
+pub mod security;
+
+/// The same check in other tools, so users can migrate and results can be compared.
+#[derive(Debug, Clone, Copy)]
+pub struct Equivalents {
+    /// Polaris check IDs.
+    pub polaris: &'static [&'static str],
+    /// kube-score check names.
+    pub kube_score: &'static [&'static str],
+    /// kube-linter check names.
+    pub kube_linter: &'static [&'static str],
+    /// Checkov CKV ids.
+    pub checkov: &'static [&'static str],
+    /// Trivy KSV ids.
+    pub trivy: &'static [&'static str],
+}
+
+impl Equivalents {
+    /// No equivalents.
+    pub const NONE: Equivalents =
+        Equivalents { polaris: &[], kube_score: &[], kube_linter: &[], checkov: &[], trivy: &[] };
+}
+
+/// Everything about a rule except its check.
+#[derive(Debug, Clone, Copy)]
+pub struct RuleMeta {
+    /// Stable id: area prefix + number (`SEC001`).
+    pub id: &'static str,
+    /// Kebab-case name (`privileged-container`).
+    pub name: &'static str,
+    /// Area.
+    pub area: Area,
+    /// Default severity.
+    pub severity: Severity,
+    /// Runs unless deselected.
+    pub default_enabled: bool,
+    /// One line on what it checks.
+    pub summary: &'static str,
+    /// Full docs (What it checks / Why it matters / Example / Fix), from the rule's doc comment.
+    pub doc: &'static str,
+    /// How its fix may be applied, `None` when it never has one.
+    pub fix: Option<Applicability>,
+    /// Equivalent checks in other tools.
+    pub equivalents: Equivalents,
+}
+
+impl RuleMeta {
+    /// The doc comment with the one leading space rustdoc keeps removed from each line.
+    #[must_use]
+    pub fn doc_text(&self) -> String {
+        let mut out = String::new();
+        for line in self.doc.lines() {
+            out.push_str(line.strip_prefix(' ').unwrap_or(line));
+            out.push('\n');
+        }
+        out.trim_end().to_string()
+    }
+}
+
+/// Declares a rule: a unit struct documented by the doc comment, with its metadata as `META`.
+#[macro_export]
+macro_rules! declare_rule {
+    (
+        $(#[doc = $doc:literal])*
+        $vis:vis struct $ty:ident;
+        meta { $($field:ident : $value:expr),* $(,)? }
+    ) => {
+        $(#[doc = $doc])*
+        $vis struct $ty;
+        impl $ty {
+            /// The rule's metadata.
+            pub const META: $crate::rules::RuleMeta = $crate::rules::RuleMeta {
+                doc: concat!($($doc, "\n"),*),
+                $($field: $value),*
+            };
+        }
+    };
+}
+
+/// Settings rules read (from `.clustergpt.yaml`, `rules:` section).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuleSettings {
+    /// CPU of the largest node a pod may land on, in cores.
+    pub node_cpu: f64,
+    /// Memory of that node, in bytes.
+    pub node_memory: f64,
+    /// CPU request (cores) above which a workload without an HPA is flagged.
+    pub high_cpu_request: f64,
+    /// Require `priorityClassName` on workloads.
+    pub require_priority_class: bool,
+    /// Registries images must come from (empty: any).
+    pub allowed_registries: Vec<String>,
+    /// Default CPU request used by fixes.
+    pub default_cpu_request: String,
+    /// Default memory request used by fixes.
+    pub default_memory_request: String,
+    /// Default CPU limit used by fixes.
+    pub default_cpu_limit: String,
+    /// Default memory limit used by fixes.
+    pub default_memory_limit: String,
+}
+
+impl Default for RuleSettings {
+    fn default() -> Self {
+        RuleSettings {
+            node_cpu: 4.0,
+            node_memory: 16.0 * 1024.0 * 1024.0 * 1024.0,
+            high_cpu_request: 1.0,
+            require_priority_class: false,
+            allowed_registries: Vec::new(),
+            default_cpu_request: "100m".to_string(),
+            default_memory_request: "128Mi".to_string(),
+            default_cpu_limit: "500m".to_string(),
+            default_memory_limit: "512Mi".to_string(),
+        }
+    }
+}
+
+/// What a check sees: every object, the graph, settings.
+pub struct Context<'a> {
+    /// All objects of the audit.
+    pub objects: &'a [Object],
+    /// The object graph.
+    pub graph: &'a Graph,
+    /// Settings.
+    pub settings: &'a RuleSettings,
+    workloads: Vec<Option<Workload<'a>>>,
+}
+
+impl<'a> Context<'a> {
+    /// Prepares a context over objects.
+    #[must_use]
+    pub fn new(objects: &'a [Object], graph: &'a Graph, settings: &'a RuleSettings) -> Context<'a> {
+        let workloads = objects.iter().map(Workload::of).collect();
+        Context { objects, graph, settings, workloads }
+    }
+
+    /// The workload view of object `idx`.
+    #[must_use]
+    pub fn workload(&self, idx: usize) -> Option<&Workload<'a>> {
+        self.workloads.get(idx).and_then(Option::as_ref)
+    }
+
+    /// The workload objects that a cross-object relation points to.
+    #[must_use]
+    pub fn object(&self, idx: usize) -> Option<&'a Object> {
+        self.objects.get(idx)
+    }
+}
+
+/// One problem a check found; the engine turns it into a [`crate::model::Finding`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Violation {
+    /// JSON pointer of the field at fault (or the deepest existing parent for missing fields).
+    pub path: String,
+    /// What is wrong, specific to this object.
+    pub message: String,
+    /// Facts behind it.
+    pub evidence: Vec<Evidence>,
+    /// A deterministic fix.
+    pub fix: Option<Fix>,
+}
+
+impl Violation {
+    /// A violation at a path.
+    #[must_use]
+    pub fn new(path: impl Into<String>, message: impl Into<String>) -> Violation {
+        Violation { path: path.into(), message: message.into(), evidence: Vec::new(), fix: None }
+    }
+
+    /// Adds evidence.
+    #[must_use]
+    pub fn evidence(mut self, e: Evidence) -> Violation {
+        self.evidence.push(e);
+        self
+    }
+
+    /// Sets the fix.
+    #[must_use]
+    pub fn fix(mut self, fix: Fix) -> Violation {
+        self.fix = Some(fix);
+        self
+    }
+}
+
+/// A rule.
+pub trait Rule: Send + Sync {
+    /// Its metadata.
+    fn meta(&self) -> &'static RuleMeta;
+    /// Checks object `idx` of `cx.objects`, pushing violations for that object only.
+    fn check(&self, cx: &Context<'_>, idx: usize, out: &mut Vec<Violation>);
+}
+
+/// Every rule, in id order.
+#[must_use]
+pub fn registry() -> &'static [&'static dyn Rule] {
+    static REGISTRY: std::sync::LazyLock<Vec<&'static dyn Rule>> = std::sync::LazyLock::new(|| {
+        let mut all: Vec<&'static dyn Rule> = Vec::new();
+        for area in [reliability::RULES, security::RULES, cost::RULES, architecture::RULES, schema::RULES] {
+            all.extend_from_slice(area);
+        }
+        all.sort_by_key(|r| r.meta().id);
+        all
+    });
+    &REGISTRY
+}
+
+/// Looks up a rule by id or name (case-insensitive for ids).
+#[must_use]
+pub fn find(id_or_name: &str) -> Option<&'static dyn Rule> {
+    registry().iter().copied().find(|r| r.meta().id.eq_ignore_ascii_case(id_or_name) || r.meta().name == id_or_name)
+}
+
+// Helpers shared by rules.
+
+/// A container's resource quantity (`requests`/`limits`, `cpu`/`memory`) if set and parseable.
+#[must_use]
+pub fn container_resource(c: &Container<'_>, section: &str, resource: &str) -> Option<Quantity> {
+    c.value.get("resources")?.get(section)?.get(resource).and_then(Quantity::from_json)
+}
+
+/// Whether a JSON value is `true`.
+#[must_use]
+pub fn is_true(v: Option<&Value>) -> bool {
+    v.and_then(Value::as_bool) == Some(true)
+}

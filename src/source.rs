@@ -1,0 +1,291 @@
+//! Reading manifests from files, directories and stdin into objects.
+//!
+//! Every problem is recorded (errors for what could not be read, skipped entries for documents
+//! that are not Kubernetes objects) and the rest of the input is still read.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::model::{Object, Origin, SourceFile};
+use crate::yaml::{self, Limits, Node, NodeKind};
+
+/// A file or document that could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct InputError {
+    /// File path (`-` for stdin).
+    pub file: String,
+    /// 1-based line, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
+    /// 1-based column, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<u32>,
+    /// What went wrong and what to do.
+    pub message: String,
+}
+
+impl std::fmt::Display for InputError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (self.line, self.column) {
+            (Some(l), Some(c)) => write!(f, "{}:{}:{}: {}", self.file, l, c, self.message),
+            (Some(l), None) => write!(f, "{}:{}: {}", self.file, l, self.message),
+            _ => write!(f, "{}: {}", self.file, self.message),
+        }
+    }
+}
+
+/// A document that was read but is not a Kubernetes object.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Skipped {
+    /// File path.
+    pub file: String,
+    /// Document index in the file, from 0.
+    pub document: usize,
+    /// 1-based line where the document starts.
+    pub line: u32,
+    /// Why it was skipped.
+    pub reason: String,
+}
+
+/// Everything read from the inputs.
+#[derive(Debug, Default, Clone)]
+pub struct Input {
+    /// The objects, in input order.
+    pub objects: Vec<Object>,
+    /// Files and documents that could not be read.
+    pub errors: Vec<InputError>,
+    /// Documents that are not Kubernetes objects.
+    pub skipped: Vec<Skipped>,
+    /// Number of files read.
+    pub files: usize,
+}
+
+/// Whether a path looks like a manifest file.
+#[must_use]
+pub fn is_manifest_path(p: &Path) -> bool {
+    matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml" | "json"))
+}
+
+/// Lists manifest files under the given paths: directories recursively (hidden entries skipped),
+/// files as given. Sorted, so output does not depend on directory order.
+pub fn collect_files(paths: &[PathBuf], errors: &mut Vec<InputError>) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for p in paths {
+        if p.as_os_str() == "-" {
+            out.push(p.clone());
+            continue;
+        }
+        match std::fs::metadata(p) {
+            Ok(m) if m.is_dir() => {
+                let before = out.len();
+                walk(p, &mut out, errors);
+                if out.len() == before {
+                    errors.push(InputError {
+                        file: p.display().to_string(),
+                        line: None,
+                        column: None,
+                        message: "no .yaml, .yml or .json files in this directory".to_string(),
+                    });
+                }
+            }
+            Ok(_) => out.push(p.clone()),
+            Err(e) => errors.push(InputError {
+                file: p.display().to_string(),
+                line: None,
+                column: None,
+                message: format!("cannot read: {e}"),
+            }),
+        }
+    }
+    out
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>, errors: &mut Vec<InputError>) {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) => {
+            errors.push(InputError {
+                file: dir.display().to_string(),
+                line: None,
+                column: None,
+                message: format!("cannot list directory: {e}"),
+            });
+            return;
+        }
+    };
+    let mut paths: Vec<PathBuf> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
+    paths.sort();
+    for p in paths {
+        let hidden = p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.'));
+        if hidden {
+            continue;
+        }
+        if p.is_dir() {
+            walk(&p, out, errors);
+        } else if is_manifest_path(&p) {
+            out.push(p);
+        }
+    }
+}
+
+/// Reads the given paths (`-` is stdin) into objects.
+pub fn load_paths(paths: &[PathBuf], stdin: &mut dyn Read, limits: Limits) -> Input {
+    let mut input = Input::default();
+    let files = collect_files(paths, &mut input.errors);
+    for f in files {
+        let name = f.display().to_string();
+        let bytes = if name == "-" {
+            let mut buf = Vec::new();
+            match stdin.take(limits.max_bytes as u64 + 1).read_to_end(&mut buf) {
+                Ok(_) => Ok(buf),
+                Err(e) => Err(e),
+            }
+        } else {
+            std::fs::read(&f)
+        };
+        match bytes {
+            Ok(b) => load_bytes(&name, b, limits, &mut input),
+            Err(e) => input.errors.push(InputError {
+                file: name,
+                line: None,
+                column: None,
+                message: format!("cannot read: {e}"),
+            }),
+        }
+    }
+    input
+}
+
+/// Reads one file's bytes.
+pub fn load_bytes(name: &str, bytes: Vec<u8>, limits: Limits, input: &mut Input) {
+    input.files += 1;
+    if bytes.len() > limits.max_bytes {
+        input.errors.push(InputError {
+            file: name.to_string(),
+            line: None,
+            column: None,
+            message: format!("file is over the {} byte limit; split it into smaller files", limits.max_bytes),
+        });
+        return;
+    }
+    let text = match String::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            let at = e.utf8_error().valid_up_to();
+            let line = e.as_bytes()[..at].iter().filter(|b| **b == b'\n').count() + 1;
+            input.errors.push(InputError {
+                file: name.to_string(),
+                line: Some(u32::try_from(line).unwrap_or(u32::MAX)),
+                column: None,
+                message: "not UTF-8 text (binary file?); manifests must be UTF-8 YAML or JSON".to_string(),
+            });
+            return;
+        }
+    };
+    load_text(name, text, limits, input);
+}
+
+/// Reads one file's text.
+pub fn load_text(name: &str, text: String, limits: Limits, input: &mut Input) {
+    let json = name.ends_with(".json") || text.trim_start().starts_with('{') && !name.ends_with(".yaml");
+    // A leading BOM is not content.
+    let text = match text.strip_prefix('\u{feff}') {
+        Some(t) => t.to_string(),
+        None => text,
+    };
+    let docs = match yaml::parse_stream(&text, limits) {
+        Ok(d) => d,
+        Err(e) => {
+            let message = if text.contains("{{") {
+                format!(
+                    "{}; this looks like a Helm or Go template: render it first (`helm template <chart> | clustergpt analyze -`)",
+                    e.message
+                )
+            } else {
+                format!("invalid YAML: {}", e.message)
+            };
+            input.errors.push(InputError { file: name.to_string(), line: Some(e.line), column: Some(e.col), message });
+            return;
+        }
+    };
+    let source = Arc::new(SourceFile { path: name.to_string(), text, json });
+    for doc in docs {
+        let Some(root) = doc.root else { continue };
+        add_document(&source, doc.index, doc.start.line, root, input);
+    }
+}
+
+fn add_document(source: &Arc<SourceFile>, index: usize, line: u32, root: Node, input: &mut Input) {
+    let skip = |reason: String, input: &mut Input| {
+        input.skipped.push(Skipped { file: source.path.clone(), document: index, line, reason });
+    };
+    if !matches!(root.kind, NodeKind::Map(_)) {
+        skip("not a mapping, so not a Kubernetes object".to_string(), input);
+        return;
+    }
+    let kind = root.get("kind").and_then(Node::as_str).unwrap_or_default().to_string();
+    let api_version = root.get("apiVersion").and_then(Node::as_str).unwrap_or_default().to_string();
+    if kind.is_empty() || api_version.is_empty() {
+        let missing = match (api_version.is_empty(), kind.is_empty()) {
+            (true, true) => "apiVersion and kind",
+            (true, false) => "apiVersion",
+            _ => "kind",
+        };
+        skip(format!("no {missing}, so not a Kubernetes object"), input);
+        return;
+    }
+    if kind.ends_with("List") && root.get("items").is_some() {
+        let NodeKind::Map(entries) = root.kind else { return };
+        let items = entries.into_iter().rev().find(|(k, _)| k.as_str() == Some("items")).map(|(_, v)| v);
+        match items.map(|n| n.kind) {
+            Some(NodeKind::Seq(items)) => {
+                for (i, item) in items.into_iter().enumerate() {
+                    let item_line = item.span.start.line;
+                    let has_identity = item.get("kind").is_some() && item.get("apiVersion").is_some();
+                    if !has_identity {
+                        input.skipped.push(Skipped {
+                            file: source.path.clone(),
+                            document: index,
+                            line: item_line,
+                            reason: format!("{kind} item {i} has no apiVersion or kind"),
+                        });
+                        continue;
+                    }
+                    push_object(source, index, format!("/items/{i}"), item, input);
+                }
+            }
+            Some(NodeKind::Scalar { .. }) => {} // `items: null` is an empty list.
+            _ => skip(format!("{kind} whose items is not a sequence"), input),
+        }
+        return;
+    }
+    push_object(source, index, String::new(), root, input);
+}
+
+fn push_object(source: &Arc<SourceFile>, document: usize, prefix: String, node: Node, input: &mut Input) {
+    let body = node.to_json();
+    if !body.is_object() {
+        return;
+    }
+    let origin = Origin::File { path: source.path.clone(), document, prefix };
+    let mut obj = Object::from_body(body, origin);
+    obj.node = Some(Arc::new(node));
+    obj.source = Some(Arc::clone(source));
+    input.objects.push(obj);
+}
+
+/// Builds objects from an already parsed JSON value (kubectl output, snapshots), without spans.
+pub fn objects_from_value(value: Value, origin: &Origin, out: &mut Vec<Object>) {
+    let is_list = value.get("kind").and_then(Value::as_str).is_some_and(|k| k.ends_with("List"));
+    if is_list && let Some(Value::Array(items)) = value.get("items") {
+        for item in items {
+            out.push(Object::from_body(item.clone(), origin.clone()));
+        }
+        return;
+    }
+    out.push(Object::from_body(value, origin.clone()));
+}

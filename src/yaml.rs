@@ -1,0 +1,636 @@
+//! YAML (and JSON) parsing into a position-carrying node tree.
+//!
+//! The tree is built from saphyr-parser's event stream rather than with a recursive loader,
+//! so hostile input (deep nesting, alias bombs, huge files) meets explicit budgets and yields
+//! an error instead of a stack overflow or unbounded memory.
+//! Scalars are resolved the YAML 1.1 way, as Kubernetes does (`yes`/`on` are booleans).
+
+use saphyr_parser::{Event, Parser, ScalarStyle, ScanError};
+use serde_json::{Map, Number, Value};
+
+/// A position in a source file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Pos {
+    /// Byte offset from the start of the file.
+    pub byte: usize,
+    /// 1-based line.
+    pub line: u32,
+    /// 1-based column, counted in characters.
+    pub col: u32,
+}
+
+/// A half-open range in a source file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Span {
+    /// Where the node starts.
+    pub start: Pos,
+    /// Where it ends (exclusive).
+    pub end: Pos,
+}
+
+/// How a scalar was written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    /// Unquoted.
+    Plain,
+    /// `'single'`.
+    SingleQuoted,
+    /// `"double"`.
+    DoubleQuoted,
+    /// `|` block.
+    Literal,
+    /// `>` block.
+    Folded,
+}
+
+/// A node's content.
+#[derive(Debug, Clone, PartialEq)]
+pub enum NodeKind {
+    /// A scalar with its text and style.
+    Scalar {
+        /// The scalar's text after unescaping.
+        text: String,
+        /// How it was quoted.
+        style: Style,
+        /// An explicit tag such as `!!str`, if any.
+        tag: Option<String>,
+    },
+    /// A sequence.
+    Seq(Vec<Node>),
+    /// A mapping, in source order.
+    Map(Vec<(Node, Node)>),
+}
+
+/// A YAML node with its source span.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Node {
+    /// Content.
+    pub kind: NodeKind,
+    /// Where it is in the file. For an alias this is the alias' own span.
+    pub span: Span,
+    /// Written in flow style (`{}` / `[]`).
+    pub flow: bool,
+    /// Carries an anchor (`&a`) or is an expanded alias (`*a`): editing it would change other nodes.
+    pub shared: bool,
+}
+
+/// Limits that keep hostile input bounded.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Maximum nesting depth of collections.
+    pub max_depth: usize,
+    /// Maximum number of nodes in one file, counting alias expansions.
+    pub max_nodes: usize,
+    /// Maximum file size in bytes.
+    pub max_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { max_depth: 512, max_nodes: 5_000_000, max_bytes: 256 * 1024 * 1024 }
+    }
+}
+
+/// A parse failure with its position.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParseError {
+    /// 1-based line.
+    pub line: u32,
+    /// 1-based column.
+    pub col: u32,
+    /// The reason.
+    pub message: String,
+}
+
+impl std::fmt::Display for ParseError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "line {}, column {}: {}", self.line, self.col, self.message)
+    }
+}
+
+/// One document of a stream: its root node (`None` for an empty document) and its span.
+#[derive(Debug, Clone)]
+pub struct Document {
+    /// The root, or `None` when the document holds nothing.
+    pub root: Option<Node>,
+    /// Index of the document in the stream, from 0.
+    pub index: usize,
+    /// Where the document starts (its `---` or first node).
+    pub start: Pos,
+}
+
+/// Maps saphyr's character indices to byte offsets.
+struct Offsets<'a> {
+    src: &'a str,
+    ascii: bool,
+    /// Last (char index, byte offset) looked up; lookups are mostly monotonic.
+    cursor: (usize, usize),
+}
+
+impl<'a> Offsets<'a> {
+    fn new(src: &'a str) -> Self {
+        Offsets { src, ascii: src.is_ascii(), cursor: (0, 0) }
+    }
+
+    fn byte(&mut self, char_index: usize) -> usize {
+        if self.ascii {
+            return char_index.min(self.src.len());
+        }
+        let (mut ci, mut bi) = self.cursor;
+        if char_index < ci {
+            ci = 0;
+            bi = 0;
+        }
+        let bytes = self.src.as_bytes();
+        while ci < char_index && bi < bytes.len() {
+            bi += utf8_len(bytes[bi]);
+            ci += 1;
+        }
+        self.cursor = (ci, bi);
+        bi
+    }
+
+    fn pos(&mut self, m: &saphyr_parser::Marker) -> Pos {
+        Pos {
+            byte: self.byte(m.index()),
+            line: u32::try_from(m.line()).unwrap_or(u32::MAX),
+            col: u32::try_from(m.col() + 1).unwrap_or(u32::MAX),
+        }
+    }
+}
+
+fn utf8_len(b: u8) -> usize {
+    match b {
+        0x00..=0x7f => 1,
+        0xc0..=0xdf => 2,
+        0xe0..=0xef => 3,
+        0xf0..=0xff => 4,
+        _ => 1,
+    }
+}
+
+enum Frame {
+    Seq { items: Vec<Node>, start: Span, anchor: usize, flow: bool },
+    Map { entries: Vec<(Node, Node)>, key: Option<Node>, start: Span, anchor: usize, flow: bool },
+}
+
+/// Parses a YAML (or JSON) stream into documents.
+///
+/// # Errors
+/// A syntax error, or input beyond `limits`, with the line and column where it was met.
+pub fn parse_stream(src: &str, limits: Limits) -> Result<Vec<Document>, ParseError> {
+    if src.len() > limits.max_bytes {
+        return Err(ParseError {
+            line: 1,
+            col: 1,
+            message: format!(
+                "file is {} bytes, over the {} byte limit; split it into smaller files",
+                src.len(),
+                limits.max_bytes
+            ),
+        });
+    }
+    let mut offsets = Offsets::new(src);
+    let mut parser = Parser::new_from_str(src);
+    let mut docs = Vec::new();
+    let mut stack: Vec<Frame> = Vec::new();
+    let mut anchors: Vec<(usize, Node)> = Vec::new();
+    let mut nodes = 0usize;
+    let mut doc_root: Option<Node> = None;
+    let mut doc_start = Pos::default();
+    let mut in_doc = false;
+
+    let scan_err = |e: ScanError, o: &mut Offsets<'_>| {
+        let p = o.pos(e.marker());
+        ParseError { line: p.line, col: p.col, message: e.info().to_string() }
+    };
+
+    while let Some(next) = parser.next_event() {
+        let (event, span) = next.map_err(|e| scan_err(e, &mut offsets))?;
+        let sp = Span { start: offsets.pos(&span.start), end: offsets.pos(&span.end) };
+        let completed: Option<(Node, usize)> = match event {
+            Event::StreamStart | Event::StreamEnd | Event::Nothing => None,
+            Event::DocumentStart(_) => {
+                in_doc = true;
+                doc_start = sp.start;
+                doc_root = None;
+                anchors.clear();
+                None
+            }
+            Event::DocumentEnd => {
+                if in_doc {
+                    docs.push(Document { root: non_empty(doc_root.take()), index: docs.len(), start: doc_start });
+                }
+                in_doc = false;
+                None
+            }
+            Event::Alias(id) => {
+                let Some((_, target)) = anchors.iter().rev().find(|(a, _)| *a == id) else {
+                    return Err(err_at(sp.start, "alias refers to an unknown anchor"));
+                };
+                let size = count_nodes(target);
+                nodes = nodes.saturating_add(size);
+                if nodes > limits.max_nodes {
+                    return Err(err_at(
+                        sp.start,
+                        &format!(
+                            "alias expansion exceeds the budget of {} nodes (possible alias bomb)",
+                            limits.max_nodes
+                        ),
+                    ));
+                }
+                let mut copy = target.clone();
+                copy.span = sp;
+                copy.shared = true;
+                Some((copy, 0))
+            }
+            Event::Scalar(text, style, anchor, tag) => {
+                nodes += 1;
+                if nodes > limits.max_nodes {
+                    return Err(err_at(sp.start, &format!("more than {} nodes in one file", limits.max_nodes)));
+                }
+                let style = match style {
+                    ScalarStyle::Plain => Style::Plain,
+                    ScalarStyle::SingleQuoted => Style::SingleQuoted,
+                    ScalarStyle::DoubleQuoted => Style::DoubleQuoted,
+                    ScalarStyle::Literal => Style::Literal,
+                    ScalarStyle::Folded => Style::Folded,
+                };
+                let tag = tag.map(|t| format!("{}{}", t.handle, t.suffix));
+                let node = Node {
+                    kind: NodeKind::Scalar { text: text.into_owned(), style, tag },
+                    span: sp,
+                    flow: false,
+                    shared: anchor != 0,
+                };
+                Some((node, anchor))
+            }
+            Event::SequenceStart(anchor, _) => {
+                if stack.len() >= limits.max_depth {
+                    return Err(err_at(sp.start, &format!("nesting deeper than {} levels", limits.max_depth)));
+                }
+                let flow = src.as_bytes().get(sp.start.byte) == Some(&b'[');
+                stack.push(Frame::Seq { items: Vec::new(), start: sp, anchor, flow });
+                None
+            }
+            Event::MappingStart(anchor, _) => {
+                if stack.len() >= limits.max_depth {
+                    return Err(err_at(sp.start, &format!("nesting deeper than {} levels", limits.max_depth)));
+                }
+                let flow = src.as_bytes().get(sp.start.byte) == Some(&b'{');
+                stack.push(Frame::Map { entries: Vec::new(), key: None, start: sp, anchor, flow });
+                None
+            }
+            Event::SequenceEnd => match stack.pop() {
+                Some(Frame::Seq { items, start, anchor, flow }) => {
+                    nodes += 1;
+                    let end = items.last().map_or(sp.end, |n| n.span.end.max(start.end));
+                    let end = if flow { sp.end.max(end) } else { end };
+                    Some((
+                        Node {
+                            kind: NodeKind::Seq(items),
+                            span: Span { start: start.start, end },
+                            flow,
+                            shared: anchor != 0,
+                        },
+                        anchor,
+                    ))
+                }
+                _ => return Err(err_at(sp.start, "unbalanced sequence end")),
+            },
+            Event::MappingEnd => match stack.pop() {
+                Some(Frame::Map { entries, start, anchor, flow, .. }) => {
+                    nodes += 1;
+                    let end = entries.last().map_or(sp.end, |(_, v)| v.span.end.max(start.end));
+                    let end = if flow { sp.end.max(end) } else { end };
+                    Some((
+                        Node {
+                            kind: NodeKind::Map(entries),
+                            span: Span { start: start.start, end },
+                            flow,
+                            shared: anchor != 0,
+                        },
+                        anchor,
+                    ))
+                }
+                _ => return Err(err_at(sp.start, "unbalanced mapping end")),
+            },
+        };
+        if let Some((node, anchor)) = completed {
+            if anchor != 0 {
+                anchors.push((anchor, node.clone()));
+            }
+            match stack.last_mut() {
+                None => doc_root = Some(node),
+                Some(Frame::Seq { items, .. }) => items.push(node),
+                Some(Frame::Map { entries, key, .. }) => match key.take() {
+                    None => *key = Some(node),
+                    Some(k) => entries.push((k, node)),
+                },
+            }
+        }
+    }
+    if in_doc {
+        docs.push(Document { root: non_empty(doc_root.take()), index: docs.len(), start: doc_start });
+    }
+    Ok(docs)
+}
+
+/// An empty document is parsed as an empty plain scalar; treat it as no content.
+fn non_empty(root: Option<Node>) -> Option<Node> {
+    root.filter(|n| !matches!(&n.kind, NodeKind::Scalar { text, style: Style::Plain, tag: None } if text.is_empty()))
+}
+
+fn err_at(p: Pos, message: &str) -> ParseError {
+    ParseError { line: p.line, col: p.col, message: message.to_string() }
+}
+
+fn count_nodes(n: &Node) -> usize {
+    // Iterative so that a deep alias target cannot overflow the stack.
+    let mut count = 0usize;
+    let mut todo = vec![n];
+    while let Some(n) = todo.pop() {
+        count += 1;
+        match &n.kind {
+            NodeKind::Scalar { .. } => {}
+            NodeKind::Seq(items) => todo.extend(items.iter()),
+            NodeKind::Map(entries) => {
+                for (k, v) in entries {
+                    todo.push(k);
+                    todo.push(v);
+                }
+            }
+        }
+    }
+    count
+}
+
+impl Node {
+    /// The scalar text, if this node is a scalar.
+    #[must_use]
+    pub fn as_str(&self) -> Option<&str> {
+        match &self.kind {
+            NodeKind::Scalar { text, .. } => Some(text),
+            _ => None,
+        }
+    }
+
+    /// Looks up a mapping key.
+    #[must_use]
+    pub fn get(&self, key: &str) -> Option<&Node> {
+        self.entry(key).map(|(_, v)| v)
+    }
+
+    /// Looks up a mapping entry (key node and value node). The last duplicate wins, as in Kubernetes.
+    #[must_use]
+    pub fn entry(&self, key: &str) -> Option<(&Node, &Node)> {
+        match &self.kind {
+            NodeKind::Map(entries) => entries.iter().rev().find(|(k, _)| k.as_str() == Some(key)).map(|(k, v)| (k, v)),
+            _ => None,
+        }
+    }
+
+    /// Follows a JSON pointer as deep as it exists. Returns the deepest node reached, its key node
+    /// (when reached through a mapping key), and how many pointer segments were consumed.
+    #[must_use]
+    pub fn locate(&self, pointer: &str) -> (Option<&Node>, &Node, usize) {
+        let mut key: Option<&Node> = None;
+        let mut node = self;
+        let mut depth = 0;
+        for seg in pointer_segments(pointer) {
+            let next = match &node.kind {
+                NodeKind::Map(_) => node.entry(&seg).map(|(k, v)| (Some(k), v)),
+                NodeKind::Seq(items) => seg.parse::<usize>().ok().and_then(|i| items.get(i)).map(|v| (None, v)),
+                NodeKind::Scalar { .. } => None,
+            };
+            match next {
+                Some((k, v)) => {
+                    key = k;
+                    node = v;
+                    depth += 1;
+                }
+                None => break,
+            }
+        }
+        (key, node, depth)
+    }
+
+    /// Converts to a JSON value the way Kubernetes reads YAML (YAML 1.1 scalars, merge keys).
+    #[must_use]
+    pub fn to_json(&self) -> Value {
+        match &self.kind {
+            NodeKind::Scalar { text, style, tag } => resolve_scalar(text, *style, tag.as_deref()),
+            NodeKind::Seq(items) => Value::Array(items.iter().map(Node::to_json).collect()),
+            NodeKind::Map(entries) => {
+                let mut map = Map::new();
+                let mut merges: Vec<&Node> = Vec::new();
+                for (k, v) in entries {
+                    let key = match &k.kind {
+                        NodeKind::Scalar { text, style: Style::Plain, .. } if text == "<<" => {
+                            merges.push(v);
+                            continue;
+                        }
+                        NodeKind::Scalar { text, .. } => text.clone(),
+                        _ => key_text(k),
+                    };
+                    map.insert(key, v.to_json());
+                }
+                // Merge keys: explicit keys win, earlier merge sources win over later ones.
+                for m in merges {
+                    let sources: Vec<&Node> = match &m.kind {
+                        NodeKind::Seq(items) => items.iter().collect(),
+                        _ => vec![m],
+                    };
+                    for s in sources {
+                        if let Value::Object(src) = s.to_json() {
+                            for (k, v) in src {
+                                map.entry(k).or_insert(v);
+                            }
+                        }
+                    }
+                }
+                Value::Object(map)
+            }
+        }
+    }
+}
+
+fn key_text(k: &Node) -> String {
+    match k.to_json() {
+        Value::String(s) => s,
+        other => other.to_string(),
+    }
+}
+
+/// Splits a JSON pointer into unescaped segments.
+pub fn pointer_segments(pointer: &str) -> impl Iterator<Item = String> + '_ {
+    pointer.split('/').skip(1).map(|s| s.replace("~1", "/").replace("~0", "~"))
+}
+
+/// Escapes one JSON pointer segment.
+#[must_use]
+pub fn escape_segment(seg: &str) -> String {
+    if seg.contains(['~', '/']) { seg.replace('~', "~0").replace('/', "~1") } else { seg.to_string() }
+}
+
+/// Resolves a scalar as YAML 1.1 (go-yaml v2, which Kubernetes uses) would.
+fn resolve_scalar(text: &str, style: Style, tag: Option<&str>) -> Value {
+    if style != Style::Plain {
+        return Value::String(text.to_string());
+    }
+    if let Some("!!str" | "tag:yaml.org,2002:str") = tag {
+        return Value::String(text.to_string());
+    }
+    match text {
+        "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
+        "y" | "Y" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" | "true" | "True" | "TRUE" => {
+            return Value::Bool(true);
+        }
+        "n" | "N" | "no" | "No" | "NO" | "off" | "Off" | "OFF" | "false" | "False" | "FALSE" => {
+            return Value::Bool(false);
+        }
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" | "-.inf" | "-.Inf" | "-.INF" | ".nan" | ".NaN"
+        | ".NAN" => {
+            // JSON has no infinities; keep the text so nothing is lost.
+            return Value::String(text.to_string());
+        }
+        _ => {}
+    }
+    if let Some(n) = resolve_int(text) {
+        return Value::Number(n);
+    }
+    if looks_like_float(text)
+        && let Ok(f) = text.replace('_', "").parse::<f64>()
+        && let Some(n) = Number::from_f64(f)
+    {
+        return Value::Number(n);
+    }
+    Value::String(text.to_string())
+}
+
+fn resolve_int(text: &str) -> Option<Number> {
+    let (neg, body) = match text.as_bytes().first()? {
+        b'-' => (true, &text[1..]),
+        b'+' => (false, &text[1..]),
+        _ => (false, text),
+    };
+    if body.is_empty() || !body.as_bytes()[0].is_ascii_digit() {
+        return None;
+    }
+    let clean: String = body.chars().filter(|c| *c != '_').collect();
+    let (radix, digits) = if let Some(h) = clean.strip_prefix("0x") {
+        (16, h)
+    } else if let Some(o) = clean.strip_prefix("0o") {
+        (8, o)
+    } else if let Some(b) = clean.strip_prefix("0b") {
+        (2, b)
+    } else if clean.len() > 1 && clean.starts_with('0') && clean.bytes().all(|b| b.is_ascii_digit()) {
+        (8, &clean[1..])
+    } else {
+        (10, clean.as_str())
+    };
+    if digits.is_empty() {
+        return None;
+    }
+    let v = u64::from_str_radix(digits, radix).ok()?;
+    if neg {
+        let v = i64::try_from(v).ok()?;
+        Some(Number::from(-v))
+    } else {
+        Some(Number::from(v))
+    }
+}
+
+fn looks_like_float(text: &str) -> bool {
+    let t = text.trim_start_matches(['-', '+']);
+    let mut digits = false;
+    let mut dot = false;
+    let mut exp = false;
+    let mut prev = ' ';
+    for c in t.chars() {
+        match c {
+            '0'..='9' => digits = true,
+            '_' => {}
+            '.' if !dot && !exp => dot = true,
+            'e' | 'E' if digits && !exp => exp = true,
+            '-' | '+' if prev == 'e' || prev == 'E' => {}
+            _ => return false,
+        }
+        prev = c;
+    }
+    digits && (dot || exp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(src: &str) -> Vec<Document> {
+        match parse_stream(src, Limits::default()) {
+            Ok(d) => d,
+            Err(e) => panic!("parse failed: {e}"),
+        }
+    }
+
+    #[test]
+    fn yaml_11_scalars() {
+        let docs = parse("a: yes\nb: 'yes'\nc: 0777\nd: 1.5\ne: 500m\nf: ~\ng: 0x1F\nh: 1e3\ni: 1_000\n");
+        let v = docs[0].root.as_ref().map(Node::to_json).unwrap_or_default();
+        assert_eq!(
+            v,
+            serde_json::json!({"a": true, "b": "yes", "c": 511, "d": 1.5, "e": "500m", "f": null, "g": 31, "h": 1000.0, "i": 1000})
+        );
+    }
+
+    #[test]
+    fn spans_and_locate() {
+        let src = "kind: Pod\nspec:\n  containers:\n  - name: a\n    image: nginx\n";
+        let docs = parse(src);
+        let root = docs[0].root.as_ref().expect("root");
+        let (key, node, depth) = root.locate("/spec/containers/0/image");
+        assert_eq!(depth, 4);
+        assert_eq!(node.as_str(), Some("nginx"));
+        let key = key.expect("key");
+        assert_eq!((key.span.start.line, key.span.start.col), (5, 5));
+        assert_eq!(&src[node.span.start.byte..node.span.end.byte], "nginx");
+        let (_, node, depth) = root.locate("/spec/containers/0/resources/limits");
+        assert_eq!(depth, 3);
+        assert!(matches!(node.kind, NodeKind::Map(_)));
+    }
+
+    #[test]
+    fn multibyte_offsets() {
+        let src = "a: \"é日本\"\nb: x\n";
+        let docs = parse(src);
+        let root = docs[0].root.as_ref().expect("root");
+        let (_, node, _) = root.locate("/b");
+        assert_eq!(&src[node.span.start.byte..node.span.end.byte], "x");
+    }
+
+    #[test]
+    fn merge_keys_and_empty_documents() {
+        let docs = parse("---\nbase: &b {x: 1, y: 2}\nm:\n  <<: *b\n  y: 3\n---\n---\nk: v\n");
+        assert_eq!(docs.len(), 3);
+        assert!(docs[1].root.is_none());
+        let v = docs[0].root.as_ref().map(Node::to_json).unwrap_or_default();
+        assert_eq!(v["m"], serde_json::json!({"x": 1, "y": 3}));
+    }
+
+    #[test]
+    fn alias_bomb_is_an_error() {
+        let mut src = String::from("a0: &a0 [x,x,x,x,x,x,x,x,x,x]\n");
+        for i in 1..12 {
+            let p = i - 1;
+            src.push_str(&format!("a{i}: &a{i} [*a{p},*a{p},*a{p},*a{p},*a{p},*a{p},*a{p},*a{p},*a{p},*a{p}]\n"));
+        }
+        let err = parse_stream(&src, Limits::default()).expect_err("must fail");
+        assert!(err.message.contains("alias"), "{err}");
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error() {
+        let src = "[".repeat(100_000);
+        let err = parse_stream(&src, Limits::default()).expect_err("must fail");
+        assert!(err.message.contains("nesting") || err.message.contains("recursion"), "{err}");
+    }
+}

@@ -1,0 +1,143 @@
+//! Per-rule fixtures: `manifests-fixtures/rules/<ID>/fail*.yaml` must be flagged by rule ID alone,
+//! `pass*.yaml` must not, and the findings on failing files are snapshotted.
+//! A `config.yaml` next to the fixtures configures that rule's settings.
+
+use std::fmt::Write;
+use std::path::{Path, PathBuf};
+
+use clustergpt::audit::{self, RunOptions};
+use clustergpt::config::{self, Config};
+use clustergpt::rules;
+use clustergpt::source;
+use clustergpt::yaml::Limits;
+
+fn fixtures_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("manifests-fixtures/rules")
+}
+
+fn run_rule(id: &str, file: &Path, cfg: &Config) -> audit::Audit {
+    let rel = file.strip_prefix(env!("CARGO_MANIFEST_DIR")).unwrap_or(file).to_path_buf();
+    let bytes = std::fs::read(file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+    let mut input = source::Input::default();
+    source::load_bytes(&rel.display().to_string(), bytes, Limits::default(), &mut input);
+    let opts = RunOptions { select: vec![id.to_string()], ..RunOptions::default() };
+    audit::run(input, cfg, &opts)
+}
+
+fn render(a: &audit::Audit) -> String {
+    let mut s = String::new();
+    for f in &a.findings {
+        let _ = writeln!(
+            s,
+            "{}:{}:{} {} {} [{}] {}",
+            f.location.file.as_deref().unwrap_or("-"),
+            f.location.line.unwrap_or(0),
+            f.location.column.unwrap_or(0),
+            f.rule,
+            f.severity,
+            f.object.kind,
+            f.message
+        );
+        let _ = writeln!(s, "  at {}", f.location.path);
+        for e in &f.evidence {
+            let _ = writeln!(s, "  evidence {} = {}", e.path, e.value);
+        }
+        if let Some(fix) = &f.fix {
+            let _ = writeln!(s, "  fix ({:?}): {}", fix.applicability, fix.title);
+            for op in &fix.ops {
+                let _ = writeln!(s, "    {}", serde_json::to_string(op).unwrap_or_default());
+            }
+        }
+    }
+    for e in &a.errors {
+        let _ = writeln!(s, "error {e}");
+    }
+    s
+}
+
+#[test]
+fn every_rule_has_passing_and_failing_fixtures() {
+    let mut missing = Vec::new();
+    for r in rules::registry() {
+        let dir = fixtures_root().join(r.meta().id);
+        let names: Vec<String> = std::fs::read_dir(&dir)
+            .map(|d| d.filter_map(Result::ok).map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+            .unwrap_or_default();
+        if !names.iter().any(|n| n.starts_with("fail")) || !names.iter().any(|n| n.starts_with("pass")) {
+            missing.push(r.meta().id);
+        }
+    }
+    assert!(missing.is_empty(), "rules without fail*/pass* fixtures: {missing:?}");
+}
+
+#[test]
+fn fixtures_pass_and_fail_as_labelled() {
+    let mut problems = Vec::new();
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(fixtures_root())
+        .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
+        .unwrap_or_default();
+    dirs.sort();
+    for dir in dirs {
+        let id = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        assert!(rules::find(&id).is_some(), "fixture directory {id} names no rule");
+        let cfg_path = dir.join("config.yaml");
+        let cfg = if cfg_path.exists() {
+            config::load(&cfg_path).unwrap_or_else(|e| panic!("{}: {e:?}", cfg_path.display()))
+        } else {
+            Config::defaults()
+        };
+        let mut files: Vec<PathBuf> =
+            std::fs::read_dir(&dir).map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect()).unwrap_or_default();
+        files.sort();
+        for f in files {
+            let name = f.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            if name == "config.yaml" || !source::is_manifest_path(&f) {
+                continue;
+            }
+            let a = run_rule(&id, &f, &cfg);
+            if !a.errors.is_empty() {
+                problems.push(format!("{id}/{name}: input errors {:?}", a.errors));
+            }
+            let hits = a.findings.iter().filter(|x| x.rule == id).count();
+            if name.starts_with("fail") {
+                if hits == 0 {
+                    problems.push(format!("{id}/{name}: expected a finding, got none"));
+                }
+                insta::assert_snapshot!(format!("{id}__{name}"), render(&a));
+            } else if name.starts_with("pass") && hits > 0 {
+                problems.push(format!("{id}/{name}: expected no finding, got:\n{}", render(&a)));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn rule_metadata_is_complete_and_unique() {
+    let mut ids = std::collections::BTreeSet::new();
+    let mut names = std::collections::BTreeSet::new();
+    for r in rules::registry() {
+        let m = r.meta();
+        assert!(ids.insert(m.id), "duplicate id {}", m.id);
+        assert!(names.insert(m.name), "duplicate name {}", m.name);
+        assert!(
+            m.name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
+            "{} not kebab-case",
+            m.name
+        );
+        let prefix = match m.area {
+            clustergpt::model::Area::Reliability => "REL",
+            clustergpt::model::Area::Security => "SEC",
+            clustergpt::model::Area::Cost => "CST",
+            clustergpt::model::Area::Architecture => "ARC",
+            clustergpt::model::Area::Schema => "SCH",
+            clustergpt::model::Area::Diagnosis => "DIA",
+        };
+        assert!(m.id.starts_with(prefix) && m.id.len() == 6, "{} should be {prefix}NNN", m.id);
+        let doc = m.doc_text();
+        for h in ["## What it checks", "## Why it matters", "## Example", "## Fix"] {
+            assert!(doc.contains(h), "{} docs lack `{h}`", m.id);
+        }
+        assert!(!m.summary.ends_with('.'), "{} summary ends with a period", m.id);
+    }
+}
