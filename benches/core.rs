@@ -1,0 +1,131 @@
+//! Throughput of the analysis core: parsing alone, and parsing plus a full audit (every rule).
+//!
+//! `cargo bench --bench core -- [PATH ...]` (defaults to ../shared/corpus/real and a generated
+//! 50,000-object input). Reports the median of several runs; numbers go in BENCHMARKS.md.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use clustergpt::audit::{self, RunOptions};
+use clustergpt::config::Config;
+use clustergpt::source::{self, Input};
+use clustergpt::yaml::Limits;
+
+fn load_files(paths: &[PathBuf]) -> Vec<(String, Vec<u8>)> {
+    let mut errors = Vec::new();
+    source::collect_files(paths, &mut errors)
+        .into_iter()
+        .filter_map(|p| std::fs::read(&p).ok().map(|b| (p.display().to_string(), b)))
+        .collect()
+}
+
+fn parse(files: &[(String, Vec<u8>)]) -> Input {
+    let mut input = Input::default();
+    for (name, bytes) in files {
+        source::load_bytes(name, bytes.clone(), Limits::default(), &mut input);
+    }
+    input
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn bench(label: &str, files: &[(String, Vec<u8>)], runs: usize) {
+    let bytes: usize = files.iter().map(|(_, b)| b.len()).sum();
+    let objects = parse(files).objects.len();
+    let opts = RunOptions { select: vec!["all".to_string()], ..RunOptions::default() };
+    let config = Config::defaults();
+    let mut parse_times = Vec::new();
+    let mut audit_times = Vec::new();
+    let mut findings = 0;
+    for _ in 0..runs {
+        let t = Instant::now();
+        let input = parse(files);
+        parse_times.push(t.elapsed());
+        let t = Instant::now();
+        let input2 = parse(files);
+        let a = audit::run(input2, &config, &opts);
+        audit_times.push(t.elapsed());
+        findings = a.findings.len();
+        drop(input);
+    }
+    let p = median(parse_times);
+    let a = median(audit_times);
+    let per_s = |d: Duration| objects as f64 / d.as_secs_f64();
+    println!(
+        "{label}: {} files, {:.1} MB, {objects} objects, {findings} findings\n  parse only:      {:>8.1} ms  {:>9.0} objects/s\n  parse + audit:   {:>8.1} ms  {:>9.0} objects/s  ({:.2}x parse)",
+        files.len(),
+        bytes as f64 / 1e6,
+        p.as_secs_f64() * 1e3,
+        per_s(p),
+        a.as_secs_f64() * 1e3,
+        per_s(a),
+        a.as_secs_f64() / p.as_secs_f64()
+    );
+}
+
+/// A synthetic input of `n` objects: Deployments, Services, HPAs, ConfigMaps across namespaces.
+fn generated(n: usize) -> Vec<(String, Vec<u8>)> {
+    let mut out = String::new();
+    for i in 0..n {
+        let ns = format!("team-{}", i % 50);
+        match i % 4 {
+            0 => out.push_str(&format!(
+                "---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: app-{i}\n  namespace: {ns}\n  labels: {{app: app-{i}}}\nspec:\n  replicas: {r}\n  selector:\n    matchLabels: {{app: app-{i}}}\n  template:\n    metadata:\n      labels: {{app: app-{i}}}\n    spec:\n      containers:\n        - name: main\n          image: registry.example.com/app:{i}\n          ports: [{{containerPort: 8080}}]\n          resources:\n            requests: {{cpu: 250m, memory: 256Mi}}\n            limits: {{memory: 512Mi}}\n          readinessProbe: {{httpGet: {{path: /ready, port: 8080}}}}\n          securityContext: {{allowPrivilegeEscalation: false, readOnlyRootFilesystem: true}}\n          env:\n            - {{name: MODE, value: prod}}\n            - name: CONFIG\n              valueFrom: {{configMapKeyRef: {{name: cfg-{c}, key: k}}}}\n",
+                r = 1 + i % 3,
+                c = i + 3
+            )),
+            1 => out.push_str(&format!(
+                "---\napiVersion: v1\nkind: Service\nmetadata:\n  name: svc-{i}\n  namespace: {ns}\nspec:\n  selector: {{app: app-{p}}}\n  ports: [{{port: 80, targetPort: 8080}}]\n",
+                p = i - 1
+            )),
+            2 => out.push_str(&format!(
+                "---\napiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata:\n  name: hpa-{i}\n  namespace: {ns}\nspec:\n  scaleTargetRef: {{apiVersion: apps/v1, kind: Deployment, name: app-{p}}}\n  minReplicas: 2\n  maxReplicas: 10\n",
+                p = i - 2
+            )),
+            _ => out.push_str(&format!(
+                "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cfg-{i}\n  namespace: {ns}\ndata:\n  k: value-{i}\n"
+            )),
+        }
+    }
+    // Split into files of 500 objects, as a repository would be.
+    let docs: Vec<&str> = out.split("---\n").filter(|d| !d.is_empty()).collect();
+    docs.chunks(500)
+        .enumerate()
+        .map(|(i, c)| {
+            (format!("gen/file-{i:03}.yaml"), c.iter().map(|d| format!("---\n{d}")).collect::<String>().into_bytes())
+        })
+        .collect()
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
+    if args.first().map(String::as_str) == Some("write-generated") {
+        // `write-generated DIR N`: writes the synthetic input for whole-process timing.
+        let dir = PathBuf::from(args.get(1).map_or("target/generated", String::as_str));
+        let n = args.get(2).and_then(|n| n.parse().ok()).unwrap_or(50_000);
+        for (name, bytes) in generated(n) {
+            let path = dir.join(name);
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent).unwrap_or_else(|e| panic!("{}: {e}", parent.display()));
+            }
+            std::fs::write(&path, bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        }
+        println!("wrote {n} objects under {}", dir.display());
+        return;
+    }
+    if args.is_empty() {
+        let corpus = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/real");
+        if corpus.is_dir() {
+            bench("corpus/real", &load_files(&[corpus]), 15);
+        } else {
+            println!("corpus/real not found; skipping it");
+        }
+        bench("generated 50,000 objects", &generated(50_000), 5);
+    } else {
+        let paths: Vec<PathBuf> = args.iter().map(PathBuf::from).collect();
+        bench(&args.join(" "), &load_files(&paths), 5);
+    }
+}

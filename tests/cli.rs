@@ -1,0 +1,230 @@
+//! End-to-end tests of the `clustergpt` binary: exit codes, formats, stdin, config, determinism.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+struct Out {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn run_in(dir: &Path, args: &[&str], stdin: Option<&str>) -> Out {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_clustergpt"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn clustergpt");
+    if let (Some(mut s), Some(text)) = (child.stdin.take(), stdin) {
+        s.write_all(text.as_bytes()).expect("write stdin");
+    }
+    let out = child.wait_with_output().expect("wait");
+    Out {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn run(args: &[&str]) -> Out {
+    run_in(&root(), args, None)
+}
+
+fn demo() -> String {
+    root().join("examples/demo-app").display().to_string()
+}
+
+#[test]
+fn demo_reports_findings_and_passes_without_a_gate() {
+    let o = run(&["analyze", &demo()]);
+    assert_eq!(o.code, Some(0), "{}{}", o.stdout, o.stderr);
+    assert!(o.stdout.contains("SEC001"), "{}", o.stdout);
+    assert!(o.stdout.contains("Summary:"));
+}
+
+#[test]
+fn fail_on_gates_with_exit_1() {
+    let o = run(&["analyze", &demo(), "--fail-on", "high"]);
+    assert_eq!(o.code, Some(1), "{}", o.stderr);
+    let o = run(&["analyze", &demo(), "--select", "SCH001", "--fail-on", "high"]);
+    assert_eq!(o.code, Some(0), "{}{}", o.stdout, o.stderr);
+}
+
+#[test]
+fn bad_flags_exit_2() {
+    assert_eq!(run(&["analyze", &demo(), "--fail-on", "severe"]).code, Some(2));
+    assert_eq!(run(&["analyze", &demo(), "--select", "NOPE999"]).code, Some(2));
+    assert_eq!(run(&["analyze", &demo(), "--format", "xml"]).code, Some(2));
+    assert_eq!(run(&["frobnicate"]).code, Some(2));
+}
+
+#[test]
+fn unreadable_input_exits_2_and_still_audits_the_rest() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("good.yaml"), "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n    - name: a\n      image: nginx:1\n      securityContext: {privileged: true}\n").expect("write");
+    std::fs::write(dir.path().join("bad.yaml"), "kind: Pod\n  broken: [\n").expect("write");
+    let o = run_in(dir.path(), &["analyze", ".", "--format", "json"], None);
+    assert_eq!(o.code, Some(2));
+    let v: serde_json::Value = serde_json::from_str(&o.stdout).expect("json");
+    assert_eq!(v["errors"][0]["file"], "./bad.yaml");
+    assert!(v["errors"][0]["line"].as_u64().is_some());
+    assert!(v["findings"].as_array().is_some_and(|f| f.iter().any(|f| f["rule"] == "SEC001")));
+}
+
+#[test]
+fn several_formats_in_one_run_and_byte_identical_reruns() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut previous: Option<Vec<String>> = None;
+    for _ in 0..2 {
+        let args = [
+            "analyze",
+            &demo(),
+            "--format",
+            "json=a.json",
+            "--format",
+            "sarif=a.sarif",
+            "--format",
+            "md=a.md",
+            "--format",
+            "terminal",
+        ];
+        let o = run_in(dir.path(), &args, None);
+        assert_eq!(o.code, Some(0), "{}", o.stderr);
+        let outputs: Vec<String> = ["a.json", "a.sarif", "a.md"]
+            .iter()
+            .map(|f| std::fs::read_to_string(dir.path().join(f)).expect("output written"))
+            .chain([o.stdout])
+            .collect();
+        if let Some(p) = &previous {
+            assert_eq!(p, &outputs, "outputs differ between runs");
+        }
+        previous = Some(outputs);
+    }
+}
+
+#[test]
+fn kubectl_json_list_on_stdin() {
+    let list = r#"{"apiVersion":"v1","kind":"List","items":[
+      {"apiVersion":"v1","kind":"Pod","metadata":{"name":"web-1","namespace":"prod","uid":"u1"},
+       "spec":{"containers":[{"name":"web","image":"nginx:1.27","securityContext":{"privileged":true}}]},
+       "status":{"phase":"Running"}},
+      {"apiVersion":"v1","kind":"Event","metadata":{"name":"e1","namespace":"prod"},"reason":"BackOff","message":"Back-off restarting failed container"}
+    ]}"#;
+    let o = run_in(&root(), &["analyze", "-", "--format", "json"], Some(list));
+    assert_eq!(o.code, Some(0), "{}", o.stderr);
+    let v: serde_json::Value = serde_json::from_str(&o.stdout).expect("json");
+    assert_eq!(v["summary"]["objects"], 2);
+    let f = v["findings"].as_array().expect("findings");
+    let sec = f.iter().find(|f| f["rule"] == "SEC001").expect("privileged finding");
+    assert_eq!(sec["location"]["file"], "-");
+    assert_eq!(sec["object"]["namespace"], "prod");
+}
+
+#[test]
+fn rules_json_contract() {
+    let o = run(&["rules", "--format", "json"]);
+    assert_eq!(o.code, Some(0));
+    let v: serde_json::Value = serde_json::from_str(&o.stdout).expect("json");
+    let rules = v.as_array().expect("array");
+    assert!(rules.len() >= 3);
+    for r in rules {
+        for k in ["id", "name", "area", "severity", "default_enabled", "summary", "equivalents"] {
+            assert!(r.get(k).is_some(), "rule lacks {k}: {r}");
+        }
+        for tool in ["polaris", "kube_score", "kube_linter", "checkov", "trivy"] {
+            assert!(r["equivalents"][tool].is_array(), "{r}");
+        }
+    }
+}
+
+#[test]
+fn rules_explain_prints_docs() {
+    let o = run(&["rules", "explain", "SEC001"]);
+    assert_eq!(o.code, Some(0));
+    assert!(o.stdout.contains("## Why it matters"));
+    assert_eq!(run(&["rules", "explain", "XYZ999"]).code, Some(2));
+}
+
+#[test]
+fn init_writes_a_config_that_is_then_used() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let o = run_in(dir.path(), &["init"], None);
+    assert_eq!(o.code, Some(0), "{}", o.stderr);
+    assert!(dir.path().join(".clustergpt.yaml").exists());
+    assert_eq!(run_in(dir.path(), &["init"], None).code, Some(2), "refuses to overwrite");
+    // The written config is discovered and valid.
+    let o = run_in(dir.path(), &["analyze", &demo()], None);
+    assert_eq!(o.code, Some(0), "{}", o.stderr);
+}
+
+#[test]
+fn invalid_config_names_the_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join(".clustergpt.yaml"), "select: [SEC001]\nfail_on: high\nnot_a_key: 1\n")
+        .expect("write");
+    let o = run_in(dir.path(), &["analyze", &demo()], None);
+    assert_eq!(o.code, Some(2));
+    assert!(o.stderr.contains(".clustergpt.yaml:3:1"), "{}", o.stderr);
+    assert!(o.stderr.contains("not_a_key"), "{}", o.stderr);
+}
+
+#[test]
+fn exemptions_suppress_and_unmatched_ones_are_reported() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join(".clustergpt.yaml"),
+        "exemptions:\n  - rules: [SEC001]\n    namespace: shop\n    name: api\n    reason: debug sidecar until INC-42 is closed\n  - rules: [SEC001]\n    namespace: nowhere\n    reason: stale\n",
+    )
+    .expect("write");
+    let o = run_in(dir.path(), &["analyze", &demo(), "--format", "json"], None);
+    assert_eq!(o.code, Some(0), "{}", o.stderr);
+    let v: serde_json::Value = serde_json::from_str(&o.stdout).expect("json");
+    assert!(!v["findings"].as_array().expect("findings").iter().any(|f| f["rule"] == "SEC001"));
+    assert_eq!(v["suppressed"][0]["rule"], "SEC001");
+    let notes = v["exemption_notes"].as_array().expect("notes");
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert!(notes[0]["source"].as_str().is_some_and(|s| s.ends_with(":6")), "{notes:?}");
+}
+
+#[test]
+fn annotation_exemption_needs_a_reason() {
+    let pod = |ann: &str| {
+        format!(
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  annotations:\n    clustergpt.io/ignore: \"{ann}\"\nspec:\n  containers:\n    - name: a\n      image: nginx:1\n      securityContext: {{privileged: true}}\n"
+        )
+    };
+    let with_reason = run_in(
+        &root(),
+        &["analyze", "-", "--select", "SEC001", "--format", "json"],
+        Some(&pod("SEC001: node debugging tool")),
+    );
+    let v: serde_json::Value = serde_json::from_str(&with_reason.stdout).expect("json");
+    assert_eq!(v["summary"]["findings"], 0);
+    let without = run_in(&root(), &["analyze", "-", "--select", "SEC001", "--format", "json"], Some(&pod("SEC001")));
+    let v: serde_json::Value = serde_json::from_str(&without.stdout).expect("json");
+    assert_eq!(v["summary"]["findings"], 1);
+    assert!(v["exemption_notes"][0]["message"].as_str().is_some_and(|m| m.contains("no reason")));
+}
+
+#[test]
+fn broken_pipe_is_not_an_error() {
+    let o = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "'{}' analyze '{}' --select all | head -c 1 >/dev/null; exit ${{PIPESTATUS:-0}}",
+            env!("CARGO_BIN_EXE_clustergpt"),
+            demo()
+        ))
+        .output()
+        .expect("sh");
+    assert!(!String::from_utf8_lossy(&o.stderr).contains("panicked"), "{}", String::from_utf8_lossy(&o.stderr));
+}
