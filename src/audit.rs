@@ -131,9 +131,13 @@ pub fn selected_rules(config: &Config, opts: &RunOptions) -> Vec<&'static dyn Ru
     rules::registry()
         .iter()
         .copied()
-        .filter(
-            |r| if select.is_empty() { r.meta().default_enabled } else { select.iter().any(|s| selector_hits(s, *r)) },
-        )
+        .filter(|r| {
+            if select.is_empty() {
+                r.meta().default_enabled || r.enabled_by_settings(&config.rules)
+            } else {
+                select.iter().any(|s| selector_hits(s, *r))
+            }
+        })
         .filter(|r| !config.ignore.iter().chain(&opts.ignore).any(|s| selector_hits(s, *r)))
         .collect()
 }
@@ -153,6 +157,12 @@ pub fn fingerprint(rule: &str, object: &ObjectRef, path: &str) -> String {
 /// Runs the audit.
 #[must_use]
 pub fn run(input: Input, config: &Config, opts: &RunOptions) -> Audit {
+    run_with_objects(input, config, opts).0
+}
+
+/// Runs the audit and hands back the objects too (fixes need their source nodes).
+#[must_use]
+pub fn run_with_objects(input: Input, config: &Config, opts: &RunOptions) -> (Audit, Vec<Object>) {
     let Input { objects, mut errors, mut skipped, files } = input;
     let graph = Graph::build(&objects);
     let cx = Context::new(&objects, &graph, &config.rules);
@@ -244,7 +254,7 @@ pub fn run(input: Input, config: &Config, opts: &RunOptions) -> Audit {
         by_severity,
         by_area,
     };
-    Audit {
+    let audit = Audit {
         schema_version: SCHEMA_VERSION.to_string(),
         findings,
         errors,
@@ -258,7 +268,10 @@ pub fn run(input: Input, config: &Config, opts: &RunOptions) -> Audit {
             relations: graph.edge_counts(),
         },
         summary,
-    }
+    };
+    drop(cx);
+    drop(graph);
+    (audit, objects)
 }
 
 fn config_name(config: &Config) -> String {

@@ -41,8 +41,42 @@ pub enum Command {
     Analyze(AnalyzeArgs),
     /// List rules, or explain one.
     Rules(RulesArgs),
+    /// Apply fixes to manifest files, keeping their formatting (prints a diff unless --write).
+    Fix(FixArgs),
     /// Write a commented default `.clustergpt.yaml`.
     Init(InitArgs),
+}
+
+/// Flags of `fix`.
+#[derive(Debug, Args)]
+pub struct FixArgs {
+    /// Files or directories to fix.
+    #[arg(default_value = ".")]
+    pub paths: Vec<PathBuf>,
+    /// Write the fixes into the files (default: print a unified diff and change nothing).
+    #[arg(long, conflicts_with = "diff")]
+    pub write: bool,
+    /// Print a unified diff (the default).
+    #[arg(long)]
+    pub diff: bool,
+    /// Also apply unsafe fixes (they change scheduling, security posture or cost).
+    #[arg(long = "unsafe")]
+    pub allow_unsafe: bool,
+    /// Only fix findings of these rules (ids, names, areas or id prefixes).
+    #[arg(long, value_delimiter = ',')]
+    pub select: Vec<String>,
+    /// Do not fix findings of these rules.
+    #[arg(long, value_delimiter = ',')]
+    pub ignore: Vec<String>,
+    /// Configuration file (default: `.clustergpt.yaml` in this directory or a parent).
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Ignore any `.clustergpt.yaml`.
+    #[arg(long, conflicts_with = "config")]
+    pub no_config: bool,
+    /// Print the summary of applied, skipped and failed fixes as JSON on stderr.
+    #[arg(long)]
+    pub json_summary: bool,
 }
 
 /// When to colour terminal output.
@@ -125,6 +159,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
     match cli.command {
         Command::Analyze(a) => analyze(a),
         Command::Rules(r) => rules_cmd(r),
+        Command::Fix(f) => fix_cmd(f),
         Command::Init(i) => init(i),
     }
 }
@@ -191,7 +226,12 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<Status> {
     let opts = RunOptions { select: a.select.clone(), ignore: a.ignore.clone(), today: Some(today()) };
     let mut stdin = std::io::stdin().lock();
     let input = source::load_paths(&a.paths, &mut stdin as &mut dyn Read, Limits::default());
-    let audit = audit::run(input, &config, &opts);
+    let (mut audit, objects) = audit::run_with_objects(input, &config, &opts);
+    if formats.iter().any(|(f, _)| *f != Format::Terminal) {
+        // Line suggestions, patches and kubectl commands for every fix (the terminal shows titles only).
+        crate::fix::enrich(&mut audit, &objects);
+    }
+    drop(objects);
     let color = match a.color {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
@@ -319,6 +359,88 @@ fn equivalents_text(m: &rules::RuleMeta) -> String {
         }
     }
     parts.join("; ")
+}
+
+fn fix_cmd(a: FixArgs) -> anyhow::Result<Status> {
+    let config = resolve_config(a.config.as_ref(), a.no_config)?;
+    for s in a.select.iter().chain(&a.ignore) {
+        if !audit::selector_is_known(s) {
+            bail!("`{s}` is not a rule id, rule name or area; `clustergpt rules` lists them");
+        }
+    }
+    if a.paths.iter().any(|p| p.as_os_str() == "-") {
+        bail!("fix works on files; to fix stdin, write it to a file first");
+    }
+    let mut errors = Vec::new();
+    let mut files = Vec::new();
+    for p in source::collect_files(&a.paths, &mut errors) {
+        match std::fs::read_to_string(&p) {
+            Ok(t) => files.push((p.display().to_string(), t)),
+            Err(e) => errors.push(source::InputError {
+                file: p.display().to_string(),
+                line: None,
+                column: None,
+                message: format!("cannot read: {e}"),
+            }),
+        }
+    }
+    let opts = RunOptions { select: a.select.clone(), ignore: a.ignore.clone(), today: Some(today()) };
+    let report = crate::fix::fix_files(&files, &config, &opts, a.allow_unsafe);
+    let mut out = std::io::stdout().lock();
+    for (path, (original, fixed)) in &report.changed {
+        if a.write {
+            std::fs::write(path, fixed).with_context(|| format!("cannot write {path}"))?;
+        } else {
+            out.write_all(crate::fix::unified_diff(path, original, fixed).as_bytes())?;
+        }
+    }
+    out.flush()?;
+    let mut err = std::io::stderr().lock();
+    for e in &errors {
+        writeln!(err, "error: {e}")?;
+    }
+    if let Some(after) = &report.after {
+        for e in &after.errors {
+            writeln!(err, "error: {e}")?;
+        }
+    }
+    if a.json_summary {
+        writeln!(err, "{}", serde_json::to_string_pretty(&report)?)?;
+    } else {
+        for x in &report.applied {
+            writeln!(err, "applied  {} {} on {}: {}", x.rule, applicability_word(x.applicability), x.object, x.title)?;
+        }
+        for x in &report.failed {
+            writeln!(err, "failed   {} on {}: {} ({})", x.rule, x.object, x.title, x.reason)?;
+        }
+        for x in &report.skipped {
+            writeln!(err, "skipped  {} on {}: {} ({})", x.rule, x.object, x.title, x.reason)?;
+        }
+        if report.did_not_converge {
+            writeln!(err, "warning: fixes did not converge after {} passes; run fix again", crate::fix::MAX_PASSES)?;
+        }
+        writeln!(
+            err,
+            "{} fix{} {}, {} failed, {} skipped in {} file{}",
+            report.applied.len(),
+            if report.applied.len() == 1 { "" } else { "es" },
+            if a.write { "applied" } else { "would be applied" },
+            report.failed.len(),
+            report.skipped.len(),
+            report.changed.len(),
+            if report.changed.len() == 1 { "" } else { "s" }
+        )?;
+    }
+    let input_errors = !errors.is_empty() || report.after.as_ref().is_some_and(|x| !x.errors.is_empty());
+    Ok(if input_errors { Status::Error } else { Status::Passed })
+}
+
+fn applicability_word(a: crate::model::Applicability) -> &'static str {
+    match a {
+        crate::model::Applicability::Safe => "safe",
+        crate::model::Applicability::Unsafe => "unsafe",
+        crate::model::Applicability::DisplayOnly => "manual",
+    }
 }
 
 fn init(i: InitArgs) -> anyhow::Result<Status> {

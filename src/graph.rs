@@ -57,6 +57,8 @@ pub struct Graph {
     by_key: BTreeMap<(String, String, String), usize>,
     namespaces_with_netpol: BTreeSet<String>,
     namespaces: BTreeSet<String>,
+    kind_counts: BTreeMap<(String, String), usize>,
+    workload_counts: BTreeMap<String, usize>,
 }
 
 fn key(kind: &str, ns: Option<&str>, name: &str) -> (String, String, String) {
@@ -80,6 +82,11 @@ impl Graph {
             }
             if o.kind == "NetworkPolicy" {
                 g.namespaces_with_netpol.insert(o.effective_namespace().unwrap_or("default").to_string());
+            }
+            let ns = o.effective_namespace().unwrap_or_default().to_string();
+            *g.kind_counts.entry((ns.clone(), o.kind.clone())).or_insert(0) += 1;
+            if crate::kinds::WORKLOAD_KINDS.contains(&o.kind.as_str()) {
+                *g.workload_counts.entry(ns).or_insert(0) += 1;
             }
         }
         let workloads: Vec<(usize, Workload<'_>)> =
@@ -205,6 +212,19 @@ impl Graph {
         self.namespaces_with_netpol.contains(ns)
     }
 
+    /// How many objects of a kind the input holds in a namespace (`None` for cluster-scoped kinds).
+    #[must_use]
+    pub fn count(&self, kind: &str, namespace: Option<&str>) -> usize {
+        self.kind_counts.get(&(namespace.unwrap_or_default().to_string(), kind.to_string())).copied().unwrap_or(0)
+    }
+
+    /// How many workloads (Pod, Deployment, ..., CronJob) the input holds in a namespace.
+    /// Cross-object rules use it to tell "the target is missing" from "this input is partial".
+    #[must_use]
+    pub fn workloads_in(&self, namespace: &str) -> usize {
+        self.workload_counts.get(namespace).copied().unwrap_or(0)
+    }
+
     /// Every namespace seen.
     #[must_use]
     pub fn namespaces(&self) -> &BTreeSet<String> {
@@ -255,7 +275,9 @@ pub fn backend_refs(o: &Object) -> Vec<Reference> {
             let default = o.get("/spec/defaultBackend").or_else(|| o.get("/spec/backend"));
             if let Some(b) = default {
                 let p = if o.get("/spec/defaultBackend").is_some() { "/spec/defaultBackend" } else { "/spec/backend" };
-                svc(b.pointer("/service/name").or_else(|| b.get("serviceName")), format!("{p}/service/name"), &mut out);
+                let new = b.pointer("/service/name");
+                let field = if new.is_some() { "service/name" } else { "serviceName" };
+                svc(new.or_else(|| b.get("serviceName")), format!("{p}/{field}"), &mut out);
             }
             if let Some(Value::Array(rules)) = o.get("/spec/rules") {
                 for (ri, r) in rules.iter().enumerate() {

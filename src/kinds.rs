@@ -31,7 +31,38 @@ pub fn is_cluster_scoped(kind: &str) -> bool {
             | "GatewayClass"
             | "VolumeSnapshotClass"
             | "ComponentStatus"
+            | "VolumeAttributesClass"
+            | "VolumeGroupSnapshotClass"
+            | "ClusterTrustBundle"
+            | "DeviceClass"
+            | "ServiceCIDR"
+            | "IPAddress"
+            | "MutatingAdmissionPolicy"
+            | "MutatingAdmissionPolicyBinding"
+            | "StorageVersionMigration"
+            | "SecurityContextConstraints"
+            | "BucketClass"
+            | "BucketAccessClass"
     )
+}
+
+/// Whether an API group is served by Kubernetes itself (core, `apps`, `batch`, `*.k8s.io`, ...),
+/// as opposed to a custom resource group. Groups under `k8s.io` that are installed as CRDs (Gateway
+/// API, VerticalPodAutoscaler, volume snapshots, COSI, `*.x-k8s.io`) count as custom: controllers
+/// watch them and may create pods, Services or Secrets for them.
+#[must_use]
+pub fn is_builtin_group(group: &str) -> bool {
+    match group {
+        "" | "apps" | "batch" | "autoscaling" | "policy" | "extensions" => true,
+        "gateway.networking.k8s.io"
+        | "autoscaling.k8s.io"
+        | "snapshot.storage.k8s.io"
+        | "objectstorage.k8s.io"
+        | "policy.networking.k8s.io"
+        | "multicluster.k8s.io" => false,
+        g if g.ends_with(".x-k8s.io") => false,
+        g => g.ends_with(".k8s.io"),
+    }
 }
 
 /// Kinds whose pod template the workload view understands.
@@ -53,6 +84,8 @@ pub struct RemovedApi {
     pub replacement: &'static str,
     /// The replacement takes the same fields, so changing `apiVersion` alone is a faithful fix.
     pub same_schema: bool,
+    /// What else changes when moving to the replacement (empty when nothing does).
+    pub changes: &'static str,
 }
 
 const fn api(
@@ -63,27 +96,63 @@ const fn api(
     replacement: &'static str,
     same_schema: bool,
 ) -> RemovedApi {
-    RemovedApi { api_version, kind, removed_in, deprecated_in, replacement, same_schema }
+    RemovedApi { api_version, kind, removed_in, deprecated_in, replacement, same_schema, changes: "" }
 }
 
-/// Removed API versions, from the Kubernetes deprecation guide.
+impl RemovedApi {
+    const fn changes(mut self, changes: &'static str) -> RemovedApi {
+        self.changes = changes;
+        self
+    }
+}
+
+const APPS_V1: &str = "apps/v1 requires `spec.selector` (it is no longer defaulted from the template labels, \
+     and it is immutable), and changes defaults: `revisionHistoryLimit` 10, `progressDeadlineSeconds` 600, \
+     rolling updates 25% surge / 25% unavailable, StatefulSet and DaemonSet `updateStrategy` RollingUpdate";
+const INGRESS_V1: &str = "networking.k8s.io/v1 renames `serviceName`/`servicePort` to `service.name` and \
+     `service.port.number` (or `service.port.name`), renames `spec.backend` to `spec.defaultBackend`, and requires \
+     `pathType` on every path (v1beta1 meant `ImplementationSpecific`)";
+const CRD_V1: &str = "apiextensions.k8s.io/v1 requires a structural `schema.openAPIV3Schema` per version, moves \
+     `validation`, `subresources` and `additionalPrinterColumns` under each version, and drops `spec.version`";
+const WEBHOOK_V1: &str = "admissionregistration.k8s.io/v1 requires `sideEffects` (None or NoneOnDryRun) and \
+     `admissionReviewVersions`, and defaults `failurePolicy` to Fail, `matchPolicy` to Equivalent and \
+     `timeoutSeconds` to 10";
+const CSR_V1: &str = "certificates.k8s.io/v1 requires `signerName`, and `usages`";
+const HPA_V2: &str = "autoscaling/v2 moves metric targets under `target` (`targetAverageUtilization` becomes \
+     `target.averageUtilization` with `type: Utilization`, `targetAverageValue` becomes `target.averageValue`)";
+const PDB_V1: &str = "in policy/v1 an empty selector `{}` selects every pod of the namespace; \
+     in policy/v1beta1 it selected none";
+const PSP: &str = "PodSecurityPolicy has no replacement API: enforce the Pod Security Standards with \
+     `pod-security.kubernetes.io/*` namespace labels (Pod Security Admission) or a policy engine";
+const ENDPOINTSLICE_V1: &str = "discovery.k8s.io/v1 replaces `topology` with `deprecatedTopology`, adds `zone` \
+     and `hints`";
+const EVENT_V1: &str = "events.k8s.io/v1 renames `deprecatedFirstTimestamp` and friends and requires `eventTime`";
+const PLC_V1: &str = "flowcontrol.apiserver.k8s.io/v1 renames `assuredConcurrencyShares` to \
+     `nominalConcurrencyShares`";
+
+/// Removed API versions, from the Kubernetes deprecation guide
+/// (<https://kubernetes.io/docs/reference/using-api/deprecation-guide/>).
 pub const REMOVED_APIS: &[RemovedApi] = &[
-    api("extensions/v1beta1", "Deployment", "1.9", "1.16", "apps/v1", false),
-    api("apps/v1beta1", "Deployment", "1.9", "1.16", "apps/v1", false),
-    api("apps/v1beta2", "Deployment", "1.9", "1.16", "apps/v1", false),
-    api("extensions/v1beta1", "DaemonSet", "1.9", "1.16", "apps/v1", false),
-    api("apps/v1beta2", "DaemonSet", "1.9", "1.16", "apps/v1", false),
-    api("apps/v1beta1", "StatefulSet", "1.9", "1.16", "apps/v1", false),
-    api("apps/v1beta2", "StatefulSet", "1.9", "1.16", "apps/v1", false),
-    api("extensions/v1beta1", "ReplicaSet", "1.9", "1.16", "apps/v1", false),
-    api("apps/v1beta1", "ReplicaSet", "1.9", "1.16", "apps/v1", false),
-    api("apps/v1beta2", "ReplicaSet", "1.9", "1.16", "apps/v1", false),
+    api("extensions/v1beta1", "Deployment", "1.9", "1.16", "apps/v1", false).changes(APPS_V1),
+    api("apps/v1beta1", "Deployment", "1.9", "1.16", "apps/v1", false).changes(APPS_V1),
+    api("apps/v1beta2", "Deployment", "1.9", "1.16", "apps/v1", false).changes(APPS_V1),
+    api("extensions/v1beta1", "DaemonSet", "1.9", "1.16", "apps/v1", false).changes(APPS_V1),
+    api("apps/v1beta2", "DaemonSet", "1.9", "1.16", "apps/v1", false).changes(APPS_V1),
+    api("apps/v1beta1", "StatefulSet", "1.9", "1.16", "apps/v1", false).changes(APPS_V1),
+    api("apps/v1beta2", "StatefulSet", "1.9", "1.16", "apps/v1", false).changes(APPS_V1),
+    api("extensions/v1beta1", "ReplicaSet", "1.9", "1.16", "apps/v1", false).changes(APPS_V1),
+    api("apps/v1beta1", "ReplicaSet", "1.9", "1.16", "apps/v1", false).changes(APPS_V1),
+    api("apps/v1beta2", "ReplicaSet", "1.9", "1.16", "apps/v1", false).changes(APPS_V1),
+    api("apps/v1beta1", "ControllerRevision", "1.9", "1.16", "apps/v1", true),
+    api("apps/v1beta2", "ControllerRevision", "1.9", "1.16", "apps/v1", true),
     api("extensions/v1beta1", "NetworkPolicy", "1.9", "1.16", "networking.k8s.io/v1", true),
-    api("extensions/v1beta1", "PodSecurityPolicy", "1.10", "1.16", "policy/v1beta1", true),
-    api("extensions/v1beta1", "Ingress", "1.14", "1.22", "networking.k8s.io/v1", false),
-    api("networking.k8s.io/v1beta1", "Ingress", "1.19", "1.22", "networking.k8s.io/v1", false),
+    api("extensions/v1beta1", "PodSecurityPolicy", "1.10", "1.16", "Pod Security Admission", false).changes(PSP),
+    api("batch/v2alpha1", "CronJob", "1.8", "1.21", "batch/v1", true),
+    api("extensions/v1beta1", "Ingress", "1.14", "1.22", "networking.k8s.io/v1", false).changes(INGRESS_V1),
+    api("networking.k8s.io/v1beta1", "Ingress", "1.19", "1.22", "networking.k8s.io/v1", false).changes(INGRESS_V1),
     api("networking.k8s.io/v1beta1", "IngressClass", "1.19", "1.22", "networking.k8s.io/v1", true),
-    api("apiextensions.k8s.io/v1beta1", "CustomResourceDefinition", "1.16", "1.22", "apiextensions.k8s.io/v1", false),
+    api("apiextensions.k8s.io/v1beta1", "CustomResourceDefinition", "1.16", "1.22", "apiextensions.k8s.io/v1", false)
+        .changes(CRD_V1),
     api(
         "admissionregistration.k8s.io/v1beta1",
         "MutatingWebhookConfiguration",
@@ -91,7 +160,8 @@ pub const REMOVED_APIS: &[RemovedApi] = &[
         "1.22",
         "admissionregistration.k8s.io/v1",
         false,
-    ),
+    )
+    .changes(WEBHOOK_V1),
     api(
         "admissionregistration.k8s.io/v1beta1",
         "ValidatingWebhookConfiguration",
@@ -99,11 +169,16 @@ pub const REMOVED_APIS: &[RemovedApi] = &[
         "1.22",
         "admissionregistration.k8s.io/v1",
         false,
-    ),
+    )
+    .changes(WEBHOOK_V1),
     api("apiregistration.k8s.io/v1beta1", "APIService", "1.19", "1.22", "apiregistration.k8s.io/v1", true),
     api("authentication.k8s.io/v1beta1", "TokenReview", "1.19", "1.22", "authentication.k8s.io/v1", true),
     api("authorization.k8s.io/v1beta1", "SubjectAccessReview", "1.19", "1.22", "authorization.k8s.io/v1", true),
-    api("certificates.k8s.io/v1beta1", "CertificateSigningRequest", "1.19", "1.22", "certificates.k8s.io/v1", false),
+    api("authorization.k8s.io/v1beta1", "LocalSubjectAccessReview", "1.19", "1.22", "authorization.k8s.io/v1", true),
+    api("authorization.k8s.io/v1beta1", "SelfSubjectAccessReview", "1.19", "1.22", "authorization.k8s.io/v1", true),
+    api("authorization.k8s.io/v1beta1", "SelfSubjectRulesReview", "1.19", "1.22", "authorization.k8s.io/v1", true),
+    api("certificates.k8s.io/v1beta1", "CertificateSigningRequest", "1.19", "1.22", "certificates.k8s.io/v1", false)
+        .changes(CSR_V1),
     api("coordination.k8s.io/v1beta1", "Lease", "1.19", "1.22", "coordination.k8s.io/v1", true),
     api("rbac.authorization.k8s.io/v1beta1", "ClusterRole", "1.17", "1.22", "rbac.authorization.k8s.io/v1", true),
     api(
@@ -117,21 +192,31 @@ pub const REMOVED_APIS: &[RemovedApi] = &[
     api("rbac.authorization.k8s.io/v1beta1", "Role", "1.17", "1.22", "rbac.authorization.k8s.io/v1", true),
     api("rbac.authorization.k8s.io/v1beta1", "RoleBinding", "1.17", "1.22", "rbac.authorization.k8s.io/v1", true),
     api("rbac.authorization.k8s.io/v1alpha1", "ClusterRole", "1.17", "1.22", "rbac.authorization.k8s.io/v1", true),
+    api(
+        "rbac.authorization.k8s.io/v1alpha1",
+        "ClusterRoleBinding",
+        "1.17",
+        "1.22",
+        "rbac.authorization.k8s.io/v1",
+        true,
+    ),
     api("rbac.authorization.k8s.io/v1alpha1", "Role", "1.17", "1.22", "rbac.authorization.k8s.io/v1", true),
+    api("rbac.authorization.k8s.io/v1alpha1", "RoleBinding", "1.17", "1.22", "rbac.authorization.k8s.io/v1", true),
     api("scheduling.k8s.io/v1beta1", "PriorityClass", "1.14", "1.22", "scheduling.k8s.io/v1", true),
     api("storage.k8s.io/v1beta1", "StorageClass", "1.19", "1.22", "storage.k8s.io/v1", true),
     api("storage.k8s.io/v1beta1", "CSIDriver", "1.19", "1.22", "storage.k8s.io/v1", true),
     api("storage.k8s.io/v1beta1", "CSINode", "1.17", "1.22", "storage.k8s.io/v1", true),
     api("storage.k8s.io/v1beta1", "VolumeAttachment", "1.19", "1.22", "storage.k8s.io/v1", true),
     api("batch/v1beta1", "CronJob", "1.21", "1.25", "batch/v1", true),
-    api("discovery.k8s.io/v1beta1", "EndpointSlice", "1.21", "1.25", "discovery.k8s.io/v1", false),
-    api("events.k8s.io/v1beta1", "Event", "1.21", "1.25", "events.k8s.io/v1", false),
-    api("autoscaling/v2beta1", "HorizontalPodAutoscaler", "1.22", "1.25", "autoscaling/v2", false),
-    api("policy/v1beta1", "PodDisruptionBudget", "1.21", "1.25", "policy/v1", true),
-    api("policy/v1beta1", "PodSecurityPolicy", "1.21", "1.25", "Pod Security Admission", false),
+    api("discovery.k8s.io/v1beta1", "EndpointSlice", "1.21", "1.25", "discovery.k8s.io/v1", false)
+        .changes(ENDPOINTSLICE_V1),
+    api("events.k8s.io/v1beta1", "Event", "1.21", "1.25", "events.k8s.io/v1", false).changes(EVENT_V1),
+    api("autoscaling/v2beta1", "HorizontalPodAutoscaler", "1.22", "1.25", "autoscaling/v2", false).changes(HPA_V2),
+    api("policy/v1beta1", "PodDisruptionBudget", "1.21", "1.25", "policy/v1", true).changes(PDB_V1),
+    api("policy/v1beta1", "PodSecurityPolicy", "1.21", "1.25", "Pod Security Admission", false).changes(PSP),
     api("node.k8s.io/v1beta1", "RuntimeClass", "1.20", "1.25", "node.k8s.io/v1", true),
     api("autoscaling/v2beta2", "HorizontalPodAutoscaler", "1.23", "1.26", "autoscaling/v2", true),
-    api("flowcontrol.apiserver.k8s.io/v1beta1", "FlowSchema", "1.23", "1.26", "flowcontrol.apiserver.k8s.io/v1", false),
+    api("flowcontrol.apiserver.k8s.io/v1beta1", "FlowSchema", "1.23", "1.26", "flowcontrol.apiserver.k8s.io/v1", true),
     api(
         "flowcontrol.apiserver.k8s.io/v1beta1",
         "PriorityLevelConfiguration",
@@ -139,7 +224,8 @@ pub const REMOVED_APIS: &[RemovedApi] = &[
         "1.26",
         "flowcontrol.apiserver.k8s.io/v1",
         false,
-    ),
+    )
+    .changes(PLC_V1),
     api("storage.k8s.io/v1beta1", "CSIStorageCapacity", "1.24", "1.27", "storage.k8s.io/v1", true),
     api("flowcontrol.apiserver.k8s.io/v1beta2", "FlowSchema", "1.26", "1.29", "flowcontrol.apiserver.k8s.io/v1", true),
     api(
@@ -149,7 +235,8 @@ pub const REMOVED_APIS: &[RemovedApi] = &[
         "1.29",
         "flowcontrol.apiserver.k8s.io/v1",
         false,
-    ),
+    )
+    .changes(PLC_V1),
     api("flowcontrol.apiserver.k8s.io/v1beta3", "FlowSchema", "1.29", "1.32", "flowcontrol.apiserver.k8s.io/v1", true),
     api(
         "flowcontrol.apiserver.k8s.io/v1beta3",

@@ -6,6 +6,7 @@
 pub mod audit;
 pub mod cli;
 pub mod config;
+pub mod fix;
 pub mod graph;
 pub mod kinds;
 pub mod model;

@@ -154,6 +154,8 @@ pub struct Object {
     pub node: Option<Arc<Node>>,
     /// The file it is in.
     pub source: Option<Arc<SourceFile>>,
+    /// Byte range of its YAML document in the file, so edits can re-parse just that document.
+    pub doc_range: Option<(usize, usize)>,
 }
 
 /// The location of a field in a file.
@@ -196,6 +198,7 @@ impl Object {
             origin,
             node: None,
             source: None,
+            doc_range: None,
         }
     }
 
@@ -393,13 +396,50 @@ pub struct Fix {
     /// Why the fix is not safe, or what placeholders must be filled.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// The whole-line replacement in the source file (for GitHub suggested changes), when a
+    /// faithful text edit exists.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suggestion: Option<Suggestion>,
+    /// The same change as a patch for a live object, and as a YAML snippet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub patch: Option<Patch>,
+    /// Why no faithful text edit exists (the fix is then shown, never applied to the file).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edit_error: Option<String>,
+}
+
+/// Lines `start_line..=end_line` (1-based, of the original file) become `replacement`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Suggestion {
+    /// File path.
+    pub file: String,
+    /// First replaced line.
+    pub start_line: u32,
+    /// Last replaced line (inclusive).
+    pub end_line: u32,
+    /// The new text of those lines, without the final newline.
+    pub replacement: String,
+}
+
+/// A fix rendered for live objects and reports.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Patch {
+    /// `strategic` (strategic merge patch) or `json` (RFC 6902 JSON patch).
+    #[serde(rename = "type")]
+    pub patch_type: String,
+    /// The patch body as compact JSON.
+    pub body: String,
+    /// The exact `kubectl patch` command.
+    pub kubectl: String,
+    /// The change as a YAML snippet of the object, for reading.
+    pub yaml: String,
 }
 
 impl Fix {
     /// A fix from operations.
     #[must_use]
     pub fn new(title: impl Into<String>, applicability: Applicability, ops: Vec<FixOp>) -> Fix {
-        Fix { title: title.into(), applicability, ops, note: None }
+        Fix { title: title.into(), applicability, ops, note: None, suggestion: None, patch: None, edit_error: None }
     }
 
     /// Adds an explanatory note.

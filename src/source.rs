@@ -212,10 +212,17 @@ pub fn load_text(name: &str, text: String, limits: Limits, input: &mut Input) {
             return;
         }
     };
+    let len = text.len();
     let source = Arc::new(SourceFile { path: name.to_string(), text, json });
-    for doc in docs {
+    let starts: Vec<usize> = docs.iter().map(|d| d.start.byte).collect();
+    for (i, doc) in docs.into_iter().enumerate() {
         let Some(root) = doc.root else { continue };
+        let range = (starts[i], starts.get(i + 1).copied().unwrap_or(len));
+        let before = input.objects.len();
         add_document(&source, doc.index, doc.start.line, root, input);
+        for o in &mut input.objects[before..] {
+            o.doc_range = Some(range);
+        }
     }
 }
 

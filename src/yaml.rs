@@ -474,7 +474,7 @@ pub fn escape_segment(seg: &str) -> String {
 }
 
 /// Resolves a scalar as YAML 1.1 (go-yaml v2, which Kubernetes uses) would.
-fn resolve_scalar(text: &str, style: Style, tag: Option<&str>) -> Value {
+pub(crate) fn resolve_scalar(text: &str, style: Style, tag: Option<&str>) -> Value {
     if style != Style::Plain {
         return Value::String(text.to_string());
     }

@@ -1,11 +1,526 @@
-//! Markdown report through handlebars templates.
+//! Markdown report through handlebars templates (`templates/report.md.hbs`).
+//!
+//! Everything a manifest controls (names, messages, evidence, paths) is escaped: the template's
+//! `{{value}}` goes through [`escape`] (Markdown and HTML neutralized, table-safe, one line), and the
+//! view fields ending in `_md` are fragments built here with [`code`] and [`fenced`]. So a manifest
+//! can neither inject HTML, mention people, nor break a table or a list.
+
+use std::collections::BTreeMap;
+
+use handlebars::{Handlebars, handlebars_helper};
+use serde::Serialize;
+use serde_json::Value;
 
 use crate::audit::Audit;
+use crate::model::{Finding, FixOp, Location, Severity};
+use crate::report::{applicability_name, object_id};
+
+const TEMPLATE: &str = include_str!("templates/report.md.hbs");
+
+/// How many findings the "Top findings" table shows.
+pub const TOP: usize = 10;
 
 /// Renders the Markdown report.
 ///
 /// # Errors
 /// When the template fails to render.
 pub fn render(audit: &Audit) -> anyhow::Result<String> {
-    Ok(format!("# ClusterGPT audit\n\n{} findings\n", audit.summary.findings))
+    let mut hb = Handlebars::new();
+    hb.set_strict_mode(true);
+    hb.register_escape_fn(escape);
+    hb.register_helper("plural", Box::new(plural));
+    hb.register_template_string("report", TEMPLATE)?;
+    let mut out = hb.render("report", &View::of(audit))?;
+    // Conditional sections leave blank lines behind; Markdown needs at most one.
+    while out.contains("\n\n\n") {
+        out = out.replace("\n\n\n", "\n\n");
+    }
+    let trimmed = out.trim_end().len();
+    out.truncate(trimmed);
+    out.push('\n');
+    Ok(out)
+}
+
+handlebars_helper!(plural: |n: u64, word: str| format!("{n} {word}{}", if n == 1 { "" } else { "s" }));
+
+#[derive(Serialize)]
+struct Count {
+    name: String,
+    count: usize,
+}
+
+#[derive(Serialize)]
+struct View {
+    files: usize,
+    objects: usize,
+    findings: usize,
+    risk_score: u32,
+    rules_run: usize,
+    severities: Vec<Count>,
+    areas: Vec<Count>,
+    kinds: Vec<Count>,
+    relations: Vec<Count>,
+    namespaces_md: String,
+    namespace_count: usize,
+    top: Vec<TopRow>,
+    groups: Vec<Group>,
+    errors: Vec<ErrorRow>,
+    skipped: Vec<SkippedRow>,
+    suppressed: Vec<SuppressedRow>,
+    exemption_notes: Vec<NoteRow>,
+}
+
+#[derive(Serialize)]
+struct TopRow {
+    severity: &'static str,
+    rule_md: String,
+    object_md: String,
+    location_md: String,
+    message: String,
+}
+
+#[derive(Serialize)]
+struct Group {
+    title: &'static str,
+    count: usize,
+    findings: Vec<FindingView>,
+}
+
+#[derive(Serialize)]
+struct FindingView {
+    rule: String,
+    name: String,
+    object_md: String,
+    location_md: String,
+    path_md: String,
+    message: String,
+    evidence: Vec<EvidenceRow>,
+    fix: Option<FixView>,
+}
+
+#[derive(Serialize)]
+struct EvidenceRow {
+    path_md: String,
+    value_md: String,
+}
+
+#[derive(Serialize)]
+struct FixView {
+    title: String,
+    applicability: &'static str,
+    note: Option<String>,
+    manual: Option<String>,
+    patch_md: Option<String>,
+}
+
+#[derive(Serialize)]
+struct ErrorRow {
+    location_md: String,
+    message: String,
+}
+
+#[derive(Serialize)]
+struct SkippedRow {
+    location_md: String,
+    document: usize,
+    reason: String,
+}
+
+#[derive(Serialize)]
+struct SuppressedRow {
+    rule: String,
+    object_md: String,
+    by: String,
+    reason: String,
+}
+
+#[derive(Serialize)]
+struct NoteRow {
+    source_md: String,
+    message: String,
+}
+
+impl View {
+    fn of(audit: &Audit) -> View {
+        let s = &audit.summary;
+        let counts = |m: &BTreeMap<String, usize>| -> Vec<Count> {
+            m.iter().map(|(name, count)| Count { name: name.clone(), count: *count }).collect()
+        };
+        let namespaces: Vec<String> = audit.architecture.namespaces.iter().map(|n| code(n, false)).collect();
+        let mut by_severity: Vec<&Finding> = audit.findings.iter().collect();
+        // Stable: equal severities keep the audit's file/line order.
+        by_severity.sort_by_key(|f| std::cmp::Reverse(f.severity));
+        View {
+            files: s.files,
+            objects: s.objects,
+            findings: s.findings,
+            risk_score: s.risk_score,
+            rules_run: audit.rules_run.len(),
+            severities: Severity::ALL
+                .iter()
+                .map(|sev| Count { name: title(*sev).to_string(), count: s.by_severity.get(sev).copied().unwrap_or(0) })
+                .collect(),
+            areas: s.by_area.iter().map(|(a, n)| Count { name: a.to_string(), count: *n }).collect(),
+            kinds: counts(&audit.architecture.kinds),
+            relations: counts(&audit.architecture.relations),
+            namespace_count: namespaces.len(),
+            namespaces_md: namespaces.join(", "),
+            top: by_severity
+                .iter()
+                .take(TOP)
+                .map(|f| TopRow {
+                    severity: title(f.severity),
+                    rule_md: format!("{} {}", f.rule, code(&f.name, true)),
+                    object_md: code(&object_id(&f.object), true),
+                    location_md: location(&f.location, true),
+                    message: f.message.clone(),
+                })
+                .collect(),
+            groups: Severity::ALL
+                .iter()
+                .filter_map(|sev| {
+                    let findings: Vec<FindingView> =
+                        audit.findings.iter().filter(|f| f.severity == *sev).map(FindingView::of).collect();
+                    (!findings.is_empty()).then(|| Group { title: title(*sev), count: findings.len(), findings })
+                })
+                .collect(),
+            errors: audit
+                .errors
+                .iter()
+                .map(|e| {
+                    let at = match (e.line, e.column) {
+                        (Some(l), Some(c)) => format!("{}:{l}:{c}", e.file),
+                        (Some(l), None) => format!("{}:{l}", e.file),
+                        _ => e.file.clone(),
+                    };
+                    ErrorRow { location_md: code(&at, true), message: e.message.clone() }
+                })
+                .collect(),
+            skipped: audit
+                .skipped
+                .iter()
+                .map(|k| SkippedRow {
+                    location_md: code(&format!("{}:{}", k.file, k.line), true),
+                    document: k.document,
+                    reason: k.reason.clone(),
+                })
+                .collect(),
+            suppressed: audit
+                .suppressed
+                .iter()
+                .map(|x| SuppressedRow {
+                    rule: x.rule.clone(),
+                    object_md: code(&object_id(&x.object), true),
+                    by: x.by.clone(),
+                    reason: x.reason.clone(),
+                })
+                .collect(),
+            exemption_notes: audit
+                .exemption_notes
+                .iter()
+                .map(|n| NoteRow { source_md: code(&n.source, true), message: n.message.clone() })
+                .collect(),
+        }
+    }
+}
+
+impl FindingView {
+    fn of(f: &Finding) -> FindingView {
+        FindingView {
+            rule: f.rule.clone(),
+            name: f.name.clone(),
+            object_md: code(&object_id(&f.object), false),
+            location_md: location(&f.location, false),
+            path_md: code(&f.location.path, false),
+            message: f.message.clone(),
+            evidence: f
+                .evidence
+                .iter()
+                .map(|e| EvidenceRow { path_md: code(&e.path, false), value_md: code(&e.value, false) })
+                .collect(),
+            fix: f.fix.as_ref().map(|fix| FixView {
+                title: fix.title.clone(),
+                applicability: applicability_name(fix.applicability),
+                note: fix.note.clone(),
+                manual: fix.edit_error.clone(),
+                // The fix module's patch snippet reads as a partial manifest; without it, the
+                // operations themselves.
+                patch_md: match &fix.patch {
+                    Some(p) => Some(format!(
+                        "{}\n\nOn a live object:\n\n{}",
+                        fenced("yaml", &p.yaml),
+                        fenced("sh", &p.kubectl)
+                    )),
+                    None => (!fix.ops.is_empty()).then(|| fenced("yaml", &patch_yaml(&fix.ops))),
+                },
+            }),
+        }
+    }
+}
+
+fn title(s: Severity) -> &'static str {
+    match s {
+        Severity::Critical => "Critical",
+        Severity::High => "High",
+        Severity::Medium => "Medium",
+        Severity::Low => "Low",
+        Severity::Info => "Info",
+    }
+}
+
+/// `file:line` as a code span, or the field path for findings without a file.
+fn location(loc: &Location, table: bool) -> String {
+    match (&loc.file, loc.line) {
+        (Some(file), Some(line)) => code(&format!("{file}:{line}"), table),
+        (Some(file), None) => code(file, table),
+        (None, _) => code(&loc.path, table),
+    }
+}
+
+/// Replaces line breaks and tabs with spaces and other control characters with U+FFFD.
+fn one_line(s: &str) -> String {
+    s.replace("\r\n", " ")
+        .chars()
+        .map(|c| match c {
+            '\n' | '\r' | '\t' => ' ',
+            c if c.is_control() => '\u{fffd}',
+            c => c,
+        })
+        .collect()
+}
+
+/// Escapes text for Markdown on one line, safe in table cells: Markdown punctuation is
+/// backslash-escaped, `<`, `>` and `&` become entities (no HTML), `@` cannot mention anyone, and
+/// line breaks become spaces.
+#[must_use]
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in one_line(s).chars() {
+        match c {
+            '\\' | '`' | '*' | '_' | '[' | ']' | '|' | '~' | '#' | '!' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            // A zero-width space after `@` keeps GitHub from notifying users and teams.
+            '@' => out.push_str("@&#8203;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A code span showing `s` literally, whatever backticks it holds; `table` escapes `|` so the span
+/// stays inside its cell.
+#[must_use]
+pub fn code(s: &str, table: bool) -> String {
+    let mut text = one_line(s);
+    if text.is_empty() {
+        return "(empty)".to_string();
+    }
+    if table {
+        text = text.replace('|', "\\|");
+    }
+    let ticks = "`".repeat(longest_backtick_run(&text) + 1);
+    let pad = text.starts_with('`') || text.ends_with('`') || (text.starts_with(' ') && text.ends_with(' '));
+    let sp = if pad { " " } else { "" };
+    format!("{ticks}{sp}{text}{sp}{ticks}")
+}
+
+/// A fenced code block whose fence is longer than any backtick run in `content`.
+#[must_use]
+pub fn fenced(lang: &str, content: &str) -> String {
+    let fence = "`".repeat((longest_backtick_run(content) + 1).max(3));
+    let body = content.trim_end_matches('\n');
+    format!("{fence}{lang}\n{body}\n{fence}")
+}
+
+fn longest_backtick_run(s: &str) -> usize {
+    s.split(|c| c != '`').map(str::len).max().unwrap_or(0)
+}
+
+/// A fix's operations as a JSON Patch (RFC 6902) in YAML, one item per operation.
+/// `add` here also creates missing parents, which RFC 6902 does not.
+#[must_use]
+pub fn patch_yaml(ops: &[FixOp]) -> String {
+    let mut out = String::new();
+    for op in ops {
+        let (name, path, value) = match op {
+            FixOp::Add { path, value } => ("add", path, Some(value)),
+            FixOp::Replace { path, value } => ("replace", path, Some(value)),
+            FixOp::Remove { path } => ("remove", path, None),
+        };
+        out.push_str(&format!("- op: {name}\n  path: {}\n", yaml_scalar_str(path)));
+        if let Some(v) = value {
+            out.push_str("  value:");
+            yaml_value(v, 2, &mut out);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// Writes a value after a `key:` or `-` at `indent`: scalars and empty collections on the same
+/// line, others as a block indented two more spaces.
+fn yaml_value(v: &Value, indent: usize, out: &mut String) {
+    match v {
+        Value::Object(m) if !m.is_empty() => {
+            newline(indent + 2, out);
+            yaml_map(m, indent + 2, out);
+        }
+        Value::Array(items) if !items.is_empty() => {
+            newline(indent + 2, out);
+            yaml_seq(items, indent + 2, out);
+        }
+        scalar => {
+            out.push(' ');
+            out.push_str(&yaml_scalar(scalar));
+        }
+    }
+}
+
+/// Writes map entries at `indent`, the first one where the cursor is.
+fn yaml_map(m: &serde_json::Map<String, Value>, indent: usize, out: &mut String) {
+    for (i, (k, v)) in m.iter().enumerate() {
+        if i > 0 {
+            newline(indent, out);
+        }
+        out.push_str(&yaml_scalar_str(k));
+        out.push(':');
+        yaml_value(v, indent, out);
+    }
+}
+
+/// Writes sequence items at `indent`, the first one where the cursor is; a map item starts on the
+/// dash's line.
+fn yaml_seq(items: &[Value], indent: usize, out: &mut String) {
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            newline(indent, out);
+        }
+        out.push('-');
+        match item {
+            Value::Object(m) if !m.is_empty() => {
+                out.push(' ');
+                yaml_map(m, indent + 2, out);
+            }
+            other => yaml_value(other, indent, out),
+        }
+    }
+}
+
+fn newline(indent: usize, out: &mut String) {
+    out.push('\n');
+    out.push_str(&" ".repeat(indent));
+}
+
+fn yaml_scalar(v: &Value) -> String {
+    match v {
+        Value::String(s) => yaml_scalar_str(s),
+        Value::Object(_) => "{}".to_string(),
+        Value::Array(_) => "[]".to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// A string as a YAML scalar: plain when YAML 1.1 reads it back as the same string, else
+/// double-quoted (JSON string syntax is valid YAML).
+fn yaml_scalar_str(s: &str) -> String {
+    let plain_chars = s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '/'));
+    let starts_ok = s.chars().next().is_some_and(|c| c.is_ascii_alphanumeric() || c == '/' || c == '_');
+    let keyword = matches!(
+        s.to_ascii_lowercase().as_str(),
+        "true" | "false" | "yes" | "no" | "on" | "off" | "y" | "n" | "null" | "nan" | "inf"
+    );
+    // Numbers, dates and sexagesimals in YAML 1.1 all start with a digit; quantities such as 100m
+    // and 128Mi have letters and stay plain.
+    let numeric = s.starts_with(|c: char| c.is_ascii_digit())
+        && (!s.contains(|c: char| c.is_ascii_alphabetic())
+            || s.parse::<f64>().is_ok()
+            || ["0x", "0o", "0b"].iter().any(|p| s.starts_with(p)));
+    if plain_chars && starts_ok && !keyword && !numeric {
+        s.to_string()
+    } else {
+        serde_json::to_string(s).unwrap_or_else(|_| format!("\"{s}\""))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn escape_neutralizes_markdown_html_and_mentions() {
+        assert_eq!(escape("a|b"), "a\\|b");
+        assert_eq!(escape("<b>&</b>"), "&lt;b&gt;&amp;&lt;/b&gt;");
+        assert_eq!(escape("line\n# heading"), "line \\# heading");
+        assert_eq!(escape("**x** _y_ [l](u) `c`"), "\\*\\*x\\*\\* \\_y\\_ \\[l\\](u) \\`c\\`");
+        assert_eq!(escape("@team"), "@&#8203;team");
+        assert_eq!(escape("a\u{1b}[31m"), "a\u{fffd}\\[31m");
+    }
+
+    #[test]
+    fn code_spans_hold_any_backticks() {
+        assert_eq!(code("web", false), "`web`");
+        assert_eq!(code("a`b", false), "``a`b``");
+        assert_eq!(code("`x`", false), "`` `x` ``");
+        assert_eq!(code("a|b", true), "`a\\|b`");
+        assert_eq!(code("a|b", false), "`a|b`");
+        assert_eq!(code("a\nb", false), "`a b`");
+        assert_eq!(code("", false), "(empty)");
+    }
+
+    #[test]
+    fn fences_outgrow_the_content() {
+        assert_eq!(fenced("yaml", "a: 1\n"), "```yaml\na: 1\n```");
+        assert_eq!(fenced("", "x: \"````\""), "`````\nx: \"````\"\n`````");
+    }
+
+    #[test]
+    fn patch_yaml_is_a_json_patch() {
+        let ops = vec![
+            FixOp::Replace { path: "/spec/replicas".into(), value: json!(2) },
+            FixOp::Add {
+                path: "/spec/template/spec/containers/0/resources".into(),
+                value: json!({"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {}}),
+            },
+            FixOp::Add { path: "/spec/x".into(), value: json!([{"name": "a", "value": "yes"}, "1.0", "<PATH>"]) },
+            FixOp::Remove { path: "/spec/hostNetwork".into() },
+        ];
+        assert_eq!(
+            patch_yaml(&ops),
+            "- op: replace\n  path: /spec/replicas\n  value: 2\n\
+             - op: add\n  path: /spec/template/spec/containers/0/resources\n  value:\n    limits: {}\n    requests:\n      cpu: 100m\n      memory: 128Mi\n\
+             - op: add\n  path: /spec/x\n  value:\n    - name: a\n      value: \"yes\"\n    - \"1.0\"\n    - \"<PATH>\"\n\
+             - op: remove\n  path: /spec/hostNetwork\n"
+        );
+        // Read back the way Kubernetes reads YAML, it is exactly the operations.
+        let docs = crate::yaml::parse_stream(&patch_yaml(&ops), crate::yaml::Limits::default()).expect("valid YAML");
+        let back = docs[0].root.as_ref().expect("document").to_json();
+        assert_eq!(back, serde_json::to_value(&ops).expect("ops"));
+    }
+
+    #[test]
+    fn yaml_scalars_keep_their_type() {
+        for (s, out) in [
+            ("100m", "100m"),
+            ("128Mi", "128Mi"),
+            ("nginx", "nginx"),
+            ("1", "\"1\""),
+            ("1e3", "\"1e3\""),
+            ("0x1f", "\"0x1f\""),
+            ("2026-01-01", "\"2026-01-01\""),
+            ("on", "\"on\""),
+            ("Null", "\"Null\""),
+            ("", "\"\""),
+            ("-x", "\"-x\""),
+            ("a: b", "\"a: b\""),
+        ] {
+            assert_eq!(yaml_scalar_str(s), out, "{s}");
+        }
+    }
 }

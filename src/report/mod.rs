@@ -2,8 +2,11 @@
 
 pub mod json;
 pub mod markdown;
+pub mod rules_doc;
 pub mod sarif;
 pub mod terminal;
+
+use crate::model::{Applicability, ObjectRef};
 
 /// Output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,5 +32,24 @@ impl Format {
             "md" | "markdown" => Some(Format::Markdown),
             _ => None,
         }
+    }
+}
+
+/// Object identity for humans: `Kind/namespace/name` or `Kind/name`.
+#[must_use]
+pub fn object_id(o: &ObjectRef) -> String {
+    match &o.namespace {
+        Some(ns) => format!("{}/{}/{}", o.kind, ns, o.name),
+        None => format!("{}/{}", o.kind, o.name),
+    }
+}
+
+/// The name of an applicability as the JSON writes it: `safe`, `unsafe`, `display-only`.
+#[must_use]
+pub fn applicability_name(a: Applicability) -> &'static str {
+    match a {
+        Applicability::Safe => "safe",
+        Applicability::Unsafe => "unsafe",
+        Applicability::DisplayOnly => "display-only",
     }
 }

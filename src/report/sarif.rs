@@ -1,12 +1,400 @@
 //! SARIF 2.1.0 for GitHub code scanning.
+//!
+//! One run. `tool.driver.rules` describes every rule that ran (docs as `help`, `security-severity`
+//! by severity); each finding is a result with its file region, the object as a logical location,
+//! and the audit fingerprint as `partialFingerprints`, so alerts keep their identity when lines move.
+//! Input errors and skipped documents are tool execution notifications; exemption problems are
+//! tool configuration notifications. Columns count Unicode code points (`columnKind`), as the audit does.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value, json};
 
 use crate::audit::Audit;
+use crate::model::{Finding, Location, Severity};
+use crate::report::{applicability_name, object_id};
+use crate::rules;
+
+/// The `$schema` URI written at the top.
+pub const SCHEMA_URI: &str = "https://json.schemastore.org/sarif-2.1.0.json";
+
+/// The key of the audit fingerprint in `partialFingerprints`.
+pub const FINGERPRINT_KEY: &str = "clustergptFingerprint/v1";
+
+/// The `uriBaseId` of relative file paths: the directory the audit ran in (the repository root in CI).
+pub const SRCROOT: &str = "%SRCROOT%";
 
 /// Renders SARIF.
 ///
 /// # Errors
 /// Only if serialization fails.
 pub fn render(audit: &Audit) -> serde_json::Result<String> {
-    let _ = audit;
-    Ok("{}\n".to_string())
+    let mut s = serde_json::to_string_pretty(&to_value(audit))?;
+    s.push('\n');
+    Ok(s)
+}
+
+/// The SARIF log as a JSON value.
+#[must_use]
+pub fn to_value(audit: &Audit) -> Value {
+    let rule_ids = rule_ids(audit);
+    let index: BTreeMap<&str, usize> = rule_ids.iter().enumerate().map(|(i, id)| (id.as_str(), i)).collect();
+    let rules: Vec<Value> = rule_ids.iter().map(|id| descriptor(audit, id)).collect();
+    let results: Vec<Value> = audit.findings.iter().map(|f| result(f, index.get(f.rule.as_str()).copied())).collect();
+
+    let mut driver = Map::new();
+    driver.insert("name".into(), json!("clustergpt"));
+    driver.insert("version".into(), json!(env!("CARGO_PKG_VERSION")));
+    driver.insert("semanticVersion".into(), json!(env!("CARGO_PKG_VERSION")));
+    if let Some(uri) = information_uri() {
+        driver.insert("informationUri".into(), json!(uri));
+    }
+    driver.insert("rules".into(), Value::Array(rules));
+    driver.insert(
+        "notifications".into(),
+        json!(
+            NOTIFICATIONS
+                .iter()
+                .map(|(id, text)| json!({
+                    "id": id,
+                    "shortDescription": { "text": text },
+                }))
+                .collect::<Vec<_>>()
+        ),
+    );
+
+    json!({
+        "$schema": SCHEMA_URI,
+        "version": "2.1.0",
+        "runs": [{
+            "tool": { "driver": Value::Object(driver) },
+            "columnKind": "unicodeCodePoints",
+            "invocations": [invocation(audit)],
+            "results": results,
+            "properties": {
+                "schemaVersion": audit.schema_version,
+                "summary": audit.summary,
+                "suppressed": audit.suppressed.len(),
+            },
+        }],
+    })
+}
+
+/// Notification descriptors: id and description, indexed by position.
+const NOTIFICATIONS: [(&str, &str); 3] = [
+    ("input-error", "An input file or document could not be read; it was not audited"),
+    ("skipped-document", "A document is not a Kubernetes object and was skipped"),
+    ("exemption", "An exemption matched nothing, expired, or is malformed"),
+];
+
+fn information_uri() -> Option<&'static str> {
+    [env!("CARGO_PKG_REPOSITORY"), env!("CARGO_PKG_HOMEPAGE")].into_iter().find(|s| !s.is_empty())
+}
+
+/// Every rule that ran plus any rule a finding names, sorted by id.
+fn rule_ids(audit: &Audit) -> Vec<String> {
+    let mut ids: Vec<String> = audit.rules_run.iter().chain(audit.findings.iter().map(|f| &f.rule)).cloned().collect();
+    ids.sort();
+    ids.dedup();
+    ids
+}
+
+/// SARIF `level` of a severity.
+#[must_use]
+pub fn level(s: Severity) -> &'static str {
+    match s {
+        Severity::Critical | Severity::High => "error",
+        Severity::Medium => "warning",
+        Severity::Low | Severity::Info => "note",
+    }
+}
+
+/// GitHub's `security-severity` score of a severity (critical above 9.0, high from 7.0, ...).
+#[must_use]
+pub fn security_severity(s: Severity) -> &'static str {
+    match s {
+        Severity::Critical => "9.5",
+        Severity::High => "7.5",
+        Severity::Medium => "5.0",
+        Severity::Low => "2.0",
+        Severity::Info => "0.0",
+    }
+}
+
+fn problem_severity(s: Severity) -> &'static str {
+    match level(s) {
+        "error" => "error",
+        "warning" => "warning",
+        _ => "recommendation",
+    }
+}
+
+/// A rule's reportingDescriptor. Its severity is the one its findings carry in this audit (after
+/// configuration overrides), or the rule's default when it found nothing.
+fn descriptor(audit: &Audit, id: &str) -> Value {
+    let found = audit.findings.iter().find(|f| f.rule == id);
+    let rule = rules::find(id).map(|r| r.meta());
+    let severity = found.map(|f| f.severity).or(rule.map(|m| m.severity)).unwrap_or(Severity::Medium);
+    let (name, summary, doc, area) = match rule {
+        Some(m) => (m.name.to_string(), m.summary.to_string(), m.doc_text(), Some(m.area)),
+        None => {
+            let name = found.map_or_else(|| id.to_string(), |f| f.name.clone());
+            (
+                name,
+                id.to_string(),
+                format!("{id}: no documentation in this version of clustergpt."),
+                found.map(|f| f.area),
+            )
+        }
+    };
+    let full = doc_section(&doc, "What it checks").map_or_else(|| summary.clone(), |s| unwrap_lines(&s));
+    let tags: Vec<&str> = area.map(|a| vec![a.as_str()]).unwrap_or_default();
+    json!({
+        "id": id,
+        "name": name,
+        "shortDescription": { "text": summary },
+        "fullDescription": { "text": full },
+        "help": { "text": doc, "markdown": doc },
+        "defaultConfiguration": { "level": level(severity) },
+        "properties": {
+            "tags": tags,
+            "precision": "high",
+            "security-severity": security_severity(severity),
+            "problem.severity": problem_severity(severity),
+        },
+    })
+}
+
+/// The text of one `## Heading` section of a rule's docs (without the heading), trimmed.
+fn doc_section(doc: &str, heading: &str) -> Option<String> {
+    let mut out: Option<Vec<&str>> = None;
+    let mut fence = false;
+    for line in doc.lines() {
+        if line.trim_start().starts_with("```") {
+            fence = !fence;
+        }
+        if !fence && let Some(h) = line.strip_prefix("## ") {
+            if out.is_some() {
+                break;
+            }
+            if h.trim() == heading {
+                out = Some(Vec::new());
+            }
+            continue;
+        }
+        if let Some(lines) = &mut out {
+            lines.push(line);
+        }
+    }
+    out.map(|l| l.join("\n").trim().to_string()).filter(|s| !s.is_empty())
+}
+
+/// Joins hard-wrapped lines into one line per paragraph or list item.
+fn unwrap_lines(s: &str) -> String {
+    let mut out = String::new();
+    for line in s.lines().map(str::trim) {
+        let item = line.starts_with("- ") || line.starts_with("* ");
+        if line.is_empty() {
+            out.push_str("\n\n");
+        } else if out.is_empty() || out.ends_with('\n') {
+            out.push_str(line);
+        } else if item {
+            out.push('\n');
+            out.push_str(line);
+        } else {
+            out.push(' ');
+            out.push_str(line);
+        }
+    }
+    while out.contains("\n\n\n") {
+        out = out.replace("\n\n\n", "\n\n");
+    }
+    out
+}
+
+fn result(f: &Finding, rule_index: Option<usize>) -> Value {
+    let mut r = Map::new();
+    r.insert("ruleId".into(), json!(f.rule));
+    if let Some(i) = rule_index {
+        r.insert("ruleIndex".into(), json!(i));
+    }
+    r.insert("level".into(), json!(level(f.severity)));
+    r.insert("message".into(), json!({ "text": f.message }));
+    let mut location = Map::new();
+    if let Some(physical) = physical_location(&f.location) {
+        location.insert("physicalLocation".into(), physical);
+    }
+    location.insert(
+        "logicalLocations".into(),
+        json!([{
+            "name": f.object.name,
+            "fullyQualifiedName": object_id(&f.object),
+            "kind": "resource",
+        }]),
+    );
+    r.insert("locations".into(), json!([Value::Object(location)]));
+    r.insert("partialFingerprints".into(), json!({ FINGERPRINT_KEY: f.fingerprint }));
+    let mut props = Map::new();
+    props.insert("severity".into(), json!(f.severity));
+    props.insert("area".into(), json!(f.area));
+    props.insert("object".into(), json!(f.object));
+    props.insert("path".into(), json!(f.location.path));
+    props.insert("evidence".into(), json!(f.evidence));
+    if let Some(fix) = &f.fix {
+        let mut fx = Map::new();
+        fx.insert("title".into(), json!(fix.title));
+        fx.insert("applicability".into(), json!(applicability_name(fix.applicability)));
+        if let Some(note) = &fix.note {
+            fx.insert("note".into(), json!(note));
+        }
+        props.insert("fix".into(), Value::Object(fx));
+    }
+    r.insert("properties".into(), Value::Object(props));
+    Value::Object(r)
+}
+
+/// The physicalLocation of a finding: file and region (from the span when known, else line and
+/// column). `None` for findings without a file (live objects, stdin).
+fn physical_location(loc: &Location) -> Option<Value> {
+    let file = loc.file.as_deref().filter(|f| *f != "-")?;
+    let mut region = Map::new();
+    match (&loc.span, loc.line) {
+        (Some(span), _) => {
+            region.insert("startLine".into(), json!(span.start.line));
+            region.insert("startColumn".into(), json!(span.start.col));
+            // A span that ends at the start of a line ends with the previous line: leave out
+            // endColumn, which then means "to the end of endLine".
+            if span.end.line == span.start.line {
+                region.insert("endLine".into(), json!(span.end.line));
+                region.insert("endColumn".into(), json!(span.end.col.max(span.start.col + 1)));
+            } else if span.end.line > span.start.line && span.end.col <= 1 {
+                region.insert("endLine".into(), json!(span.end.line - 1));
+            } else if span.end.line > span.start.line {
+                region.insert("endLine".into(), json!(span.end.line));
+                region.insert("endColumn".into(), json!(span.end.col));
+            }
+        }
+        (None, Some(line)) => {
+            region.insert("startLine".into(), json!(line));
+            if let Some(col) = loc.column {
+                region.insert("startColumn".into(), json!(col));
+            }
+        }
+        (None, None) => {}
+    }
+    let mut physical = Map::new();
+    physical.insert("artifactLocation".into(), artifact_location(file));
+    if !region.is_empty() {
+        physical.insert("region".into(), Value::Object(region));
+    }
+    Some(Value::Object(physical))
+}
+
+/// An artifactLocation: relative paths (forward slashes, no leading `./`) against `%SRCROOT%`,
+/// absolute paths as `file://` URIs.
+#[must_use]
+pub fn artifact_location(file: &str) -> Value {
+    let mut path = file.replace('\\', "/");
+    while let Some(rest) = path.strip_prefix("./") {
+        path = rest.to_string();
+    }
+    let drive = path.len() >= 2 && path.as_bytes()[1] == b':' && path.as_bytes()[0].is_ascii_alphabetic();
+    if path.starts_with('/') || drive {
+        let slash = if drive { "/" } else { "" };
+        json!({ "uri": format!("file://{slash}{}", percent_encode(&path, drive)) })
+    } else {
+        json!({ "uri": percent_encode(&path, false), "uriBaseId": SRCROOT })
+    }
+}
+
+/// Percent-encodes everything but unreserved characters and `/` (and a drive letter's colon).
+fn percent_encode(path: &str, keep_drive_colon: bool) -> String {
+    let mut out = String::with_capacity(path.len());
+    for (i, b) in path.bytes().enumerate() {
+        let keep = b.is_ascii_alphanumeric()
+            || matches!(b, b'-' | b'.' | b'_' | b'~' | b'/')
+            || (keep_drive_colon && i == 1 && b == b':');
+        if keep {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn notification(
+    descriptor: usize,
+    level: &str,
+    text: String,
+    file: Option<&str>,
+    line: Option<u32>,
+    column: Option<u32>,
+) -> Value {
+    let mut n = Map::new();
+    n.insert("descriptor".into(), json!({ "id": NOTIFICATIONS[descriptor].0, "index": descriptor }));
+    n.insert("level".into(), json!(level));
+    n.insert("message".into(), json!({ "text": text }));
+    if let Some(file) = file.filter(|f| *f != "-") {
+        let mut physical = Map::new();
+        physical.insert("artifactLocation".into(), artifact_location(file));
+        if let Some(line) = line {
+            let mut region = Map::new();
+            region.insert("startLine".into(), json!(line));
+            if let Some(col) = column {
+                region.insert("startColumn".into(), json!(col));
+            }
+            physical.insert("region".into(), Value::Object(region));
+        }
+        n.insert("locations".into(), json!([{ "physicalLocation": Value::Object(physical) }]));
+    }
+    Value::Object(n)
+}
+
+fn invocation(audit: &Audit) -> Value {
+    let mut execution: Vec<Value> = audit
+        .errors
+        .iter()
+        .map(|e| notification(0, "error", format!("{}: {}", e.file, e.message), Some(&e.file), e.line, e.column))
+        .collect();
+    execution.extend(audit.skipped.iter().map(|s| {
+        notification(
+            1,
+            "note",
+            format!("{} (document {}) skipped: {}", s.file, s.document, s.reason),
+            Some(&s.file),
+            Some(s.line),
+            None,
+        )
+    }));
+    let configuration: Vec<Value> = audit
+        .exemption_notes
+        .iter()
+        .map(|n| notification(2, "warning", format!("{}: {}", n.source, n.message), None, None, None))
+        .collect();
+    json!({
+        // Input errors make the run exit 2: the tool did not see all its input.
+        "executionSuccessful": audit.errors.is_empty(),
+        "toolExecutionNotifications": execution,
+        "toolConfigurationNotifications": configuration,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unwrap_keeps_paragraphs_and_list_items() {
+        let text = "One line\nwrapped.\n\nWhen:\n- first\n  continued;\n- second.";
+        assert_eq!(unwrap_lines(text), "One line wrapped.\n\nWhen:\n- first continued;\n- second.");
+    }
+
+    #[test]
+    fn levels_and_scores() {
+        assert_eq!(level(Severity::High), "error");
+        assert_eq!(level(Severity::Medium), "warning");
+        assert_eq!(level(Severity::Info), "note");
+        assert_eq!(security_severity(Severity::Critical), "9.5");
+    }
 }

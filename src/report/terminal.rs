@@ -1,9 +1,13 @@
 //! Human-readable report: findings grouped by file, coloured when writing to a terminal.
+//!
+//! Text from manifests goes through [`clean`], so a name cannot move the cursor, recolour the
+//! terminal or fake extra lines.
 
 use std::fmt::Write;
 
 use crate::audit::Audit;
 use crate::model::{Finding, Severity};
+use crate::report::{applicability_name, object_id};
 
 struct Paint {
     on: bool,
@@ -43,7 +47,7 @@ pub fn render(audit: &Audit, color: bool) -> String {
             if current.is_some() {
                 out.push('\n');
             }
-            let _ = writeln!(out, "{}", p.bold(file.unwrap_or("(cluster)")));
+            let _ = writeln!(out, "{}", p.bold(&clean(file.unwrap_or("(cluster)"))));
             current = Some(file);
         }
         finding(&mut out, &p, f);
@@ -52,13 +56,21 @@ pub fn render(audit: &Audit, color: bool) -> String {
         out.push('\n');
     }
     for e in &audit.errors {
-        let _ = writeln!(out, "{} {e}", p.wrap("1;31", "error:"));
+        let _ = writeln!(out, "{} {}", p.wrap("1;31", "error:"), clean(&e.to_string()));
     }
     for s in &audit.skipped {
-        let _ = writeln!(out, "{} {}:{} (document {}): {}", p.dim("skipped:"), s.file, s.line, s.document, s.reason);
+        let _ = writeln!(
+            out,
+            "{} {}:{} (document {}): {}",
+            p.dim("skipped:"),
+            clean(&s.file),
+            s.line,
+            s.document,
+            clean(&s.reason)
+        );
     }
     for n in &audit.exemption_notes {
-        let _ = writeln!(out, "{} {}: {}", p.wrap("33", "exemption:"), n.source, n.message);
+        let _ = writeln!(out, "{} {}: {}", p.wrap("33", "exemption:"), clean(&n.source), clean(&n.message));
     }
     let s = &audit.summary;
     let counts: Vec<String> = Severity::ALL
@@ -106,24 +118,33 @@ fn finding(out: &mut String, p: &Paint, f: &Finding) {
         pos,
         p.severity(f.severity),
         p.bold(&format!("{} {}", f.rule, f.name)),
-        f.message
+        clean(&f.message)
     );
-    let ns = f.object.namespace.as_deref().map(|n| format!("{n}/")).unwrap_or_default();
-    let _ = writeln!(
-        out,
-        "           {}",
-        p.dim(&format!("{} {}{} at {}", f.object.kind, ns, f.object.name, f.location.path))
-    );
+    let _ = writeln!(out, "           {}", p.dim(&clean(&format!("{} at {}", object_id(&f.object), f.location.path))));
     if let Some(fix) = &f.fix {
-        let _ =
-            writeln!(out, "           {} {} ({})", p.wrap("32", "fix:"), fix.title, applicability(fix.applicability));
+        let _ = writeln!(
+            out,
+            "           {} {} ({})",
+            p.wrap("32", "fix:"),
+            clean(&fix.title),
+            applicability_name(fix.applicability)
+        );
     }
 }
 
-fn applicability(a: crate::model::Applicability) -> &'static str {
-    match a {
-        crate::model::Applicability::Safe => "safe",
-        crate::model::Applicability::Unsafe => "unsafe",
-        crate::model::Applicability::DisplayOnly => "manual",
+/// Makes text safe to print on a terminal: control characters (escape sequences, line breaks) and
+/// bidirectional overrides are shown as `\u{..}` escapes instead of acting on the terminal.
+#[must_use]
+pub fn clean(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        let bidi = matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push(' '),
+            c if c.is_control() || bidi => out.push_str(&format!("\\u{{{:x}}}", u32::from(c))),
+            c => out.push(c),
+        }
     }
+    out
 }

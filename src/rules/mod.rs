@@ -206,6 +206,11 @@ pub trait Rule: Send + Sync {
     fn meta(&self) -> &'static RuleMeta;
     /// Checks object `idx` of `cx.objects`, pushing violations for that object only.
     fn check(&self, cx: &Context<'_>, idx: usize, out: &mut Vec<Violation>);
+    /// Whether settings turn this rule on although it is off by default
+    /// (e.g. `require_priority_class` for the priority-class rule). Only consulted when no `select` is given.
+    fn enabled_by_settings(&self, _settings: &RuleSettings) -> bool {
+        false
+    }
 }
 
 /// Every rule, in id order.

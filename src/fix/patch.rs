@@ -1,0 +1,175 @@
+//! A fix as a patch for a live object: a strategic merge patch where Kubernetes' list merge keys
+//! allow it, a JSON patch (RFC 6902) otherwise, plus the exact `kubectl patch` command.
+
+use serde_json::{Map, Value, json};
+
+use crate::fix::edit::to_block_yaml;
+use crate::model::{Fix, FixOp, Object, Patch};
+use crate::yaml::{escape_segment, pointer_segments};
+
+/// Lists Kubernetes merges by a key in strategic merge patches, and that key.
+fn merge_key(list: &str) -> Option<&'static str> {
+    match list {
+        "containers" | "initContainers" | "ephemeralContainers" | "volumes" | "env" | "imagePullSecrets" => {
+            Some("name")
+        }
+        "ports" => Some("containerPort"),
+        "volumeMounts" => Some("mountPath"),
+        _ => None,
+    }
+}
+
+/// Builds the patch for a fix on an object.
+#[must_use]
+pub fn patch_for(obj: &Object, fix: &Fix) -> Option<Patch> {
+    if fix.ops.is_empty() {
+        return None;
+    }
+    let (patch_type, body) = match strategic(obj, &fix.ops) {
+        Some(smp) => ("strategic", smp),
+        None => ("json", json_patch(obj, &fix.ops)?),
+    };
+    let body_text = serde_json::to_string(&body).ok()?;
+    let resource = format!("{}/{}", obj.kind.to_ascii_lowercase(), obj.name);
+    let ns = obj.effective_namespace().map(|n| format!(" -n {}", shell_quote(n))).unwrap_or_default();
+    let kubectl =
+        format!("kubectl patch {}{ns} --type {patch_type} -p {}", shell_quote(&resource), shell_quote(&body_text));
+    let yaml = if patch_type == "strategic" {
+        // Show the patch with the object's identity so it reads as a partial manifest.
+        let mut ident = Map::new();
+        ident.insert("apiVersion".into(), json!(obj.api_version));
+        ident.insert("kind".into(), json!(obj.kind));
+        let mut meta = Map::new();
+        meta.insert("name".into(), json!(obj.name));
+        if let Some(ns) = obj.effective_namespace() {
+            meta.insert("namespace".into(), json!(ns));
+        }
+        let mut merged = body.as_object().cloned().unwrap_or_default();
+        let patch_meta = merged.remove("metadata");
+        if let Some(Value::Object(pm)) = patch_meta {
+            meta.extend(pm);
+        }
+        ident.insert("metadata".into(), Value::Object(meta));
+        ident.extend(merged);
+        to_block_yaml(&Value::Object(ident))
+    } else {
+        to_block_yaml(&body)
+    };
+    Some(Patch { patch_type: patch_type.to_string(), body: body_text, kubectl, yaml })
+}
+
+fn strategic(obj: &Object, ops: &[FixOp]) -> Option<Value> {
+    let mut root = Value::Object(Map::new());
+    for op in ops {
+        let (path, value) = match op {
+            FixOp::Add { path, value } | FixOp::Replace { path, value } => (path, value.clone()),
+            // `null` deletes a map key in a merge patch.
+            FixOp::Remove { path } => (path, Value::Null),
+        };
+        let segs: Vec<String> = pointer_segments(path).collect();
+        if segs.first().map(String::as_str) == Some("apiVersion") || segs.first().map(String::as_str) == Some("kind") {
+            return None;
+        }
+        let mut cur = &mut root;
+        let mut src = Some(&obj.body);
+        let mut i = 0;
+        while i < segs.len() {
+            let seg = &segs[i];
+            let last = i + 1 == segs.len();
+            let is_index = seg.parse::<usize>().is_ok();
+            if is_index || seg == "-" {
+                return None; // handled below via the list's merge key
+            }
+            let next_is_index = segs.get(i + 1).is_some_and(|s| s.parse::<usize>().is_ok());
+            if last {
+                cur.as_object_mut()?.insert(seg.clone(), value.clone());
+                break;
+            }
+            if next_is_index {
+                // A list: Kubernetes merges it by a key; address the item by that key's value.
+                let key = merge_key(seg)?;
+                let ix: usize = segs[i + 1].parse().ok()?;
+                if i + 2 == segs.len() && matches!(op, FixOp::Remove { .. }) {
+                    return None;
+                }
+                let item_src = src.and_then(|s| s.get(seg)).and_then(|l| l.get(ix))?;
+                let key_value = item_src.get(key)?.clone();
+                let list = cur.as_object_mut()?.entry(seg.clone()).or_insert_with(|| Value::Array(Vec::new()));
+                let arr = list.as_array_mut()?;
+                let pos = match arr.iter().position(|it| it.get(key) == Some(&key_value)) {
+                    Some(p) => p,
+                    None => {
+                        arr.push(json!({ key: key_value }));
+                        arr.len() - 1
+                    }
+                };
+                if i + 2 == segs.len() {
+                    // Replacing a whole item: merge its fields.
+                    if let (Some(item), Value::Object(fields)) =
+                        (arr.get_mut(pos).and_then(Value::as_object_mut), value.clone())
+                    {
+                        item.extend(fields);
+                    }
+                    break;
+                }
+                cur = arr.get_mut(pos)?;
+                src = Some(item_src);
+                i += 2;
+                continue;
+            }
+            src = src.and_then(|s| s.get(seg));
+            cur = cur.as_object_mut()?.entry(seg.clone()).or_insert_with(|| Value::Object(Map::new()));
+            i += 1;
+        }
+    }
+    Some(root)
+}
+
+fn json_patch(obj: &Object, ops: &[FixOp]) -> Option<Value> {
+    let mut out = Vec::new();
+    for op in ops {
+        match op {
+            FixOp::Replace { path, value } => out.push(json!({"op": "replace", "path": path, "value": value})),
+            FixOp::Remove { path } => out.push(json!({"op": "remove", "path": path})),
+            FixOp::Add { path, value } => {
+                // JSON patch cannot create parents: add the missing subtree at the deepest existing parent.
+                let segs: Vec<String> = pointer_segments(path).collect();
+                let mut depth = 0;
+                let mut cur = &obj.body;
+                for s in &segs[..segs.len().saturating_sub(1)] {
+                    let next = match cur {
+                        Value::Object(m) => m.get(s),
+                        Value::Array(a) => s.parse::<usize>().ok().and_then(|i| a.get(i)),
+                        _ => None,
+                    };
+                    match next {
+                        Some(n) if !n.is_null() => {
+                            cur = n;
+                            depth += 1;
+                        }
+                        _ => break,
+                    }
+                }
+                let mut nested = value.clone();
+                for s in segs[depth + 1..].iter().rev() {
+                    nested = json!({ s.clone(): nested });
+                }
+                let at: String = segs[..=depth].iter().map(|s| format!("/{}", escape_segment(s))).collect();
+                let exists = obj.body.pointer(&at).is_some();
+                let kind = if exists && !at.ends_with("/-") { "replace" } else { "add" };
+                out.push(json!({"op": kind, "path": at, "value": nested}));
+            }
+        }
+    }
+    Some(Value::Array(out))
+}
+
+/// Quotes for a POSIX shell.
+#[must_use]
+pub fn shell_quote(s: &str) -> String {
+    if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:,@".contains(c)) {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}

@@ -1,0 +1,81 @@
+use serde_json::Value;
+
+use crate::declare_rule;
+use crate::model::{Area, Evidence, Severity};
+use crate::rules::security::common::{contains_private_key, escape_pointer, is_sensitive_name};
+use crate::rules::{Context, Equivalents, Rule, RuleMeta, Violation};
+
+declare_rule! {
+    /// ## What it checks
+    /// No ConfigMap `data` entry looks like a credential:
+    /// - a key that looks like a credential name (contains `PASSWORD`, `TOKEN`, `SECRET`, `BEARER`,
+    ///   `API_KEY`, `APIKEY`, `PRIVATE_KEY` or `ACCESS_KEY`, or is `AWS_SECRET_ACCESS_KEY`,
+    ///   `GOOGLE_APPLICATION_CREDENTIALS`, `OCI_CLI_KEY_CONTENT` or `AZURE_*KEY`; case-insensitive);
+    /// - a value holding a PEM private key (`-----BEGIN ... PRIVATE KEY-----`).
+    ///
+    /// Findings never contain the value: it shows as `<redacted>`.
+    ///
+    /// ## Why it matters
+    /// ConfigMaps are meant for non-confidential data: they are readable by far more people and
+    /// controllers than Secrets, are never encrypted at rest, and their content ends up in logs,
+    /// dashboards and `kubectl describe` output.
+    ///
+    /// ## Example
+    /// ```yaml
+    /// apiVersion: v1
+    /// kind: ConfigMap
+    /// metadata: { name: app }
+    /// data:
+    ///   db_password: hunter2
+    /// ```
+    ///
+    /// ## Fix
+    /// Move the entry into a Secret and mount or reference the Secret instead, then rotate the
+    /// credential. There is no automatic fix: the consumers of the ConfigMap must change too.
+    pub struct SensitiveConfigmapContent;
+    meta {
+        id: "SEC015",
+        name: "sensitive-configmap-content",
+        area: Area::Security,
+        severity: Severity::High,
+        default_enabled: true,
+        summary: "ConfigMap holds what looks like a credential",
+        fix: None,
+        equivalents: Equivalents {
+            polaris: &["sensitiveConfigmapContent"],
+            kube_score: &[],
+            kube_linter: &[],
+            checkov: &[],
+            trivy: &[],
+        },
+    }
+}
+
+impl Rule for SensitiveConfigmapContent {
+    fn meta(&self) -> &'static RuleMeta {
+        &Self::META
+    }
+
+    fn check(&self, cx: &Context<'_>, idx: usize, out: &mut Vec<Violation>) {
+        let Some(o) = cx.object(idx) else { return };
+        if o.kind != "ConfigMap" {
+            return;
+        }
+        let Some(Value::Object(data)) = o.get("/data") else { return };
+        for (key, value) in data {
+            let text = value.as_str().unwrap_or_default();
+            let reason = if is_sensitive_name(key) {
+                "its key looks like a credential name"
+            } else if contains_private_key(text) {
+                "its value holds a private key"
+            } else {
+                continue;
+            };
+            let path = format!("/data/{}", escape_pointer(key));
+            out.push(
+                Violation::new(&path, format!("entry `{key}` may be a credential: {reason}; keep it in a Secret"))
+                    .evidence(Evidence::note(&path, "<redacted>")),
+            );
+        }
+    }
+}
