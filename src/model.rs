@@ -382,6 +382,12 @@ pub enum FixOp {
         /// JSON pointer.
         path: String,
     },
+    /// Create a new object (a PodDisruptionBudget for a workload, say), written as a new
+    /// document right after this object's document.
+    Create {
+        /// The whole new object.
+        value: Value,
+    },
 }
 
 /// A fix as semantic operations; materialized into text edits, patches and snippets elsewhere.

@@ -257,6 +257,11 @@ pub fn parse_stream(src: &str, limits: Limits) -> Result<Vec<Document>, ParseErr
                     ScalarStyle::Folded => Style::Folded,
                 };
                 let tag = tag.map(|t| format!("{}{}", t.handle, t.suffix));
+                // saphyr's span of an empty quoted scalar runs to the next token; end it at its closing quote.
+                let sp = match style {
+                    Style::SingleQuoted | Style::DoubleQuoted => quoted_span(src, sp),
+                    _ => sp,
+                };
                 let node = Node {
                     kind: NodeKind::Scalar { text: text.into_owned(), style, tag },
                     span: sp,
@@ -339,6 +344,37 @@ pub fn parse_stream(src: &str, limits: Limits) -> Result<Vec<Document>, ParseErr
 /// An empty document is parsed as an empty plain scalar; treat it as no content.
 fn non_empty(root: Option<Node>) -> Option<Node> {
     root.filter(|n| !matches!(&n.kind, NodeKind::Scalar { text, style: Style::Plain, tag: None } if text.is_empty()))
+}
+
+/// The span of a quoted scalar from its opening to its closing quote.
+fn quoted_span(src: &str, sp: Span) -> Span {
+    let bytes = src.as_bytes();
+    let start = sp.start.byte;
+    let Some(&q) = bytes.get(start) else { return sp };
+    if q != b'"' && q != b'\'' {
+        return sp;
+    }
+    let mut i = start + 1;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' if q == b'"' => i += 2,
+            b'\'' if q == b'\'' && bytes.get(i + 1) == Some(&b'\'') => i += 2,
+            c if c == q => {
+                let end_byte = i + 1;
+                let between = &src[start..end_byte];
+                let newlines = between.matches('\n').count();
+                let line = sp.start.line + u32::try_from(newlines).unwrap_or(0);
+                let col = match between.rfind('\n') {
+                    Some(nl) => between[nl + 1..].chars().count() + 1,
+                    None => sp.start.col as usize + between.chars().count(),
+                };
+                let end = Pos { byte: end_byte, line, col: u32::try_from(col).unwrap_or(u32::MAX) };
+                return Span { start: sp.start, end };
+            }
+            _ => i += 1,
+        }
+    }
+    sp
 }
 
 fn err_at(p: Pos, message: &str) -> ParseError {

@@ -220,10 +220,6 @@ fn json_files_get_json_edits() {
 
 #[test]
 fn no_faithful_edit_is_an_error_with_a_reason() {
-    let flow = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: a, image: x}]}\n";
-    let e = fix("f.yaml", flow, 0, vec![add("/spec/hostNetwork", json!(false))]).expect_err("flow");
-    assert!(e.contains("flow"), "{e}");
-
     let anchored =
         "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - &c\n    name: a\n    image: x\n";
     let e = fix("a.yaml", anchored, 0, vec![add("/spec/containers/0/securityContext/privileged", json!(false))])
@@ -237,6 +233,25 @@ fn no_faithful_edit_is_an_error_with_a_reason() {
 }
 
 #[test]
+fn flow_collections_are_edited_in_flow_style() {
+    let flow = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {hostNetwork: true, containers: [{name: a, image: \"x:1\", resources: {requests: {memory: 1Gi}}}]}\n";
+    let fixed = ok(
+        "f.yaml",
+        flow,
+        0,
+        vec![
+            remove("/spec/hostNetwork"),
+            add("/spec/containers/0/resources/requests/cpu", json!("100m")),
+            add("/spec/containers/0/securityContext/capabilities/drop", json!(["ALL"])),
+        ],
+    );
+    assert_eq!(
+        fixed,
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: a, image: \"x:1\", resources: {requests: {memory: 1Gi, cpu: 100m}}, securityContext: {capabilities: {drop: [ALL]}}}]}\n"
+    );
+}
+
+#[test]
 fn suggestions_cover_whole_lines() {
     let fixed = ok("d.yaml", DEPLOY, 0, vec![replace("/spec/replicas", json!(3))]);
     let s = line_suggestion("d.yaml", DEPLOY, &fixed).expect("suggestion");
@@ -246,4 +261,16 @@ fn suggestions_cover_whole_lines() {
     let s = line_suggestion("d.yaml", DEPLOY, &fixed).expect("suggestion");
     assert_eq!((s.start_line, s.end_line), (17, 17));
     assert_eq!(s.replacement, "        image: envoy:1.31\n        imagePullPolicy: Always");
+}
+
+#[test]
+fn trailing_comments_survive_scalar_replacement() {
+    for v in ["\"\"", "''", "\"1\"", "x", "'y'"] {
+        let text = format!(
+            "apiVersion: v1\nkind: Pod\nmetadata: {{name: p}}\nspec:\n  priorityClassName: {v}     # keep me\n  containers: []\n"
+        );
+        let fixed = ok("c.yaml", &text, 0, vec![replace("/spec/priorityClassName", json!("high"))]);
+        assert!(fixed.contains("priorityClassName: "), "{fixed}");
+        assert!(fixed.contains("     # keep me\n"), "comment lost for {v}: {fixed}");
+    }
 }

@@ -55,6 +55,33 @@ fn render(a: &audit::Audit) -> String {
     s
 }
 
+/// Applies the rule's fixes (unsafe included) and renders the diff and the outcome of each fix.
+/// A second run over the fixed text must change nothing.
+fn render_fix(id: &str, file: &Path, cfg: &Config, problems: &mut Vec<String>) -> String {
+    let rel = file.strip_prefix(env!("CARGO_MANIFEST_DIR")).unwrap_or(file).display().to_string();
+    let text = std::fs::read_to_string(file).unwrap_or_default();
+    let opts = RunOptions { select: vec![id.to_string()], ..RunOptions::default() };
+    let report = clustergpt::fix::fix_files(&[(rel.clone(), text.clone())], cfg, &opts, true);
+    let mut s = String::from("\n--- clustergpt fix --unsafe ---\n");
+    for x in &report.applied {
+        let _ = writeln!(s, "applied {} on {}: {}", x.rule, x.object, x.title);
+    }
+    for x in &report.failed {
+        let _ = writeln!(s, "failed {} on {}: {} ({})", x.rule, x.object, x.title, x.reason);
+    }
+    for x in &report.skipped {
+        let _ = writeln!(s, "skipped {} on {}: {} ({})", x.rule, x.object, x.title, x.reason);
+    }
+    if let Some((original, fixed)) = report.changed.get(&rel) {
+        s.push_str(&clustergpt::fix::unified_diff(&rel, original, fixed));
+        let again = clustergpt::fix::fix_files(&[(rel.clone(), fixed.clone())], cfg, &opts, true);
+        if !again.changed.is_empty() {
+            problems.push(format!("{id}/{rel}: a second fix run changed the file again"));
+        }
+    }
+    s
+}
+
 #[test]
 fn every_rule_has_passing_and_failing_fixtures() {
     let mut missing = Vec::new();
@@ -103,7 +130,9 @@ fn fixtures_pass_and_fail_as_labelled() {
                 if hits == 0 {
                     problems.push(format!("{id}/{name}: expected a finding, got none"));
                 }
-                insta::assert_snapshot!(format!("{id}__{name}"), render(&a));
+                let mut shown = render(&a);
+                shown.push_str(&render_fix(&id, &f, &cfg, &mut problems));
+                insta::assert_snapshot!(format!("{id}__{name}"), shown);
             } else if name.starts_with("pass") && hits > 0 {
                 problems.push(format!("{id}/{name}: expected no finding, got:\n{}", render(&a)));
             }

@@ -199,6 +199,7 @@ pub fn op_edit(text: &str, root: &Node, body: &Value, op: &FixOp, st: FileStyle)
             replace(text, w.node, w.key, value, st)
         }
         FixOp::Remove { path } => remove(text, root, body, path, st),
+        FixOp::Create { .. } => Err("a new object is a new document, not an edit of this one".to_string()),
     }
 }
 
@@ -349,10 +350,15 @@ fn map_insert(
             }
         });
     }
+    if map.flow && (!entries.is_empty() || key.is_none()) {
+        // `{a: 1}` → `{a: 1, b: 2}`: stay in flow style.
+        let member = format!("{}: {}", flow_key(first), flow_text(value));
+        return Ok(match entries.last() {
+            None => Edit { start: map.span.start.byte, end: map.span.end.byte, text: format!("{{{member}}}") },
+            Some((_, lv)) => Edit { start: lv.span.end.byte, end: lv.span.end.byte, text: format!(", {member}") },
+        });
+    }
     if map.flow {
-        if !entries.is_empty() {
-            return Err("the mapping is written in flow style (`{...}`); edit it by hand".to_string());
-        }
         // `key: {}` becomes a block mapping.
         let Some(k) = key else { return Err("cannot add to an empty flow document".to_string()) };
         let indent = column(text, k.span.start.byte) + st.unit;
@@ -402,11 +408,7 @@ fn seq_append(
         }
         // Flow sequences take a flow item: `[a, b]` → `[a, b, c]`.
         let last = items.last().ok_or("empty")?;
-        let item = if matches!(value, Value::Object(_) | Value::Array(_)) {
-            json_text(value)
-        } else {
-            scalar_text(value, None)?
-        };
+        let item = flow_text(value);
         let at = last.span.end.byte;
         return Ok(Edit { start: at, end: at, text: format!(", {item}") });
     }
@@ -447,9 +449,6 @@ fn remove(text: &str, root: &Node, body: &Value, path: &str, st: FileStyle) -> R
                 return Err("the value is an anchor or alias shared with other nodes; edit it by hand".to_string());
             }
             if st.json || parent.flow {
-                if !st.json {
-                    return Err("the mapping is written in flow style (`{...}`); edit it by hand".to_string());
-                }
                 return Ok(if entries.len() == 1 {
                     Edit { start: parent.span.start.byte, end: parent.span.end.byte, text: "{}".to_string() }
                 } else if pos > 0 {
@@ -473,9 +472,6 @@ fn remove(text: &str, root: &Node, body: &Value, path: &str, st: FileStyle) -> R
             let ix: usize = last.parse().map_err(|_| format!("`{last}` is not a list index"))?;
             let item = items.get(ix).ok_or_else(|| format!("`{path}` does not exist"))?;
             if st.json || parent.flow {
-                if !st.json {
-                    return Err("the list is written in flow style (`[...]`); edit it by hand".to_string());
-                }
                 return Ok(if items.len() == 1 {
                     Edit { start: parent.span.start.byte, end: parent.span.end.byte, text: "[]".to_string() }
                 } else if ix > 0 {
@@ -544,6 +540,24 @@ fn emit_item(out: &mut String, value: &Value, dash: usize, st: FileStyle) {
     }
 }
 
+/// A value in YAML flow style: `{a: 1, b: [x, y]}`, quoting strings that flow syntax would split.
+fn flow_text(v: &Value) -> String {
+    match v {
+        Value::Object(m) => {
+            let members: Vec<String> = m.iter().map(|(k, x)| format!("{}: {}", flow_key(k), flow_text(x))).collect();
+            format!("{{{}}}", members.join(", "))
+        }
+        Value::Array(a) => format!("[{}]", a.iter().map(flow_text).collect::<Vec<_>>().join(", ")),
+        Value::String(s) if plain_safe(s) && !s.contains([':', ' ']) => s.clone(),
+        Value::String(_) => json_text(v),
+        other => scalar_text(other, None).unwrap_or_else(|_| json_text(other)),
+    }
+}
+
+fn flow_key(k: &str) -> String {
+    flow_text(&Value::String(k.to_string()))
+}
+
 fn json_text(v: &Value) -> String {
     serde_json::to_string(v).unwrap_or_default()
 }
@@ -589,6 +603,8 @@ pub fn apply_ops_json(body: &Value, ops: &[FixOp]) -> Result<Value, String> {
     for op in ops {
         match op {
             FixOp::Add { path, value } | FixOp::Replace { path, value } => set(&mut v, path, value.clone())?,
+            // A created object is separate; the object itself does not change.
+            FixOp::Create { .. } => {}
             FixOp::Remove { path } => {
                 let segs: Vec<String> = yaml::pointer_segments(path).collect();
                 let Some((last, parents)) = segs.split_last() else { return Err("empty path".into()) };
@@ -669,7 +685,12 @@ fn set(root: &mut Value, path: &str, value: Value) -> Result<(), String> {
 /// Renders a JSON value as block YAML (2-space indentation, indented sequences), for snippets.
 #[must_use]
 pub fn to_block_yaml(value: &Value) -> String {
-    let st = FileStyle { nl: "\n", unit: 2, seq_indented: true, json: false };
+    to_block_yaml_styled(value, FileStyle { nl: "\n", unit: 2, seq_indented: true, json: false })
+}
+
+/// Renders a JSON value as block YAML in a file's style.
+#[must_use]
+pub fn to_block_yaml_styled(value: &Value, st: FileStyle) -> String {
     let mut out = String::new();
     match value {
         Value::Object(m) => {
@@ -684,7 +705,7 @@ pub fn to_block_yaml(value: &Value) -> String {
         }
         other => {
             out.push_str(&scalar_text(other, None).unwrap_or_default());
-            out.push('\n');
+            out.push_str(st.nl);
         }
     }
     out

@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use crate::audit::{self, Audit, RunOptions};
 use crate::config::Config;
-use crate::model::{Applicability, Finding, Fix, Object, ObjectRef, Origin, Suggestion};
+use crate::model::{Applicability, Finding, Fix, FixOp, Object, ObjectRef, Origin, Suggestion};
 use crate::source::{self, Input};
 use crate::yaml::{self, Limits, Node};
 
@@ -39,7 +39,23 @@ pub fn apply_to_text(
     }
     let expected = edit::apply_ops_json(body, &fix.ops)?;
     let mut doc = text[a..b].to_string();
+    let mut created = Vec::new();
     for op in &fix.ops {
+        if let FixOp::Create { value } = op {
+            if json {
+                return Err("a JSON file holds one object; create the new object in a file of its own".to_string());
+            }
+            if !prefix.is_empty() {
+                return Err("the object is an item of a List; create the new object in a file of its own".to_string());
+            }
+            let docs =
+                yaml::parse_stream(&doc, Limits::default()).map_err(|e| format!("the document does not parse: {e}"))?;
+            let root = docs.first().and_then(|d| d.root.as_ref()).ok_or("the document is empty")?;
+            let style = edit::detect_style(&doc, root, json);
+            doc = append_document(&doc, value, style);
+            created.push(value.clone());
+            continue;
+        }
         let docs =
             yaml::parse_stream(&doc, Limits::default()).map_err(|e| format!("the document does not parse: {e}"))?;
         let root = docs.first().and_then(|d| d.root.as_ref()).ok_or("the document is empty")?;
@@ -51,14 +67,38 @@ pub fn apply_to_text(
     let docs =
         yaml::parse_stream(&doc, Limits::default()).map_err(|e| format!("the edit would break the file ({e})"))?;
     let root = docs.first().and_then(|d| d.root.as_ref()).ok_or("the edit would empty the document")?;
-    if docs.len() != 1 || object_node(root, prefix)?.to_json() != expected {
+    if docs.len() != 1 + created.len() || object_node(root, prefix)?.to_json() != expected {
         return Err("the text edit would not produce exactly the fixed object".to_string());
+    }
+    for (d, value) in docs[1..].iter().zip(&created) {
+        if d.root.as_ref().map(Node::to_json).as_ref() != Some(value) {
+            return Err("the new document would not read back as the created object".to_string());
+        }
     }
     let mut out = String::with_capacity(text.len() + doc.len());
     out.push_str(&text[..a]);
     out.push_str(&doc);
     out.push_str(&text[b..]);
     Ok(out)
+}
+
+/// Appends `value` as a new YAML document after a document's text, in the file's style.
+fn append_document(doc: &str, value: &Value, style: edit::FileStyle) -> String {
+    let nl = style.nl;
+    let mut out = doc.to_string();
+    // Keep the document's own trailing text; a missing final newline is added before the separator.
+    let had_final_newline = out.ends_with('\n');
+    if !had_final_newline {
+        out.push_str(nl);
+    }
+    out.push_str("---");
+    out.push_str(nl);
+    let mut block = edit::to_block_yaml_styled(value, style);
+    if !had_final_newline {
+        block = block.trim_end_matches(['\n', '\r']).to_string();
+    }
+    out.push_str(&block);
+    out
 }
 
 fn object_node<'a>(root: &'a Node, prefix: &str) -> Result<&'a Node, String> {

@@ -25,6 +25,16 @@ pub fn patch_for(obj: &Object, fix: &Fix) -> Option<Patch> {
     if fix.ops.is_empty() {
         return None;
     }
+    if let [FixOp::Create { value }] = fix.ops.as_slice() {
+        // A new object is created with `kubectl apply`, not patched into this one.
+        let yaml = to_block_yaml(value);
+        let body = serde_json::to_string(value).ok()?;
+        let kubectl = format!("kubectl apply -f - <<'EOF'\n{yaml}EOF");
+        return Some(Patch { patch_type: "create".to_string(), body, kubectl, yaml });
+    }
+    if fix.ops.iter().any(|op| matches!(op, FixOp::Create { .. })) {
+        return None;
+    }
     let (patch_type, body) = match strategic(obj, &fix.ops) {
         Some(smp) => ("strategic", smp),
         None => ("json", json_patch(obj, &fix.ops)?),
@@ -65,6 +75,7 @@ fn strategic(obj: &Object, ops: &[FixOp]) -> Option<Value> {
             FixOp::Add { path, value } | FixOp::Replace { path, value } => (path, value.clone()),
             // `null` deletes a map key in a merge patch.
             FixOp::Remove { path } => (path, Value::Null),
+            FixOp::Create { .. } => return None,
         };
         let segs: Vec<String> = pointer_segments(path).collect();
         if segs.first().map(String::as_str) == Some("apiVersion") || segs.first().map(String::as_str) == Some("kind") {
@@ -131,6 +142,7 @@ fn json_patch(obj: &Object, ops: &[FixOp]) -> Option<Value> {
         match op {
             FixOp::Replace { path, value } => out.push(json!({"op": "replace", "path": path, "value": value})),
             FixOp::Remove { path } => out.push(json!({"op": "remove", "path": path})),
+            FixOp::Create { .. } => return None,
             FixOp::Add { path, value } => {
                 // JSON patch cannot create parents: add the missing subtree at the deepest existing parent.
                 let segs: Vec<String> = pointer_segments(path).collect();

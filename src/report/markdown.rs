@@ -351,6 +351,12 @@ pub fn patch_yaml(ops: &[FixOp]) -> String {
             FixOp::Add { path, value } => ("add", path, Some(value)),
             FixOp::Replace { path, value } => ("replace", path, Some(value)),
             FixOp::Remove { path } => ("remove", path, None),
+            FixOp::Create { value } => {
+                out.push_str("- op: create\n  value:");
+                yaml_value(value, 2, &mut out);
+                out.push('\n');
+                continue;
+            }
         };
         out.push_str(&format!("- op: {name}\n  path: {}\n", yaml_scalar_str(path)));
         if let Some(v) = value {

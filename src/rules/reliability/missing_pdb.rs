@@ -1,6 +1,8 @@
 use crate::declare_rule;
 use crate::graph::Edge;
-use crate::model::{Area, Evidence, Severity};
+use serde_json::{Value, json};
+
+use crate::model::{Applicability, Area, Evidence, Fix, FixOp, Severity};
 use crate::rules::reliability::common::{autoscaler, is_controlled, max_pods};
 use crate::rules::{Context, Equivalents, Rule, RuleMeta, Violation};
 
@@ -44,7 +46,10 @@ declare_rule! {
     ///   selector:
     ///     matchLabels: { app: web }
     /// ```
-    /// There is no automatic fix yet: it needs a new document rather than an edit of this one.
+    ///
+    /// The automatic fix (unsafe: it changes how node drains proceed) appends exactly this budget as a
+    /// new document after the workload, with the workload's own selector; JSON files and `List` items
+    /// get it as a snippet to add by hand.
     pub struct MissingPdb;
     meta {
         id: "REL010",
@@ -53,7 +58,7 @@ declare_rule! {
         severity: Severity::Medium,
         default_enabled: true,
         summary: "Multi-replica workload has no PodDisruptionBudget",
-        fix: None,
+        fix: Some(Applicability::Unsafe),
         equivalents: Equivalents {
             polaris: &[],
             kube_score: &["deployment-has-poddisruptionbudget", "statefulset-has-poddisruptionbudget"],
@@ -98,6 +103,37 @@ impl Rule for MissingPdb {
         if let Some(l) = o.get(&labels) {
             v = v.evidence(Evidence::field(labels, l));
         }
+        if let Some(fix) = pdb_fix(cx, o) {
+            v = v.fix(fix);
+        }
         out.push(v);
     }
+}
+
+/// A budget allowing one pod at a time to be disrupted, selecting the workload's own pods.
+fn pdb_fix(cx: &Context<'_>, o: &crate::model::Object) -> Option<Fix> {
+    let selector =
+        o.get("/spec/selector").filter(|s| s.get("matchLabels").is_some() || s.get("matchExpressions").is_some())?;
+    let ns = o.effective_namespace();
+    let taken = cx.graph.find("PodDisruptionBudget", ns, &o.name).is_some();
+    let name = if taken { format!("{}-pdb", o.name) } else { o.name.clone() };
+    let mut metadata = serde_json::Map::new();
+    metadata.insert("name".into(), Value::String(name.clone()));
+    if let Some(ns) = &o.namespace {
+        metadata.insert("namespace".into(), Value::String(ns.clone()));
+    }
+    let pdb = json!({
+        "apiVersion": "policy/v1",
+        "kind": "PodDisruptionBudget",
+        "metadata": metadata,
+        "spec": { "maxUnavailable": 1, "selector": selector },
+    });
+    Some(
+        Fix::new(
+            format!("Add PodDisruptionBudget `{name}` (maxUnavailable: 1)"),
+            Applicability::Unsafe,
+            vec![FixOp::Create { value: pdb }],
+        )
+        .with_note("node drains then evict these pods one at a time"),
+    )
 }
