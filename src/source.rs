@@ -136,19 +136,17 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>, errors: &mut Vec<InputError>) {
 pub fn load_paths(paths: &[PathBuf], stdin: &mut dyn Read, limits: Limits) -> Input {
     let mut input = Input::default();
     let files = collect_files(paths, &mut input.errors);
+    let mut read: Vec<(String, Vec<u8>)> = Vec::with_capacity(files.len());
     for f in files {
         let name = f.display().to_string();
         let bytes = if name == "-" {
             let mut buf = Vec::new();
-            match stdin.take(limits.max_bytes as u64 + 1).read_to_end(&mut buf) {
-                Ok(_) => Ok(buf),
-                Err(e) => Err(e),
-            }
+            stdin.take(limits.max_bytes as u64 + 1).read_to_end(&mut buf).map(|_| buf)
         } else {
             std::fs::read(&f)
         };
         match bytes {
-            Ok(b) => load_bytes(&name, b, limits, &mut input),
+            Ok(b) => read.push((name, b)),
             Err(e) => input.errors.push(InputError {
                 file: name,
                 line: None,
@@ -157,7 +155,81 @@ pub fn load_paths(paths: &[PathBuf], stdin: &mut dyn Read, limits: Limits) -> In
             }),
         }
     }
+    let parsed = parse_parallel(read, limits);
+    for p in parsed {
+        input.objects.extend(p.objects);
+        input.errors.extend(p.errors);
+        input.skipped.extend(p.skipped);
+        input.files += p.files;
+    }
     input
+}
+
+/// A file to parse: its position in the input order, name and bytes.
+type Work = (usize, String, Vec<u8>);
+
+/// Parses files on every core; results come back in input order, so output stays deterministic.
+fn parse_parallel(files: Vec<(String, Vec<u8>)>, limits: Limits) -> Vec<Input> {
+    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get).min(files.len()).max(1);
+    if threads == 1 {
+        return files
+            .into_iter()
+            .map(|(name, bytes)| {
+                let mut one = Input::default();
+                load_bytes(&name, bytes, limits, &mut one);
+                one
+            })
+            .collect();
+    }
+    // Deal files to threads largest first, so one big file does not leave the other cores idle.
+    let mut order: Vec<usize> = (0..files.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(files[i].1.len()));
+    let mut buckets: Vec<(usize, Vec<Work>)> = (0..threads).map(|_| (0, Vec::new())).collect();
+    let mut slots: Vec<Option<(String, Vec<u8>)>> = files.into_iter().map(Some).collect();
+    for i in order {
+        let Some((name, bytes)) = slots[i].take() else { continue };
+        let Some(b) = buckets.iter_mut().min_by_key(|b| b.0) else { continue };
+        b.0 += bytes.len();
+        b.1.push((i, name, bytes));
+    }
+    let mut results: Vec<(usize, Input)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = buckets
+            .into_iter()
+            .map(|(_, work)| {
+                let names: Vec<(usize, String)> = work.iter().map(|(i, n, _)| (*i, n.clone())).collect();
+                let handle = scope.spawn(move || {
+                    work.into_iter()
+                        .map(|(i, name, bytes)| {
+                            let mut one = Input::default();
+                            load_bytes(&name, bytes, limits, &mut one);
+                            (i, one)
+                        })
+                        .collect::<Vec<_>>()
+                });
+                (names, handle)
+            })
+            .collect();
+        let mut out = Vec::new();
+        for (names, h) in handles {
+            match h.join() {
+                Ok(done) => out.extend(done),
+                // A parser panic is a bug; still, name every file it took down rather than drop them.
+                Err(_) => out.extend(names.into_iter().map(|(i, file)| {
+                    let mut failed = Input { files: 1, ..Input::default() };
+                    failed.errors.push(InputError {
+                        file,
+                        line: None,
+                        column: None,
+                        message: "internal error while parsing this file; please report it".to_string(),
+                    });
+                    (i, failed)
+                })),
+            }
+        }
+        out
+    });
+    results.sort_by_key(|(i, _)| *i);
+    results.into_iter().map(|(_, input)| input).collect()
 }
 
 /// Reads one file's bytes.

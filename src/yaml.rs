@@ -120,34 +120,47 @@ pub struct Document {
 }
 
 /// Maps saphyr's character indices to byte offsets.
+///
+/// ASCII text maps one to one. Otherwise a checkpoint every 64 characters bounds each lookup to a
+/// short walk, whatever order lookups come in.
 struct Offsets<'a> {
     src: &'a str,
     ascii: bool,
-    /// Last (char index, byte offset) looked up; lookups are mostly monotonic.
-    cursor: (usize, usize),
+    checkpoints: Vec<usize>,
 }
+
+const CHECKPOINT: usize = 64;
 
 impl<'a> Offsets<'a> {
     fn new(src: &'a str) -> Self {
-        Offsets { src, ascii: src.is_ascii(), cursor: (0, 0) }
+        let ascii = src.is_ascii();
+        let mut checkpoints = Vec::new();
+        if !ascii {
+            checkpoints.reserve(src.len() / CHECKPOINT + 1);
+            for (ci, (bi, _)) in src.char_indices().enumerate() {
+                if ci % CHECKPOINT == 0 {
+                    checkpoints.push(bi);
+                }
+            }
+        }
+        Offsets { src, ascii, checkpoints }
     }
 
     fn byte(&mut self, char_index: usize) -> usize {
         if self.ascii {
             return char_index.min(self.src.len());
         }
-        let (mut ci, mut bi) = self.cursor;
-        if char_index < ci {
-            ci = 0;
-            bi = 0;
-        }
+        let slot = char_index / CHECKPOINT;
+        let Some(&base) = self.checkpoints.get(slot) else { return self.src.len() };
         let bytes = self.src.as_bytes();
-        while ci < char_index && bi < bytes.len() {
+        let mut bi = base;
+        for _ in 0..char_index % CHECKPOINT {
+            if bi >= bytes.len() {
+                break;
+            }
             bi += utf8_len(bytes[bi]);
-            ci += 1;
         }
-        self.cursor = (ci, bi);
-        bi
+        bi.min(bytes.len())
     }
 
     fn pos(&mut self, m: &saphyr_parser::Marker) -> Pos {

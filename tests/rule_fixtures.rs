@@ -168,5 +168,16 @@ fn rule_metadata_is_complete_and_unique() {
             assert!(doc.contains(h), "{} docs lack `{h}`", m.id);
         }
         assert!(!m.summary.ends_with('.'), "{} summary ends with a period", m.id);
+        // The Fix section says how the automatic fix may be applied.
+        let fix_section = doc.split("## Fix").nth(1).unwrap_or_default().to_lowercase();
+        let word = match m.fix {
+            Some(clustergpt::model::Applicability::Safe) => Some("safe"),
+            Some(clustergpt::model::Applicability::Unsafe) => Some("unsafe"),
+            Some(clustergpt::model::Applicability::DisplayOnly) => Some("display-only"),
+            None => None,
+        };
+        if let Some(w) = word {
+            assert!(fix_section.contains(w), "{} docs' Fix section does not say the fix is {w}", m.id);
+        }
     }
 }

@@ -37,8 +37,21 @@ pub fn apply_to_text(
     if a > b || b > text.len() || !text.is_char_boundary(a) || !text.is_char_boundary(b) {
         return Err("the document's position in the file is out of date".to_string());
     }
+    let doc = apply_to_document(&text[a..b], json, prefix, body, fix)?;
+    let mut out = String::with_capacity(text.len() + doc.len());
+    out.push_str(&text[..a]);
+    out.push_str(&doc);
+    out.push_str(&text[b..]);
+    Ok(out)
+}
+
+/// Applies a fix to the text of one YAML document (or a whole JSON file) and returns its new text.
+///
+/// # Errors
+/// Why no faithful edit exists, or why the edit was rejected.
+pub fn apply_to_document(doc_text: &str, json: bool, prefix: &str, body: &Value, fix: &Fix) -> Result<String, String> {
     let expected = edit::apply_ops_json(body, &fix.ops)?;
-    let mut doc = text[a..b].to_string();
+    let mut doc = doc_text.to_string();
     let mut created = Vec::new();
     for op in &fix.ops {
         if let FixOp::Create { value } = op {
@@ -75,11 +88,7 @@ pub fn apply_to_text(
             return Err("the new document would not read back as the created object".to_string());
         }
     }
-    let mut out = String::with_capacity(text.len() + doc.len());
-    out.push_str(&text[..a]);
-    out.push_str(&doc);
-    out.push_str(&text[b..]);
-    Ok(out)
+    Ok(doc)
 }
 
 /// Appends `value` as a new YAML document after a document's text, in the file's style.
@@ -153,18 +162,50 @@ fn find_object<'a>(objects: &'a [Object], f: &Finding) -> Option<&'a Object> {
 
 /// Adds the text edit (as a line suggestion), the patch and the YAML snippet to every fix.
 pub fn enrich(audit: &mut Audit, objects: &[Object]) {
+    let mut index: BTreeMap<(Option<&str>, ObjectRef), usize> = BTreeMap::new();
+    for (i, o) in objects.iter().enumerate() {
+        index.entry((o.file(), ObjectRef::of(o))).or_insert(i);
+    }
     for f in &mut audit.findings {
-        let Some(obj) = find_object(objects, f) else { continue };
+        let key = (f.location.file.as_deref(), f.object.clone());
+        let Some(obj) = index.get(&key).and_then(|&i| objects.get(i)) else { continue };
         let Some(fix) = f.fix.as_mut() else { continue };
         fix.patch = patch::patch_for(obj, fix);
         if fix.ops.is_empty() {
             continue;
         }
-        match text_edit(obj, fix) {
-            Ok((file, original, fixed)) => fix.suggestion = line_suggestion(&file, &original, &fixed),
+        match document_suggestion(obj, fix) {
+            Ok(s) => fix.suggestion = s,
             Err(e) => fix.edit_error = Some(e),
         }
     }
+}
+
+/// The line suggestion for a fix, computed on the object's document alone (files can be large).
+fn document_suggestion(obj: &Object, fix: &Fix) -> Result<Option<Suggestion>, String> {
+    let (Some(src), Some((a, b)), Origin::File { prefix, .. }) = (&obj.source, obj.doc_range, &obj.origin) else {
+        return Err("the object was not read from a file".to_string());
+    };
+    let text = &src.text;
+    if a > b || b > text.len() || !text.is_char_boundary(a) || !text.is_char_boundary(b) {
+        return Err("the document's position in the file is out of date".to_string());
+    }
+    let old = &text[a..b];
+    let new = apply_to_document(old, src.json, prefix, &obj.body, fix)?;
+    // Lines before the document, from the object's own position (counting from the file's start
+    // for every finding would be quadratic in files with many documents).
+    let lines_before = match &obj.node {
+        Some(n) if n.span.start.byte >= a => {
+            let inside = text[a..n.span.start.byte].bytes().filter(|c| *c == b'\n').count();
+            (n.span.start.line - 1).saturating_sub(u32::try_from(inside).unwrap_or(0))
+        }
+        _ => u32::try_from(text[..a].bytes().filter(|c| *c == b'\n').count()).unwrap_or(0),
+    };
+    Ok(line_suggestion(&src.path, old, &new).map(|mut s| {
+        s.start_line += lines_before;
+        s.end_line += lines_before;
+        s
+    }))
 }
 
 /// The file, its text and the text with the fix applied.
