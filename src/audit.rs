@@ -103,6 +103,12 @@ pub struct Audit {
     pub architecture: Architecture,
     /// Counts.
     pub summary: Summary,
+    /// Monthly cost estimate (approximate, at the configured prices).
+    #[serde(default)]
+    pub cost: crate::cost::CostReport,
+    /// What `analyze --baseline` hid and which baseline entries no longer match.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<crate::baseline::BaselineReport>,
 }
 
 /// Whether a select/ignore entry names a rule, a rule name, an area or `all`.
@@ -167,6 +173,7 @@ pub fn run_with_objects(input: Input, config: &Config, opts: &RunOptions) -> (Au
     let graph = Graph::build(&objects);
     let cx = Context::new(&objects, &graph, &config.rules);
     let selected = selected_rules(config, opts);
+    let estimator = crate::cost::Estimator::new(&objects, &graph, &config.prices, &config.cost);
 
     let mut exemption_used = vec![false; config.exemptions.len()];
     let mut notes: Vec<ExemptionNote> = Vec::new();
@@ -182,7 +189,10 @@ pub fn run_with_objects(input: Input, config: &Config, opts: &RunOptions) -> (Au
             rule.check(&cx, idx, &mut violations);
             let meta = rule.meta();
             for v in violations.drain(..) {
-                let f = make_finding(*rule, config, obj, &oref, v);
+                let mut f = make_finding(*rule, config, obj, &oref, v);
+                if let Some(fix) = &f.fix {
+                    f.cost = estimator.fix_impact(idx, fix);
+                }
                 if let Some((rules, reason)) = &annotation
                     && rules
                         .iter()
@@ -268,6 +278,8 @@ pub fn run_with_objects(input: Input, config: &Config, opts: &RunOptions) -> (Au
             relations: graph.edge_counts(),
         },
         summary,
+        cost: estimator.report(),
+        baseline: None,
     };
     drop(cx);
     drop(graph);
@@ -301,6 +313,7 @@ fn make_finding(rule: &dyn Rule, config: &Config, obj: &Object, oref: &ObjectRef
         location: obj.locate(&path),
         evidence,
         fix,
+        cost: None,
     }
 }
 
@@ -395,6 +408,22 @@ fn annotation_exemption(obj: &Object, notes: &mut Vec<ExemptionNote>) -> Option<
         }
     }
     Some((rules, reason.to_string()))
+}
+
+/// Recomputes the finding counts and risk score of the summary from `audit.findings` (after
+/// findings were filtered, e.g. by a baseline).
+pub fn refresh_summary(audit: &mut Audit) {
+    let mut by_severity: BTreeMap<Severity, usize> = Severity::ALL.iter().map(|s| (*s, 0)).collect();
+    let mut by_area: BTreeMap<Area, usize> = BTreeMap::new();
+    for f in &audit.findings {
+        *by_severity.entry(f.severity).or_insert(0) += 1;
+        *by_area.entry(f.area).or_insert(0) += 1;
+    }
+    let s = &mut audit.summary;
+    s.findings = audit.findings.len();
+    s.risk_score = risk_score(&by_severity, s.objects);
+    s.by_severity = by_severity;
+    s.by_area = by_area;
 }
 
 /// Findings at or above a severity.

@@ -45,6 +45,10 @@ pub enum Command {
     Fix(FixArgs),
     /// Write a commented default `.clustergpt.yaml`.
     Init(InitArgs),
+    /// Compare a base with a head: new and resolved findings, monthly cost change, gates.
+    Diff(DiffArgs),
+    /// Accept today's findings: `baseline write FILE`, then `analyze --baseline FILE`.
+    Baseline(BaselineArgs),
 }
 
 /// Flags of `fix`.
@@ -117,6 +121,92 @@ pub struct AnalyzeArgs {
     /// Colour terminal output.
     #[arg(long, value_enum, default_value = "auto")]
     pub color: ColorChoice,
+    /// Report only findings not in this baseline file (written by `baseline write`), and list
+    /// baseline entries that no longer match.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+}
+
+/// Flags of `diff`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  clustergpt diff --base origin/main k8s/\n  clustergpt diff --base-dir old/ --head-dir new/\n  clustergpt diff base-audit.json head-audit.json\n  clustergpt diff --base origin/main k8s/ --fail-on-new high --max-cost-increase 10%"
+)]
+pub struct DiffArgs {
+    /// Head paths (default `.`), compared with the same paths at `--base`; or two saved JSON audits
+    /// (`clustergpt analyze --format json`): `BASE.json HEAD.json`.
+    pub paths: Vec<PathBuf>,
+    /// Git ref of the base (e.g. `origin/main`): the same paths are read from that commit through git,
+    /// without touching the working tree.
+    #[arg(long, value_name = "REF", conflicts_with = "base_dir")]
+    pub base: Option<String>,
+    /// Directory holding the base manifests.
+    #[arg(long, value_name = "DIR")]
+    pub base_dir: Option<PathBuf>,
+    /// Directory holding the head manifests (default: the paths, or `.`).
+    #[arg(long, value_name = "DIR", requires = "base_dir")]
+    pub head_dir: Option<PathBuf>,
+    /// Output format, optionally to a file: `terminal`, `json`, `md`; e.g. `--format md=comment.md`. Repeatable.
+    #[arg(long = "format", short = 'f', value_name = "FORMAT[=PATH]")]
+    pub formats: Vec<String>,
+    /// Exit 1 when the change introduces a finding at or above this severity.
+    #[arg(long, value_name = "SEVERITY")]
+    pub fail_on_new: Option<String>,
+    /// Exit 1 when the monthly cost rises by more than this amount (`100`) or percentage (`10%`).
+    #[arg(long, value_name = "AMOUNT|PERCENT")]
+    pub max_cost_increase: Option<String>,
+    /// Only run these rules (ids, names, areas or id prefixes; repeatable, comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub select: Vec<String>,
+    /// Do not run these rules (ids, names, areas or id prefixes; repeatable, comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub ignore: Vec<String>,
+    /// Configuration file (default: `.clustergpt.yaml` in this directory or a parent).
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Ignore any `.clustergpt.yaml`.
+    #[arg(long, conflicts_with = "config")]
+    pub no_config: bool,
+    /// Colour terminal output.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub color: ColorChoice,
+}
+
+/// Flags of `baseline`.
+#[derive(Debug, Args)]
+pub struct BaselineArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub action: BaselineAction,
+}
+
+/// `baseline` sub-actions.
+#[derive(Debug, Subcommand)]
+pub enum BaselineAction {
+    /// Write the fingerprints of today's findings to FILE.
+    Write(BaselineWriteArgs),
+}
+
+/// Flags of `baseline write`.
+#[derive(Debug, Args)]
+pub struct BaselineWriteArgs {
+    /// The baseline file to write (e.g. `.clustergpt-baseline.json`).
+    pub file: PathBuf,
+    /// Files or directories to audit.
+    #[arg(default_value = ".")]
+    pub paths: Vec<PathBuf>,
+    /// Only run these rules (ids, names, areas or id prefixes; repeatable, comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub select: Vec<String>,
+    /// Do not run these rules (ids, names, areas or id prefixes; repeatable, comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub ignore: Vec<String>,
+    /// Configuration file (default: `.clustergpt.yaml` in this directory or a parent).
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Ignore any `.clustergpt.yaml`.
+    #[arg(long, conflicts_with = "config")]
+    pub no_config: bool,
 }
 
 /// Flags of `rules`.
@@ -161,6 +251,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
         Command::Rules(r) => rules_cmd(r),
         Command::Fix(f) => fix_cmd(f),
         Command::Init(i) => init(i),
+        Command::Diff(d) => diff_cmd(d),
+        Command::Baseline(b) => baseline_cmd(b),
     }
 }
 
@@ -227,11 +319,18 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<Status> {
     let mut stdin = std::io::stdin().lock();
     let input = source::load_paths(&a.paths, &mut stdin as &mut dyn Read, Limits::default());
     let (mut audit, objects) = audit::run_with_objects(input, &config, &opts);
+    if let Some(path) = &a.baseline {
+        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read baseline {}", path.display()))?;
+        let baseline =
+            crate::baseline::Baseline::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        crate::baseline::apply(&mut audit, &baseline, &path.display().to_string());
+    }
     if formats.iter().any(|(f, _)| *f != Format::Terminal) {
         // Line suggestions, patches and kubectl commands for every fix (the terminal shows titles only).
         crate::fix::enrich(&mut audit, &objects);
     }
-    drop(objects);
+    // Freeing every node one by one costs more than the exit that follows; the OS reclaims it.
+    std::mem::forget(objects);
     let color = match a.color {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
@@ -450,6 +549,160 @@ fn init(i: InitArgs) -> anyhow::Result<Status> {
     std::fs::write(&i.path, config::TEMPLATE).with_context(|| format!("cannot write {}", i.path.display()))?;
     eprintln!("wrote {}", i.path.display());
     Ok(Status::Passed)
+}
+
+fn check_selectors(select: &[String], ignore: &[String]) -> anyhow::Result<()> {
+    for s in select.iter().chain(ignore) {
+        if !audit::selector_is_known(s) {
+            bail!("`{s}` is not a rule id, rule name or area; `clustergpt rules` lists them");
+        }
+    }
+    Ok(())
+}
+
+fn load_dir_or_paths(paths: &[PathBuf]) -> source::Input {
+    let mut stdin = std::io::stdin().lock();
+    source::load_paths(paths, &mut stdin as &mut dyn Read, Limits::default())
+}
+
+/// Reads a saved JSON audit (`analyze --format json`).
+fn read_audit(path: &PathBuf) -> anyhow::Result<Audit> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let v: serde_json::Value = serde_json::from_str(&text).with_context(|| {
+        format!("{} is not JSON; save audits with `clustergpt analyze --format json=FILE`", path.display())
+    })?;
+    match v.get("schema_version").and_then(serde_json::Value::as_str) {
+        Some(audit::SCHEMA_VERSION) => {}
+        Some(other) => bail!(
+            "{}: audit schema version `{other}` is not supported (this build reads `{}`); re-run analyze with this version",
+            path.display(),
+            audit::SCHEMA_VERSION
+        ),
+        None => bail!("{} is not a ClusterGPT audit (no `schema_version`)", path.display()),
+    }
+    serde_json::from_value(v).with_context(|| format!("{} is not a ClusterGPT audit", path.display()))
+}
+
+fn diff_cmd(a: DiffArgs) -> anyhow::Result<Status> {
+    let config = resolve_config(a.config.as_ref(), a.no_config)?;
+    check_selectors(&a.select, &a.ignore)?;
+    let formats = parse_formats(&a.formats)?;
+    if formats.iter().any(|(f, _)| *f == Format::Sarif) {
+        bail!("diff renders terminal, json or md; SARIF describes one audit, so use `analyze --format sarif`");
+    }
+    let fail_on_new = match &a.fail_on_new {
+        Some(s) => Some(
+            Severity::parse(s)
+                .with_context(|| format!("unknown severity `{s}`; use critical, high, medium, low or info"))?,
+        ),
+        None => None,
+    };
+    let max_cost = match &a.max_cost_increase {
+        Some(s) => Some(crate::diff::CostLimit::parse(s).map_err(anyhow::Error::msg)?),
+        None => None,
+    };
+    let opts = RunOptions { select: a.select.clone(), ignore: a.ignore.clone(), today: Some(today()) };
+    let head_paths: Vec<PathBuf> = if a.paths.is_empty() { vec![PathBuf::from(".")] } else { a.paths.clone() };
+    let label = |ps: &[PathBuf]| ps.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(" ");
+    let (base, head, base_label, head_label) = if let Some(rev) = &a.base {
+        let cwd = std::env::current_dir().context("cannot read the working directory")?;
+        let sha = crate::diff::git::resolve(&cwd, rev).map_err(anyhow::Error::msg)?;
+        let base_input =
+            crate::diff::git::load(&cwd, &sha, &head_paths, Limits::default()).map_err(anyhow::Error::msg)?;
+        let base = audit::run(base_input, &config, &opts);
+        let head = audit::run(load_dir_or_paths(&head_paths), &config, &opts);
+        (base, head, rev.clone(), label(&head_paths))
+    } else if let Some(base_dir) = &a.base_dir {
+        let head_paths = match &a.head_dir {
+            Some(h) if !a.paths.is_empty() => {
+                bail!("give the head either as --head-dir {} or as paths, not both", h.display())
+            }
+            Some(h) => vec![h.clone()],
+            None => head_paths,
+        };
+        let base = audit::run(load_dir_or_paths(std::slice::from_ref(base_dir)), &config, &opts);
+        let head = audit::run(load_dir_or_paths(&head_paths), &config, &opts);
+        (base, head, base_dir.display().to_string(), label(&head_paths))
+    } else if a.paths.len() == 2
+        && a.paths.iter().all(|p| p.is_file() && p.extension().is_some_and(|e| e.eq_ignore_ascii_case("json")))
+    {
+        let base = read_audit(&a.paths[0])?;
+        let head = read_audit(&a.paths[1])?;
+        (base, head, a.paths[0].display().to_string(), a.paths[1].display().to_string())
+    } else {
+        bail!(
+            "diff needs a base: --base REF (a git ref such as origin/main), --base-dir DIR, or two saved JSON audits (BASE.json HEAD.json)"
+        );
+    };
+    let mut d = crate::diff::Diff::new(&base, &head).labeled(base_label, head_label);
+    d.evaluate_gates(fail_on_new, max_cost);
+    let color = match a.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+    };
+    for (format, path) in &formats {
+        let text = match format {
+            Format::Json => d.to_json()?,
+            Format::Markdown => report::diff_md::render(&d)?,
+            _ => report::diff_terminal::render(&d, color && path.is_none()),
+        };
+        match path {
+            Some(p) => std::fs::write(p, text).with_context(|| format!("cannot write {}", p.display()))?,
+            None => {
+                let mut out = std::io::stdout().lock();
+                out.write_all(text.as_bytes())?;
+                out.flush()?;
+            }
+        }
+    }
+    let mut err = std::io::stderr().lock();
+    for e in &base.errors {
+        writeln!(err, "warning: base input not read: {e}")?;
+    }
+    for e in &head.errors {
+        writeln!(err, "error: {e}")?;
+    }
+    for g in d.gates.iter().filter(|g| !g.passed) {
+        writeln!(err, "gate failed: {}: {}", g.name, g.reason)?;
+    }
+    if !head.errors.is_empty() {
+        return Ok(Status::Error);
+    }
+    Ok(if d.passed() { Status::Passed } else { Status::GateFailed })
+}
+
+fn baseline_cmd(b: BaselineArgs) -> anyhow::Result<Status> {
+    match b.action {
+        BaselineAction::Write(w) => {
+            let config = resolve_config(w.config.as_ref(), w.no_config)?;
+            check_selectors(&w.select, &w.ignore)?;
+            let opts = RunOptions { select: w.select.clone(), ignore: w.ignore.clone(), today: Some(today()) };
+            let audit = audit::run(load_dir_or_paths(&w.paths), &config, &opts);
+            if !audit.errors.is_empty() {
+                let mut err = std::io::stderr().lock();
+                for e in &audit.errors {
+                    writeln!(err, "error: {e}")?;
+                }
+                bail!(
+                    "not writing {}: {} input{} could not be read, and their findings would look new later",
+                    w.file.display(),
+                    audit.errors.len(),
+                    if audit.errors.len() == 1 { "" } else { "s" }
+                );
+            }
+            let baseline = crate::baseline::Baseline::from_audit(&audit);
+            std::fs::write(&w.file, baseline.to_json()?)
+                .with_context(|| format!("cannot write {}", w.file.display()))?;
+            eprintln!(
+                "wrote {} with {} finding{}",
+                w.file.display(),
+                baseline.findings.len(),
+                if baseline.findings.len() == 1 { "" } else { "s" }
+            );
+            Ok(Status::Passed)
+        }
+    }
 }
 
 /// Today's date (UTC) as `YYYY-MM-DD`, for exemption expiry.

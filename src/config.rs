@@ -53,6 +53,10 @@ pub struct Config {
     pub exemptions: Vec<Exemption>,
     /// Honour `clustergpt.io/ignore` annotations on objects.
     pub allow_annotation_exemptions: bool,
+    /// Prices for cost estimates (`prices:`).
+    pub prices: crate::cost::PriceModel,
+    /// Cost settings that are not prices (`cost:`).
+    pub cost: crate::cost::CostSettings,
 }
 
 impl Config {
@@ -154,10 +158,12 @@ pub fn parse(file: &str, text: &str) -> Result<Config, Vec<ConfigError>> {
                 }
             }
             "allow_annotation_exemptions" => cfg.allow_annotation_exemptions = p.boolean(v).unwrap_or(true),
+            "prices" => p.prices(v, &mut cfg.prices),
+            "cost" => p.cost(v, &mut cfg.cost),
             other => p.err(
                 k,
                 &format!(
-                    "unknown key `{other}`; expected one of select, ignore, fail_on, severity, rules, exemptions, allow_annotation_exemptions"
+                    "unknown key `{other}`; expected one of select, ignore, fail_on, severity, rules, exemptions, allow_annotation_exemptions, prices, cost"
                 ),
             ),
         }
@@ -285,6 +291,99 @@ impl P<'_> {
         }
     }
 
+    /// A price or count: a non-negative number.
+    fn number(&mut self, n: &Node) -> Option<f64> {
+        let v = n.to_json();
+        let x = v.as_f64().or_else(|| v.as_str().and_then(|s| s.trim().parse::<f64>().ok()));
+        let x = x.filter(|x| x.is_finite() && *x >= 0.0);
+        if x.is_none() {
+            self.err(n, "expected a number of at least 0, such as `0.031611`");
+        }
+        x
+    }
+
+    fn prices(&mut self, n: &Node, p: &mut crate::cost::PriceModel) {
+        for (k, v) in self.map(n) {
+            match k.as_str().unwrap_or_default() {
+                "currency" => {
+                    if let Some(c) = self.text(v) {
+                        if c.len() == 3 && c.bytes().all(|b| b.is_ascii_uppercase()) {
+                            p.currency = c;
+                        } else {
+                            self.err(v, "expected an ISO 4217 currency code such as `USD` or `EUR`");
+                        }
+                    }
+                }
+                "cpu_hour" => p.cpu_hour = self.number(v).unwrap_or(p.cpu_hour),
+                "memory_gib_hour" => p.memory_gib_hour = self.number(v).unwrap_or(p.memory_gib_hour),
+                "gpu_hour" => p.gpu_hour = self.number(v).unwrap_or(p.gpu_hour),
+                "storage_gib_month" => p.storage_gib_month = self.number(v).unwrap_or(p.storage_gib_month),
+                "load_balancer_hour" => p.load_balancer_hour = self.number(v).unwrap_or(p.load_balancer_hour),
+                "storage_classes" => {
+                    for (ck, cv) in self.map(v) {
+                        if let (Some(class), Some(price)) = (ck.as_str(), self.number(cv)) {
+                            p.storage_classes.insert(class.to_string(), price);
+                        }
+                    }
+                }
+                "instance_types" => {
+                    for (ik, iv) in self.map(v) {
+                        if let (Some(name), Some(price)) = (ik.as_str(), self.number(iv)) {
+                            p.instance_types.insert(name.to_string(), price);
+                        }
+                    }
+                }
+                other => self.err(
+                    k,
+                    &format!(
+                        "unknown price `{other}`; expected currency, cpu_hour, memory_gib_hour, gpu_hour, storage_gib_month, load_balancer_hour, storage_classes, instance_types"
+                    ),
+                ),
+            }
+        }
+    }
+
+    fn cost(&mut self, n: &Node, c: &mut crate::cost::CostSettings) {
+        for (k, v) in self.map(n) {
+            match k.as_str().unwrap_or_default() {
+                "hours_per_month" => match self.number(v) {
+                    Some(h) if h > 0.0 && h <= 744.0 => c.hours_per_month = h,
+                    Some(_) => self.err(v, "`hours_per_month` must be above 0 and at most 744 (31 days)"),
+                    None => {}
+                },
+                "node_count" => match v.to_json().as_u64().and_then(|n| u32::try_from(n).ok()) {
+                    Some(n) => c.node_count = n,
+                    None => self.err(v, "expected a whole number of nodes, such as `3`"),
+                },
+                "autoscaled_replicas" => match v.as_str() {
+                    Some("min") => c.autoscaled_replicas = crate::cost::RangeEnd::Min,
+                    Some("max") => c.autoscaled_replicas = crate::cost::RangeEnd::Max,
+                    _ => self.err(v, "expected `min` or `max`"),
+                },
+                "batch_hours_per_month" => {
+                    c.batch_hours_per_month = if is_null(v) {
+                        None
+                    } else {
+                        match self.number(v) {
+                            Some(h) if h <= 744.0 => Some(h),
+                            Some(_) => {
+                                self.err(v, "`batch_hours_per_month` must be at most 744 (31 days)");
+                                None
+                            }
+                            None => None,
+                        }
+                    }
+                }
+                other => self.err(
+                    k,
+                    &format!(
+                        "unknown cost setting `{other}`; expected hours_per_month, node_count, autoscaled_replicas, batch_hours_per_month"
+                    ),
+                ),
+            }
+        }
+    }
+
     fn quantity_text(&mut self, n: &Node, current: &str) -> String {
         match self.quantity(n) {
             Some(_) => crate::model::value_text(&n.to_json()),
@@ -393,6 +492,38 @@ mod tests {
         let cfg = parse("t", TEMPLATE).unwrap_or_else(|e| panic!("{e:?}"));
         assert_eq!(cfg.rules, RuleSettings::default());
         assert!(cfg.allow_annotation_exemptions);
+    }
+
+    #[test]
+    fn template_has_default_prices() {
+        let cfg = parse("t", TEMPLATE).unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(cfg.prices, crate::cost::PriceModel::default());
+        assert_eq!(cfg.cost, crate::cost::CostSettings::default());
+    }
+
+    #[test]
+    fn prices_and_cost_settings_parse() {
+        let cfg = parse(
+            "c.yaml",
+            "prices:\n  currency: EUR\n  cpu_hour: 0.05\n  storage_classes: {gp3: 0.08}\n  instance_types:\n    m5.large: 0.09\ncost:\n  node_count: 7\n  autoscaled_replicas: max\n  batch_hours_per_month: 10\n",
+        )
+        .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(cfg.prices.currency, "EUR");
+        assert!((cfg.prices.cpu_hour - 0.05).abs() < 1e-12);
+        assert_eq!(cfg.prices.storage_classes.get("gp3"), Some(&0.08));
+        assert_eq!(cfg.prices.instance_hour("m5.large"), Some(0.09));
+        assert_eq!(cfg.cost.node_count, 7);
+        assert_eq!(cfg.cost.autoscaled_replicas, crate::cost::RangeEnd::Max);
+        assert_eq!(cfg.cost.batch_hours_per_month, Some(10.0));
+    }
+
+    #[test]
+    fn bad_prices_have_lines() {
+        let errs = parse("c.yaml", "prices:\n  cpu_hour: -1\n  ram: 3\ncost:\n  nodes: 2\n").expect_err("must fail");
+        assert_eq!(errs.len(), 3, "{errs:?}");
+        assert_eq!(errs[0].line, 2);
+        assert!(errs[1].message.contains("unknown price `ram`"), "{errs:?}");
+        assert!(errs[2].message.contains("unknown cost setting `nodes`"), "{errs:?}");
     }
 
     #[test]

@@ -4,8 +4,11 @@
 //! Everything between sources and outputs is pure: no I/O, no clock, no network.
 
 pub mod audit;
+pub mod baseline;
 pub mod cli;
 pub mod config;
+pub mod cost;
+pub mod diff;
 pub mod fix;
 pub mod graph;
 pub mod kinds;

@@ -479,4 +479,20 @@ pub struct Finding {
     pub evidence: Vec<Evidence>,
     /// A deterministic fix, when one exists.
     pub fix: Option<Fix>,
+    /// How applying the fix changes the monthly cost, when it does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<CostImpact>,
+}
+
+/// What a fix costs: the monthly cost of the affected workloads before and after it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CostImpact {
+    /// ISO currency code.
+    pub currency: String,
+    /// Monthly cost of the affected workloads today.
+    pub monthly_before: f64,
+    /// Monthly cost once the fix is applied.
+    pub monthly_after: f64,
+    /// `monthly_after - monthly_before`: positive when the fix costs more.
+    pub monthly_delta: f64,
 }

@@ -68,6 +68,58 @@ struct View {
     skipped: Vec<SkippedRow>,
     suppressed: Vec<SuppressedRow>,
     exemption_notes: Vec<NoteRow>,
+    cost: Option<CostView>,
+    baseline: Option<BaselineView>,
+}
+
+#[derive(Serialize)]
+struct CostView {
+    total: String,
+    total_max: Option<String>,
+    currency: String,
+    hours: String,
+    namespaces: Vec<CostNamespaceRow>,
+    workloads: Vec<CostRow>,
+    assumptions_md: Vec<String>,
+    unpriced: Vec<UnpricedRow>,
+}
+
+#[derive(Serialize)]
+struct CostNamespaceRow {
+    namespace_md: String,
+    monthly: String,
+}
+
+#[derive(Serialize)]
+struct CostRow {
+    object_md: String,
+    pods: String,
+    cpu: String,
+    memory: String,
+    storage: String,
+    monthly: String,
+    assumptions_md: String,
+}
+
+#[derive(Serialize)]
+struct UnpricedRow {
+    object_md: String,
+    reason_md: String,
+}
+
+#[derive(Serialize)]
+struct BaselineView {
+    file_md: String,
+    hidden: usize,
+    stale: Vec<StaleRow>,
+}
+
+#[derive(Serialize)]
+struct StaleRow {
+    rule: String,
+    object_md: String,
+    path_md: String,
+    fingerprint_md: String,
 }
 
 #[derive(Serialize)]
@@ -111,6 +163,7 @@ struct FixView {
     note: Option<String>,
     manual: Option<String>,
     patch_md: Option<String>,
+    cost: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -220,7 +273,87 @@ impl View {
                 .iter()
                 .map(|n| NoteRow { source_md: code(&n.source, true), message: n.message.clone() })
                 .collect(),
+            cost: CostView::of(&audit.cost),
+            baseline: audit.baseline.as_ref().map(|b| BaselineView {
+                file_md: code(&b.file, false),
+                hidden: b.hidden,
+                stale: b
+                    .stale
+                    .iter()
+                    .map(|e| StaleRow {
+                        rule: e.rule.clone(),
+                        object_md: code(&e.object, true),
+                        path_md: code(&e.path, true),
+                        fingerprint_md: code(&e.fingerprint, true),
+                    })
+                    .collect(),
+            }),
         }
+    }
+}
+
+impl CostView {
+    fn of(c: &crate::cost::CostReport) -> Option<CostView> {
+        if c.workloads.is_empty() && c.unpriced.is_empty() {
+            return None;
+        }
+        let m = |v: f64| crate::cost::money(&c.currency, v);
+        let range = |lo: f64, hi: f64| if hi == lo { m(lo) } else { format!("{}–{}", m(lo), m(hi)) };
+        let num = |v: f64| {
+            let s = format!("{v:.3}");
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        };
+        Some(CostView {
+            total: m(c.monthly_total),
+            total_max: (c.monthly_total_max != c.monthly_total).then(|| m(c.monthly_total_max)),
+            currency: c.currency.clone(),
+            hours: num(c.hours_per_month),
+            namespaces: c
+                .namespaces
+                .iter()
+                .map(|n| CostNamespaceRow {
+                    namespace_md: code(&n.namespace, true),
+                    monthly: range(n.monthly, n.monthly_max),
+                })
+                .collect(),
+            workloads: c
+                .workloads
+                .iter()
+                .map(|w| CostRow {
+                    object_md: code(&format!("{}/{}/{}", w.kind, w.namespace, w.name), true),
+                    pods: match (w.replicas, w.replicas_max) {
+                        (Some(r), Some(x)) => format!("{r}–{x}"),
+                        (Some(r), None) => r.to_string(),
+                        _ => String::new(),
+                    },
+                    cpu: if w.replicas.is_some() { num(w.cpu) } else { String::new() },
+                    memory: if w.replicas.is_some() { format!("{} GiB", num(w.memory_gib)) } else { String::new() },
+                    storage: if w.storage_gib > 0.0 { format!("{} GiB", num(w.storage_gib)) } else { String::new() },
+                    monthly: range(w.monthly, w.monthly_max),
+                    assumptions_md: w
+                        .assumptions
+                        .iter()
+                        .map(|a| crate::report::diff_md::escape_with_code(a, true))
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                })
+                .collect(),
+            assumptions_md: c.assumptions.iter().map(|a| crate::report::diff_md::escape_with_code(a, false)).collect(),
+            unpriced: c
+                .unpriced
+                .iter()
+                .map(|u| UnpricedRow {
+                    object_md: code(
+                        &match &u.namespace {
+                            Some(ns) => format!("{}/{ns}/{}", u.kind, u.name),
+                            None => format!("{}/{}", u.kind, u.name),
+                        },
+                        true,
+                    ),
+                    reason_md: crate::report::diff_md::escape_with_code(&u.reason, true),
+                })
+                .collect(),
+        })
     }
 }
 
@@ -253,6 +386,15 @@ impl FindingView {
                     )),
                     None => (!fix.ops.is_empty()).then(|| fenced("yaml", &patch_yaml(&fix.ops))),
                 },
+                cost: f.cost.as_ref().map(|c| {
+                    let sign = if c.monthly_delta > 0.0 { "+" } else { "" };
+                    format!(
+                        "{sign}{} per month ({} → {})",
+                        crate::cost::money(&c.currency, c.monthly_delta),
+                        crate::cost::money(&c.currency, c.monthly_before),
+                        crate::cost::money(&c.currency, c.monthly_after)
+                    )
+                }),
             }),
         }
     }

@@ -1,5 +1,7 @@
 //! Renderers over the Audit model. Nothing renders from anything else.
 
+pub mod diff_md;
+pub mod diff_terminal;
 pub mod json;
 pub mod markdown;
 pub mod rules_doc;

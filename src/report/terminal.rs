@@ -72,6 +72,10 @@ pub fn render(audit: &Audit, color: bool) -> String {
     for n in &audit.exemption_notes {
         let _ = writeln!(out, "{} {}: {}", p.wrap("33", "exemption:"), clean(&n.source), clean(&n.message));
     }
+    if let Some(b) = &audit.baseline {
+        baseline(&mut out, &p, b);
+    }
+    cost(&mut out, &p, &audit.cost);
     let s = &audit.summary;
     let counts: Vec<String> = Severity::ALL
         .iter()
@@ -103,6 +107,95 @@ pub fn render(audit: &Audit, color: bool) -> String {
     out
 }
 
+/// How many of the most expensive workloads the terminal lists (JSON and Markdown list all).
+pub const COST_TOP: usize = 10;
+
+fn baseline(out: &mut String, p: &Paint, b: &crate::baseline::BaselineReport) {
+    let _ =
+        writeln!(out, "{} {} finding{} hidden by {}", p.dim("baseline:"), b.hidden, plural(b.hidden), clean(&b.file));
+    for e in &b.stale {
+        let _ = writeln!(
+            out,
+            "{} {} on {} at {} no longer matches; remove it from the baseline ({})",
+            p.wrap("33", "baseline:"),
+            clean(&e.rule),
+            clean(&e.object),
+            clean(&e.path),
+            clean(&e.fingerprint)
+        );
+    }
+}
+
+fn cost(out: &mut String, p: &Paint, c: &crate::cost::CostReport) {
+    if c.workloads.is_empty() && c.unpriced.is_empty() {
+        return;
+    }
+    let m = |v: f64| crate::cost::money(&c.currency, v);
+    let range = if c.monthly_total_max != c.monthly_total {
+        format!(" (up to {} with autoscalers at their maximum)", m(c.monthly_total_max))
+    } else {
+        String::new()
+    };
+    let _ = writeln!(
+        out,
+        "{} {} per month{range}; approximate: {}, {} hours/month, list prices",
+        p.bold("Cost:"),
+        m(c.monthly_total),
+        clean(&c.currency),
+        trim_hours(c.hours_per_month)
+    );
+    let mut top: Vec<&crate::cost::WorkloadCost> = c.workloads.iter().filter(|w| w.monthly_max > 0.0).collect();
+    top.sort_by(|a, b| b.monthly.total_cmp(&a.monthly).then(b.monthly_max.total_cmp(&a.monthly_max)));
+    let shown = top.len().min(COST_TOP);
+    let rows: Vec<(String, String, String)> = top
+        .iter()
+        .take(shown)
+        .map(|w| {
+            let id = clean(&format!("{}/{}/{}", w.kind, w.namespace, w.name));
+            let pods = match (w.replicas, w.replicas_max) {
+                (Some(r), Some(x)) => format!("{r}-{x} pods"),
+                (Some(r), None) => format!("{r} pod{}", plural(usize::try_from(r).unwrap_or(usize::MAX))),
+                _ if w.storage_gib > 0.0 => format!("{} GiB", w.storage_gib),
+                _ => String::new(),
+            };
+            let money = if w.monthly_max != w.monthly {
+                format!("{}-{}", m(w.monthly), m(w.monthly_max))
+            } else {
+                m(w.monthly)
+            };
+            (id, pods, money)
+        })
+        .collect();
+    let w0 = rows.iter().map(|r| r.0.chars().count()).max().unwrap_or(0);
+    let w1 = rows.iter().map(|r| r.1.chars().count()).max().unwrap_or(0);
+    for (id, pods, money) in &rows {
+        let _ = writeln!(out, "  {id:<w0$}  {pods:<w1$}  {money}");
+    }
+    if top.len() > shown {
+        let _ = writeln!(out, "  {}", p.dim(&format!("... and {} more (see --format json or md)", top.len() - shown)));
+    }
+    if c.namespaces.len() > 1 {
+        let parts: Vec<String> =
+            c.namespaces.iter().map(|n| format!("{} {}", clean(&n.namespace), m(n.monthly))).collect();
+        let _ = writeln!(out, "  {} {}", p.dim("by namespace:"), parts.join(", "));
+    }
+    if !c.unpriced.is_empty() {
+        let _ = writeln!(
+            out,
+            "  {} {} object{} (see --format json or md for why)",
+            p.dim("not priced:"),
+            c.unpriced.len(),
+            plural(c.unpriced.len())
+        );
+    }
+    out.push('\n');
+}
+
+fn trim_hours(v: f64) -> String {
+    let s = format!("{v:.2}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
 fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
@@ -122,9 +215,17 @@ fn finding(out: &mut String, p: &Paint, f: &Finding) {
     );
     let _ = writeln!(out, "           {}", p.dim(&clean(&format!("{} at {}", object_id(&f.object), f.location.path))));
     if let Some(fix) = &f.fix {
+        let cost = f
+            .cost
+            .as_ref()
+            .map(|c| {
+                let sign = if c.monthly_delta > 0.0 { "+" } else { "" };
+                format!(", {sign}{} per month", crate::cost::money(&c.currency, c.monthly_delta))
+            })
+            .unwrap_or_default();
         let _ = writeln!(
             out,
-            "           {} {} ({})",
+            "           {} {} ({}{cost})",
             p.wrap("32", "fix:"),
             clean(&fix.title),
             applicability_name(fix.applicability)

@@ -1,0 +1,918 @@
+//! Cost estimates: what each workload, claim and load balancer costs per month at list prices.
+//!
+//! Pure: the estimate is computed from the objects, the graph and the configured prices only.
+//!
+//! - A pod costs its effective requests (limits where a request is unset, as Kubernetes defaults
+//!   them; init containers by the max rule, sidecars added) × price per hour × hours per month.
+//! - Deployments, StatefulSets, ReplicaSets and ReplicationControllers multiply by replicas; an
+//!   HorizontalPodAutoscaler (or KEDA ScaledObject) turns that into a min–max range, and the totals
+//!   use the end `cost.autoscaled_replicas` names.
+//! - DaemonSets multiply by `cost.node_count`; Jobs and CronJobs are listed as not estimated unless
+//!   `cost.batch_hours_per_month` says how long their pods run.
+//! - PersistentVolumeClaims and StatefulSet `volumeClaimTemplates` (× replicas) are priced by their
+//!   requested size and storage class; Services of type LoadBalancer by the load-balancer hour.
+
+pub mod prices;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+pub use prices::{HOURS_PER_MONTH, PriceModel, money};
+
+use crate::graph::{Edge, Graph};
+use crate::model::{CostImpact, Fix, FixOp, Object};
+use crate::quantity::Quantity;
+use crate::workload::{ContainerKind, Workload};
+
+const GIB: f64 = 1_073_741_824.0;
+
+/// Which end of an autoscaler's replica range the totals use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RangeEnd {
+    /// `minReplicas`: what the workload costs at rest (the default).
+    #[default]
+    Min,
+    /// `maxReplicas`: the most it can cost.
+    Max,
+}
+
+impl RangeEnd {
+    /// `min` or `max`.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RangeEnd::Min => "min",
+            RangeEnd::Max => "max",
+        }
+    }
+}
+
+/// Cost settings that are not prices (`cost:` in `.clustergpt.yaml`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CostSettings {
+    /// Hours in a month (730).
+    pub hours_per_month: f64,
+    /// Nodes a DaemonSet runs on, when estimating from manifests.
+    pub node_count: u32,
+    /// Which end of an autoscaler's range the totals use.
+    pub autoscaled_replicas: RangeEnd,
+    /// Hours per month that Job and CronJob pods run; `None`: batch workloads are not estimated.
+    pub batch_hours_per_month: Option<f64>,
+}
+
+/// Default `cost.node_count`.
+pub const DEFAULT_NODE_COUNT: u32 = 3;
+
+impl Default for CostSettings {
+    fn default() -> CostSettings {
+        CostSettings {
+            hours_per_month: HOURS_PER_MONTH,
+            node_count: DEFAULT_NODE_COUNT,
+            autoscaled_replicas: RangeEnd::Min,
+            batch_hours_per_month: None,
+        }
+    }
+}
+
+/// The monthly cost of one object (a workload, a claim or a load balancer).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorkloadCost {
+    /// Kind.
+    pub kind: String,
+    /// Namespace (`default` when the manifest sets none).
+    pub namespace: String,
+    /// Name.
+    pub name: String,
+    /// File the object is in, when it came from a file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    /// Monthly cost the totals use.
+    pub monthly: f64,
+    /// Monthly cost at the top of the range (equal to `monthly` without an autoscaler).
+    pub monthly_max: f64,
+    /// Pods counted (replicas, autoscaler end, or nodes for a DaemonSet); absent for claims and
+    /// load balancers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replicas: Option<u64>,
+    /// Pods at the top of an autoscaler's range.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replicas_max: Option<u64>,
+    /// Effective vCPU request of one pod.
+    #[serde(default)]
+    pub cpu: f64,
+    /// Effective memory request of one pod, in GiB.
+    #[serde(default)]
+    pub memory_gib: f64,
+    /// GPUs of one pod.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub gpu: f64,
+    /// Storage in GiB (claims of one pod for workloads, the claim itself for a PVC).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub storage_gib: f64,
+    /// What the estimate assumed.
+    pub assumptions: Vec<String>,
+}
+
+fn is_zero(v: &f64) -> bool {
+    *v == 0.0
+}
+
+/// An object that could not be priced, and why.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Unpriced {
+    /// Kind.
+    pub kind: String,
+    /// Namespace, when namespaced.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// Name.
+    pub name: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// Monthly cost of one namespace.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NamespaceCost {
+    /// Namespace.
+    pub namespace: String,
+    /// Sum of its objects' `monthly`.
+    pub monthly: f64,
+    /// Sum of its objects' `monthly_max`.
+    pub monthly_max: f64,
+}
+
+/// The cost section of an audit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CostReport {
+    /// ISO currency code of every amount.
+    pub currency: String,
+    /// Hours per month the estimate assumes.
+    pub hours_per_month: f64,
+    /// Sum of every object's `monthly`.
+    pub monthly_total: f64,
+    /// Sum of every object's `monthly_max`.
+    pub monthly_total_max: f64,
+    /// Totals per namespace, by name.
+    pub namespaces: Vec<NamespaceCost>,
+    /// Priced objects, by namespace, kind, name.
+    pub workloads: Vec<WorkloadCost>,
+    /// Objects that could not be priced, with why.
+    pub unpriced: Vec<Unpriced>,
+    /// Assumptions behind every estimate.
+    pub assumptions: Vec<String>,
+    /// The prices used.
+    pub prices: PriceModel,
+}
+
+impl Default for CostReport {
+    fn default() -> CostReport {
+        CostReport {
+            currency: "USD".to_string(),
+            hours_per_month: HOURS_PER_MONTH,
+            monthly_total: 0.0,
+            monthly_total_max: 0.0,
+            namespaces: Vec::new(),
+            workloads: Vec::new(),
+            unpriced: Vec::new(),
+            assumptions: Vec::new(),
+            prices: PriceModel::default(),
+        }
+    }
+}
+
+/// Rounds an amount to cents (and turns `-0` into `0`).
+#[must_use]
+pub fn round_cents(v: f64) -> f64 {
+    let r = (v * 100.0).round() / 100.0;
+    if r == 0.0 || !r.is_finite() { 0.0 } else { r }
+}
+
+/// Effective requests of one pod.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct PodResources {
+    /// vCPUs.
+    pub cpu: f64,
+    /// Bytes of memory.
+    pub memory: f64,
+    /// GPUs.
+    pub gpu: f64,
+}
+
+impl PodResources {
+    fn add(&mut self, o: PodResources) {
+        self.cpu += o.cpu;
+        self.memory += o.memory;
+        self.gpu += o.gpu;
+    }
+
+    fn max(&mut self, o: PodResources) {
+        self.cpu = self.cpu.max(o.cpu);
+        self.memory = self.memory.max(o.memory);
+        self.gpu = self.gpu.max(o.gpu);
+    }
+
+    /// Price of this pod per hour.
+    #[must_use]
+    pub fn hourly(&self, p: &PriceModel) -> f64 {
+        self.cpu * p.cpu_hour + self.memory / GIB * p.memory_gib_hour + self.gpu * p.gpu_hour
+    }
+
+    fn is_zero(&self) -> bool {
+        self.cpu == 0.0 && self.memory == 0.0 && self.gpu == 0.0
+    }
+}
+
+/// Whether a resource name counts GPUs (`nvidia.com/gpu`, `amd.com/gpu`, `gpu.intel.com/i915`).
+#[must_use]
+pub fn is_gpu_resource(name: &str) -> bool {
+    name.ends_with("/gpu") || name.starts_with("gpu.intel.com/")
+}
+
+/// One container's effective request: `requests`, else `limits`, per resource.
+///
+/// # Errors
+/// The field and value of a quantity Kubernetes would reject.
+pub fn container_resources(container: &Value, path: &str) -> Result<PodResources, String> {
+    let mut r = PodResources::default();
+    let requests = container.pointer("/resources/requests").and_then(Value::as_object);
+    let limits = container.pointer("/resources/limits").and_then(Value::as_object);
+    let mut names: BTreeSet<&str> = BTreeSet::new();
+    for m in [requests, limits].into_iter().flatten() {
+        names.extend(m.keys().map(String::as_str));
+    }
+    for name in names {
+        let (section, v) = match requests.and_then(|m| m.get(name)).filter(|v| !v.is_null()) {
+            Some(v) => ("requests", v),
+            None => match limits.and_then(|m| m.get(name)).filter(|v| !v.is_null()) {
+                Some(v) => ("limits", v),
+                None => continue,
+            },
+        };
+        let target = match name {
+            "cpu" => &mut r.cpu,
+            "memory" => &mut r.memory,
+            n if is_gpu_resource(n) => &mut r.gpu,
+            _ => continue,
+        };
+        let q = Quantity::from_json(v).map(Quantity::value).filter(|q| *q >= 0.0).ok_or_else(|| {
+            format!(
+                "{path}/resources/{section}/{} is `{}`, not a Kubernetes quantity",
+                crate::yaml::escape_segment(name),
+                crate::model::value_text(v)
+            )
+        })?;
+        *target += q;
+    }
+    Ok(r)
+}
+
+/// A pod's effective requests as the scheduler computes them: the sum of the app containers and
+/// sidecars (init containers with `restartPolicy: Always`), or, when larger, the largest init
+/// container plus the sidecars started before it. Per resource.
+///
+/// # Errors
+/// The field and value of a quantity Kubernetes would reject.
+pub fn pod_resources(w: &Workload<'_>) -> Result<(PodResources, bool), String> {
+    let mut sum = PodResources::default();
+    let mut sidecars = PodResources::default();
+    let mut init_max = PodResources::default();
+    for c in w.containers().filter(|c| c.kind == ContainerKind::Regular) {
+        sum.add(container_resources(c.value, c.path)?);
+    }
+    for c in w.containers().filter(|c| c.kind == ContainerKind::Init) {
+        let r = container_resources(c.value, c.path)?;
+        if c.is_sidecar() {
+            sum.add(r);
+            sidecars.add(r);
+            init_max.max(sidecars);
+        } else {
+            let mut with_sidecars = r;
+            with_sidecars.add(sidecars);
+            init_max.max(with_sidecars);
+        }
+    }
+    let init_wins = init_max.cpu > sum.cpu || init_max.memory > sum.memory || init_max.gpu > sum.gpu;
+    sum.max(init_max);
+    Ok((sum, init_wins))
+}
+
+/// The replica range an autoscaler gives a workload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Scaler {
+    kind: &'static str,
+    name: String,
+    min: u64,
+    max: u64,
+}
+
+enum Priced {
+    Yes(WorkloadCost),
+    No(String),
+    NotACostItem,
+}
+
+/// The estimator over one input.
+pub struct Estimator<'a> {
+    objects: &'a [Object],
+    graph: &'a Graph,
+    prices: &'a PriceModel,
+    settings: &'a CostSettings,
+    /// KEDA ScaledObjects by (namespace, kind, name) of their target.
+    scaled_objects: BTreeMap<(String, String, String), usize>,
+    /// `(namespace, "<template>-<statefulset>-")` prefixes of claims StatefulSets create.
+    sts_claim_prefixes: BTreeSet<(String, String)>,
+    /// The cluster's default StorageClass, when the input has one.
+    default_class: Option<String>,
+}
+
+fn ns_of(o: &Object) -> String {
+    o.effective_namespace().unwrap_or_default().to_string()
+}
+
+fn u(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or(0)
+}
+
+impl<'a> Estimator<'a> {
+    /// Prepares an estimate over the objects.
+    #[must_use]
+    pub fn new(objects: &'a [Object], graph: &'a Graph, prices: &'a PriceModel, settings: &'a CostSettings) -> Self {
+        let mut scaled_objects = BTreeMap::new();
+        let mut sts_claim_prefixes = BTreeSet::new();
+        let mut default_class = None;
+        for (i, o) in objects.iter().enumerate() {
+            match o.kind.as_str() {
+                "ScaledObject" => {
+                    if let Some(r) = o.get("/spec/scaleTargetRef")
+                        && let Some(name) = r.get("name").and_then(Value::as_str)
+                    {
+                        let kind = r.get("kind").and_then(Value::as_str).unwrap_or("Deployment");
+                        scaled_objects.entry((ns_of(o), kind.to_string(), name.to_string())).or_insert(i);
+                    }
+                }
+                "StatefulSet" => {
+                    if let Some(Value::Array(ts)) = o.get("/spec/volumeClaimTemplates") {
+                        for t in ts {
+                            if let Some(tn) = t.pointer("/metadata/name").and_then(Value::as_str) {
+                                sts_claim_prefixes.insert((ns_of(o), format!("{tn}-{}-", o.name)));
+                            }
+                        }
+                    }
+                }
+                "StorageClass" => {
+                    let default = [
+                        "storageclass.kubernetes.io/is-default-class",
+                        "storageclass.beta.kubernetes.io/is-default-class",
+                    ]
+                    .iter()
+                    .any(|a| o.annotation(a) == Some("true"));
+                    if default && default_class.as_ref().is_none_or(|d: &String| o.name < *d) {
+                        default_class = Some(o.name.clone());
+                    }
+                }
+                _ => {}
+            }
+        }
+        Estimator { objects, graph, prices, settings, scaled_objects, sts_claim_prefixes, default_class }
+    }
+
+    /// The cost report over every object.
+    #[must_use]
+    pub fn report(&self) -> CostReport {
+        let mut workloads = Vec::new();
+        let mut unpriced = Vec::new();
+        for (idx, o) in self.objects.iter().enumerate() {
+            match self.price(idx, o, None) {
+                Priced::Yes(w) => workloads.push(w),
+                Priced::No(reason) => unpriced.push(Unpriced {
+                    kind: o.kind.clone(),
+                    namespace: o.effective_namespace().map(str::to_string),
+                    name: o.name.clone(),
+                    reason,
+                }),
+                Priced::NotACostItem => {}
+            }
+        }
+        workloads.sort_by(|a, b| {
+            (&a.namespace, &a.kind, &a.name, &a.file)
+                .cmp(&(&b.namespace, &b.kind, &b.name, &b.file))
+                .then(a.monthly.total_cmp(&b.monthly))
+        });
+        unpriced.sort();
+        let mut namespaces: BTreeMap<String, (f64, f64)> = BTreeMap::new();
+        let (mut total, mut total_max) = (0.0, 0.0);
+        for w in &workloads {
+            let e = namespaces.entry(w.namespace.clone()).or_insert((0.0, 0.0));
+            e.0 += w.monthly;
+            e.1 += w.monthly_max;
+            total += w.monthly;
+            total_max += w.monthly_max;
+        }
+        CostReport {
+            currency: self.prices.currency.clone(),
+            hours_per_month: self.settings.hours_per_month,
+            monthly_total: round_cents(total),
+            monthly_total_max: round_cents(total_max),
+            namespaces: namespaces
+                .into_iter()
+                .map(|(namespace, (m, x))| NamespaceCost {
+                    namespace,
+                    monthly: round_cents(m),
+                    monthly_max: round_cents(x),
+                })
+                .collect(),
+            workloads,
+            unpriced,
+            assumptions: self.assumptions(),
+            prices: self.prices.clone(),
+        }
+    }
+
+    fn assumptions(&self) -> Vec<String> {
+        let p = self.prices;
+        let s = self.settings;
+        let m = |v: f64| prices::unit_price(&p.currency, v);
+        let mut out = vec![
+            format!(
+                "Approximate: list prices of {} per vCPU-hour, {} per GiB-hour of memory, {} per GPU-hour, {} per GiB-month of storage and {} per LoadBalancer-hour (override them under `prices:`)",
+                m(p.cpu_hour),
+                m(p.memory_gib_hour),
+                m(p.gpu_hour),
+                m(p.storage_gib_month),
+                m(p.load_balancer_hour)
+            ),
+            format!("{} hours per month", trim(s.hours_per_month)),
+            "Pods are priced by their requests (limits where a request is unset, as Kubernetes defaults them; init containers by the max rule); actual usage, node overhead, bin-packing, network and discounts are not included".to_string(),
+            format!(
+                "Autoscaled workloads are totalled at their {} replicas; `monthly_max` holds the other end",
+                if s.autoscaled_replicas == RangeEnd::Min { "minimum" } else { "maximum" }
+            ),
+            format!("DaemonSets run on {} nodes (`cost.node_count`)", s.node_count),
+        ];
+        match s.batch_hours_per_month {
+            Some(h) => {
+                out.push(format!("Job and CronJob pods run {} hours per month (`cost.batch_hours_per_month`)", trim(h)))
+            }
+            None => out.push(
+                "Jobs and CronJobs are not estimated (set `cost.batch_hours_per_month` to price them)".to_string(),
+            ),
+        }
+        for (class, price) in &p.storage_classes {
+            out.push(format!("Storage class `{class}` costs {} per GiB-month", m(*price)));
+        }
+        out
+    }
+
+    /// Whether an object's controller is in the input (then it is priced on the controller).
+    fn controlled_in_input(&self, o: &Object) -> bool {
+        let Some(Value::Array(refs)) = o.get("/metadata/ownerReferences") else { return false };
+        refs.iter().any(|r| {
+            r.get("controller").and_then(Value::as_bool) == Some(true)
+                && match (r.get("kind").and_then(Value::as_str), r.get("name").and_then(Value::as_str)) {
+                    (Some(kind), Some(name)) => self.graph.find(kind, o.effective_namespace(), name).is_some(),
+                    _ => false,
+                }
+        })
+    }
+
+    fn body_of<'b>(&'b self, i: usize, over: Option<(usize, &'b Object)>) -> Option<&'b Object> {
+        match over {
+            Some((oi, o)) if oi == i => Some(o),
+            _ => self.objects.get(i),
+        }
+    }
+
+    fn scaler(&self, idx: usize, o: &Object, over: Option<(usize, &Object)>) -> Option<Scaler> {
+        let hpa = self
+            .graph
+            .sources(idx, Edge::Scales)
+            .into_iter()
+            .filter_map(|i| self.body_of(i, over))
+            .find(|h| h.kind == "HorizontalPodAutoscaler");
+        if let Some(h) = hpa {
+            let min = u(h.get("/spec/minReplicas").and_then(Value::as_i64).unwrap_or(1));
+            let max = h.get("/spec/maxReplicas").and_then(Value::as_i64).map_or(min, u).max(min);
+            return Some(Scaler { kind: "HorizontalPodAutoscaler", name: h.name.clone(), min, max });
+        }
+        let key = (ns_of(o), o.kind.clone(), o.name.clone());
+        let si = *self.scaled_objects.get(&key)?;
+        let so = self.body_of(si, over)?;
+        let min = u(so.get("/spec/minReplicaCount").and_then(Value::as_i64).unwrap_or(0));
+        let max = u(so.get("/spec/maxReplicaCount").and_then(Value::as_i64).unwrap_or(100)).max(min);
+        Some(Scaler { kind: "ScaledObject", name: so.name.clone(), min, max })
+    }
+
+    fn item(&self, o: &Object) -> WorkloadCost {
+        WorkloadCost {
+            kind: o.kind.clone(),
+            namespace: ns_of(o),
+            name: o.name.clone(),
+            file: o.file().map(str::to_string),
+            monthly: 0.0,
+            monthly_max: 0.0,
+            replicas: None,
+            replicas_max: None,
+            cpu: 0.0,
+            memory_gib: 0.0,
+            gpu: 0.0,
+            storage_gib: 0.0,
+            assumptions: Vec::new(),
+        }
+    }
+
+    fn storage_class_text(&self, class: Option<&str>) -> (Option<String>, String) {
+        let p = self.prices;
+        match class {
+            Some("") => {
+                (None, format!("no storage class (static volume), {} per GiB-month", p.money(p.storage_gib_month)))
+            }
+            Some(c) => {
+                let known = p.storage_classes.contains_key(c);
+                (
+                    Some(c.to_string()),
+                    format!(
+                        "class `{c}` at {} per GiB-month{}",
+                        p.money(p.storage_price(Some(c))),
+                        if known { "" } else { " (no class price configured; default storage price)" }
+                    ),
+                )
+            }
+            None => match &self.default_class {
+                Some(d) => (
+                    Some(d.clone()),
+                    format!("default class `{d}` at {} per GiB-month", p.money(p.storage_price(Some(d)))),
+                ),
+                None => {
+                    (None, format!("the cluster's default class at {} per GiB-month", p.money(p.storage_gib_month)))
+                }
+            },
+        }
+    }
+
+    /// Prices object `idx`, read as `o` (which may be a fixed copy); `over` replaces one other
+    /// object (an autoscaler) while pricing.
+    fn price(&self, idx: usize, o: &Object, over: Option<(usize, &Object)>) -> Priced {
+        match o.kind.as_str() {
+            "PersistentVolumeClaim" => self.price_claim(o),
+            "Service" => self.price_load_balancer(o),
+            _ => match Workload::of(o) {
+                Some(w) => self.price_workload(idx, &w, over),
+                None => Priced::NotACostItem,
+            },
+        }
+    }
+
+    fn price_claim(&self, o: &Object) -> Priced {
+        let ns = ns_of(o);
+        if self.sts_claim_prefixes.iter().any(|(pns, prefix)| {
+            *pns == ns
+                && o.name
+                    .strip_prefix(prefix.as_str())
+                    .is_some_and(|r| !r.is_empty() && r.bytes().all(|b| b.is_ascii_digit()))
+        }) {
+            // Created from a StatefulSet's volumeClaimTemplates: priced on the StatefulSet.
+            return Priced::NotACostItem;
+        }
+        let Some(v) = o.get("/spec/resources/requests/storage") else {
+            return Priced::No("no `spec.resources.requests.storage`: the claim's size is unknown".to_string());
+        };
+        let Some(bytes) = Quantity::from_json(v).map(Quantity::value).filter(|b| *b >= 0.0) else {
+            return Priced::No(format!(
+                "storage request `{}` is not a Kubernetes quantity",
+                crate::model::value_text(v)
+            ));
+        };
+        let class = o.get("/spec/storageClassName").and_then(Value::as_str);
+        let (class, text) = self.storage_class_text(class);
+        let gib = bytes / GIB;
+        let monthly = gib * self.prices.storage_price(class.as_deref());
+        let mut w = self.item(o);
+        w.storage_gib = round_gib(gib);
+        w.monthly = round_cents(monthly);
+        w.monthly_max = w.monthly;
+        w.assumptions.push(format!("{} GiB requested, {text}", trim(round_gib(gib))));
+        Priced::Yes(w)
+    }
+
+    fn price_load_balancer(&self, o: &Object) -> Priced {
+        if o.get("/spec/type").and_then(Value::as_str) != Some("LoadBalancer") {
+            return Priced::NotACostItem;
+        }
+        let p = self.prices;
+        let mut w = self.item(o);
+        w.monthly = round_cents(p.load_balancer_hour * self.settings.hours_per_month);
+        w.monthly_max = w.monthly;
+        w.assumptions.push(format!(
+            "one cloud load balancer at {} per hour; data processing and traffic not included",
+            p.money(p.load_balancer_hour)
+        ));
+        Priced::Yes(w)
+    }
+
+    fn price_workload(&self, idx: usize, wl: &Workload<'_>, over: Option<(usize, &Object)>) -> Priced {
+        let o = wl.object;
+        if self.controlled_in_input(o) {
+            // Priced on its controller.
+            return Priced::NotACostItem;
+        }
+        let (pod, init_wins) = match pod_resources(wl) {
+            Ok(r) => r,
+            Err(e) => return Priced::No(e),
+        };
+        let hours = self.settings.hours_per_month;
+        let mut w = self.item(o);
+        w.cpu = round_res(pod.cpu);
+        w.memory_gib = round_gib(pod.memory / GIB);
+        w.gpu = pod.gpu;
+        let batch = wl.is_batch();
+        // (replicas used, replicas at the top of the range, hours each pod runs)
+        let (count, count_max, pod_hours) = if batch {
+            let Some(bh) = self.settings.batch_hours_per_month else {
+                return Priced::No(
+                    "runs to completion: not estimated (set `cost.batch_hours_per_month` to price batch pods)"
+                        .to_string(),
+                );
+            };
+            let par_path = match o.kind.as_str() {
+                "CronJob" => Some("/spec/jobTemplate/spec/parallelism"),
+                "Job" => Some("/spec/parallelism"),
+                _ => None,
+            };
+            let par = par_path.and_then(|p| o.get(p)).and_then(Value::as_i64).map_or(1, u);
+            w.assumptions.push(format!(
+                "{par} pod{} running {} hours per month (`cost.batch_hours_per_month`)",
+                plural(par),
+                trim(bh)
+            ));
+            (par, par, bh)
+        } else {
+            match o.kind.as_str() {
+                "DaemonSet" => {
+                    let n = u64::from(self.settings.node_count);
+                    w.assumptions.push(format!("one pod on each of {n} node{} (`cost.node_count`)", plural(n)));
+                    (n, n, hours)
+                }
+                "Pod" => (1, 1, hours),
+                _ => match self.scaler(idx, o, over) {
+                    Some(s) => {
+                        let used = if self.settings.autoscaled_replicas == RangeEnd::Min { s.min } else { s.max };
+                        w.assumptions.push(format!(
+                            "{} `{}` scales it between {} and {} replicas; the total uses {used} ({})",
+                            s.kind,
+                            s.name,
+                            s.min,
+                            s.max,
+                            self.settings.autoscaled_replicas.as_str()
+                        ));
+                        (used, s.max, hours)
+                    }
+                    None => {
+                        let n = wl.replicas.map_or(1, u);
+                        match o.get("/spec/replicas") {
+                            None | Some(Value::Null) => {
+                                w.assumptions.push("`replicas` unset: Kubernetes runs 1".to_string());
+                            }
+                            Some(_) if n == 0 => w.assumptions.push("scaled to 0 replicas".to_string()),
+                            Some(_) => w.assumptions.push(format!("{n} replica{}", plural(n))),
+                        }
+                        (n, n, hours)
+                    }
+                },
+            }
+        };
+        if init_wins {
+            w.assumptions.push(
+                "an init container requests more than the running containers: the pod's effective request is the init container's (max rule)"
+                    .to_string(),
+            );
+        }
+        for c in wl.long_running() {
+            let res = c.value.get("resources");
+            let has = |r: &str| {
+                ["requests", "limits"]
+                    .iter()
+                    .any(|s| res.and_then(|x| x.get(*s)).and_then(|x| x.get(r)).is_some_and(|v| !v.is_null()))
+            };
+            let missing: Vec<&str> = [("cpu", "CPU"), ("memory", "memory")]
+                .into_iter()
+                .filter(|(r, _)| !has(r))
+                .map(|(_, label)| label)
+                .collect();
+            if !missing.is_empty() {
+                w.assumptions.push(format!(
+                    "container `{}` has no {} request or limit: priced at 0 (the real cost is unknown)",
+                    c.name(),
+                    missing.join(" or ")
+                ));
+            }
+        }
+        let pod_monthly = pod.hourly(self.prices) * pod_hours;
+        // Claims from volumeClaimTemplates: one set per replica.
+        let mut storage_monthly = 0.0;
+        let mut storage_gib = 0.0;
+        if o.kind == "StatefulSet"
+            && let Some(Value::Array(ts)) = o.get("/spec/volumeClaimTemplates")
+        {
+            for t in ts {
+                let tn = t.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("<unnamed>");
+                let Some(v) = t.pointer("/spec/resources/requests/storage") else {
+                    w.assumptions.push(format!("claim template `{tn}` has no storage request: not priced"));
+                    continue;
+                };
+                let Some(bytes) = Quantity::from_json(v).map(Quantity::value).filter(|b| *b >= 0.0) else {
+                    return Priced::No(format!(
+                        "volumeClaimTemplates `{tn}` storage request `{}` is not a Kubernetes quantity",
+                        crate::model::value_text(v)
+                    ));
+                };
+                let (class, text) =
+                    self.storage_class_text(t.pointer("/spec/storageClassName").and_then(Value::as_str));
+                let gib = bytes / GIB;
+                storage_gib += gib;
+                storage_monthly += gib * self.prices.storage_price(class.as_deref());
+                w.assumptions.push(format!("claim `{tn}` of {} GiB per replica, {text}", trim(round_gib(gib))));
+            }
+        }
+        let per_replica = pod_monthly + storage_monthly;
+        w.storage_gib = round_gib(storage_gib);
+        w.replicas = Some(count);
+        w.replicas_max = (count_max != count).then_some(count_max);
+        w.monthly = round_cents(per_replica * count as f64);
+        w.monthly_max = round_cents(per_replica * count_max as f64);
+        if pod.is_zero() && storage_gib == 0.0 {
+            w.assumptions.push("no container requests CPU, memory or GPUs: estimated at 0".to_string());
+        }
+        Priced::Yes(w)
+    }
+
+    /// The monthly cost of object `idx` and of what it scales, with `replacement` standing in for
+    /// it (`None`: as it is). `None` when any of them cannot be priced.
+    fn affected_monthly(&self, idx: usize, replacement: Option<&Object>) -> Option<(f64, bool)> {
+        let o = self.objects.get(idx)?;
+        let subject = replacement.unwrap_or(o);
+        let targets: Vec<usize> = match o.kind.as_str() {
+            "HorizontalPodAutoscaler" => self.graph.targets(idx, Edge::Scales),
+            "ScaledObject" => self
+                .scaled_objects
+                .iter()
+                .filter(|(_, i)| **i == idx)
+                .filter_map(|((ns, k, n), _)| self.graph.find(k, Some(ns), n))
+                .collect(),
+            _ => Vec::new(),
+        };
+        let mut total = 0.0;
+        let mut any = false;
+        if targets.is_empty() {
+            match self.price(idx, subject, None) {
+                Priced::Yes(w) => {
+                    total += w.monthly;
+                    any = true;
+                }
+                Priced::No(_) => return None,
+                Priced::NotACostItem => {}
+            }
+        } else {
+            for t in targets {
+                let to = self.objects.get(t)?;
+                match self.price(t, to, Some((idx, subject))) {
+                    Priced::Yes(w) => {
+                        total += w.monthly;
+                        any = true;
+                    }
+                    Priced::No(_) => return None,
+                    Priced::NotACostItem => {}
+                }
+            }
+        }
+        Some((total, any))
+    }
+
+    /// How applying a fix to object `idx` changes the monthly cost, when it does.
+    #[must_use]
+    pub fn fix_impact(&self, idx: usize, fix: &Fix) -> Option<CostImpact> {
+        if !fix.ops.iter().any(touches_cost) {
+            return None;
+        }
+        let o = self.objects.get(idx)?;
+        let fixed_body = crate::fix::edit::apply_ops_json(&o.body, &fix.ops).ok()?;
+        let fixed = Object::from_body(fixed_body, o.origin.clone());
+        let (before, priced) = self.affected_monthly(idx, None)?;
+        if !priced {
+            return None;
+        }
+        let (after, _) = self.affected_monthly(idx, Some(&fixed))?;
+        let delta = round_cents(after - before);
+        (delta != 0.0).then(|| CostImpact {
+            currency: self.prices.currency.clone(),
+            monthly_before: round_cents(before),
+            monthly_after: round_cents(after),
+            monthly_delta: delta,
+        })
+    }
+}
+
+/// Fields whose value changes what an object costs.
+const COST_FIELDS: [&str; 11] = [
+    "resources",
+    "replicas",
+    "minReplicas",
+    "maxReplicas",
+    "minReplicaCount",
+    "maxReplicaCount",
+    "volumeClaimTemplates",
+    "storageClassName",
+    "parallelism",
+    "scaleTargetRef",
+    "overhead",
+];
+
+/// Whether an operation may change what an object costs (so the fix is worth pricing).
+fn touches_cost(op: &FixOp) -> bool {
+    fn value_has(v: &Value) -> bool {
+        match v {
+            Value::Object(m) => m.iter().any(|(k, x)| {
+                COST_FIELDS.contains(&k.as_str())
+                    || matches!(k.as_str(), "containers" | "initContainers" | "type")
+                    || value_has(x)
+            }),
+            Value::Array(a) => a.iter().any(value_has),
+            _ => false,
+        }
+    }
+    let (path, value) = match op {
+        FixOp::Add { path, value } | FixOp::Replace { path, value } => (path, Some(value)),
+        FixOp::Remove { path } => (path, None),
+        // A new object (a PodDisruptionBudget) is not priced.
+        FixOp::Create { .. } => return false,
+    };
+    let segs: Vec<String> = crate::yaml::pointer_segments(path).collect();
+    let whole_container =
+        segs.iter().rposition(|s| s == "containers" || s == "initContainers").is_some_and(|i| segs.len() <= i + 2);
+    // Whole specs or templates, and a Service's `/spec/type`.
+    let above_pod_spec = segs.last().is_none_or(|s| matches!(s.as_str(), "spec" | "template" | "jobTemplate"))
+        || segs == ["spec", "type"];
+    segs.iter().any(|s| COST_FIELDS.contains(&s.as_str()))
+        || whole_container
+        || above_pod_spec
+        || value.is_some_and(value_has)
+}
+
+fn plural(n: u64) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+fn round_gib(v: f64) -> f64 {
+    (v * 1000.0).round() / 1000.0
+}
+
+fn round_res(v: f64) -> f64 {
+    (v * 1000.0).round() / 1000.0
+}
+
+/// A number without trailing zeros (`730`, `0.5`).
+fn trim(v: f64) -> String {
+    let s = format!("{v:.3}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+/// Estimates the cost of every object.
+#[must_use]
+pub fn estimate(objects: &[Object], graph: &Graph, prices: &PriceModel, settings: &CostSettings) -> CostReport {
+    Estimator::new(objects, graph, prices, settings).report()
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn which_fix_operations_are_priced() {
+        let replace = |p: &str, v: Value| FixOp::Replace { path: p.to_string(), value: v };
+        let add = |p: &str, v: Value| FixOp::Add { path: p.to_string(), value: v };
+        assert!(touches_cost(&replace("/spec/replicas", json!(2))));
+        assert!(touches_cost(&add("/spec/template/spec/containers/0/resources/requests/cpu", json!("100m"))));
+        assert!(touches_cost(&add("/spec/template/spec/containers/0", json!({"name": "x"}))));
+        assert!(touches_cost(&add("/spec/minReplicas", json!(2))));
+        assert!(touches_cost(&replace("/spec/type", json!("ClusterIP"))));
+        assert!(touches_cost(&add("/spec/template/spec/containers/0/x", json!({"resources": {}}))));
+        assert!(!touches_cost(&add("/spec/template/spec/containers/0/securityContext/privileged", json!(false))));
+        assert!(!touches_cost(&add(
+            "/spec/template/spec/securityContext/seccompProfile/type",
+            json!("RuntimeDefault")
+        )));
+        assert!(!touches_cost(&FixOp::Remove { path: "/spec/template/spec/hostNetwork".to_string() }));
+    }
+
+    #[test]
+    fn rounding() {
+        assert!((round_cents(1.005_000_1) - 1.01).abs() < 1e-9);
+        assert_eq!(round_cents(-0.001).to_bits(), 0.0f64.to_bits());
+        assert_eq!(round_cents(f64::NAN), 0.0);
+    }
+}
