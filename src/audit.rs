@@ -157,7 +157,13 @@ pub fn fingerprint(rule: &str, object: &ObjectRef, path: &str) -> String {
         h.update([0u8]);
     }
     let digest = h.finalize();
-    digest.iter().take(16).map(|b| format!("{b:02x}")).collect()
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(32);
+    for b in digest.iter().take(16) {
+        out.push(char::from(HEX[usize::from(b >> 4)]));
+        out.push(char::from(HEX[usize::from(b & 0xf)]));
+    }
+    out
 }
 
 /// Runs the audit.
@@ -239,8 +245,8 @@ pub fn run_with_objects(input: Input, config: &Config, opts: &RunOptions) -> (Au
         }
     }
 
+    let mut findings = sorted(findings);
     disambiguate(&mut findings);
-    findings.sort_by(|a, b| sort_key(a).cmp(&sort_key(b)));
     errors.sort();
     skipped.sort();
     notes.sort();
@@ -318,17 +324,28 @@ fn make_finding(rule: &dyn Rule, config: &Config, obj: &Object, oref: &ObjectRef
 }
 
 /// Identical objects in several files (overlays, copies) would share fingerprints; number the repeats.
+/// Expects findings sorted: the first in sort order keeps the plain fingerprint.
 fn disambiguate(findings: &mut [Finding]) {
     let mut order: Vec<usize> = (0..findings.len()).collect();
-    order.sort_by(|a, b| sort_key(&findings[*a]).cmp(&sort_key(&findings[*b])));
-    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
-    for i in order {
-        let n = seen.entry(findings[i].fingerprint.clone()).or_insert(0);
-        *n += 1;
-        if *n > 1 {
-            findings[i].fingerprint = format!("{}-{}", findings[i].fingerprint, n);
+    // Stable: equal fingerprints stay in sort order.
+    order.sort_by(|a, b| findings[*a].fingerprint.cmp(&findings[*b].fingerprint));
+    let mut run = 0usize;
+    for k in 0..order.len() {
+        let same = k > 0 && findings[order[k]].fingerprint == findings[order[k - 1]].fingerprint;
+        run = if same { run + 1 } else { 1 };
+        if run > 1 {
+            let i = order[k];
+            findings[i].fingerprint = format!("{}-{run}", findings[i].fingerprint);
         }
     }
+}
+
+/// Sorts findings by file, position and rule, moving each (large) finding once.
+fn sorted(findings: Vec<Finding>) -> Vec<Finding> {
+    let mut order: Vec<usize> = (0..findings.len()).collect();
+    order.sort_by(|a, b| sort_key(&findings[*a]).cmp(&sort_key(&findings[*b])));
+    let mut slots: Vec<Option<Finding>> = findings.into_iter().map(Some).collect();
+    order.into_iter().filter_map(|i| slots[i].take()).collect()
 }
 
 type SortKey<'a> = (bool, Option<&'a str>, Option<u32>, Option<u32>, &'a str, &'a str, &'a str);

@@ -49,6 +49,9 @@ pub enum Command {
     Diff(DiffArgs),
     /// Accept today's findings: `baseline write FILE`, then `analyze --baseline FILE`.
     Baseline(BaselineArgs),
+    /// Review a GitHub pull request: review comments with suggested changes, a sticky summary
+    /// comment, a check run, SARIF and step outputs (what the GitHub Action runs).
+    Pr(Box<crate::github::PrArgs>),
 }
 
 /// Flags of `fix`.
@@ -253,6 +256,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
         Command::Init(i) => init(i),
         Command::Diff(d) => diff_cmd(d),
         Command::Baseline(b) => baseline_cmd(b),
+        Command::Pr(p) => crate::github::run_cli(*p),
     }
 }
 

@@ -59,6 +59,14 @@ pub struct Graph {
     namespaces: BTreeSet<String>,
     kind_counts: BTreeMap<(String, String), usize>,
     workload_counts: BTreeMap<String, usize>,
+    /// Object indices per namespace (`""` for cluster-scoped objects), in input order.
+    by_namespace: BTreeMap<String, Vec<usize>>,
+    /// Object indices per kind, in input order.
+    by_kind: BTreeMap<String, Vec<usize>>,
+    /// Workloads per namespace, and per (namespace, pod label key, value), so selectors need not
+    /// scan every workload.
+    workloads_by_ns: BTreeMap<String, Vec<usize>>,
+    workloads_by_label: BTreeMap<(String, String, String), Vec<usize>>,
 }
 
 fn key(kind: &str, ns: Option<&str>, name: &str) -> (String, String, String) {
@@ -84,6 +92,8 @@ impl Graph {
                 g.namespaces_with_netpol.insert(o.effective_namespace().unwrap_or("default").to_string());
             }
             let ns = o.effective_namespace().unwrap_or_default().to_string();
+            g.by_namespace.entry(ns.clone()).or_default().push(i);
+            g.by_kind.entry(o.kind.clone()).or_default().push(i);
             *g.kind_counts.entry((ns.clone(), o.kind.clone())).or_insert(0) += 1;
             if crate::kinds::WORKLOAD_KINDS.contains(&o.kind.as_str()) {
                 *g.workload_counts.entry(ns).or_insert(0) += 1;
@@ -91,16 +101,33 @@ impl Graph {
         }
         let workloads: Vec<(usize, Workload<'_>)> =
             objects.iter().enumerate().filter_map(|(i, o)| Workload::of(o).map(|w| (i, w))).collect();
+        let mut workload_at: BTreeMap<usize, &Workload<'_>> = BTreeMap::new();
+        for (wi, w) in &workloads {
+            let ns = w.object.effective_namespace().unwrap_or_default().to_string();
+            g.workloads_by_ns.entry(ns.clone()).or_default().push(*wi);
+            if let Some(labels) = w.pod_labels {
+                for (k, v) in labels {
+                    if let Some(v) = v.as_str() {
+                        g.workloads_by_label.entry((ns.clone(), k.clone(), v.to_string())).or_default().push(*wi);
+                    }
+                }
+            }
+            workload_at.insert(*wi, w);
+        }
+        let matching = |g: &Graph, ns: Option<&str>, sel: &Value| -> Vec<usize> {
+            g.selector_candidates(ns.unwrap_or_default(), sel)
+                .into_iter()
+                .filter(|wi| workload_at.get(wi).is_some_and(|w| selector_matches(sel, w.pod_labels)))
+                .collect()
+        };
 
         for (i, o) in objects.iter().enumerate() {
             let ns = o.effective_namespace();
             match o.kind.as_str() {
                 "Service" => {
                     if let Some(sel) = o.get("/spec/selector").filter(|s| !selector_is_empty(s)) {
-                        for (wi, w) in &workloads {
-                            if w.object.effective_namespace() == ns && selector_matches(sel, w.pod_labels) {
-                                g.add(i, *wi, Edge::Selects);
-                            }
+                        for wi in matching(&g, ns, sel) {
+                            g.add(i, wi, Edge::Selects);
                         }
                     }
                 }
@@ -111,10 +138,19 @@ impl Graph {
                         ("/spec/selector", Edge::Protects)
                     };
                     if let Some(sel) = o.get(path) {
-                        for (wi, w) in &workloads {
-                            if w.object.effective_namespace() == ns && selector_matches(sel, w.pod_labels) {
-                                g.add(i, *wi, edge);
-                            }
+                        for wi in matching(&g, ns, sel) {
+                            g.add(i, wi, edge);
+                        }
+                    }
+                }
+                "ScaledObject" => {
+                    // KEDA: the HPA it creates exists only in the cluster; the ScaledObject scales the target.
+                    if let Some(t) = o.get("/spec/scaleTargetRef")
+                        && let Some(n) = t.get("name").and_then(Value::as_str)
+                    {
+                        let k = t.get("kind").and_then(Value::as_str).unwrap_or("Deployment");
+                        if let Some(&wi) = g.by_key.get(&key(k, ns, n)) {
+                            g.add(i, wi, Edge::Scales);
                         }
                     }
                 }
@@ -216,6 +252,38 @@ impl Graph {
     #[must_use]
     pub fn count(&self, kind: &str, namespace: Option<&str>) -> usize {
         self.kind_counts.get(&(namespace.unwrap_or_default().to_string(), kind.to_string())).copied().unwrap_or(0)
+    }
+
+    /// Objects in a namespace (`""` for cluster-scoped ones), in input order.
+    #[must_use]
+    pub fn in_namespace(&self, namespace: &str) -> &[usize] {
+        self.by_namespace.get(namespace).map_or(&[], Vec::as_slice)
+    }
+
+    /// Objects of a kind, in input order.
+    #[must_use]
+    pub fn of_kind(&self, kind: &str) -> &[usize] {
+        self.by_kind.get(kind).map_or(&[], Vec::as_slice)
+    }
+
+    /// Workloads of a namespace that a selector may match (a superset; check with
+    /// `selector_matches`): those carrying the selector's first required label, or every workload
+    /// of the namespace when the selector requires no label value.
+    #[must_use]
+    pub fn selector_candidates(&self, namespace: &str, selector: &Value) -> Vec<usize> {
+        let sel = selector.as_object();
+        let structured = sel.is_some_and(|m| m.contains_key("matchLabels") || m.contains_key("matchExpressions"));
+        let required = if structured { sel.and_then(|m| m.get("matchLabels")).and_then(Value::as_object) } else { sel };
+        if let Some((k, v)) = required.and_then(|m| m.iter().next())
+            && let Some(v) = v.as_str()
+        {
+            return self
+                .workloads_by_label
+                .get(&(namespace.to_string(), k.clone(), v.to_string()))
+                .cloned()
+                .unwrap_or_default();
+        }
+        self.workloads_by_ns.get(namespace).cloned().unwrap_or_default()
     }
 
     /// How many workloads (Pod, Deployment, ..., CronJob) the input holds in a namespace.

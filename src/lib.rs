@@ -10,6 +10,7 @@ pub mod config;
 pub mod cost;
 pub mod diff;
 pub mod fix;
+pub mod github;
 pub mod graph;
 pub mod kinds;
 pub mod model;

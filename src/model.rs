@@ -156,6 +156,8 @@ pub struct Object {
     pub source: Option<Arc<SourceFile>>,
     /// Byte range of its YAML document in the file, so edits can re-parse just that document.
     pub doc_range: Option<(usize, usize)>,
+    /// The kind has no namespace (computed once: rules ask for it constantly).
+    pub cluster_scoped: bool,
 }
 
 /// The location of a field in a file.
@@ -189,9 +191,11 @@ impl Object {
             .unwrap_or_default()
             .to_string();
         let namespace = meta.and_then(|m| m.get("namespace")).and_then(Value::as_str).map(str::to_string);
+        let kind = s(body.get("kind"));
         Object {
             api_version: s(body.get("apiVersion")),
-            kind: s(body.get("kind")),
+            cluster_scoped: crate::kinds::is_cluster_scoped(&kind),
+            kind,
             name,
             namespace,
             body,
@@ -229,11 +233,7 @@ impl Object {
     /// The namespace the object lives in, `default` when unset for namespaced kinds.
     #[must_use]
     pub fn effective_namespace(&self) -> Option<&str> {
-        if crate::kinds::is_cluster_scoped(&self.kind) {
-            None
-        } else {
-            Some(self.namespace.as_deref().unwrap_or("default"))
-        }
+        if self.cluster_scoped { None } else { Some(self.namespace.as_deref().unwrap_or("default")) }
     }
 
     /// Identity for humans: `Kind/namespace/name` or `Kind/name`.

@@ -446,7 +446,7 @@ impl Node {
         let mut key: Option<&Node> = None;
         let mut node = self;
         let mut depth = 0;
-        for seg in pointer_segments(pointer) {
+        for seg in pointer_segments_cow(pointer) {
             let next = match &node.kind {
                 NodeKind::Map(_) => node.entry(&seg).map(|(k, v)| (Some(k), v)),
                 NodeKind::Seq(items) => seg.parse::<usize>().ok().and_then(|i| items.get(i)).map(|v| (None, v)),
@@ -513,7 +513,18 @@ fn key_text(k: &Node) -> String {
 
 /// Splits a JSON pointer into unescaped segments.
 pub fn pointer_segments(pointer: &str) -> impl Iterator<Item = String> + '_ {
-    pointer.split('/').skip(1).map(|s| s.replace("~1", "/").replace("~0", "~"))
+    pointer_segments_cow(pointer).map(std::borrow::Cow::into_owned)
+}
+
+/// Splits a JSON pointer into segments, allocating only for segments with escapes.
+pub fn pointer_segments_cow(pointer: &str) -> impl Iterator<Item = std::borrow::Cow<'_, str>> + '_ {
+    pointer.split('/').skip(1).map(|s| {
+        if s.contains('~') {
+            std::borrow::Cow::Owned(s.replace("~1", "/").replace("~0", "~"))
+        } else {
+            std::borrow::Cow::Borrowed(s)
+        }
+    })
 }
 
 /// Escapes one JSON pointer segment.

@@ -327,6 +327,8 @@ pub struct Estimator<'a> {
     sts_claim_prefixes: BTreeSet<(String, String)>,
     /// The cluster's default StorageClass, when the input has one.
     default_class: Option<String>,
+    /// Monthly cost of each object as it is, computed once: several findings on one object ask.
+    before: std::cell::RefCell<BTreeMap<usize, Option<(f64, bool)>>>,
 }
 
 fn ns_of(o: &Object) -> String {
@@ -377,7 +379,16 @@ impl<'a> Estimator<'a> {
                 _ => {}
             }
         }
-        Estimator { objects, graph, prices, settings, scaled_objects, sts_claim_prefixes, default_class }
+        Estimator {
+            objects,
+            graph,
+            prices,
+            settings,
+            scaled_objects,
+            sts_claim_prefixes,
+            default_class,
+            before: std::cell::RefCell::new(BTreeMap::new()),
+        }
     }
 
     /// The cost report over every object.
@@ -798,9 +809,18 @@ impl<'a> Estimator<'a> {
             return None;
         }
         let o = self.objects.get(idx)?;
+        let cached = self.before.borrow().get(&idx).copied();
+        let current = match cached {
+            Some(c) => c,
+            None => {
+                let c = self.affected_monthly(idx, None);
+                self.before.borrow_mut().insert(idx, c);
+                c
+            }
+        };
+        let (before, priced) = current?;
         let fixed_body = crate::fix::edit::apply_ops_json(&o.body, &fix.ops).ok()?;
         let fixed = Object::from_body(fixed_body, o.origin.clone());
-        let (before, priced) = self.affected_monthly(idx, None)?;
         if !priced {
             return None;
         }
@@ -836,7 +856,7 @@ fn touches_cost(op: &FixOp) -> bool {
         match v {
             Value::Object(m) => m.iter().any(|(k, x)| {
                 COST_FIELDS.contains(&k.as_str())
-                    || matches!(k.as_str(), "containers" | "initContainers" | "type")
+                    || matches!(k.as_str(), "containers" | "initContainers")
                     || value_has(x)
             }),
             Value::Array(a) => a.iter().any(value_has),
@@ -855,9 +875,12 @@ fn touches_cost(op: &FixOp) -> bool {
     // Whole specs or templates, and a Service's `/spec/type`.
     let above_pod_spec = segs.last().is_none_or(|s| matches!(s.as_str(), "spec" | "template" | "jobTemplate"))
         || segs == ["spec", "type"];
+    // A whole Service spec may change its type to LoadBalancer.
+    let service_type = segs == ["spec"] && value.and_then(|v| v.get("type")).is_some();
     segs.iter().any(|s| COST_FIELDS.contains(&s.as_str()))
         || whole_container
         || above_pod_spec
+        || service_type
         || value.is_some_and(value_has)
 }
 

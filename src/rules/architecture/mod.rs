@@ -84,10 +84,10 @@ pub fn without_controller_labels(selector: &Value) -> Option<Value> {
 /// Whether any workload of the namespace has pods the selector matches.
 #[must_use]
 pub fn any_workload_matches(cx: &Context<'_>, ns: &str, selector: &Value) -> bool {
-    cx.objects.iter().enumerate().any(|(i, o)| {
-        o.effective_namespace() == Some(ns)
-            && cx.workload(i).is_some_and(|w: &Workload<'_>| selector_matches(selector, w.pod_labels))
-    })
+    cx.graph
+        .selector_candidates(ns, selector)
+        .into_iter()
+        .any(|i| cx.workload(i).is_some_and(|w: &Workload<'_>| selector_matches(selector, w.pod_labels)))
 }
 
 /// Whether the object is a custom resource (its API group is not one Kubernetes serves itself).
@@ -144,9 +144,8 @@ pub fn operator_owner<'a>(cx: &Context<'a>, ns: &str, selector: &Value) -> Optio
     // Only a selector that requires some label value can be compared with a resource's labels:
     // `{}` or `NotIn`-only selectors would match any labelled resource.
     let has_labels = !values.is_empty();
-    cx.objects.iter().find(|o| {
-        o.effective_namespace() == Some(ns)
-            && may_own_objects(o)
+    cx.graph.in_namespace(ns).iter().filter_map(|&i| cx.object(i)).find(|o| {
+        may_own_objects(o)
             && (values.iter().any(|v| {
                 *v == o.name
                     || (!o.name.is_empty() && v.strip_prefix(o.name.as_str()).is_some_and(|r| r.starts_with('-')))
@@ -180,9 +179,8 @@ fn selector_values(selector: &Value) -> Vec<&str> {
 /// the resource: CephCluster `rook-ceph` creates ConfigMap `rook-ceph-mon-endpoints`).
 #[must_use]
 pub fn named_after_custom_resource(cx: &Context<'_>, ns: &str, name: &str) -> bool {
-    cx.objects.iter().any(|o| {
-        o.effective_namespace() == Some(ns)
-            && may_own_objects(o)
+    cx.graph.in_namespace(ns).iter().filter_map(|&i| cx.object(i)).any(|o| {
+        may_own_objects(o)
             && !o.name.is_empty()
             && (o.name == name || name.strip_prefix(o.name.as_str()).is_some_and(|rest| rest.starts_with('-')))
     })
@@ -194,7 +192,8 @@ pub fn named_after_custom_resource(cx: &Context<'_>, ns: &str, name: &str) -> bo
 /// created at runtime (Argo CD's `argocd-redis` Secret, an operator's ConfigMaps).
 #[must_use]
 pub fn creatable_at_runtime(cx: &Context<'_>, resource: &str, ns: &str, name: &str) -> bool {
-    cx.objects.iter().enumerate().any(|(i, b)| {
+    let bindings = cx.graph.of_kind("RoleBinding").iter().chain(cx.graph.of_kind("ClusterRoleBinding"));
+    bindings.filter_map(|&i| cx.object(i).map(|b| (i, b))).any(|(i, b)| {
         let in_scope = match b.kind.as_str() {
             "RoleBinding" => b.effective_namespace() == Some(ns),
             "ClusterRoleBinding" => cx

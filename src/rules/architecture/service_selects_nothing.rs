@@ -81,10 +81,7 @@ impl Rule for ServiceSelectsNothing {
         }
         let Some(relaxed) = without_controller_labels(selector) else { return };
         let mut closest: Option<(usize, usize, Vec<String>)> = None;
-        for (i, w) in (0..cx.objects.len()).filter_map(|i| cx.workload(i).map(|w| (i, w))) {
-            if w.object.effective_namespace() != Some(ns) {
-                continue;
-            }
+        for (i, w) in cx.graph.in_namespace(ns).iter().filter_map(|&i| cx.workload(i).map(|w| (i, w))) {
             if selector_matches(&relaxed, w.pod_labels) {
                 return;
             }

@@ -89,18 +89,16 @@ impl Rule for HighCpuWithoutHpa {
         if per_pod < threshold || per_pod <= 0.0 {
             return;
         }
-        let ns = o.effective_namespace().unwrap_or("default");
         let scaled = cx.graph.sources(idx, Edge::Scales).into_iter().filter_map(|i| cx.object(i)).any(|s| {
             s.kind == "HorizontalPodAutoscaler"
                 || (s.kind == "VerticalPodAutoscaler"
                     && s.get("/spec/updatePolicy/updateMode").and_then(Value::as_str) != Some("Off"))
         });
-        let keda = cx.objects.iter().any(|s| {
-            s.kind == "ScaledObject"
-                && s.effective_namespace() == Some(ns)
-                && s.get("/spec/scaleTargetRef/name").and_then(Value::as_str) == Some(o.name.as_str())
-                && s.get("/spec/scaleTargetRef/kind").and_then(Value::as_str).is_none_or(|k| k == "Deployment")
-        });
+        let keda = cx
+            .graph
+            .sources(idx, Edge::Scales)
+            .into_iter()
+            .any(|i| cx.object(i).is_some_and(|s| s.kind == "ScaledObject"));
         if scaled || keda {
             return;
         }

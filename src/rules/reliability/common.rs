@@ -32,21 +32,16 @@ pub fn autoscaler(cx: &Context<'_>, idx: usize) -> Option<Autoscaler> {
         return Some(Autoscaler { idx: i, min: hpa_min(o), max: o.get("/spec/maxReplicas").and_then(Value::as_i64) });
     }
     // KEDA creates the HPA in the cluster; in manifests only the ScaledObject is there.
-    let target = cx.object(idx)?;
-    cx.objects.iter().enumerate().find_map(|(i, o)| {
-        if o.kind != "ScaledObject" || o.effective_namespace() != target.effective_namespace() {
-            return None;
-        }
-        let r = o.get("/spec/scaleTargetRef")?;
-        let kind = r.get("kind").and_then(Value::as_str).unwrap_or("Deployment");
-        if kind != target.kind || r.get("name").and_then(Value::as_str) != Some(target.name.as_str()) {
-            return None;
-        }
-        Some(Autoscaler {
-            idx: i,
-            min: o.get("/spec/minReplicaCount").and_then(Value::as_i64).unwrap_or(0),
-            max: Some(o.get("/spec/maxReplicaCount").and_then(Value::as_i64).unwrap_or(100)),
-        })
+    let i = cx
+        .graph
+        .sources(idx, Edge::Scales)
+        .into_iter()
+        .find(|&i| cx.object(i).is_some_and(|o| o.kind == "ScaledObject"))?;
+    let o = cx.object(i)?;
+    Some(Autoscaler {
+        idx: i,
+        min: o.get("/spec/minReplicaCount").and_then(Value::as_i64).unwrap_or(0),
+        max: Some(o.get("/spec/maxReplicaCount").and_then(Value::as_i64).unwrap_or(100)),
     })
 }
 
