@@ -179,54 +179,43 @@ pub fn run_with_objects(input: Input, config: &Config, opts: &RunOptions) -> (Au
     let graph = Graph::build(&objects);
     let cx = Context::new(&objects, &graph, &config.rules);
     let selected = selected_rules(config, opts);
-    let estimator = crate::cost::Estimator::new(&objects, &graph, &config.prices, &config.cost);
-
+    // Rules are pure and read shared data: check slices of the objects on every core, then merge
+    // in object order (the findings are sorted afterwards anyway).
+    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get).clamp(1, 8);
+    let chunk = objects.len().div_ceil(threads).max(256);
+    let ranges: Vec<std::ops::Range<usize>> =
+        (0..objects.len()).step_by(chunk).map(|s| s..(s + chunk).min(objects.len())).collect();
+    let partials: Vec<Partial> = if ranges.len() <= 1 {
+        vec![check_range(0..objects.len(), &objects, &graph, &cx, &selected, config, opts)]
+    } else {
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = ranges
+                .iter()
+                .map(|r| {
+                    let (r, objects, graph, cx, selected) = (r.clone(), &objects, &graph, &cx, &selected);
+                    scope.spawn(move || check_range(r, objects, graph, cx, selected, config, opts))
+                })
+                .collect();
+            handles
+                .into_iter()
+                .zip(&ranges)
+                // A panicking rule is a bug; run its slice again here so the panic surfaces as usual.
+                .map(|(h, r)| {
+                    h.join().unwrap_or_else(|_| check_range(r.clone(), &objects, &graph, &cx, &selected, config, opts))
+                })
+                .collect()
+        })
+    };
     let mut exemption_used = vec![false; config.exemptions.len()];
     let mut notes: Vec<ExemptionNote> = Vec::new();
     let mut suppressed = Vec::new();
     let mut findings: Vec<Finding> = Vec::new();
-    let mut violations = Vec::new();
-
-    for (idx, obj) in objects.iter().enumerate() {
-        let annotation = if config.allow_annotation_exemptions { annotation_exemption(obj, &mut notes) } else { None };
-        let oref = ObjectRef::of(obj);
-        for rule in &selected {
-            violations.clear();
-            rule.check(&cx, idx, &mut violations);
-            let meta = rule.meta();
-            for v in violations.drain(..) {
-                let mut f = make_finding(*rule, config, obj, &oref, v);
-                if let Some(fix) = &f.fix {
-                    f.cost = estimator.fix_impact(idx, fix);
-                }
-                if let Some((rules, reason)) = &annotation
-                    && rules
-                        .iter()
-                        .any(|r| r.eq_ignore_ascii_case("all") || r.eq_ignore_ascii_case(meta.id) || r == meta.name)
-                {
-                    suppressed.push(Suppressed {
-                        rule: f.rule.clone(),
-                        fingerprint: f.fingerprint.clone(),
-                        object: oref.clone(),
-                        by: "annotation".to_string(),
-                        reason: reason.clone(),
-                    });
-                    continue;
-                }
-                if let Some(i) = matching_exemption(config, opts, meta.id, meta.name, obj) {
-                    exemption_used[i] = true;
-                    let e = &config.exemptions[i];
-                    suppressed.push(Suppressed {
-                        rule: f.rule.clone(),
-                        fingerprint: f.fingerprint.clone(),
-                        object: oref.clone(),
-                        by: format!("{}:{}", config_name(config), e.line),
-                        reason: e.reason.clone(),
-                    });
-                    continue;
-                }
-                findings.push(f);
-            }
+    for p in partials {
+        findings.extend(p.findings);
+        suppressed.extend(p.suppressed);
+        notes.extend(p.notes);
+        for (u, used) in exemption_used.iter_mut().zip(p.exemption_used) {
+            *u |= used;
         }
     }
 
@@ -284,12 +273,84 @@ pub fn run_with_objects(input: Input, config: &Config, opts: &RunOptions) -> (Au
             relations: graph.edge_counts(),
         },
         summary,
-        cost: estimator.report(),
+        cost: crate::cost::Estimator::new(&objects, &graph, &config.prices, &config.cost).report(),
         baseline: None,
     };
     drop(cx);
     drop(graph);
     (audit, objects)
+}
+
+/// What checking a slice of the objects produced.
+struct Partial {
+    findings: Vec<Finding>,
+    suppressed: Vec<Suppressed>,
+    notes: Vec<ExemptionNote>,
+    exemption_used: Vec<bool>,
+}
+
+fn check_range(
+    range: std::ops::Range<usize>,
+    objects: &[Object],
+    graph: &Graph,
+    cx: &Context<'_>,
+    selected: &[&'static dyn Rule],
+    config: &Config,
+    opts: &RunOptions,
+) -> Partial {
+    let estimator = crate::cost::Estimator::new(objects, graph, &config.prices, &config.cost);
+    let mut p = Partial {
+        findings: Vec::new(),
+        suppressed: Vec::new(),
+        notes: Vec::new(),
+        exemption_used: vec![false; config.exemptions.len()],
+    };
+    let mut violations = Vec::new();
+    for idx in range {
+        let Some(obj) = objects.get(idx) else { continue };
+        let annotation =
+            if config.allow_annotation_exemptions { annotation_exemption(obj, &mut p.notes) } else { None };
+        let oref = ObjectRef::of(obj);
+        for rule in selected {
+            violations.clear();
+            rule.check(cx, idx, &mut violations);
+            let meta = rule.meta();
+            for v in violations.drain(..) {
+                let mut f = make_finding(*rule, config, obj, &oref, v);
+                if let Some(fix) = &f.fix {
+                    f.cost = estimator.fix_impact(idx, fix);
+                }
+                if let Some((rules, reason)) = &annotation
+                    && rules
+                        .iter()
+                        .any(|r| r.eq_ignore_ascii_case("all") || r.eq_ignore_ascii_case(meta.id) || r == meta.name)
+                {
+                    p.suppressed.push(Suppressed {
+                        rule: f.rule.clone(),
+                        fingerprint: f.fingerprint.clone(),
+                        object: oref.clone(),
+                        by: "annotation".to_string(),
+                        reason: reason.clone(),
+                    });
+                    continue;
+                }
+                if let Some(i) = matching_exemption(config, opts, meta.id, meta.name, obj) {
+                    p.exemption_used[i] = true;
+                    let e = &config.exemptions[i];
+                    p.suppressed.push(Suppressed {
+                        rule: f.rule.clone(),
+                        fingerprint: f.fingerprint.clone(),
+                        object: oref.clone(),
+                        by: format!("{}:{}", config_name(config), e.line),
+                        reason: e.reason.clone(),
+                    });
+                    continue;
+                }
+                p.findings.push(f);
+            }
+        }
+    }
+    p
 }
 
 fn config_name(config: &Config) -> String {
@@ -340,12 +401,23 @@ fn disambiguate(findings: &mut [Finding]) {
     }
 }
 
-/// Sorts findings by file, position and rule, moving each (large) finding once.
-fn sorted(findings: Vec<Finding>) -> Vec<Finding> {
+/// Sorts findings by file, position and rule: indices are sorted, then the (large) findings are
+/// permuted in place, so no second copy of them is ever allocated.
+fn sorted(mut findings: Vec<Finding>) -> Vec<Finding> {
     let mut order: Vec<usize> = (0..findings.len()).collect();
     order.sort_by(|a, b| sort_key(&findings[*a]).cmp(&sort_key(&findings[*b])));
-    let mut slots: Vec<Option<Finding>> = findings.into_iter().map(Some).collect();
-    order.into_iter().filter_map(|i| slots[i].take()).collect()
+    // Position `i` must receive the finding now at `order[i]`: follow each cycle once.
+    for start in 0..order.len() {
+        let mut i = start;
+        while order[i] != start {
+            let next = order[i];
+            findings.swap(i, next);
+            order[i] = i;
+            i = next;
+        }
+        order[i] = i;
+    }
+    findings
 }
 
 type SortKey<'a> = (bool, Option<&'a str>, Option<u32>, Option<u32>, &'a str, &'a str, &'a str);
@@ -447,4 +519,25 @@ pub fn refresh_summary(audit: &mut Audit) {
 #[must_use]
 pub fn count_at_or_above(audit: &Audit, min: Severity) -> usize {
     audit.findings.iter().filter(|f| f.severity >= min).count()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn in_place_sort_matches_a_plain_sort() {
+        let objects: Vec<Object> = (0..40)
+            .map(|i| {
+                let body = serde_json::json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": format!("p{}", (i * 7) % 13)}, "spec": {"containers": [{"name": "a", "image": "x"}]}});
+                Object::from_body(body, crate::model::Origin::File { path: format!("f{}.yaml", (i * 5) % 3), document: i, prefix: String::new() })
+            })
+            .collect();
+        let input = Input { objects, errors: Vec::new(), skipped: Vec::new(), files: 3 };
+        let a = run(input, &Config::defaults(), &RunOptions { select: vec!["all".into()], ..RunOptions::default() });
+        let mut expected = a.findings.clone();
+        expected.sort_by(|x, y| sort_key(x).cmp(&sort_key(y)));
+        assert!(!expected.is_empty());
+        assert_eq!(a.findings, expected);
+    }
 }

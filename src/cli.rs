@@ -320,9 +320,12 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<Status> {
         }
     }
     let opts = RunOptions { select: a.select.clone(), ignore: a.ignore.clone(), today: Some(today()) };
+    let mut timings = Timings::from_env();
     let mut stdin = std::io::stdin().lock();
     let input = source::load_paths(&a.paths, &mut stdin as &mut dyn Read, Limits::default());
+    timings.lap("read and parse");
     let (mut audit, objects) = audit::run_with_objects(input, &config, &opts);
+    timings.lap("audit (graph, rules, cost)");
     if let Some(path) = &a.baseline {
         let text = std::fs::read_to_string(path).with_context(|| format!("cannot read baseline {}", path.display()))?;
         let baseline =
@@ -332,6 +335,7 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<Status> {
     if formats.iter().any(|(f, _)| *f != Format::Terminal) {
         // Line suggestions, patches and kubectl commands for every fix (the terminal shows titles only).
         crate::fix::enrich(&mut audit, &objects);
+        timings.lap("fix suggestions and patches");
     }
     // Freeing every node one by one costs more than the exit that follows; the OS reclaims it.
     std::mem::forget(objects);
@@ -351,11 +355,41 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<Status> {
             }
         }
     }
+    timings.lap("render and write");
+    timings.report();
     if !audit.errors.is_empty() {
         // Everything readable was audited and reported; the run still did not see all its input.
         return Ok(Status::Error);
     }
     Ok(gate(&audit, fail_on))
+}
+
+/// Phase timings on stderr when `CLUSTERGPT_TIMINGS` is set, for profiling and BENCHMARKS.md.
+struct Timings {
+    start: Option<std::time::Instant>,
+    last: std::time::Duration,
+    laps: Vec<(&'static str, std::time::Duration)>,
+}
+
+impl Timings {
+    fn from_env() -> Timings {
+        let on = std::env::var_os("CLUSTERGPT_TIMINGS").is_some();
+        Timings { start: on.then(std::time::Instant::now), last: std::time::Duration::ZERO, laps: Vec::new() }
+    }
+
+    fn lap(&mut self, phase: &'static str) {
+        if let Some(start) = self.start {
+            let now = start.elapsed();
+            self.laps.push((phase, now - self.last));
+            self.last = now;
+        }
+    }
+
+    fn report(&self) {
+        for (phase, d) in &self.laps {
+            eprintln!("timing: {phase:<28} {:>9.1} ms", d.as_secs_f64() * 1e3);
+        }
+    }
 }
 
 /// Applies the `--fail-on` gate.

@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use crate::model::Object;
 use crate::workload::{Workload, selector_is_empty, selector_matches};
+use crate::yaml::PointerExt;
 
 /// Kinds of relations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -343,16 +344,16 @@ pub fn backend_refs(o: &Object) -> Vec<Reference> {
             let default = o.get("/spec/defaultBackend").or_else(|| o.get("/spec/backend"));
             if let Some(b) = default {
                 let p = if o.get("/spec/defaultBackend").is_some() { "/spec/defaultBackend" } else { "/spec/backend" };
-                let new = b.pointer("/service/name");
+                let new = b.ptr("/service/name");
                 let field = if new.is_some() { "service/name" } else { "serviceName" };
                 svc(new.or_else(|| b.get("serviceName")), format!("{p}/{field}"), &mut out);
             }
             if let Some(Value::Array(rules)) = o.get("/spec/rules") {
                 for (ri, r) in rules.iter().enumerate() {
-                    if let Some(Value::Array(paths)) = r.pointer("/http/paths") {
+                    if let Some(Value::Array(paths)) = r.ptr("/http/paths") {
                         for (pi, p) in paths.iter().enumerate() {
                             let b = p.get("backend");
-                            let new = b.and_then(|b| b.pointer("/service/name"));
+                            let new = b.and_then(|b| b.ptr("/service/name"));
                             let path = if new.is_some() {
                                 format!("/spec/rules/{ri}/http/paths/{pi}/backend/service/name")
                             } else {
@@ -428,7 +429,7 @@ pub fn workload_references(w: &Workload<'_>) -> Vec<Reference> {
                     None,
                 );
             }
-            if let Some(Value::Array(sources)) = v.pointer("/projected/sources") {
+            if let Some(Value::Array(sources)) = v.ptr("/projected/sources") {
                 for (si, s) in sources.iter().enumerate() {
                     if let Some(cm) = s.get("configMap") {
                         push(
@@ -453,7 +454,7 @@ pub fn workload_references(w: &Workload<'_>) -> Vec<Reference> {
     for c in w.containers() {
         if let Some(Value::Array(env)) = c.get("/env") {
             for (i, e) in env.iter().enumerate() {
-                if let Some(r) = e.pointer("/valueFrom/configMapKeyRef") {
+                if let Some(r) = e.ptr("/valueFrom/configMapKeyRef") {
                     push(
                         "ConfigMap",
                         r.get("name"),
@@ -461,7 +462,7 @@ pub fn workload_references(w: &Workload<'_>) -> Vec<Reference> {
                         r.get("optional"),
                     );
                 }
-                if let Some(r) = e.pointer("/valueFrom/secretKeyRef") {
+                if let Some(r) = e.ptr("/valueFrom/secretKeyRef") {
                     push(
                         "Secret",
                         r.get("name"),

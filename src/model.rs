@@ -6,7 +6,8 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::yaml::{Node, Span};
+use crate::yaml::PointerExt;
+use crate::yaml::{Span, SpanIndex};
 
 /// How bad a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -150,8 +151,8 @@ pub struct Object {
     pub body: Value,
     /// Where it came from.
     pub origin: Origin,
-    /// The YAML node of the object, for spans and fixes.
-    pub node: Option<Arc<Node>>,
+    /// Where each of its fields is in the file.
+    pub spans: Option<Arc<SpanIndex>>,
     /// The file it is in.
     pub source: Option<Arc<SourceFile>>,
     /// Byte range of its YAML document in the file, so edits can re-parse just that document.
@@ -200,7 +201,7 @@ impl Object {
             namespace,
             body,
             origin,
-            node: None,
+            spans: None,
             source: None,
             doc_range: None,
         }
@@ -215,13 +216,13 @@ impl Object {
     /// Reads a field by JSON pointer.
     #[must_use]
     pub fn get(&self, pointer: &str) -> Option<&Value> {
-        self.body.pointer(pointer)
+        self.body.ptr(pointer)
     }
 
     /// Labels of the object.
     #[must_use]
     pub fn labels(&self) -> Option<&serde_json::Map<String, Value>> {
-        self.body.pointer("/metadata/labels").and_then(Value::as_object)
+        self.body.ptr("/metadata/labels").and_then(Value::as_object)
     }
 
     /// An annotation's value.
@@ -264,9 +265,7 @@ impl Object {
             path: pointer.to_string(),
             span: None,
         };
-        if let Some(node) = &self.node {
-            let (key, value, _) = node.locate(pointer);
-            let span = key.map_or(value.span, |k| crate::yaml::Span { start: k.span.start, end: value.span.end });
+        if let Some(span) = self.spans.as_ref().and_then(|s| s.locate(pointer)) {
             loc.line = Some(span.start.line);
             loc.column = Some(span.start.col);
             loc.span = Some(span);

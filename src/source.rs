@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::model::{Object, Origin, SourceFile};
-use crate::yaml::{self, Limits, Node, NodeKind};
+use crate::yaml::{self, Limits, Node, NodeKind, SpanIndex};
 
 /// A file or document that could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -346,13 +346,14 @@ fn add_document(source: &Arc<SourceFile>, index: usize, line: u32, root: Node, i
 }
 
 fn push_object(source: &Arc<SourceFile>, document: usize, prefix: String, node: Node, input: &mut Input) {
-    let body = node.to_json();
-    if !body.is_object() {
+    if !matches!(node.kind, NodeKind::Map(_)) {
         return;
     }
+    let spans = SpanIndex::build(&node);
+    let body = node.into_json();
     let origin = Origin::File { path: source.path.clone(), document, prefix };
     let mut obj = Object::from_body(body, origin);
-    obj.node = Some(Arc::new(node));
+    obj.spans = Some(Arc::new(spans));
     obj.source = Some(Arc::clone(source));
     input.objects.push(obj);
 }

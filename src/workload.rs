@@ -3,6 +3,7 @@
 use serde_json::{Map, Value};
 
 use crate::model::Object;
+use crate::yaml::PointerExt;
 
 /// Whether a container is a regular, init or ephemeral container.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,7 +41,7 @@ impl<'a> Container<'a> {
     /// A field by relative JSON pointer (`/securityContext/privileged`).
     #[must_use]
     pub fn get(&self, pointer: &str) -> Option<&'a Value> {
-        self.value.pointer(pointer)
+        self.value.ptr(pointer)
     }
 
     /// Absolute JSON pointer of a field relative to this container.
@@ -94,21 +95,21 @@ impl<'a> Workload<'a> {
             "CronJob" => ("/spec/jobTemplate/spec/template/spec", "/spec/jobTemplate/spec/template/metadata"),
             _ => return None,
         };
-        let pod_spec = object.body.pointer(spec_path)?;
+        let pod_spec = object.body.ptr(spec_path)?;
         if !pod_spec.is_object() {
             return None;
         }
         let replicas = match object.kind.as_str() {
             "Deployment" | "StatefulSet" | "ReplicaSet" | "ReplicationController" => {
                 // Kubernetes defaults replicas to 1.
-                Some(object.body.pointer("/spec/replicas").map_or(Some(1), Value::as_i64).unwrap_or(1))
+                Some(object.body.ptr("/spec/replicas").map_or(Some(1), Value::as_i64).unwrap_or(1))
             }
             _ => None,
         };
-        let pod_labels = object.body.pointer(&format!("{meta_path}/labels")).and_then(Value::as_object);
+        let pod_labels = object.body.ptr(&format!("{meta_path}/labels")).and_then(Value::as_object);
         let selector = match object.kind.as_str() {
             "Pod" | "CronJob" => None,
-            _ => object.body.pointer("/spec/selector"),
+            _ => object.body.ptr("/spec/selector"),
         };
         let mut containers = Vec::new();
         for (key, kind) in [("containers", ContainerKind::Regular), ("initContainers", ContainerKind::Init)] {
@@ -133,7 +134,7 @@ impl<'a> Workload<'a> {
     /// All containers (regular then init), with their paths.
     pub fn containers(&self) -> impl Iterator<Item = Container<'_>> {
         self.containers.iter().filter_map(move |(path, kind)| {
-            self.object.body.pointer(path).filter(|v| v.is_object()).map(|value| Container { value, path, kind: *kind })
+            self.object.body.ptr(path).filter(|v| v.is_object()).map(|value| Container { value, path, kind: *kind })
         })
     }
 
@@ -145,7 +146,7 @@ impl<'a> Workload<'a> {
     /// A pod spec field by relative pointer (`/hostNetwork`).
     #[must_use]
     pub fn spec(&self, pointer: &str) -> Option<&'a Value> {
-        self.pod_spec.pointer(pointer)
+        self.pod_spec.ptr(pointer)
     }
 
     /// Absolute pointer of a pod spec field.

@@ -694,3 +694,163 @@ mod tests {
         assert!(err.message.contains("nesting") || err.message.contains("recursion"), "{err}");
     }
 }
+
+/// Where every field of one object is in its file, without keeping the node tree: a sorted table
+/// from a hash of the field's path to its span (key start to value end). A few dozen bytes per
+/// field instead of the tree's nodes and strings, which matters at tens of thousands of objects.
+#[derive(Debug, Clone, Default)]
+pub struct SpanIndex {
+    entries: Vec<(u64, Span)>,
+}
+
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+const FNV_PRIME: u64 = 0x0100_0000_01b3;
+
+/// Continues an FNV-1a hash with one path segment (0xFF, never in UTF-8, separates segments).
+fn hash_segment(mut h: u64, seg: &str) -> u64 {
+    h ^= 0xff;
+    h = h.wrapping_mul(FNV_PRIME);
+    for b in seg.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(FNV_PRIME);
+    }
+    h
+}
+
+impl SpanIndex {
+    /// Indexes an object's node: every mapping value (spanning from its key) and sequence item.
+    #[must_use]
+    pub fn build(root: &Node) -> SpanIndex {
+        let mut entries = vec![(FNV_OFFSET, root.span)];
+        let mut todo: Vec<(u64, &Node)> = vec![(FNV_OFFSET, root)];
+        let mut index_buf = String::new();
+        while let Some((h, n)) = todo.pop() {
+            match &n.kind {
+                NodeKind::Map(map) => {
+                    for (k, v) in map {
+                        let Some(key) = k.as_str() else { continue };
+                        let kh = hash_segment(h, key);
+                        entries.push((kh, Span { start: k.span.start, end: v.span.end }));
+                        todo.push((kh, v));
+                    }
+                }
+                NodeKind::Seq(items) => {
+                    for (i, item) in items.iter().enumerate() {
+                        index_buf.clear();
+                        let _ = std::fmt::Write::write_fmt(&mut index_buf, format_args!("{i}"));
+                        let ih = hash_segment(h, &index_buf);
+                        entries.push((ih, item.span));
+                        todo.push((ih, item));
+                    }
+                }
+                NodeKind::Scalar { .. } => {}
+            }
+        }
+        // Stable: for duplicate keys the later entry wins, as in Kubernetes.
+        entries.sort_by_key(|(h, _)| *h);
+        let mut dedup: Vec<(u64, Span)> = Vec::with_capacity(entries.len());
+        for e in entries {
+            match dedup.last_mut() {
+                Some(last) if last.0 == e.0 => *last = e,
+                _ => dedup.push(e),
+            }
+        }
+        dedup.shrink_to_fit();
+        SpanIndex { entries: dedup }
+    }
+
+    fn get(&self, h: u64) -> Option<Span> {
+        self.entries.binary_search_by_key(&h, |(k, _)| *k).ok().map(|i| self.entries[i].1)
+    }
+
+    /// The span of the deepest existing field on a JSON pointer (the object itself at worst).
+    #[must_use]
+    pub fn locate(&self, pointer: &str) -> Option<Span> {
+        let mut prefixes = vec![FNV_OFFSET];
+        let mut h = FNV_OFFSET;
+        for seg in pointer_segments_cow(pointer) {
+            h = hash_segment(h, &seg);
+            prefixes.push(h);
+        }
+        prefixes.iter().rev().find_map(|h| self.get(*h))
+    }
+
+    /// The span of the whole object.
+    #[must_use]
+    pub fn root(&self) -> Option<Span> {
+        self.get(FNV_OFFSET)
+    }
+}
+
+impl Node {
+    /// Converts to JSON like [`Node::to_json`], moving the strings instead of copying them.
+    #[must_use]
+    pub fn into_json(self) -> Value {
+        match self.kind {
+            NodeKind::Scalar { text, style, tag } => {
+                if style == Style::Plain {
+                    resolve_scalar(&text, style, tag.as_deref())
+                } else {
+                    Value::String(text)
+                }
+            }
+            NodeKind::Seq(items) => Value::Array(items.into_iter().map(Node::into_json).collect()),
+            NodeKind::Map(entries) => {
+                if entries
+                    .iter()
+                    .any(|(k, _)| matches!(&k.kind, NodeKind::Scalar { text, style: Style::Plain, .. } if text == "<<"))
+                {
+                    // Merge keys need the borrowed path's precedence rules; they are rare.
+                    return Node {
+                        kind: NodeKind::Map(entries),
+                        span: self.span,
+                        flow: self.flow,
+                        shared: self.shared,
+                    }
+                    .to_json();
+                }
+                let mut map = Map::new();
+                for (k, v) in entries {
+                    let key = match k.kind {
+                        NodeKind::Scalar { text, .. } => text,
+                        _ => key_text(&k),
+                    };
+                    map.insert(key, v.into_json());
+                }
+                Value::Object(map)
+            }
+        }
+    }
+}
+
+/// JSON pointer lookup without the per-segment allocations of `serde_json::Value::pointer`
+/// (rules look up fields millions of times on large inputs).
+pub trait PointerExt {
+    /// The value at a JSON pointer (`""` is the value itself).
+    fn ptr(&self, pointer: &str) -> Option<&Value>;
+}
+
+impl PointerExt for Value {
+    fn ptr(&self, pointer: &str) -> Option<&Value> {
+        if pointer.is_empty() {
+            return Some(self);
+        }
+        if !pointer.starts_with('/') {
+            return None;
+        }
+        let mut cur = self;
+        for seg in pointer_segments_cow(pointer) {
+            cur = match cur {
+                Value::Object(m) => m.get(seg.as_ref())?,
+                Value::Array(a) => {
+                    if seg.len() > 1 && seg.starts_with('0') {
+                        return None;
+                    }
+                    a.get(seg.parse::<usize>().ok()?)?
+                }
+                _ => return None,
+            };
+        }
+        Some(cur)
+    }
+}

@@ -25,6 +25,7 @@ use crate::graph::{Edge, Graph};
 use crate::model::{CostImpact, Fix, FixOp, Object};
 use crate::quantity::Quantity;
 use crate::workload::{ContainerKind, Workload};
+use crate::yaml::PointerExt;
 
 const GIB: f64 = 1_073_741_824.0;
 
@@ -238,8 +239,8 @@ pub fn is_gpu_resource(name: &str) -> bool {
 /// The field and value of a quantity Kubernetes would reject.
 pub fn container_resources(container: &Value, path: &str) -> Result<PodResources, String> {
     let mut r = PodResources::default();
-    let requests = container.pointer("/resources/requests").and_then(Value::as_object);
-    let limits = container.pointer("/resources/limits").and_then(Value::as_object);
+    let requests = container.ptr("/resources/requests").and_then(Value::as_object);
+    let limits = container.ptr("/resources/limits").and_then(Value::as_object);
     let mut names: BTreeSet<&str> = BTreeSet::new();
     for m in [requests, limits].into_iter().flatten() {
         names.extend(m.keys().map(String::as_str));
@@ -359,7 +360,7 @@ impl<'a> Estimator<'a> {
                 "StatefulSet" => {
                     if let Some(Value::Array(ts)) = o.get("/spec/volumeClaimTemplates") {
                         for t in ts {
-                            if let Some(tn) = t.pointer("/metadata/name").and_then(Value::as_str) {
+                            if let Some(tn) = t.ptr("/metadata/name").and_then(Value::as_str) {
                                 sts_claim_prefixes.insert((ns_of(o), format!("{tn}-{}-", o.name)));
                             }
                         }
@@ -729,8 +730,8 @@ impl<'a> Estimator<'a> {
             && let Some(Value::Array(ts)) = o.get("/spec/volumeClaimTemplates")
         {
             for t in ts {
-                let tn = t.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("<unnamed>");
-                let Some(v) = t.pointer("/spec/resources/requests/storage") else {
+                let tn = t.ptr("/metadata/name").and_then(Value::as_str).unwrap_or("<unnamed>");
+                let Some(v) = t.ptr("/spec/resources/requests/storage") else {
                     w.assumptions.push(format!("claim template `{tn}` has no storage request: not priced"));
                     continue;
                 };
@@ -740,8 +741,7 @@ impl<'a> Estimator<'a> {
                         crate::model::value_text(v)
                     ));
                 };
-                let (class, text) =
-                    self.storage_class_text(t.pointer("/spec/storageClassName").and_then(Value::as_str));
+                let (class, text) = self.storage_class_text(t.ptr("/spec/storageClassName").and_then(Value::as_str));
                 let gib = bytes / GIB;
                 storage_gib += gib;
                 storage_monthly += gib * self.prices.storage_price(class.as_deref());

@@ -50,10 +50,51 @@ pub fn apply_to_text(
 /// # Errors
 /// Why no faithful edit exists, or why the edit was rejected.
 pub fn apply_to_document(doc_text: &str, json: bool, prefix: &str, body: &Value, fix: &Fix) -> Result<String, String> {
+    apply_to_document_parsed(doc_text, json, prefix, body, fix, None)
+}
+
+/// A document parsed once and reused for every fix on it.
+pub struct ParsedDoc {
+    root: Node,
+    style: edit::FileStyle,
+}
+
+impl ParsedDoc {
+    /// Parses a document's text.
+    ///
+    /// # Errors
+    /// When it does not parse or is empty.
+    pub fn new(doc_text: &str, json: bool) -> Result<ParsedDoc, String> {
+        let docs =
+            yaml::parse_stream(doc_text, Limits::default()).map_err(|e| format!("the document does not parse: {e}"))?;
+        let root = docs.into_iter().next().and_then(|d| d.root).ok_or("the document is empty")?;
+        let style = edit::detect_style(doc_text, &root, json);
+        Ok(ParsedDoc { root, style })
+    }
+}
+
+fn apply_to_document_parsed(
+    doc_text: &str,
+    json: bool,
+    prefix: &str,
+    body: &Value,
+    fix: &Fix,
+    parsed: Option<&ParsedDoc>,
+) -> Result<String, String> {
     let expected = edit::apply_ops_json(body, &fix.ops)?;
     let mut doc = doc_text.to_string();
     let mut created = Vec::new();
-    for op in &fix.ops {
+    for (i, op) in fix.ops.iter().enumerate() {
+        if i == 0
+            && !matches!(op, FixOp::Create { .. })
+            && let Some(p) = parsed
+        {
+            // The document as read: its parse is shared by every finding on it.
+            let node = object_node(&p.root, prefix)?;
+            let e = edit::op_edit(&doc, node, body, op, p.style)?;
+            doc = e.apply(&doc);
+            continue;
+        }
         if let FixOp::Create { value } = op {
             if json {
                 return Err("a JSON file holds one object; create the new object in a file of its own".to_string());
@@ -166,6 +207,9 @@ pub fn enrich(audit: &mut Audit, objects: &[Object]) {
     for (i, o) in objects.iter().enumerate() {
         index.entry((o.file(), ObjectRef::of(o))).or_insert(i);
     }
+    // Findings come sorted by file and line, so the findings of one document are mostly adjacent:
+    // keep its parse for the next finding.
+    let mut last: Option<((String, usize), Result<ParsedDoc, String>)> = None;
     for f in &mut audit.findings {
         let key = (f.location.file.as_deref(), f.object.clone());
         let Some(obj) = index.get(&key).and_then(|&i| objects.get(i)) else { continue };
@@ -174,7 +218,18 @@ pub fn enrich(audit: &mut Audit, objects: &[Object]) {
         if fix.ops.is_empty() {
             continue;
         }
-        match document_suggestion(obj, fix) {
+        if let (Some(src), Some((a, b))) = (&obj.source, obj.doc_range) {
+            let doc_key = (src.path.clone(), a);
+            if last.as_ref().is_none_or(|(k, _)| *k != doc_key)
+                && b <= src.text.len()
+                && src.text.is_char_boundary(a)
+                && src.text.is_char_boundary(b)
+            {
+                last = Some((doc_key, ParsedDoc::new(&src.text[a..b], src.json)));
+            }
+        }
+        let parsed = last.as_ref().and_then(|(_, p)| p.as_ref().ok());
+        match document_suggestion(obj, fix, parsed) {
             Ok(s) => fix.suggestion = s,
             Err(e) => fix.edit_error = Some(e),
         }
@@ -182,7 +237,7 @@ pub fn enrich(audit: &mut Audit, objects: &[Object]) {
 }
 
 /// The line suggestion for a fix, computed on the object's document alone (files can be large).
-fn document_suggestion(obj: &Object, fix: &Fix) -> Result<Option<Suggestion>, String> {
+fn document_suggestion(obj: &Object, fix: &Fix, parsed: Option<&ParsedDoc>) -> Result<Option<Suggestion>, String> {
     let (Some(src), Some((a, b)), Origin::File { prefix, .. }) = (&obj.source, obj.doc_range, &obj.origin) else {
         return Err("the object was not read from a file".to_string());
     };
@@ -191,13 +246,13 @@ fn document_suggestion(obj: &Object, fix: &Fix) -> Result<Option<Suggestion>, St
         return Err("the document's position in the file is out of date".to_string());
     }
     let old = &text[a..b];
-    let new = apply_to_document(old, src.json, prefix, &obj.body, fix)?;
+    let new = apply_to_document_parsed(old, src.json, prefix, &obj.body, fix, parsed)?;
     // Lines before the document, from the object's own position (counting from the file's start
     // for every finding would be quadratic in files with many documents).
-    let lines_before = match &obj.node {
-        Some(n) if n.span.start.byte >= a => {
-            let inside = text[a..n.span.start.byte].bytes().filter(|c| *c == b'\n').count();
-            (n.span.start.line - 1).saturating_sub(u32::try_from(inside).unwrap_or(0))
+    let lines_before = match obj.spans.as_ref().and_then(|s| s.root()) {
+        Some(n) if n.start.byte >= a && n.start.byte <= text.len() => {
+            let inside = text[a..n.start.byte].bytes().filter(|c| *c == b'\n').count();
+            (n.start.line - 1).saturating_sub(u32::try_from(inside).unwrap_or(0))
         }
         _ => u32::try_from(text[..a].bytes().filter(|c| *c == b'\n').count()).unwrap_or(0),
     };

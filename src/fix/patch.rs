@@ -5,6 +5,7 @@ use serde_json::{Map, Value, json};
 
 use crate::fix::edit::to_block_yaml;
 use crate::model::{Fix, FixOp, Object, Patch};
+use crate::yaml::PointerExt;
 use crate::yaml::{escape_segment, pointer_segments};
 
 /// Lists Kubernetes merges by a key in strategic merge patches, and that key.
@@ -167,7 +168,7 @@ fn json_patch(obj: &Object, ops: &[FixOp]) -> Option<Value> {
                     nested = json!({ s.clone(): nested });
                 }
                 let at: String = segs[..=depth].iter().map(|s| format!("/{}", escape_segment(s))).collect();
-                let exists = obj.body.pointer(&at).is_some();
+                let exists = obj.body.ptr(&at).is_some();
                 let kind = if exists && !at.ends_with("/-") { "replace" } else { "add" };
                 out.push(json!({"op": kind, "path": at, "value": nested}));
             }

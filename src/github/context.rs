@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 
+use crate::yaml::PointerExt;
+
 /// The Actions environment, read once (tests build it by hand).
 #[derive(Debug, Clone, Default)]
 pub struct ActionsEnv {
@@ -84,13 +86,11 @@ pub fn read_event(path: &std::path::Path) -> Result<EventFacts, String> {
 /// The facts of an event payload.
 #[must_use]
 pub fn event_facts(v: &Value) -> EventFacts {
-    let s = |p: &str| v.pointer(p).and_then(Value::as_str).map(str::to_string);
+    let s = |p: &str| v.ptr(p).and_then(Value::as_str).map(str::to_string);
     let mut f = EventFacts::default();
     if v.get("pull_request").is_some_and(Value::is_object) {
-        f.number = v
-            .pointer("/pull_request/number")
-            .and_then(Value::as_u64)
-            .or_else(|| v.get("number").and_then(Value::as_u64));
+        f.number =
+            v.ptr("/pull_request/number").and_then(Value::as_u64).or_else(|| v.get("number").and_then(Value::as_u64));
         f.base_sha = s("/pull_request/base/sha");
         f.head_sha = s("/pull_request/head/sha");
         let head_repo = s("/pull_request/head/repo/full_name");
@@ -104,7 +104,7 @@ pub fn event_facts(v: &Value) -> EventFacts {
     }
     if v.get("workflow_run").is_some_and(Value::is_object) {
         f.workflow_run_head_sha = s("/workflow_run/head_sha");
-        f.number = v.pointer("/workflow_run/pull_requests/0/number").and_then(Value::as_u64);
+        f.number = v.ptr("/workflow_run/pull_requests/0/number").and_then(Value::as_u64);
     }
     f
 }

@@ -38,6 +38,7 @@ use crate::cli::Status;
 use crate::diff::{CostLimit, Diff, Gate};
 use crate::model::{Finding, Severity};
 use crate::yaml::Limits;
+use crate::yaml::PointerExt;
 use api::{Api, ApiConfig, ApiError, Clock, Method, RetryPolicy};
 use context::{ActionsEnv, ContextFlags, EventFacts, PrContext};
 use hunks::Hunks;
@@ -352,7 +353,7 @@ pub async fn run_outcome(a: &PrArgs, inputs: &Inputs, out: &mut dyn Write) -> an
             .request(Method::Get, &format!("{}/pulls/{}", ctx.repo_path(), ctx.number), None)
             .await
             .map_err(|e| anyhow!("cannot read pull request #{}: {e}", ctx.number))?;
-        let current_head = current.pointer("/head/sha").and_then(Value::as_str).unwrap_or_default().to_string();
+        let current_head = current.ptr("/head/sha").and_then(Value::as_str).unwrap_or_default().to_string();
         let stale = !current_head.eq_ignore_ascii_case(&art.head_sha);
         let head_sha = art.head_sha.clone();
         return finish(a, inputs, out, &mut api, &ctx, &head_sha, diff, None, stale).await;
@@ -371,7 +372,7 @@ pub async fn run_outcome(a: &PrArgs, inputs: &Inputs, out: &mut dyn Write) -> an
                 )
             },
         )?;
-        let sha = |p: &str| pr.pointer(p).and_then(Value::as_str).filter(|s| context::is_sha(s)).map(str::to_string);
+        let sha = |p: &str| pr.ptr(p).and_then(Value::as_str).filter(|s| context::is_sha(s)).map(str::to_string);
         ctx.base_sha = ctx.base_sha.clone().or_else(|| sha("/base/sha"));
         ctx.head_sha = ctx.head_sha.clone().or_else(|| sha("/head/sha"));
     }

@@ -11,6 +11,7 @@ use super::hunks::Hunks;
 use crate::model::{Applicability, Finding, Severity, Suggestion};
 use crate::report::markdown::{code, escape, fenced, patch_yaml};
 use crate::report::{applicability_name, object_id};
+use crate::yaml::PointerExt;
 
 /// At most this many inline comments are kept on a pull request; the rest go to the summary.
 pub const MAX_COMMENTS: usize = 30;
@@ -212,7 +213,7 @@ pub fn own_comments(list: &[Value], bot: &str, id: &str) -> Vec<Existing> {
         list.iter().filter_map(|c| c.get("in_reply_to_id").and_then(Value::as_u64)).collect();
     let mut out: Vec<Existing> = list
         .iter()
-        .filter(|c| c.pointer("/user/login").and_then(Value::as_str).is_some_and(|l| l.eq_ignore_ascii_case(bot)))
+        .filter(|c| c.ptr("/user/login").and_then(Value::as_str).is_some_and(|l| l.eq_ignore_ascii_case(bot)))
         .filter(|c| c.get("in_reply_to_id").and_then(Value::as_u64).is_none())
         .filter_map(|c| {
             let comment_id = c.get("id").and_then(Value::as_u64)?;

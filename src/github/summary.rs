@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use crate::diff::Diff;
 use crate::report::diff_md;
+use crate::yaml::PointerExt;
 
 /// GitHub's limit is 65,536; we stay well under it.
 pub const MAX_SUMMARY: usize = 60_000;
@@ -94,7 +95,7 @@ pub fn own_comments(list: &[Value], bot: &str, marker_id: &str) -> Vec<Existing>
     let m = marker(marker_id);
     let mut out: Vec<Existing> = list
         .iter()
-        .filter(|c| c.pointer("/user/login").and_then(Value::as_str).is_some_and(|l| l.eq_ignore_ascii_case(bot)))
+        .filter(|c| c.ptr("/user/login").and_then(Value::as_str).is_some_and(|l| l.eq_ignore_ascii_case(bot)))
         .filter_map(|c| {
             let body = c.get("body").and_then(Value::as_str)?;
             body.starts_with(&m).then(|| Existing {

@@ -3,6 +3,7 @@ use serde_json::{Value, json};
 use crate::declare_rule;
 use crate::model::{Applicability, Area, Evidence, Fix, FixOp, Object, Severity};
 use crate::rules::{Context, Equivalents, Rule, RuleMeta, Violation};
+use crate::yaml::PointerExt;
 
 const BETA_ANNOTATION: &str = "volume.beta.kubernetes.io/storage-class";
 
@@ -116,7 +117,7 @@ impl Rule for PvcWithoutStorageClass {
             && let Some(Value::Array(templates)) = o.get("/spec/volumeClaimTemplates")
         {
             for (i, t) in templates.iter().enumerate() {
-                let name = t.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default();
+                let name = t.ptr("/metadata/name").and_then(Value::as_str).unwrap_or_default();
                 check_claim(
                     cx,
                     o,
@@ -130,7 +131,7 @@ impl Rule for PvcWithoutStorageClass {
             && let Some(Value::Array(volumes)) = w.spec("/volumes")
         {
             for (i, vol) in volumes.iter().enumerate() {
-                if vol.pointer("/ephemeral/volumeClaimTemplate").is_some() {
+                if vol.ptr("/ephemeral/volumeClaimTemplate").is_some() {
                     let name = vol.get("name").and_then(Value::as_str).unwrap_or_default();
                     let base = w.spec_field(&format!("/volumes/{i}/ephemeral/volumeClaimTemplate"));
                     check_claim(cx, o, &base, &format!("ephemeral volume `{name}`"), out);

@@ -3,6 +3,7 @@ use crate::model::{Area, Evidence, Severity};
 use crate::quantity::{format_bytes, format_cpu};
 use crate::rules::cost::{effective_request, pod_request};
 use crate::rules::{Context, Equivalents, Rule, RuleMeta, Violation};
+use crate::yaml::PointerExt;
 
 declare_rule! {
     /// ## What it checks
@@ -73,7 +74,7 @@ impl Rule for RequestsExceedNode {
                 let section =
                     if c.get(&format!("/resources/requests/{resource}")).is_some() { "requests" } else { "limits" };
                 let path = c.field(&format!("/resources/{section}/{resource}"));
-                if let Some(v) = c.value.pointer(&format!("/resources/{section}/{resource}")) {
+                if let Some(v) = c.value.ptr(&format!("/resources/{section}/{resource}")) {
                     evidence.push(Evidence::field(&path, v));
                 }
                 if biggest.as_ref().is_none_or(|(b, _, _)| r > *b) {

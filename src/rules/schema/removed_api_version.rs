@@ -5,6 +5,7 @@ use crate::kinds::{RemovedApi, removed_api};
 use crate::model::{Applicability, Area, Evidence, Fix, FixOp, Object, Severity};
 use crate::rules::{Context, Equivalents, Rule, RuleMeta, Violation};
 use crate::workload::selector_is_empty;
+use crate::yaml::PointerExt;
 
 declare_rule! {
     /// ## What it checks
@@ -77,7 +78,7 @@ fn ingress_fix(o: &Object, api: &RemovedApi) -> Fix {
     }
     if let Some(Value::Array(rules)) = o.get("/spec/rules") {
         for (ri, r) in rules.iter().enumerate() {
-            let Some(Value::Array(paths)) = r.pointer("/http/paths") else { continue };
+            let Some(Value::Array(paths)) = r.ptr("/http/paths") else { continue };
             for (pi, p) in paths.iter().enumerate() {
                 let base = format!("/spec/rules/{ri}/http/paths/{pi}");
                 if let Some(v1) = p.get("backend").and_then(ingress_backend_v1) {
