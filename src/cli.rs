@@ -52,6 +52,9 @@ pub enum Command {
     /// Review a GitHub pull request: review comments with suggested changes, a sticky summary
     /// comment, a check run, SARIF and step outputs (what the GitHub Action runs).
     Pr(Box<crate::github::PrArgs>),
+    /// Keep one open GitHub issue with the latest full audit: created, updated in place, closed
+    /// when clean (for scheduled workflows).
+    AuditIssue(Box<crate::github::issue::AuditIssueArgs>),
 }
 
 /// Flags of `fix`.
@@ -257,6 +260,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
         Command::Diff(d) => diff_cmd(d),
         Command::Baseline(b) => baseline_cmd(b),
         Command::Pr(p) => crate::github::run_cli(*p),
+        Command::AuditIssue(a) => crate::github::issue::run_cli(*a),
     }
 }
 

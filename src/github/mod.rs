@@ -19,7 +19,10 @@ pub mod api;
 pub mod artifact;
 pub mod checks;
 pub mod context;
+pub mod explain;
+pub mod fixpr;
 pub mod hunks;
+pub mod issue;
 pub mod review;
 pub mod summary;
 
@@ -139,6 +142,11 @@ pub struct PrArgs {
     /// Time budget in seconds for all GitHub requests, retries and rate-limit waits included.
     #[arg(long, value_name = "SECONDS", default_value_t = 300)]
     pub api_timeout: u64,
+    /// Apply the safe fixes to the head's manifests, commit them to `clustergpt/fixes/<head-branch>`
+    /// and open (or update) a pull request from it into the PR's head branch; close it when nothing
+    /// is left to fix. Needs `contents: write` and `pull-requests: write`.
+    #[arg(long, conflicts_with_all = ["emit_artifact", "post_artifact"])]
+    pub open_fix_pr: bool,
 }
 
 #[derive(Parser)]
@@ -233,6 +241,8 @@ pub struct Outcome {
     pub printed_commands: bool,
     /// Requests a dry run would have sent.
     pub dry_run_requests: Vec<api::Recorded>,
+    /// The remediation pull request (`--open-fix-pr`).
+    pub fix_pr: Posted,
 }
 
 /// Runs `clustergpt pr`, writing human lines and workflow commands to `out`.
@@ -412,12 +422,78 @@ pub async fn run_outcome(a: &PrArgs, inputs: &Inputs, out: &mut dyn Write) -> an
             check_run: Posted::Skipped("--emit-artifact".into()),
             printed_commands: env.in_actions,
             dry_run_requests: Vec::new(),
+            fix_pr: Posted::Skipped("--emit-artifact".into()),
         });
     }
 
     let mut api = api.ok_or_else(|| anyhow!("no API client"))?;
     let local = a.dry_run.then(|| local_hunks(&inputs.cwd, &analyzed.merge_base, &head_sha));
-    finish(a, inputs, out, &mut api, &ctx, &head_sha, diff, local, false).await
+    let mut outcome = finish(a, inputs, out, &mut api, &ctx, &head_sha, diff, local, false).await?;
+    if a.open_fix_pr {
+        let printed = api.recorded.len();
+        outcome.fix_pr = open_fix_pr(a, inputs, &mut api, &ctx, &head_sha).await;
+        let line = match &outcome.fix_pr {
+            Posted::Done(s) => format!("fix pull request: {s}"),
+            Posted::Skipped(s) => format!("fix pull request: skipped ({s})"),
+            Posted::Denied(s) => format!(
+                "fix pull request: not permitted ({s}); --open-fix-pr needs `contents: write` and `pull-requests: write`"
+            ),
+            Posted::Failed(s) => format!("fix pull request: failed ({s})"),
+        };
+        writeln!(out, "{}", api.redact(&line))?;
+        if api.dry_run() && api.recorded.len() > printed {
+            writeln!(out, "\n--dry-run: {} more request(s) for the fix pull request:\n", api.recorded.len() - printed)?;
+            for r in &api.recorded[printed..] {
+                writeln!(out, "{}", r.render())?;
+            }
+            outcome.dry_run_requests = api.recorded.clone();
+        }
+    }
+    Ok(outcome)
+}
+
+/// `--open-fix-pr`: safe fixes of the head's manifests, proposed into the PR's head branch.
+async fn open_fix_pr(a: &PrArgs, inputs: &Inputs, api: &mut Api, ctx: &PrContext, head_sha: &str) -> Posted {
+    if ctx.fork {
+        return Posted::Skipped(
+            "the pull request comes from a fork: a fix pull request cannot target its branch".into(),
+        );
+    }
+    let repo = ctx.repo_path();
+    let pr = match api.request(Method::Get, &format!("{repo}/pulls/{}", ctx.number), None).await {
+        Ok(v) => v,
+        Err(e) => return describe(&e),
+    };
+    let head_repo = pr.ptr("/head/repo/full_name").and_then(Value::as_str).unwrap_or_default();
+    if !head_repo.is_empty() && !head_repo.eq_ignore_ascii_case(&ctx.full_name()) {
+        return Posted::Skipped(
+            "the pull request comes from a fork: a fix pull request cannot target its branch".into(),
+        );
+    }
+    let Some(target) = pr.ptr("/head/ref").and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_string) else {
+        return Posted::Failed("the pull request names no head branch".into());
+    };
+    if target.starts_with("clustergpt/fixes/") {
+        return Posted::Skipped("this is a fix pull request itself".into());
+    }
+    let config = match crate::cli::resolve_config(a.config.as_ref(), a.no_config) {
+        Ok(c) => c,
+        Err(e) => return Posted::Failed(format!("{e:#}")),
+    };
+    let files = match fixpr::read_files_at(&inputs.cwd, head_sha, &a.paths) {
+        Ok(f) => f,
+        Err(e) => return Posted::Failed(e),
+    };
+    let opts = RunOptions { select: a.select.clone(), ignore: a.ignore.clone(), today: Some(inputs.today.clone()) };
+    let (report, facts) = fixpr::compute(&files, &config, &opts);
+    let t = fixpr::Target {
+        repo_path: &repo,
+        owner: &ctx.owner,
+        branch: &target,
+        head_sha,
+        pull_request: Some(ctx.number),
+    };
+    fixpr::publish(api, &t, &files, &report, facts, report.skipped.len(), &explain::TemplateExplainer).await
 }
 
 fn exit_status(diff: &Diff) -> Status {
@@ -706,6 +782,7 @@ async fn finish(
         check_run,
         printed_commands: print_commands,
         dry_run_requests: api.recorded.clone(),
+        fix_pr: Posted::Skipped("--open-fix-pr not given".into()),
     })
 }
 
