@@ -72,18 +72,9 @@ pub struct FixArgs {
     /// Also apply unsafe fixes (they change scheduling, security posture or cost).
     #[arg(long = "unsafe")]
     pub allow_unsafe: bool,
-    /// Only fix findings of these rules (ids, names, areas or id prefixes).
-    #[arg(long, value_delimiter = ',')]
-    pub select: Vec<String>,
-    /// Do not fix findings of these rules.
-    #[arg(long, value_delimiter = ',')]
-    pub ignore: Vec<String>,
-    /// Configuration file (default: `.clustergpt.yaml` in this directory or a parent).
-    #[arg(long, value_name = "PATH")]
-    pub config: Option<PathBuf>,
-    /// Ignore any `.clustergpt.yaml`.
-    #[arg(long, conflicts_with = "config")]
-    pub no_config: bool,
+    /// Rule selection (only the selected rules' findings are fixed) and configuration.
+    #[command(flatten)]
+    pub rules: RuleSelection,
     /// Print the summary of applied, skipped and failed fixes as JSON on stderr.
     #[arg(long)]
     pub json_summary: bool,
@@ -100,18 +91,9 @@ pub enum ColorChoice {
     Never,
 }
 
-/// Flags of `analyze`.
-#[derive(Debug, Args)]
-pub struct AnalyzeArgs {
-    /// Files or directories to audit (`.yaml`, `.yml`, `.json`, recursively); `-` reads stdin.
-    #[arg(default_value = ".")]
-    pub paths: Vec<PathBuf>,
-    /// Output format, optionally to a file: `terminal`, `json`, `sarif`, `md`; e.g. `--format sarif=out.sarif`. Repeatable.
-    #[arg(long = "format", short = 'f', value_name = "FORMAT[=PATH]")]
-    pub formats: Vec<String>,
-    /// Exit 1 when a finding at or above this severity remains.
-    #[arg(long, value_name = "SEVERITY")]
-    pub fail_on: Option<String>,
+/// Which rules run and which configuration applies: shared by every command that audits.
+#[derive(Debug, Clone, Default, Args)]
+pub struct RuleSelection {
     /// Only run these rules (ids, names, areas or id prefixes; repeatable, comma-separated).
     #[arg(long, value_delimiter = ',')]
     pub select: Vec<String>,
@@ -124,6 +106,23 @@ pub struct AnalyzeArgs {
     /// Ignore any `.clustergpt.yaml`.
     #[arg(long, conflicts_with = "config")]
     pub no_config: bool,
+}
+
+/// Flags of `analyze`.
+#[derive(Debug, Args)]
+pub struct AnalyzeArgs {
+    /// Files or directories to audit (`.yaml`, `.yml`, `.json`, recursively); `-` reads stdin.
+    #[arg(default_value = ".")]
+    pub paths: Vec<PathBuf>,
+    /// Output format, optionally to a file: `terminal`, `json`, `sarif`, `md`; e.g. `--format sarif=out.sarif`. Repeatable.
+    #[arg(long = "format", short = 'f', value_name = "FORMAT[=PATH]")]
+    pub formats: Vec<String>,
+    /// Exit 1 when a finding at or above this severity remains.
+    #[arg(long, value_name = "SEVERITY")]
+    pub fail_on: Option<String>,
+    /// Rule selection and configuration.
+    #[command(flatten)]
+    pub rules: RuleSelection,
     /// Colour terminal output.
     #[arg(long, value_enum, default_value = "auto")]
     pub color: ColorChoice,
@@ -161,18 +160,9 @@ pub struct DiffArgs {
     /// Exit 1 when the monthly cost rises by more than this amount (`100`) or percentage (`10%`).
     #[arg(long, value_name = "AMOUNT|PERCENT")]
     pub max_cost_increase: Option<String>,
-    /// Only run these rules (ids, names, areas or id prefixes; repeatable, comma-separated).
-    #[arg(long, value_delimiter = ',')]
-    pub select: Vec<String>,
-    /// Do not run these rules (ids, names, areas or id prefixes; repeatable, comma-separated).
-    #[arg(long, value_delimiter = ',')]
-    pub ignore: Vec<String>,
-    /// Configuration file (default: `.clustergpt.yaml` in this directory or a parent).
-    #[arg(long, value_name = "PATH")]
-    pub config: Option<PathBuf>,
-    /// Ignore any `.clustergpt.yaml`.
-    #[arg(long, conflicts_with = "config")]
-    pub no_config: bool,
+    /// Rule selection and configuration.
+    #[command(flatten)]
+    pub rules: RuleSelection,
     /// Colour terminal output.
     #[arg(long, value_enum, default_value = "auto")]
     pub color: ColorChoice,
@@ -201,18 +191,9 @@ pub struct BaselineWriteArgs {
     /// Files or directories to audit.
     #[arg(default_value = ".")]
     pub paths: Vec<PathBuf>,
-    /// Only run these rules (ids, names, areas or id prefixes; repeatable, comma-separated).
-    #[arg(long, value_delimiter = ',')]
-    pub select: Vec<String>,
-    /// Do not run these rules (ids, names, areas or id prefixes; repeatable, comma-separated).
-    #[arg(long, value_delimiter = ',')]
-    pub ignore: Vec<String>,
-    /// Configuration file (default: `.clustergpt.yaml` in this directory or a parent).
-    #[arg(long, value_name = "PATH")]
-    pub config: Option<PathBuf>,
-    /// Ignore any `.clustergpt.yaml`.
-    #[arg(long, conflicts_with = "config")]
-    pub no_config: bool,
+    /// Rule selection and configuration.
+    #[command(flatten)]
+    pub rules: RuleSelection,
 }
 
 /// Flags of `rules`.
@@ -308,7 +289,7 @@ fn parse_formats(specs: &[String]) -> anyhow::Result<Vec<(Format, Option<PathBuf
 }
 
 fn analyze(a: AnalyzeArgs) -> anyhow::Result<Status> {
-    let mut config = resolve_config(a.config.as_ref(), a.no_config)?;
+    let mut config = resolve_config(a.rules.config.as_ref(), a.rules.no_config)?;
     let formats = parse_formats(&a.formats)?;
     let fail_on = match &a.fail_on {
         Some(s) => Some(
@@ -318,12 +299,12 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<Status> {
         None => config.fail_on,
     };
     config.fail_on = fail_on;
-    for s in a.select.iter().chain(&a.ignore) {
+    for s in a.rules.select.iter().chain(&a.rules.ignore) {
         if !audit::selector_is_known(s) {
             bail!("`{s}` is not a rule id, rule name or area; `clustergpt rules` lists them");
         }
     }
-    let opts = RunOptions { select: a.select.clone(), ignore: a.ignore.clone(), today: Some(today()) };
+    let opts = RunOptions { select: a.rules.select.clone(), ignore: a.rules.ignore.clone(), today: Some(today()) };
     let mut timings = Timings::from_env();
     let mut stdin = std::io::stdin().lock();
     let input = source::load_paths(&a.paths, &mut stdin as &mut dyn Read, Limits::default());
@@ -503,8 +484,8 @@ fn equivalents_text(m: &rules::RuleMeta) -> String {
 }
 
 fn fix_cmd(a: FixArgs) -> anyhow::Result<Status> {
-    let config = resolve_config(a.config.as_ref(), a.no_config)?;
-    for s in a.select.iter().chain(&a.ignore) {
+    let config = resolve_config(a.rules.config.as_ref(), a.rules.no_config)?;
+    for s in a.rules.select.iter().chain(&a.rules.ignore) {
         if !audit::selector_is_known(s) {
             bail!("`{s}` is not a rule id, rule name or area; `clustergpt rules` lists them");
         }
@@ -525,7 +506,7 @@ fn fix_cmd(a: FixArgs) -> anyhow::Result<Status> {
             }),
         }
     }
-    let opts = RunOptions { select: a.select.clone(), ignore: a.ignore.clone(), today: Some(today()) };
+    let opts = RunOptions { select: a.rules.select.clone(), ignore: a.rules.ignore.clone(), today: Some(today()) };
     let report = crate::fix::fix_files(&files, &config, &opts, a.allow_unsafe);
     let mut out = std::io::stdout().lock();
     for (path, (original, fixed)) in &report.changed {
@@ -626,8 +607,8 @@ fn read_audit(path: &PathBuf) -> anyhow::Result<Audit> {
 }
 
 fn diff_cmd(a: DiffArgs) -> anyhow::Result<Status> {
-    let config = resolve_config(a.config.as_ref(), a.no_config)?;
-    check_selectors(&a.select, &a.ignore)?;
+    let config = resolve_config(a.rules.config.as_ref(), a.rules.no_config)?;
+    check_selectors(&a.rules.select, &a.rules.ignore)?;
     let formats = parse_formats(&a.formats)?;
     if formats.iter().any(|(f, _)| *f == Format::Sarif) {
         bail!("diff renders terminal, json or md; SARIF describes one audit, so use `analyze --format sarif`");
@@ -643,7 +624,7 @@ fn diff_cmd(a: DiffArgs) -> anyhow::Result<Status> {
         Some(s) => Some(crate::diff::CostLimit::parse(s).map_err(anyhow::Error::msg)?),
         None => None,
     };
-    let opts = RunOptions { select: a.select.clone(), ignore: a.ignore.clone(), today: Some(today()) };
+    let opts = RunOptions { select: a.rules.select.clone(), ignore: a.rules.ignore.clone(), today: Some(today()) };
     let head_paths: Vec<PathBuf> = if a.paths.is_empty() { vec![PathBuf::from(".")] } else { a.paths.clone() };
     let label = |ps: &[PathBuf]| ps.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(" ");
     let (base, head, base_label, head_label) = if let Some(rev) = &a.base {
@@ -717,9 +698,10 @@ fn diff_cmd(a: DiffArgs) -> anyhow::Result<Status> {
 fn baseline_cmd(b: BaselineArgs) -> anyhow::Result<Status> {
     match b.action {
         BaselineAction::Write(w) => {
-            let config = resolve_config(w.config.as_ref(), w.no_config)?;
-            check_selectors(&w.select, &w.ignore)?;
-            let opts = RunOptions { select: w.select.clone(), ignore: w.ignore.clone(), today: Some(today()) };
+            let config = resolve_config(w.rules.config.as_ref(), w.rules.no_config)?;
+            check_selectors(&w.rules.select, &w.rules.ignore)?;
+            let opts =
+                RunOptions { select: w.rules.select.clone(), ignore: w.rules.ignore.clone(), today: Some(today()) };
             let audit = audit::run(load_dir_or_paths(&w.paths), &config, &opts);
             if !audit.errors.is_empty() {
                 let mut err = std::io::stderr().lock();

@@ -56,18 +56,9 @@ pub struct AuditIssueArgs {
     /// The exit status is 1 when the audit is not clean.
     #[arg(long, value_name = "SEVERITY")]
     pub fail_on: Option<String>,
-    /// Only run these rules (comma-separated).
-    #[arg(long, value_delimiter = ',')]
-    pub select: Vec<String>,
-    /// Do not run these rules.
-    #[arg(long, value_delimiter = ',')]
-    pub ignore: Vec<String>,
-    /// Configuration file (default: `.clustergpt.yaml` in this directory or a parent).
-    #[arg(long, value_name = "PATH")]
-    pub config: Option<PathBuf>,
-    /// Ignore any `.clustergpt.yaml`.
-    #[arg(long, conflicts_with = "config")]
-    pub no_config: bool,
+    /// Rule selection and configuration.
+    #[command(flatten)]
+    pub rules: crate::cli::RuleSelection,
     /// Send no writes: print the exact requests.
     #[arg(long)]
     pub dry_run: bool,
@@ -203,7 +194,7 @@ pub async fn run_outcome(a: &AuditIssueArgs, inputs: &Inputs, out: &mut dyn Writ
     if a.title.trim().is_empty() || a.title.len() > 256 || a.title.chars().any(char::is_control) {
         bail!("--title must be a single line of at most 256 characters");
     }
-    for s in a.select.iter().chain(&a.ignore) {
+    for s in a.rules.select.iter().chain(&a.rules.ignore) {
         if !audit::selector_is_known(s) {
             bail!("`{s}` is not a rule id, rule name or area; `clustergpt rules` lists them");
         }
@@ -213,7 +204,7 @@ pub async fn run_outcome(a: &AuditIssueArgs, inputs: &Inputs, out: &mut dyn Writ
         anyhow::anyhow!("no repository: pass --repo OWNER/NAME (inside GitHub Actions GITHUB_REPOSITORY gives it)")
     })?;
     let (owner, name) = super::context::parse_repo(&repo).map_err(anyhow::Error::msg)?;
-    let config = crate::cli::resolve_config(a.config.as_ref(), a.no_config)?;
+    let config = crate::cli::resolve_config(a.rules.config.as_ref(), a.rules.no_config)?;
     let fail_on = match &a.fail_on {
         Some(s) => Some(
             Severity::parse(s)
@@ -221,7 +212,11 @@ pub async fn run_outcome(a: &AuditIssueArgs, inputs: &Inputs, out: &mut dyn Writ
         ),
         None => config.fail_on,
     };
-    let opts = RunOptions { select: a.select.clone(), ignore: a.ignore.clone(), today: Some(inputs.today.clone()) };
+    let opts = RunOptions {
+        select: a.rules.select.clone(),
+        ignore: a.rules.ignore.clone(),
+        today: Some(inputs.today.clone()),
+    };
     let (mut audit, objects) = audit::run_with_objects(load(a, inputs)?, &config, &opts);
     crate::fix::enrich(&mut audit, &objects);
     drop(objects);

@@ -111,18 +111,9 @@ pub struct PrArgs {
     /// Exit 1 when the monthly cost rises by more than this amount (`100`) or percentage (`10%`).
     #[arg(long, value_name = "AMOUNT|PERCENT")]
     pub max_cost_increase: Option<String>,
-    /// Only run these rules (ids, names, areas or id prefixes; comma-separated).
-    #[arg(long, value_delimiter = ',')]
-    pub select: Vec<String>,
-    /// Do not run these rules.
-    #[arg(long, value_delimiter = ',')]
-    pub ignore: Vec<String>,
-    /// Configuration file (default: `.clustergpt.yaml` in this directory or a parent).
-    #[arg(long, value_name = "PATH")]
-    pub config: Option<PathBuf>,
-    /// Ignore any `.clustergpt.yaml`.
-    #[arg(long, conflicts_with = "config")]
-    pub no_config: bool,
+    /// Rule selection and configuration.
+    #[command(flatten)]
+    pub rules: crate::cli::RuleSelection,
     /// Write SARIF 2.1.0 of the head here (for github/codeql-action/upload-sarif, category `clustergpt`).
     #[arg(long, value_name = "PATH")]
     pub sarif_file: Option<PathBuf>,
@@ -281,7 +272,7 @@ fn check_flags(a: &PrArgs) -> anyhow::Result<()> {
     {
         bail!("--bot-login must be a GitHub login such as github-actions[bot]");
     }
-    for s in a.select.iter().chain(&a.ignore) {
+    for s in a.rules.select.iter().chain(&a.rules.ignore) {
         if !audit::selector_is_known(s) {
             bail!("`{s}` is not a rule id, rule name or area; `clustergpt rules` lists them");
         }
@@ -476,7 +467,7 @@ async fn open_fix_pr(a: &PrArgs, inputs: &Inputs, api: &mut Api, ctx: &PrContext
     if target.starts_with("clustergpt/fixes/") {
         return Posted::Skipped("this is a fix pull request itself".into());
     }
-    let config = match crate::cli::resolve_config(a.config.as_ref(), a.no_config) {
+    let config = match crate::cli::resolve_config(a.rules.config.as_ref(), a.rules.no_config) {
         Ok(c) => c,
         Err(e) => return Posted::Failed(format!("{e:#}")),
     };
@@ -484,7 +475,11 @@ async fn open_fix_pr(a: &PrArgs, inputs: &Inputs, api: &mut Api, ctx: &PrContext
         Ok(f) => f,
         Err(e) => return Posted::Failed(e),
     };
-    let opts = RunOptions { select: a.select.clone(), ignore: a.ignore.clone(), today: Some(inputs.today.clone()) };
+    let opts = RunOptions {
+        select: a.rules.select.clone(),
+        ignore: a.rules.ignore.clone(),
+        today: Some(inputs.today.clone()),
+    };
     let (report, facts) = fixpr::compute(&files, &config, &opts);
     let t = fixpr::Target {
         repo_path: &repo,
@@ -571,7 +566,7 @@ fn commit(cwd: &Path, sha: &str, which: &str, number_hint: &str) -> anyhow::Resu
 
 fn analyze(a: &PrArgs, inputs: &Inputs, base_sha: &str, head_sha: &str) -> anyhow::Result<Analyzed> {
     let cwd = &inputs.cwd;
-    let config = crate::cli::resolve_config(a.config.as_ref(), a.no_config)?;
+    let config = crate::cli::resolve_config(a.rules.config.as_ref(), a.rules.no_config)?;
     let head = commit(cwd, head_sha, "head", head_sha)?;
     let base = commit(cwd, base_sha, "base", base_sha)?;
     // GitHub shows a PR's changes against the merge base; compare the same way so changes that
@@ -582,7 +577,11 @@ fn analyze(a: &PrArgs, inputs: &Inputs, base_sha: &str, head_sha: &str) -> anyho
         .filter(|s| context::is_sha(s))
         .unwrap_or(base);
     let paths: Vec<PathBuf> = if a.paths.is_empty() { vec![PathBuf::from(".")] } else { a.paths.clone() };
-    let opts = RunOptions { select: a.select.clone(), ignore: a.ignore.clone(), today: Some(inputs.today.clone()) };
+    let opts = RunOptions {
+        select: a.rules.select.clone(),
+        ignore: a.rules.ignore.clone(),
+        today: Some(inputs.today.clone()),
+    };
     let base_input = crate::diff::git::load(cwd, &merge_base, &paths, Limits::default()).map_err(anyhow::Error::msg)?;
     let head_input = crate::diff::git::load(cwd, &head, &paths, Limits::default()).map_err(anyhow::Error::msg)?;
     let mut base_audit = audit::run(base_input, &config, &opts);
