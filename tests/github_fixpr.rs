@@ -571,3 +571,32 @@ fn fix_pr_without_write_permission_is_reported_and_does_not_change_the_exit_code
     assert_eq!(sequence(&h.new_writes()), ["POST /git/blobs"], "stops at the first refused write");
     assert!(!out.contains(TOKEN));
 }
+
+#[test]
+fn audit_issue_open_fix_pr_proposes_safe_fixes_into_the_checked_out_branch() {
+    let mut h = H::new(&manifest(true, false));
+    let (o, out) = h.audit_issue(&["--open-fix-pr"]);
+    let posted = o.fix_pr.clone().expect("a fix PR outcome");
+    assert!(matches!(&posted, Posted::Done(s) if s.contains("opened #")), "{posted:?}\n{out}");
+    let w = h.new_writes();
+    let seq = sequence(&w);
+    // The audit issue is written first, then the git data sequence and the PR.
+    let git_part: Vec<&str> = seq.iter().map(String::as_str).filter(|s| !s.contains("/issues")).collect();
+    assert_eq!(
+        git_part,
+        ["POST /git/blobs", "POST /git/trees", "POST /git/commits", "POST /git/refs", "POST /pulls"],
+        "{out}"
+    );
+    let by_path = |p: &str| w.iter().find(|(_, path, _)| path.ends_with(p)).map(|(_, _, b)| b.clone()).unwrap();
+    assert_eq!(by_path("/git/commits")["parents"], json!([h.repo.head]), "fixes go on top of HEAD");
+    assert_eq!(by_path("/git/refs")["ref"], "refs/heads/clustergpt/fixes/main");
+    let pr = by_path("/pulls");
+    assert_eq!(pr["head"], "clustergpt/fixes/main");
+    assert_eq!(pr["base"], "main", "on a schedule the fixes are proposed into the checked-out branch");
+    assert!(pr["body"].as_str().unwrap().contains("REL018"));
+    // A rerun on the same commit makes no new commit and opens no second PR.
+    let (o, out) = h.audit_issue(&["--open-fix-pr"]);
+    assert!(matches!(&o.fix_pr, Some(Posted::Done(s)) if s.contains("already up to date")), "{:?}\n{out}", o.fix_pr);
+    assert_eq!(h.st().pulls.len(), 1);
+    assert!(!sequence(&h.new_writes()).iter().any(|s| s == "POST /git/commits" || s == "POST /pulls"));
+}

@@ -33,6 +33,10 @@ pub struct AuditIssueArgs {
     /// Manifest paths, relative to the working directory inside the repository (default `.`); read
     /// as committed at HEAD (the default branch's checkout), or from disk outside a git repository.
     pub paths: Vec<PathBuf>,
+    /// Also propose the safe fixes as one pull request into the checked-out branch (from
+    /// `clustergpt/fixes/<branch>`), updated on every run and closed when nothing is left to fix.
+    #[arg(long)]
+    pub open_fix_pr: bool,
     /// Repository as OWNER/NAME (default: $GITHUB_REPOSITORY).
     #[arg(long, value_name = "OWNER/NAME")]
     pub repo: Option<String>,
@@ -141,6 +145,8 @@ pub struct IssueOutcome {
     pub status: Status,
     /// What happened to the issue.
     pub issue: Posted,
+    /// What happened to the fix pull request, when `--open-fix-pr` asked for one.
+    pub fix_pr: Option<Posted>,
     /// Requests a dry run would have sent.
     pub dry_run_requests: Vec<super::api::Recorded>,
 }
@@ -239,6 +245,11 @@ pub async fn run_outcome(a: &AuditIssueArgs, inputs: &Inputs, out: &mut dyn Writ
     let mut api = Api::new(&cfg).map_err(anyhow::Error::msg)?;
     let repo_path = format!("/repos/{owner}/{name}");
     let issue = sync_issue(a, &mut api, &repo_path, &body, clean).await;
+    let fix_pr = if a.open_fix_pr {
+        Some(open_fix_pr(a, inputs, &mut api, &owner, &repo_path, &config, &opts).await)
+    } else {
+        None
+    };
 
     let verdict = if clean {
         "clean".to_string()
@@ -254,6 +265,17 @@ pub async fn run_outcome(a: &AuditIssueArgs, inputs: &Inputs, out: &mut dyn Writ
         Posted::Failed(s) => format!("audit issue{tag}: failed ({s})"),
     };
     writeln!(out, "{}", api.redact(&line))?;
+    if let Some(p) = &fix_pr {
+        let line = match p {
+            Posted::Done(s) => format!("fix pull request{tag}: {s}"),
+            Posted::Skipped(s) => format!("fix pull request{tag}: skipped ({s})"),
+            Posted::Denied(s) => format!(
+                "fix pull request{tag}: not permitted ({s}); grant `contents: write` and `pull-requests: write`"
+            ),
+            Posted::Failed(s) => format!("fix pull request{tag}: failed ({s})"),
+        };
+        writeln!(out, "{}", api.redact(&line))?;
+    }
     if api.dry_run() {
         writeln!(out, "\n--dry-run: {} request(s) would be sent:\n", api.recorded.len())?;
         for r in &api.recorded {
@@ -267,7 +289,43 @@ pub async fn run_outcome(a: &AuditIssueArgs, inputs: &Inputs, out: &mut dyn Writ
     } else {
         Status::Passed
     };
-    Ok(IssueOutcome { status, issue, dry_run_requests: api.recorded.clone() })
+    Ok(IssueOutcome { status, issue, fix_pr, dry_run_requests: api.recorded.clone() })
+}
+
+/// `audit-issue --open-fix-pr`: safe fixes of the checked-out branch (the default branch on a
+/// schedule), proposed into that branch.
+async fn open_fix_pr(
+    a: &AuditIssueArgs,
+    inputs: &Inputs,
+    api: &mut Api,
+    owner: &str,
+    repo_path: &str,
+    config: &crate::config::Config,
+    opts: &RunOptions,
+) -> Posted {
+    let git = |args: &[&str]| -> Option<String> {
+        let out = std::process::Command::new("git").args(args).current_dir(&inputs.cwd).output().ok()?;
+        out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+    };
+    let Some(head_sha) = git(&["rev-parse", "HEAD"]) else {
+        return Posted::Skipped("not in a git checkout: fixes are committed on top of HEAD".into());
+    };
+    let branch = match git(&["rev-parse", "--abbrev-ref", "HEAD"]) {
+        Some(b) if b != "HEAD" && !b.is_empty() => b,
+        _ => return Posted::Skipped("HEAD is detached: check out the branch the fixes should go into".into()),
+    };
+    if branch.starts_with("clustergpt/fixes/") {
+        return Posted::Skipped("this is a fix branch itself".into());
+    }
+    let paths: Vec<PathBuf> = if a.paths.is_empty() { vec![PathBuf::from(".")] } else { a.paths.clone() };
+    let files = match super::fixpr::read_files_at(&inputs.cwd, &head_sha, &paths) {
+        Ok(f) => f,
+        Err(e) => return Posted::Failed(e),
+    };
+    let (report, facts) = super::fixpr::compute(&files, config, opts);
+    let t = super::fixpr::Target { repo_path, owner, branch: &branch, head_sha: &head_sha, pull_request: None };
+    super::fixpr::publish(api, &t, &files, &report, facts, report.skipped.len(), &super::explain::TemplateExplainer)
+        .await
 }
 
 async fn sync_issue(a: &AuditIssueArgs, api: &mut Api, repo: &str, body: &str, clean: bool) -> Posted {
