@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use crate::model::{Object, Origin, SourceFile};
 use crate::yaml::{self, Limits, Node, NodeKind, SpanIndex};
@@ -356,16 +355,4 @@ fn push_object(source: &Arc<SourceFile>, document: usize, prefix: String, node: 
     obj.spans = Some(Arc::new(spans));
     obj.source = Some(Arc::clone(source));
     input.objects.push(obj);
-}
-
-/// Builds objects from an already parsed JSON value (kubectl output, snapshots), without spans.
-pub fn objects_from_value(value: Value, origin: &Origin, out: &mut Vec<Object>) {
-    let is_list = value.get("kind").and_then(Value::as_str).is_some_and(|k| k.ends_with("List"));
-    if is_list && let Some(Value::Array(items)) = value.get("items") {
-        for item in items {
-            out.push(Object::from_body(item.clone(), origin.clone()));
-        }
-        return;
-    }
-    out.push(Object::from_body(value, origin.clone()));
 }

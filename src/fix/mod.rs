@@ -263,13 +263,12 @@ fn document_suggestion(obj: &Object, fix: &Fix, parsed: Option<&ParsedDoc>) -> R
     }))
 }
 
-/// The file, its text and the text with the fix applied.
-fn text_edit(obj: &Object, fix: &Fix) -> Result<(String, String, String), String> {
+/// The object's file text with the fix applied.
+fn text_edit(obj: &Object, fix: &Fix) -> Result<String, String> {
     let (Some(src), Some(range), Origin::File { prefix, .. }) = (&obj.source, obj.doc_range, &obj.origin) else {
         return Err("the object was not read from a file".to_string());
     };
-    let fixed = apply_to_text(&src.text, src.json, range, prefix, &obj.body, fix)?;
-    Ok((src.path.clone(), src.text.clone(), fixed))
+    apply_to_text(&src.text, src.json, range, prefix, &obj.body, fix)
 }
 
 /// A fix that was applied.
@@ -384,7 +383,7 @@ pub fn fix_files(files: &[(String, String)], config: &Config, opts: &RunOptions,
             }
             let Some(obj) = find_object(&objects, &f) else { continue };
             let Some(file) = f.location.file.clone() else { continue };
-            let result = text_edit(obj, &fix).and_then(|(_, _, fixed)| {
+            let result = text_edit(obj, &fix).and_then(|fixed| {
                 let mut trial = parsed.clone();
                 let input = parse_one(&file, &fixed);
                 if !input.errors.is_empty() {

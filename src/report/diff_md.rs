@@ -6,13 +6,12 @@
 //! [`MAX_CHARS`] (GitHub comments hold 65,536): when longer, whole lines are cut from the middle
 //! and a note says how much and where to get everything.
 
-use handlebars::{Handlebars, handlebars_helper};
 use serde::Serialize;
 
 use crate::cost::money;
 use crate::diff::{Diff, Status, WorkloadDelta, percent_text, signed_money};
 use crate::model::{Finding, Severity};
-use crate::report::markdown::{code, escape};
+use crate::report::markdown::{code, escape, render_template};
 use crate::report::{applicability_name, object_id};
 
 const TEMPLATE: &str = include_str!("templates/diff.md.hbs");
@@ -36,22 +35,9 @@ pub fn render(diff: &Diff) -> anyhow::Result<String> {
 /// # Errors
 /// When the template fails to render.
 pub fn render_limited(diff: &Diff, max: usize) -> anyhow::Result<String> {
-    let mut hb = Handlebars::new();
-    hb.set_strict_mode(true);
-    hb.register_escape_fn(escape);
-    hb.register_helper("plural", Box::new(plural));
-    hb.register_template_string("diff", TEMPLATE)?;
-    let mut out = hb.render("diff", &View::of(diff))?;
-    while out.contains("\n\n\n") {
-        out = out.replace("\n\n\n", "\n\n");
-    }
-    let trimmed = out.trim_end().len();
-    out.truncate(trimmed);
-    out.push('\n');
+    let out = render_template(TEMPLATE, &View::of(diff))?;
     Ok(truncate_middle(&out, max))
 }
-
-handlebars_helper!(plural: |n: u64, word: str| format!("{n} {word}{}", if n == 1 { "" } else { "s" }));
 
 #[derive(Serialize)]
 struct View {

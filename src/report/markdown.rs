@@ -25,13 +25,21 @@ pub const TOP: usize = 10;
 /// # Errors
 /// When the template fails to render.
 pub fn render(audit: &Audit) -> anyhow::Result<String> {
+    render_template(TEMPLATE, &View::of(audit))
+}
+
+/// Renders a Markdown handlebars template with our escaping and helpers, then squeezes the blank
+/// lines conditional sections leave behind (Markdown needs at most one) and ends with one newline.
+///
+/// # Errors
+/// When the template fails to render.
+pub fn render_template(template: &str, data: &impl Serialize) -> anyhow::Result<String> {
     let mut hb = Handlebars::new();
     hb.set_strict_mode(true);
     hb.register_escape_fn(escape);
     hb.register_helper("plural", Box::new(plural));
-    hb.register_template_string("report", TEMPLATE)?;
-    let mut out = hb.render("report", &View::of(audit))?;
-    // Conditional sections leave blank lines behind; Markdown needs at most one.
+    hb.register_template_string("t", template)?;
+    let mut out = hb.render("t", data)?;
     while out.contains("\n\n\n") {
         out = out.replace("\n\n\n", "\n\n");
     }
