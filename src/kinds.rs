@@ -253,3 +253,64 @@ pub const REMOVED_APIS: &[RemovedApi] = &[
 pub fn removed_api(api_version: &str, kind: &str) -> Option<&'static RemovedApi> {
     REMOVED_APIS.iter().find(|a| a.api_version == api_version && a.kind == kind)
 }
+
+/// What a document is when its apiVersion and kind name a component or tool configuration file
+/// (kube-scheduler, kubelet, kubeadm, kubeconfig, Kustomize, ...) rather than an API object: such
+/// files are read by a program from disk, never sent to the API server, so object rules do not
+/// apply to them. Object kinds that merely end in `Configuration` (`MutatingWebhookConfiguration`,
+/// `PriorityLevelConfiguration`) are API objects and are not matched.
+#[must_use]
+pub fn config_file(api_version: &str, kind: &str) -> Option<&'static str> {
+    let group = api_version.rsplit_once('/').map_or("", |(g, _)| g);
+    let what = match (group, kind) {
+        ("kustomize.config.k8s.io", _) => "a Kustomize file",
+        (g, _) if g.ends_with(".config.k8s.io") => "a Kubernetes component configuration",
+        ("kubeadm.k8s.io", _) => "a kubeadm configuration",
+        ("audit.k8s.io", _) => "an API server audit policy",
+        ("apiserver.k8s.io", _) => "an API server configuration",
+        (g, "Configuration") if g.ends_with(".admission.k8s.io") => "an admission plugin configuration",
+        ("client.authentication.k8s.io", _) => "a client credential plugin message",
+        ("", "Config") => "a kubeconfig",
+        ("kind.x-k8s.io", "Cluster") => "a kind cluster configuration",
+        ("k3d.io", _) => "a k3d configuration",
+        ("skaffold", _) => "a Skaffold configuration",
+        // Kustomize generator and transformer plugin configurations.
+        ("builtin", _) => "a Kustomize plugin configuration",
+        _ => return None,
+    };
+    Some(what)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::config_file;
+
+    #[test]
+    fn config_files_are_not_objects() {
+        for (api_version, kind) in [
+            ("kubescheduler.config.k8s.io/v1", "KubeSchedulerConfiguration"),
+            ("kubelet.config.k8s.io/v1beta1", "KubeletConfiguration"),
+            ("kubeproxy.config.k8s.io/v1alpha1", "KubeProxyConfiguration"),
+            ("apiserver.config.k8s.io/v1", "EncryptionConfiguration"),
+            ("apiserver.k8s.io/v1alpha1", "AdmissionConfiguration"),
+            ("eventratelimit.admission.k8s.io/v1alpha1", "Configuration"),
+            ("kubeadm.k8s.io/v1beta4", "ClusterConfiguration"),
+            ("audit.k8s.io/v1", "Policy"),
+            ("v1", "Config"),
+            ("kustomize.config.k8s.io/v1beta1", "Kustomization"),
+            ("kustomize.config.k8s.io/v1alpha1", "Component"),
+            ("kind.x-k8s.io/v1alpha4", "Cluster"),
+        ] {
+            assert!(config_file(api_version, kind).is_some(), "{api_version} {kind}");
+        }
+        for (api_version, kind) in [
+            ("admissionregistration.k8s.io/v1", "MutatingWebhookConfiguration"),
+            ("flowcontrol.apiserver.k8s.io/v1", "PriorityLevelConfiguration"),
+            ("v1", "ConfigMap"),
+            ("cluster.x-k8s.io/v1beta1", "Cluster"),
+            ("serving.knative.dev/v1", "Configuration"),
+        ] {
+            assert!(config_file(api_version, kind).is_none(), "{api_version} {kind}");
+        }
+    }
+}

@@ -8,9 +8,11 @@ declare_rule! {
     /// ## What it checks
     /// Every object has a non-empty `metadata.name` (or `metadata.generateName`).
     ///
-    /// Documents of a custom API group without any `metadata` are taken for tool configuration
-    /// files (kind cluster configs, kustomize `Kustomization`, ...) and skipped, as are the
-    /// `*.config.k8s.io`, `kubeadm.k8s.io` and `audit.k8s.io` files and kubeconfigs (`v1` `Config`).
+    /// Component and tool configuration files (`*.config.k8s.io` such as
+    /// `KubeSchedulerConfiguration`, kubeadm, audit policies, admission plugin configurations,
+    /// kubeconfigs, Kustomize files) are not API objects: they are listed as skipped when read, not
+    /// checked. Documents of a custom API group without any `metadata` are taken for other tools'
+    /// configuration files and not checked either.
     ///
     /// ## Why it matters
     /// The API server rejects an object without a name (`resource name may not be empty`), so
@@ -38,13 +40,11 @@ declare_rule! {
     }
 }
 
-/// Whether a document is a tool's configuration file rather than an API object.
+/// Whether a document is a tool's configuration file rather than an API object. Sources skip the
+/// known ones already; objects from elsewhere get the same answer here.
 fn is_config_file(o: &Object) -> bool {
-    let group = o.group();
-    group.ends_with("config.k8s.io")
-        || matches!(group, "kubeadm.k8s.io" | "audit.k8s.io")
-        || (o.api_version == "v1" && o.kind == "Config")
-        || (o.get("/metadata").is_none() && !crate::kinds::is_builtin_group(group))
+    crate::kinds::config_file(&o.api_version, &o.kind).is_some()
+        || (o.get("/metadata").is_none() && !crate::kinds::is_builtin_group(o.group()))
 }
 
 impl Rule for MissingName {
