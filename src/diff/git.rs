@@ -195,7 +195,15 @@ pub fn load(dir: &Path, sha: &str, paths: &[PathBuf], limits: Limits) -> Result<
     let oids: Vec<String> = entries.iter().map(|e| e.oid.clone()).collect();
     let blobs = read_blobs(&top, &oids)?;
     let mut input = Input::default();
+    // Kustomize patches are skipped as `analyze` skips them, so base and head agree.
+    let patches = source::kustomize::Patches::from_files(
+        entries.iter().zip(&blobs).map(|(e, b)| (e.name.as_path(), b.as_slice())),
+    );
     for (e, bytes) in entries.iter().zip(blobs) {
+        if let Some(s) = patches.skipped(&e.name) {
+            input.skipped.push(s);
+            continue;
+        }
         source::load_bytes(&e.name.display().to_string(), bytes, limits, &mut input);
     }
     Ok(input)

@@ -100,7 +100,7 @@ fn apply_to_document_parsed(
                 return Err("a JSON file holds one object; create the new object in a file of its own".to_string());
             }
             if !prefix.is_empty() {
-                return Err("the object is an item of a List; create the new object in a file of its own".to_string());
+                return Err("the object is an item of a list, not a document of its own; create the new object in a file of its own".to_string());
             }
             let docs =
                 yaml::parse_stream(&doc, Limits::default()).map_err(|e| format!("the document does not parse: {e}"))?;
@@ -121,7 +121,7 @@ fn apply_to_document_parsed(
     let docs =
         yaml::parse_stream(&doc, Limits::default()).map_err(|e| format!("the edit would break the file ({e})"))?;
     let root = docs.first().and_then(|d| d.root.as_ref()).ok_or("the edit would empty the document")?;
-    if docs.len() != 1 + created.len() || object_node(root, prefix)?.to_json() != expected {
+    if docs.len() != 1 + created.len() || !reads_back_as(object_node(root, prefix)?.to_json(), prefix, &expected) {
         return Err("the text edit would not produce exactly the fixed object".to_string());
     }
     for (d, value) in docs[1..].iter().zip(&created) {
@@ -130,6 +130,21 @@ fn apply_to_document_parsed(
         }
     }
     Ok(doc)
+}
+
+/// Whether the edited object reads back as `expected`. An item of an API list (`DeploymentList`)
+/// takes apiVersion and kind from the list, so its text may lack what the object carries.
+fn reads_back_as(mut got: Value, prefix: &str, expected: &Value) -> bool {
+    if prefix.contains("/items/")
+        && let (Some(g), Some(e)) = (got.as_object_mut(), expected.as_object())
+    {
+        for k in ["apiVersion", "kind"] {
+            if let (false, Some(v)) = (g.contains_key(k), e.get(k)) {
+                g.insert(k.to_string(), v.clone());
+            }
+        }
+    }
+    got == *expected
 }
 
 /// Appends `value` as a new YAML document after a document's text, in the file's style.

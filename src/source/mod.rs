@@ -2,6 +2,15 @@
 //!
 //! Every problem is recorded (errors for what could not be read, skipped entries for documents
 //! that are not Kubernetes objects) and the rest of the input is still read.
+//!
+//! Besides YAML streams, the shapes real dumps come in are read: API lists whose items carry no
+//! `kind` (`DeploymentList` from the API server or a support bundle), a top-level sequence of
+//! objects, and JSON values concatenated in one stream. Files that are not objects (component
+//! configuration, Kustomize patches) are listed as skipped, with what to do instead.
+
+mod json_stream;
+pub mod kustomize;
+mod walk;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -69,74 +78,29 @@ pub fn is_manifest_path(p: &Path) -> bool {
     matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml" | "json"))
 }
 
-/// Lists manifest files under the given paths: directories recursively (hidden entries skipped),
-/// files as given. Sorted, so output does not depend on directory order.
+/// Lists manifest files under the given paths: directories recursively (hidden entries skipped,
+/// each directory and file once however many links lead to it), files as given. Sorted, so output
+/// does not depend on directory order. Kustomize patch files are left out.
 pub fn collect_files(paths: &[PathBuf], errors: &mut Vec<InputError>) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for p in paths {
-        if p.as_os_str() == "-" {
-            out.push(p.clone());
-            continue;
-        }
-        match std::fs::metadata(p) {
-            Ok(m) if m.is_dir() => {
-                let before = out.len();
-                walk(p, &mut out, errors);
-                if out.len() == before {
-                    errors.push(InputError {
-                        file: p.display().to_string(),
-                        line: None,
-                        column: None,
-                        message: "no .yaml, .yml or .json files in this directory".to_string(),
-                    });
-                }
-            }
-            Ok(_) => out.push(p.clone()),
-            Err(e) => errors.push(InputError {
-                file: p.display().to_string(),
-                line: None,
-                column: None,
-                message: format!("cannot read: {e}"),
-            }),
-        }
-    }
-    out
-}
-
-fn walk(dir: &Path, out: &mut Vec<PathBuf>, errors: &mut Vec<InputError>) {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) => {
-            errors.push(InputError {
-                file: dir.display().to_string(),
-                line: None,
-                column: None,
-                message: format!("cannot list directory: {e}"),
-            });
-            return;
-        }
-    };
-    let mut paths: Vec<PathBuf> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
-    paths.sort();
-    for p in paths {
-        let hidden = p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.'));
-        if hidden {
-            continue;
-        }
-        if p.is_dir() {
-            walk(&p, out, errors);
-        } else if is_manifest_path(&p) {
-            out.push(p);
-        }
-    }
+    let c = walk::collect(paths);
+    errors.extend(c.errors);
+    let patches = kustomize::Patches::read(&c.kustomizations);
+    c.files.into_iter().filter(|f| patches.skipped(f).is_none()).collect()
 }
 
 /// Reads the given paths (`-` is stdin) into objects.
 pub fn load_paths(paths: &[PathBuf], stdin: &mut dyn Read, limits: Limits) -> Input {
     let mut input = Input::default();
-    let files = collect_files(paths, &mut input.errors);
-    let mut read: Vec<(String, Vec<u8>)> = Vec::with_capacity(files.len());
-    for f in files {
+    let walked = walk::collect(paths);
+    input.errors.extend(walked.errors);
+    input.skipped.extend(walked.skipped);
+    let patches = kustomize::Patches::read(&walked.kustomizations);
+    let mut read: Vec<(String, Vec<u8>)> = Vec::with_capacity(walked.files.len());
+    for f in walked.files {
+        if let Some(s) = patches.skipped(&f) {
+            input.skipped.push(s);
+            continue;
+        }
         let name = f.display().to_string();
         let bytes = if name == "-" {
             let mut buf = Vec::new();
@@ -262,13 +226,26 @@ pub fn load_bytes(name: &str, bytes: Vec<u8>, limits: Limits, input: &mut Input)
 
 /// Reads one file's text.
 pub fn load_text(name: &str, text: String, limits: Limits, input: &mut Input) {
-    let json = name.ends_with(".json") || text.trim_start().starts_with('{') && !name.ends_with(".yaml");
     // A leading BOM is not content.
     let text = match text.strip_prefix('\u{feff}') {
         Some(t) => t.to_string(),
         None => text,
     };
-    let docs = match yaml::parse_stream(&text, limits) {
+    let concatenated = json_stream::split(&text);
+    let mut json = name.ends_with(".json") || text.trim_start().starts_with('{') && !name.ends_with(".yaml");
+    let parsed = match &concatenated {
+        Some(ranges) => match json_stream::parse(&text, ranges, limits) {
+            Ok(docs) => {
+                json = true;
+                Ok(docs)
+            }
+            // Values one after another are not valid YAML; but if the split misread YAML flow
+            // text (a brace in a single-quoted string), the YAML reading stands.
+            Err(e) => yaml::parse_stream(&text, limits).map_err(|_| e),
+        },
+        None => yaml::parse_stream(&text, limits),
+    };
+    let docs = match parsed {
         Ok(d) => d,
         Err(e) => {
             let message = if text.contains("{{") {
@@ -276,6 +253,8 @@ pub fn load_text(name: &str, text: String, limits: Limits, input: &mut Input) {
                     "{}; this looks like a Helm or Go template: render it first (`helm template <chart> | clustergpt analyze -`)",
                     e.message
                 )
+            } else if concatenated.is_some() {
+                format!("invalid JSON: {}", e.message)
             } else {
                 format!("invalid YAML: {}", e.message)
             };
@@ -297,43 +276,123 @@ pub fn load_text(name: &str, text: String, limits: Limits, input: &mut Input) {
     }
 }
 
+/// Where a node sits in its document, for skip reasons: `List item 3`, `item 2 of the sequence`.
+#[derive(Clone, Copy)]
+enum Place<'a> {
+    /// The document itself.
+    Document,
+    /// An item of a top-level sequence.
+    Sequence(usize),
+    /// An item of a `*List`: the list's kind and apiVersion.
+    ListItem { index: usize, list_kind: &'a str, list_api_version: &'a str },
+}
+
+impl Place<'_> {
+    fn describe(self) -> String {
+        match self {
+            Place::Document => String::new(),
+            Place::Sequence(i) => format!("item {i} of the sequence: "),
+            Place::ListItem { index, list_kind, .. } => format!("{list_kind} item {index}: "),
+        }
+    }
+
+    /// The apiVersion and kind an item of a typed API list (`DeploymentList`) takes from the list.
+    /// A generic `kind: List` gives none: its items can be of any kind.
+    fn inherited(self) -> Option<(String, String)> {
+        let Place::ListItem { list_kind, list_api_version, .. } = self else { return None };
+        let kind = list_kind.strip_suffix("List").filter(|k| !k.is_empty())?;
+        Some((list_api_version.to_string(), kind.to_string()))
+    }
+}
+
 fn add_document(source: &Arc<SourceFile>, index: usize, line: u32, root: Node, input: &mut Input) {
+    if let NodeKind::Seq(items) = root.kind {
+        // A top-level sequence of objects (`- apiVersion: v1 ...`); one of anything else, such as
+        // a JSON patch file, is not an object.
+        let object_like = |n: &Node| n.get("kind").is_some() || n.get("apiVersion").is_some();
+        if !items.iter().any(object_like) {
+            let reason = "a sequence of non-objects (no item has an apiVersion or kind), so not a Kubernetes object";
+            input.skipped.push(Skipped {
+                file: source.path.clone(),
+                document: index,
+                line,
+                reason: reason.to_string(),
+            });
+            return;
+        }
+        for (i, item) in items.into_iter().enumerate() {
+            let item_line = item.span.start.line;
+            add_node(source, index, item_line, format!("/{i}"), item, Place::Sequence(i), input);
+        }
+        return;
+    }
+    add_node(source, index, line, String::new(), root, Place::Document, input);
+}
+
+/// Reads one node as an object, the items of a `*List`, or a skipped entry with the reason.
+fn add_node(
+    source: &Arc<SourceFile>,
+    document: usize,
+    line: u32,
+    prefix: String,
+    node: Node,
+    place: Place<'_>,
+    input: &mut Input,
+) {
     let skip = |reason: String, input: &mut Input| {
-        input.skipped.push(Skipped { file: source.path.clone(), document: index, line, reason });
+        let reason = format!("{}{reason}", place.describe());
+        input.skipped.push(Skipped { file: source.path.clone(), document, line, reason });
     };
-    if !matches!(root.kind, NodeKind::Map(_)) {
+    if !matches!(node.kind, NodeKind::Map(_)) {
         skip("not a mapping, so not a Kubernetes object".to_string(), input);
         return;
     }
-    let kind = root.get("kind").and_then(Node::as_str).unwrap_or_default().to_string();
-    let api_version = root.get("apiVersion").and_then(Node::as_str).unwrap_or_default().to_string();
+    let field = |k: &str| node.get(k).and_then(Node::as_str).unwrap_or_default().to_string();
+    let (mut api_version, mut kind) = (field("apiVersion"), field("kind"));
+    let mut fill = Vec::new();
+    if let Some((list_api_version, list_item_kind)) = place.inherited() {
+        if api_version.is_empty() {
+            api_version = list_api_version;
+            fill.push(("apiVersion", api_version.clone()));
+        }
+        if kind.is_empty() {
+            kind = list_item_kind;
+            fill.push(("kind", kind.clone()));
+        }
+    }
     if kind.is_empty() || api_version.is_empty() {
         let missing = match (api_version.is_empty(), kind.is_empty()) {
             (true, true) => "apiVersion and kind",
             (true, false) => "apiVersion",
             _ => "kind",
         };
-        skip(format!("no {missing}, so not a Kubernetes object"), input);
+        let mut reason = format!("no {missing}, so not a Kubernetes object");
+        if let Some(helm) = helm_file(&source.path).filter(|_| matches!(place, Place::Document)) {
+            reason = helm;
+        } else if matches!(place, Place::ListItem { .. }) {
+            reason.push_str(" (only a typed list such as DeploymentList gives its items one)");
+        }
+        skip(reason, input);
         return;
     }
-    if kind.ends_with("List") && root.get("items").is_some() {
-        let NodeKind::Map(entries) = root.kind else { return };
+    if let Some(what) = crate::kinds::config_file(&api_version, &kind) {
+        let mut reason = format!("{api_version} {kind} is {what}, not a Kubernetes object");
+        if api_version.starts_with("kustomize.config.k8s.io/") {
+            let dir = parent_dir(&source.path);
+            reason.push_str(&format!("; audit the built output: `kubectl kustomize {dir} | clustergpt analyze -`"));
+        }
+        skip(reason, input);
+        return;
+    }
+    if kind.ends_with("List") && node.get("items").is_some() {
+        let NodeKind::Map(entries) = node.kind else { return };
         let items = entries.into_iter().rev().find(|(k, _)| k.as_str() == Some("items")).map(|(_, v)| v);
         match items.map(|n| n.kind) {
             Some(NodeKind::Seq(items)) => {
                 for (i, item) in items.into_iter().enumerate() {
                     let item_line = item.span.start.line;
-                    let has_identity = item.get("kind").is_some() && item.get("apiVersion").is_some();
-                    if !has_identity {
-                        input.skipped.push(Skipped {
-                            file: source.path.clone(),
-                            document: index,
-                            line: item_line,
-                            reason: format!("{kind} item {i} has no apiVersion or kind"),
-                        });
-                        continue;
-                    }
-                    push_object(source, index, format!("/items/{i}"), item, input);
+                    let item_place = Place::ListItem { index: i, list_kind: &kind, list_api_version: &api_version };
+                    add_node(source, document, item_line, format!("{prefix}/items/{i}"), item, item_place, input);
                 }
             }
             Some(NodeKind::Scalar { .. }) => {} // `items: null` is an empty list.
@@ -341,15 +400,49 @@ fn add_document(source: &Arc<SourceFile>, index: usize, line: u32, root: Node, i
         }
         return;
     }
-    push_object(source, index, String::new(), root, input);
+    push_object(source, document, prefix, node, &fill, input);
 }
 
-fn push_object(source: &Arc<SourceFile>, document: usize, prefix: String, node: Node, input: &mut Input) {
+/// The reason a Helm chart's own files are skipped, from the file name.
+fn helm_file(path: &str) -> Option<String> {
+    let name = Path::new(path).file_name()?.to_str()?;
+    let what = match name {
+        "Chart.yaml" | "Chart.yml" => "Helm chart metadata",
+        "values.yaml" | "values.yml" => "Helm chart values",
+        _ => return None,
+    };
+    let dir = parent_dir(path);
+    Some(format!(
+        "{what}, not a Kubernetes object; audit the rendered chart: `helm template {dir} | clustergpt analyze -`"
+    ))
+}
+
+fn parent_dir(path: &str) -> String {
+    match Path::new(path).parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.display().to_string(),
+        _ => ".".to_string(),
+    }
+}
+
+fn push_object(
+    source: &Arc<SourceFile>,
+    document: usize,
+    prefix: String,
+    node: Node,
+    fill: &[(&str, String)],
+    input: &mut Input,
+) {
     if !matches!(node.kind, NodeKind::Map(_)) {
         return;
     }
     let spans = SpanIndex::build(&node);
-    let body = node.into_json();
+    let mut body = node.into_json();
+    // An API list's items leave apiVersion and kind to the list; the object carries them.
+    if let Some(map) = body.as_object_mut() {
+        for (k, v) in fill {
+            map.insert((*k).to_string(), serde_json::Value::String(v.clone()));
+        }
+    }
     let origin = Origin::File { path: source.path.clone(), document, prefix };
     let mut obj = Object::from_body(body, origin);
     obj.spans = Some(Arc::new(spans));

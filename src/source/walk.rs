@@ -1,0 +1,150 @@
+//! Finding the manifest files under the paths the user gave.
+//!
+//! Directories are walked recursively in sorted order, hidden entries skipped. Symbolic links are
+//! followed, but every directory and file is visited once, by its canonical path: a link back to an
+//! ancestor (a loop) is reported and not followed, and a directory or file reached a second time
+//! through another link is read once.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use super::{InputError, Skipped, is_manifest_path, kustomize};
+
+/// What a walk found.
+#[derive(Debug, Default)]
+pub(crate) struct Collected {
+    /// Manifest files (and `-` for stdin), in walk order.
+    pub files: Vec<PathBuf>,
+    /// Kustomization files in the walked directories and next to files given by name, which say
+    /// which files are patches.
+    pub kustomizations: Vec<PathBuf>,
+    /// Paths that could not be read.
+    pub errors: Vec<InputError>,
+    /// Links not followed (loops) and files or directories reached twice.
+    pub skipped: Vec<Skipped>,
+}
+
+#[derive(Default)]
+struct Walker {
+    out: Collected,
+    /// Canonical directory → the path it was first read through.
+    dirs: BTreeMap<PathBuf, PathBuf>,
+    /// Canonical file → the path it was first read through.
+    files: BTreeMap<PathBuf, PathBuf>,
+    /// Canonical directories being walked, outermost first: a link to one of them is a loop.
+    stack: Vec<(PathBuf, PathBuf)>,
+    /// Manifest files met (including ones already read through another path).
+    seen: usize,
+}
+
+fn error(path: &Path, message: String) -> InputError {
+    InputError { file: path.display().to_string(), line: None, column: None, message }
+}
+
+fn skipped(path: &Path, reason: String) -> Skipped {
+    Skipped { file: path.display().to_string(), document: 0, line: 1, reason }
+}
+
+/// Lists the manifest files under `paths`: directories recursively, files as given (whatever their
+/// extension), `-` as stdin.
+pub(crate) fn collect(paths: &[PathBuf]) -> Collected {
+    let mut w = Walker::default();
+    for p in paths {
+        if p.as_os_str() == "-" {
+            w.out.files.push(p.clone());
+            continue;
+        }
+        match std::fs::metadata(p) {
+            Ok(m) if m.is_dir() => {
+                let before = w.seen;
+                w.dir(p);
+                if w.seen == before && !w.out.skipped.iter().any(|s| s.file == p.display().to_string()) {
+                    w.out.errors.push(error(p, "no .yaml, .yml or .json files in this directory".to_string()));
+                }
+            }
+            Ok(_) => {
+                w.file(p);
+                // A file named on its own may still be a patch of the kustomization next to it.
+                let dir = match p.parent() {
+                    Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+                    _ => PathBuf::from("."),
+                };
+                for name in kustomize::FILE_NAMES {
+                    let k = dir.join(name);
+                    if k.is_file() {
+                        w.out.kustomizations.push(k);
+                    }
+                }
+            }
+            Err(e) => w.out.errors.push(error(p, format!("cannot read: {e}"))),
+        }
+    }
+    w.out
+}
+
+impl Walker {
+    fn file(&mut self, p: &Path) {
+        self.seen += 1;
+        let Ok(canonical) = std::fs::canonicalize(p) else {
+            // Reading it will report why (a dangling link, for one).
+            self.out.files.push(p.to_path_buf());
+            return;
+        };
+        if let Some(first) = self.files.get(&canonical) {
+            let reason = format!("same file as {}; read once", first.display());
+            self.out.skipped.push(skipped(p, reason));
+            return;
+        }
+        self.files.insert(canonical, p.to_path_buf());
+        self.out.files.push(p.to_path_buf());
+    }
+
+    fn dir(&mut self, dir: &Path) {
+        let canonical = match std::fs::canonicalize(dir) {
+            Ok(c) => c,
+            Err(e) => {
+                self.out.errors.push(error(dir, format!("cannot list directory: {e}")));
+                return;
+            }
+        };
+        if let Some((_, ancestor)) = self.stack.iter().find(|(c, _)| *c == canonical) {
+            let reason = format!(
+                "symbolic link loop: this leads back to {}, which is being read; not followed",
+                ancestor.display()
+            );
+            self.out.skipped.push(skipped(dir, reason));
+            return;
+        }
+        if let Some(first) = self.dirs.get(&canonical) {
+            let reason = format!("same directory as {}; read once", first.display());
+            self.out.skipped.push(skipped(dir, reason));
+            return;
+        }
+        let entries = match std::fs::read_dir(dir) {
+            Ok(e) => e,
+            Err(e) => {
+                self.out.errors.push(error(dir, format!("cannot list directory: {e}")));
+                return;
+            }
+        };
+        self.dirs.insert(canonical.clone(), dir.to_path_buf());
+        self.stack.push((canonical, dir.to_path_buf()));
+        let mut paths: Vec<PathBuf> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
+        paths.sort();
+        for p in paths {
+            let name = p.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+            if name.starts_with('.') {
+                continue;
+            }
+            if kustomize::FILE_NAMES.contains(&&*name) {
+                self.out.kustomizations.push(p.clone());
+            }
+            if p.is_dir() {
+                self.dir(&p);
+            } else if is_manifest_path(&p) {
+                self.file(&p);
+            }
+        }
+        self.stack.pop();
+    }
+}
