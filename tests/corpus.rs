@@ -45,6 +45,28 @@ fn real_world_manifests_audit_without_errors() {
     eprintln!("{} objects, {} findings: {per_rule:?}", a.summary.objects, a.findings.len());
 }
 
+/// `live/`: kubectl and support-bundle List dumps. Typed lists (`DeploymentList`, `JobList`, ...)
+/// leave `kind` off their items; every item must still be read, none skipped for a missing kind.
+#[test]
+fn live_dumps_read_every_list_item() {
+    let Some(c) = corpus() else { return };
+    let live = c.join("live");
+    let Ok(index) = std::fs::read_to_string(live.join("INDEX.tsv")) else { return };
+    // Column 5 of the index is the item count of each dump.
+    let expected: usize = index.lines().skip(1).filter_map(|l| l.split('\t').nth(4)?.parse::<usize>().ok()).sum();
+    let input = source::load_paths(&[live], &mut std::io::empty(), Limits::default());
+    assert!(input.errors.is_empty(), "input errors: {:#?}", input.errors);
+    let missing: Vec<String> = input
+        .skipped
+        .iter()
+        .filter(|s| s.reason.contains("no apiVersion") || s.reason.contains("no kind"))
+        .map(|s| format!("{}:{} {}", s.file, s.line, s.reason))
+        .collect();
+    assert!(missing.is_empty(), "{} items skipped for a missing kind: {missing:#?}", missing.len());
+    assert_eq!(input.objects.len(), expected, "skipped: {:#?}", input.skipped);
+    assert!(input.objects.iter().all(|o| !o.kind.is_empty() && !o.api_version.is_empty()));
+}
+
 #[derive(Default)]
 struct Tally {
     agree: usize,
