@@ -250,7 +250,9 @@ fn kustomize_patches_are_skipped_not_audited() {
             ),
             (
                 "K/overlays/prod/kustomization.yaml".to_string(),
-                "no apiVersion and kind, so not a Kubernetes object".to_string()
+                "a Kustomize file, not a Kubernetes object; audit the built output: `kubectl kustomize \
+                 K/overlays/prod | clustergpt analyze -`"
+                    .to_string()
             ),
             ("K/overlays/prod/patches/image.json".to_string(), patch.to_string()),
             ("K/overlays/prod/patches/replicas.yaml".to_string(), patch.to_string()),

@@ -367,8 +367,8 @@ fn add_node(
             _ => "kind",
         };
         let mut reason = format!("no {missing}, so not a Kubernetes object");
-        if let Some(helm) = helm_file(&source.path).filter(|_| matches!(place, Place::Document)) {
-            reason = helm;
+        if let Some(tool) = tool_file(&source.path).filter(|_| matches!(place, Place::Document)) {
+            reason = tool;
         } else if matches!(place, Place::ListItem { .. }) {
             reason.push_str(" (only a typed list such as DeploymentList gives its items one)");
         }
@@ -403,18 +403,17 @@ fn add_node(
     push_object(source, document, prefix, node, &fill, input);
 }
 
-/// The reason a Helm chart's own files are skipped, from the file name.
-fn helm_file(path: &str) -> Option<String> {
+/// The reason a Helm chart's or Kustomize's own files are skipped, from the file name.
+fn tool_file(path: &str) -> Option<String> {
     let name = Path::new(path).file_name()?.to_str()?;
-    let what = match name {
-        "Chart.yaml" | "Chart.yml" => "Helm chart metadata",
-        "values.yaml" | "values.yml" => "Helm chart values",
+    let dir = parent_dir(path);
+    let (what, output, command) = match name {
+        "Chart.yaml" | "Chart.yml" => ("Helm chart metadata", "rendered chart", "helm template"),
+        "values.yaml" | "values.yml" => ("Helm chart values", "rendered chart", "helm template"),
+        n if kustomize::FILE_NAMES.contains(&n) => ("a Kustomize file", "built output", "kubectl kustomize"),
         _ => return None,
     };
-    let dir = parent_dir(path);
-    Some(format!(
-        "{what}, not a Kubernetes object; audit the rendered chart: `helm template {dir} | clustergpt analyze -`"
-    ))
+    Some(format!("{what}, not a Kubernetes object; audit the {output}: `{command} {dir} | clustergpt analyze -`"))
 }
 
 fn parent_dir(path: &str) -> String {
