@@ -108,44 +108,38 @@ pub struct Audit {
     pub cost: crate::cost::CostReport,
     /// What `analyze --baseline` hid and which baseline entries no longer match.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub baseline: Option<crate::baseline::BaselineReport>,
+    pub baseline: Option<BaselineReport>,
 }
 
-/// Whether a select/ignore entry names a rule, a rule name, an area or `all`.
-#[must_use]
-pub fn selector_is_known(s: &str) -> bool {
-    s.eq_ignore_ascii_case("all") || Area::parse(s).is_some() || rules::find(s).is_some() || prefix_matches(s)
+/// One accepted finding.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct BaselineEntry {
+    /// The finding's fingerprint (what matching uses).
+    pub fingerprint: String,
+    /// Rule id, for people reading the file.
+    pub rule: String,
+    /// `Kind/namespace/name`, for people reading the file.
+    pub object: String,
+    /// JSON pointer of the field, for people reading the file.
+    pub path: String,
 }
 
-fn prefix_matches(s: &str) -> bool {
-    s.len() >= 3 && rules::registry().iter().any(|r| r.meta().id.starts_with(&s.to_ascii_uppercase()))
+/// What applying a baseline did (`baseline` in the JSON audit).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BaselineReport {
+    /// The baseline file as given.
+    pub file: String,
+    /// Findings hidden because the baseline holds them.
+    pub hidden: usize,
+    /// Baseline entries that match no finding any more (of the rules that ran): remove them.
+    pub stale: Vec<BaselineEntry>,
 }
 
-fn selector_hits(sel: &str, rule: &dyn Rule) -> bool {
-    let m = rule.meta();
-    sel.eq_ignore_ascii_case("all")
-        || m.id.eq_ignore_ascii_case(sel)
-        || m.name == sel
-        || m.area.as_str().eq_ignore_ascii_case(sel)
-        || (sel.len() >= 3 && m.id.starts_with(&sel.to_ascii_uppercase()))
-}
-
-/// The rules a configuration selects, in id order.
+/// The rules a configuration and the command line select, in id order.
 #[must_use]
 pub fn selected_rules(config: &Config, opts: &RunOptions) -> Vec<&'static dyn Rule> {
     let select = if opts.select.is_empty() { &config.select } else { &opts.select };
-    rules::registry()
-        .iter()
-        .copied()
-        .filter(|r| {
-            if select.is_empty() {
-                r.meta().default_enabled || r.enabled_by_settings(&config.rules)
-            } else {
-                select.iter().any(|s| selector_hits(s, *r))
-            }
-        })
-        .filter(|r| !config.ignore.iter().chain(&opts.ignore).any(|s| selector_hits(s, *r)))
-        .collect()
+    rules::select(select, config.ignore.iter().chain(&opts.ignore), &config.rules)
 }
 
 /// Hashes rule id, object identity and field path: stable when lines move.

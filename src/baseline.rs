@@ -11,24 +11,13 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
+// The report types are part of `Audit`, so they live with it (no audit ↔ baseline cycle).
 use crate::audit::{self, Audit};
+pub use crate::audit::{BaselineEntry, BaselineReport};
 use crate::report::object_id;
 
 /// Version of the baseline file format.
 pub const BASELINE_VERSION: &str = "1";
-
-/// One accepted finding.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct BaselineEntry {
-    /// The finding's fingerprint (what matching uses).
-    pub fingerprint: String,
-    /// Rule id, for people reading the file.
-    pub rule: String,
-    /// `Kind/namespace/name`, for people reading the file.
-    pub object: String,
-    /// JSON pointer of the field, for people reading the file.
-    pub path: String,
-}
 
 /// The baseline file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -37,17 +26,6 @@ pub struct Baseline {
     pub schema_version: String,
     /// Accepted findings, sorted by fingerprint.
     pub findings: Vec<BaselineEntry>,
-}
-
-/// What applying a baseline did (`baseline` in the JSON audit).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BaselineReport {
-    /// The baseline file as given.
-    pub file: String,
-    /// Findings hidden because the baseline holds them.
-    pub hidden: usize,
-    /// Baseline entries that match no finding any more (of the rules that ran): remove them.
-    pub stale: Vec<BaselineEntry>,
 }
 
 impl Baseline {

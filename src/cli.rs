@@ -6,24 +6,16 @@ use std::path::PathBuf;
 use anyhow::{Context as _, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::audit::{self, Audit, RunOptions};
-use crate::config::{self, Config};
+use crate::audit::{self, Audit};
+use crate::config;
 use crate::model::Severity;
 use crate::report::{self, Format};
 use crate::rules;
+use crate::settings::parse_severity;
+// Shared with `github`; re-exported so `cli::Status` and friends keep working.
+pub use crate::settings::{RuleSelection, Status, resolve_config, today};
 use crate::source;
 use crate::yaml::Limits;
-
-/// Exit status of a run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Status {
-    /// Everything passed.
-    Passed = 0,
-    /// A gate failed (findings at or above `--fail-on`).
-    GateFailed = 1,
-    /// The tool could not do its job (bad flags, unreadable input).
-    Error = 2,
-}
 
 /// Audits Kubernetes manifests: reliability, security, cost and architecture findings with fixes.
 #[derive(Debug, Parser)]
@@ -91,21 +83,15 @@ pub enum ColorChoice {
     Never,
 }
 
-/// Which rules run and which configuration applies: shared by every command that audits.
-#[derive(Debug, Clone, Default, Args)]
-pub struct RuleSelection {
-    /// Only run these rules (ids, names, areas or id prefixes; repeatable, comma-separated).
-    #[arg(long, value_delimiter = ',')]
-    pub select: Vec<String>,
-    /// Do not run these rules (ids, names, areas or id prefixes; repeatable, comma-separated).
-    #[arg(long, value_delimiter = ',')]
-    pub ignore: Vec<String>,
-    /// Configuration file (default: `.clustergpt.yaml` in this directory or a parent).
-    #[arg(long, value_name = "PATH")]
-    pub config: Option<PathBuf>,
-    /// Ignore any `.clustergpt.yaml`.
-    #[arg(long, conflicts_with = "config")]
-    pub no_config: bool,
+impl ColorChoice {
+    /// Whether to colour text written to stdout.
+    fn for_stdout(self) -> bool {
+        match self {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+        }
+    }
 }
 
 /// Flags of `analyze`.
@@ -202,9 +188,43 @@ pub struct RulesArgs {
     /// `explain ID` prints a rule's documentation.
     #[command(subcommand)]
     pub action: Option<RulesAction>,
-    /// `table` or `json`.
-    #[arg(long, default_value = "table")]
-    pub format: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: RulesFormat,
+}
+
+/// Formats of `rules`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RulesFormat {
+    /// One line per rule.
+    Table,
+    /// A JSON array of rule descriptions.
+    Json,
+}
+
+/// Formats of `diff`: a diff has no SARIF form (SARIF describes one audit).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DiffFormat {
+    /// Human-readable, coloured on a TTY.
+    Terminal,
+    /// Versioned JSON.
+    Json,
+    /// Markdown (a PR comment).
+    Markdown,
+}
+
+impl DiffFormat {
+    fn parse(name: &str) -> anyhow::Result<DiffFormat> {
+        match Format::parse(name) {
+            Some(Format::Terminal) => Ok(DiffFormat::Terminal),
+            Some(Format::Json) => Ok(DiffFormat::Json),
+            Some(Format::Markdown) => Ok(DiffFormat::Markdown),
+            Some(Format::Sarif) => {
+                bail!("diff renders terminal, json or md; SARIF describes one audit, so use `analyze --format sarif`")
+            }
+            None => bail!("unknown format `{name}`; diff renders terminal, json or md (optionally `=PATH`)"),
+        }
+    }
 }
 
 /// `rules` sub-actions.
@@ -245,30 +265,14 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
     }
 }
 
-/// Resolves the configuration for a run: explicit path, discovered file, or defaults.
-///
-/// # Errors
-/// When the config file is unreadable or invalid (every problem is listed with its line).
-pub fn resolve_config(path: Option<&PathBuf>, no_config: bool) -> anyhow::Result<Config> {
-    if no_config {
-        return Ok(Config::defaults());
-    }
-    let found = match path {
-        Some(p) => Some(p.clone()),
-        None => std::env::current_dir().ok().and_then(|d| config::discover(&d)),
-    };
-    match found {
-        None => Ok(Config::defaults()),
-        Some(p) => config::load(&p).map_err(|errs| {
-            let lines: Vec<String> = errs.iter().map(ToString::to_string).collect();
-            anyhow::anyhow!("invalid configuration:\n  {}", lines.join("\n  "))
-        }),
-    }
-}
-
-fn parse_formats(specs: &[String]) -> anyhow::Result<Vec<(Format, Option<PathBuf>)>> {
+/// `--format NAME[=PATH]` flags, each name parsed by the command's own format set.
+fn parse_formats<F>(
+    specs: &[String],
+    terminal: F,
+    parse: impl Fn(&str) -> anyhow::Result<F>,
+) -> anyhow::Result<Vec<(F, Option<PathBuf>)>> {
     if specs.is_empty() {
-        return Ok(vec![(Format::Terminal, None)]);
+        return Ok(vec![(terminal, None)]);
     }
     let mut out = Vec::new();
     for spec in specs {
@@ -277,10 +281,7 @@ fn parse_formats(specs: &[String]) -> anyhow::Result<Vec<(Format, Option<PathBuf
             Some((n, _)) => (n, None),
             None => (spec.as_str(), None),
         };
-        let Some(f) = Format::parse(name) else {
-            bail!("unknown format `{name}`; use terminal, json, sarif or md (optionally `=PATH`)")
-        };
-        out.push((f, path));
+        out.push((parse(name)?, path));
     }
     if out.iter().filter(|(_, p)| p.is_none()).count() > 1 {
         bail!("only one --format may write to stdout; give the others a path, e.g. --format sarif=out.sarif");
@@ -288,23 +289,29 @@ fn parse_formats(specs: &[String]) -> anyhow::Result<Vec<(Format, Option<PathBuf
     Ok(out)
 }
 
-fn analyze(a: AnalyzeArgs) -> anyhow::Result<Status> {
-    let mut config = resolve_config(a.rules.config.as_ref(), a.rules.no_config)?;
-    let formats = parse_formats(&a.formats)?;
-    let fail_on = match &a.fail_on {
-        Some(s) => Some(
-            Severity::parse(s)
-                .with_context(|| format!("unknown severity `{s}`; use critical, high, medium, low or info"))?,
-        ),
-        None => config.fail_on,
-    };
-    config.fail_on = fail_on;
-    for s in a.rules.select.iter().chain(&a.rules.ignore) {
-        if !audit::selector_is_known(s) {
-            bail!("`{s}` is not a rule id, rule name or area; `clustergpt rules` lists them");
+/// Writes rendered output to its file, or to stdout.
+fn write_output(path: Option<&PathBuf>, text: &str) -> anyhow::Result<()> {
+    match path {
+        Some(p) => std::fs::write(p, text).with_context(|| format!("cannot write {}", p.display()))?,
+        None => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(text.as_bytes())?;
+            out.flush()?;
         }
     }
-    let opts = RunOptions { select: a.rules.select.clone(), ignore: a.rules.ignore.clone(), today: Some(today()) };
+    Ok(())
+}
+
+fn analyze(a: AnalyzeArgs) -> anyhow::Result<Status> {
+    let mut config = a.rules.resolve_config()?;
+    let formats = parse_formats(&a.formats, Format::Terminal, |name| {
+        Format::parse(name)
+            .with_context(|| format!("unknown format `{name}`; use terminal, json, sarif or md (optionally `=PATH`)"))
+    })?;
+    let fail_on = parse_severity(a.fail_on.as_deref())?.or(config.fail_on);
+    config.fail_on = fail_on;
+    a.rules.check()?;
+    let opts = a.rules.run_options(today());
     let mut timings = Timings::from_env();
     let mut stdin = std::io::stdin().lock();
     let input = source::load_paths(&a.paths, &mut stdin as &mut dyn Read, Limits::default());
@@ -324,21 +331,10 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<Status> {
     }
     // Freeing every node one by one costs more than the exit that follows; the OS reclaims it.
     std::mem::forget(objects);
-    let color = match a.color {
-        ColorChoice::Always => true,
-        ColorChoice::Never => false,
-        ColorChoice::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
-    };
+    let color = a.color.for_stdout();
     for (format, path) in &formats {
         let text = render(&audit, *format, color && path.is_none())?;
-        match path {
-            Some(p) => std::fs::write(p, text).with_context(|| format!("cannot write {}", p.display()))?,
-            None => {
-                let mut out = std::io::stdout().lock();
-                out.write_all(text.as_bytes())?;
-                out.flush()?;
-            }
-        }
+        write_output(path.as_ref(), &text)?;
     }
     timings.lap("render and write");
     timings.report();
@@ -418,12 +414,12 @@ fn rules_cmd(r: RulesArgs) -> anyhow::Result<Status> {
             )?;
             writeln!(out, "{}", m.doc_text())?;
         }
-        None => match r.format.as_str() {
-            "json" => {
+        None => match r.format {
+            RulesFormat::Json => {
                 let list: Vec<serde_json::Value> = rules::registry().iter().map(|r| rule_json(r.meta())).collect();
                 writeln!(out, "{}", serde_json::to_string_pretty(&list)?)?;
             }
-            "table" => {
+            RulesFormat::Table => {
                 writeln!(out, "{:<7} {:<36} {:<13} {:<9} {:<4} equivalents", "ID", "NAME", "AREA", "SEVERITY", "ON")?;
                 for rule in rules::registry() {
                     let m = rule.meta();
@@ -439,7 +435,6 @@ fn rules_cmd(r: RulesArgs) -> anyhow::Result<Status> {
                     )?;
                 }
             }
-            other => bail!("unknown rules format `{other}`; use table or json"),
         },
     }
     Ok(Status::Passed)
@@ -484,12 +479,8 @@ fn equivalents_text(m: &rules::RuleMeta) -> String {
 }
 
 fn fix_cmd(a: FixArgs) -> anyhow::Result<Status> {
-    let config = resolve_config(a.rules.config.as_ref(), a.rules.no_config)?;
-    for s in a.rules.select.iter().chain(&a.rules.ignore) {
-        if !audit::selector_is_known(s) {
-            bail!("`{s}` is not a rule id, rule name or area; `clustergpt rules` lists them");
-        }
-    }
+    let config = a.rules.resolve_config()?;
+    a.rules.check()?;
     if a.paths.iter().any(|p| p.as_os_str() == "-") {
         bail!("fix works on files; to fix stdin, write it to a file first");
     }
@@ -506,7 +497,7 @@ fn fix_cmd(a: FixArgs) -> anyhow::Result<Status> {
             }),
         }
     }
-    let opts = RunOptions { select: a.rules.select.clone(), ignore: a.rules.ignore.clone(), today: Some(today()) };
+    let opts = a.rules.run_options(today());
     let report = crate::fix::fix_files(&files, &config, &opts, a.allow_unsafe);
     let mut out = std::io::stdout().lock();
     for (path, (original, fixed)) in &report.changed {
@@ -574,15 +565,6 @@ fn init(i: InitArgs) -> anyhow::Result<Status> {
     Ok(Status::Passed)
 }
 
-fn check_selectors(select: &[String], ignore: &[String]) -> anyhow::Result<()> {
-    for s in select.iter().chain(ignore) {
-        if !audit::selector_is_known(s) {
-            bail!("`{s}` is not a rule id, rule name or area; `clustergpt rules` lists them");
-        }
-    }
-    Ok(())
-}
-
 fn load_dir_or_paths(paths: &[PathBuf]) -> source::Input {
     let mut stdin = std::io::stdin().lock();
     source::load_paths(paths, &mut stdin as &mut dyn Read, Limits::default())
@@ -606,32 +588,42 @@ fn read_audit(path: &PathBuf) -> anyhow::Result<Audit> {
     serde_json::from_value(v).with_context(|| format!("{} is not a ClusterGPT audit", path.display()))
 }
 
-fn diff_cmd(a: DiffArgs) -> anyhow::Result<Status> {
-    let config = resolve_config(a.rules.config.as_ref(), a.rules.no_config)?;
-    check_selectors(&a.rules.select, &a.rules.ignore)?;
-    let formats = parse_formats(&a.formats)?;
-    if formats.iter().any(|(f, _)| *f == Format::Sarif) {
-        bail!("diff renders terminal, json or md; SARIF describes one audit, so use `analyze --format sarif`");
-    }
-    let fail_on_new = match &a.fail_on_new {
-        Some(s) => Some(
-            Severity::parse(s)
-                .with_context(|| format!("unknown severity `{s}`; use critical, high, medium, low or info"))?,
-        ),
-        None => None,
+/// A `--base` failure with what to do about it (the flags named here are `diff`'s own).
+fn base_error(rev: &str, e: crate::git::Error) -> anyhow::Error {
+    use crate::git::Error as G;
+    let hint = match &e {
+        G::GitMissing(_) => "--base needs git installed, or use --base-dir DIR or two saved JSON audits",
+        G::NotARepo { .. } => "use --base-dir DIR or two saved JSON audits instead",
+        G::RefNotFound { .. } => {
+            "in CI the base branch is usually missing from a shallow clone: check out with full history \
+             (actions/checkout with `fetch-depth: 0`) or run `git fetch origin <base-branch>` first"
+        }
+        _ => "",
     };
+    if hint.is_empty() {
+        anyhow::Error::new(e).context(format!("--base {rev}"))
+    } else {
+        anyhow::anyhow!("--base {rev}: {e}; {hint}")
+    }
+}
+
+fn diff_cmd(a: DiffArgs) -> anyhow::Result<Status> {
+    let config = a.rules.resolve_config()?;
+    a.rules.check()?;
+    let formats = parse_formats(&a.formats, DiffFormat::Terminal, DiffFormat::parse)?;
+    let fail_on_new = parse_severity(a.fail_on_new.as_deref())?;
     let max_cost = match &a.max_cost_increase {
         Some(s) => Some(crate::diff::CostLimit::parse(s).map_err(anyhow::Error::msg)?),
         None => None,
     };
-    let opts = RunOptions { select: a.rules.select.clone(), ignore: a.rules.ignore.clone(), today: Some(today()) };
+    let opts = a.rules.run_options(today());
     let head_paths: Vec<PathBuf> = if a.paths.is_empty() { vec![PathBuf::from(".")] } else { a.paths.clone() };
     let label = |ps: &[PathBuf]| ps.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(" ");
     let (base, head, base_label, head_label) = if let Some(rev) = &a.base {
         let cwd = std::env::current_dir().context("cannot read the working directory")?;
-        let sha = crate::diff::git::resolve(&cwd, rev).map_err(anyhow::Error::msg)?;
+        let sha = crate::git::resolve(&cwd, rev).map_err(|e| base_error(rev, e))?;
         let base_input =
-            crate::diff::git::load(&cwd, &sha, &head_paths, Limits::default()).map_err(anyhow::Error::msg)?;
+            crate::git::load(&cwd, &sha, &head_paths, Limits::default()).map_err(|e| base_error(rev, e))?;
         let base = audit::run(base_input, &config, &opts);
         let head = audit::run(load_dir_or_paths(&head_paths), &config, &opts);
         (base, head, rev.clone(), label(&head_paths))
@@ -659,25 +651,14 @@ fn diff_cmd(a: DiffArgs) -> anyhow::Result<Status> {
     };
     let mut d = crate::diff::Diff::new(&base, &head).labeled(base_label, head_label);
     d.evaluate_gates(fail_on_new, max_cost);
-    let color = match a.color {
-        ColorChoice::Always => true,
-        ColorChoice::Never => false,
-        ColorChoice::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
-    };
+    let color = a.color.for_stdout();
     for (format, path) in &formats {
         let text = match format {
-            Format::Json => d.to_json()?,
-            Format::Markdown => report::diff_md::render(&d)?,
-            _ => report::diff_terminal::render(&d, color && path.is_none()),
+            DiffFormat::Terminal => report::diff_terminal::render(&d, color && path.is_none()),
+            DiffFormat::Json => d.to_json()?,
+            DiffFormat::Markdown => report::diff_md::render(&d)?,
         };
-        match path {
-            Some(p) => std::fs::write(p, text).with_context(|| format!("cannot write {}", p.display()))?,
-            None => {
-                let mut out = std::io::stdout().lock();
-                out.write_all(text.as_bytes())?;
-                out.flush()?;
-            }
-        }
+        write_output(path.as_ref(), &text)?;
     }
     let mut err = std::io::stderr().lock();
     for e in &base.errors {
@@ -698,10 +679,9 @@ fn diff_cmd(a: DiffArgs) -> anyhow::Result<Status> {
 fn baseline_cmd(b: BaselineArgs) -> anyhow::Result<Status> {
     match b.action {
         BaselineAction::Write(w) => {
-            let config = resolve_config(w.rules.config.as_ref(), w.rules.no_config)?;
-            check_selectors(&w.rules.select, &w.rules.ignore)?;
-            let opts =
-                RunOptions { select: w.rules.select.clone(), ignore: w.rules.ignore.clone(), today: Some(today()) };
+            let config = w.rules.resolve_config()?;
+            w.rules.check()?;
+            let opts = w.rules.run_options(today());
             let audit = audit::run(load_dir_or_paths(&w.paths), &config, &opts);
             if !audit.errors.is_empty() {
                 let mut err = std::io::stderr().lock();
@@ -727,23 +707,4 @@ fn baseline_cmd(b: BaselineArgs) -> anyhow::Result<Status> {
             Ok(Status::Passed)
         }
     }
-}
-
-/// Today's date (UTC) as `YYYY-MM-DD`, for exemption expiry.
-#[must_use]
-pub fn today() -> String {
-    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    let days = i64::try_from(secs / 86_400).unwrap_or(0);
-    // Howard Hinnant's days-to-civil algorithm.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = if m <= 2 { y + 1 } else { y };
-    format!("{y:04}-{m:02}-{d:02}")
 }

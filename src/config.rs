@@ -169,7 +169,7 @@ pub fn parse(file: &str, text: &str) -> Result<Config, Vec<ConfigError>> {
         }
     }
     for id in cfg.select.iter().chain(&cfg.ignore) {
-        if !crate::audit::selector_is_known(id) {
+        if !crate::rules::selector_is_known(id) {
             p.errors.push(ConfigError {
                 file: file.to_string(),
                 line: 1,

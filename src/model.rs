@@ -389,6 +389,139 @@ pub enum FixOp {
     },
 }
 
+/// Why operations could not be applied to an object's body.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OpError {
+    /// A removal with an empty path (the whole object).
+    #[error("empty path")]
+    EmptyPath,
+    /// The path to remove does not exist.
+    #[error("`{path}` does not exist")]
+    Missing {
+        /// JSON pointer.
+        path: String,
+    },
+    /// An array step that is not a number.
+    #[error("`{segment}` is not an index")]
+    NotAnIndex {
+        /// The path segment.
+        segment: String,
+    },
+    /// An array index past the end.
+    #[error("`{path}`: index out of range")]
+    OutOfRange {
+        /// JSON pointer.
+        path: String,
+    },
+    /// The path goes through a string, number or boolean.
+    #[error("`{path}` goes through a scalar")]
+    ThroughScalar {
+        /// JSON pointer.
+        path: String,
+    },
+}
+
+impl FixOp {
+    /// Applies this operation to a body, the way the text edits should: `Add` and `Replace` set
+    /// the value (creating missing parents), `Remove` deletes it, `Create` changes nothing (the
+    /// created object is separate).
+    ///
+    /// # Errors
+    /// When the path cannot be followed.
+    pub fn apply(&self, body: &mut Value) -> Result<(), OpError> {
+        match self {
+            FixOp::Add { path, value } | FixOp::Replace { path, value } => set_at(body, path, value.clone()),
+            FixOp::Create { .. } => Ok(()),
+            FixOp::Remove { path } => remove_at(body, path),
+        }
+    }
+}
+
+/// The body after a fix's operations: what an edited file must read back as.
+///
+/// # Errors
+/// When an operation's path cannot be followed.
+pub fn apply_ops(body: &Value, ops: &[FixOp]) -> Result<Value, OpError> {
+    let mut v = body.clone();
+    for op in ops {
+        op.apply(&mut v)?;
+    }
+    Ok(v)
+}
+
+fn remove_at(root: &mut Value, path: &str) -> Result<(), OpError> {
+    let segs: Vec<String> = crate::yaml::pointer_segments(path).collect();
+    let Some((last, parents)) = segs.split_last() else { return Err(OpError::EmptyPath) };
+    let missing = || OpError::Missing { path: path.to_string() };
+    let mut cur = root;
+    for s in parents {
+        cur = match cur {
+            Value::Object(m) => m.get_mut(s).ok_or_else(missing)?,
+            Value::Array(a) => s.parse::<usize>().ok().and_then(|i| a.get_mut(i)).ok_or_else(missing)?,
+            _ => return Err(missing()),
+        };
+    }
+    match cur {
+        Value::Object(m) => {
+            m.remove(last);
+        }
+        Value::Array(a) => {
+            let i: usize = last.parse().map_err(|_| OpError::NotAnIndex { segment: last.clone() })?;
+            if i < a.len() {
+                a.remove(i);
+            }
+        }
+        _ => return Err(missing()),
+    }
+    Ok(())
+}
+
+fn set_at(root: &mut Value, path: &str, value: Value) -> Result<(), OpError> {
+    let segs: Vec<String> = crate::yaml::pointer_segments(path).collect();
+    let Some((last, parents)) = segs.split_last() else {
+        *root = value;
+        return Ok(());
+    };
+    let through_scalar = || OpError::ThroughScalar { path: path.to_string() };
+    let out_of_range = || OpError::OutOfRange { path: path.to_string() };
+    let mut cur = root;
+    for s in parents {
+        if cur.is_null() {
+            *cur = Value::Object(serde_json::Map::new());
+        }
+        cur = match cur {
+            Value::Object(m) => m.entry(s.clone()).or_insert(Value::Null),
+            Value::Array(a) => {
+                let i: usize = s.parse().map_err(|_| OpError::NotAnIndex { segment: s.clone() })?;
+                a.get_mut(i).ok_or_else(out_of_range)?
+            }
+            _ => return Err(through_scalar()),
+        };
+    }
+    if cur.is_null() {
+        *cur = Value::Object(serde_json::Map::new());
+    }
+    match cur {
+        Value::Object(m) => {
+            m.insert(last.clone(), value);
+        }
+        Value::Array(a) => {
+            if last == "-" {
+                a.push(value);
+            } else {
+                let i: usize = last.parse().map_err(|_| OpError::NotAnIndex { segment: last.clone() })?;
+                if i == a.len() {
+                    a.push(value);
+                } else {
+                    *a.get_mut(i).ok_or_else(out_of_range)? = value;
+                }
+            }
+        }
+        _ => return Err(through_scalar()),
+    }
+    Ok(())
+}
+
 /// A fix as semantic operations; materialized into text edits, patches and snippets elsewhere.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Fix {

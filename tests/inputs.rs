@@ -338,7 +338,7 @@ fn git_base_skips_the_same_kustomize_patches() {
     copy_dir(&fixture("kustomize"), &repo.join("k"));
     git(&["add", "."]);
     git(&["commit", "--quiet", "-m", "base"]);
-    let base = clustergpt::diff::git::load(repo, "HEAD", &[PathBuf::from("k")], Limits::default()).expect("git load");
+    let base = clustergpt::git::load(repo, "HEAD", &[PathBuf::from("k")], Limits::default()).expect("git load");
     let mut from_git: Vec<String> = base.skipped.iter().map(|s| format!("{} {}", s.file, s.reason)).collect();
     from_git.sort();
     let head = load(&[repo.join("k")]);

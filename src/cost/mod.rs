@@ -819,7 +819,7 @@ impl<'a> Estimator<'a> {
             }
         };
         let (before, priced) = current?;
-        let fixed_body = crate::fix::edit::apply_ops_json(&o.body, &fix.ops).ok()?;
+        let fixed_body = crate::model::apply_ops(&o.body, &fix.ops).ok()?;
         let fixed = Object::from_body(fixed_body, o.origin.clone());
         if !priced {
             return None;

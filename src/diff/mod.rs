@@ -4,8 +4,6 @@
 //! Pure: both sides are audits (from a git ref, a directory or a saved JSON audit, read by the
 //! CLI); findings are matched by fingerprint, cost items by kind, namespace and name.
 
-pub mod git;
-
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};

@@ -595,91 +595,12 @@ fn scalar_text(v: &Value, style: Option<Style>) -> Result<String, String> {
 }
 
 /// Applies operations to a JSON value the way the edits should: the expected object after a fix.
+/// Kept for callers in `fix`; the operations themselves live in [`crate::model::apply_ops`].
 ///
 /// # Errors
 /// When a path cannot be applied.
 pub fn apply_ops_json(body: &Value, ops: &[FixOp]) -> Result<Value, String> {
-    let mut v = body.clone();
-    for op in ops {
-        match op {
-            FixOp::Add { path, value } | FixOp::Replace { path, value } => set(&mut v, path, value.clone())?,
-            // A created object is separate; the object itself does not change.
-            FixOp::Create { .. } => {}
-            FixOp::Remove { path } => {
-                let segs: Vec<String> = yaml::pointer_segments(path).collect();
-                let Some((last, parents)) = segs.split_last() else { return Err("empty path".into()) };
-                let mut cur = &mut v;
-                for s in parents {
-                    cur = match cur {
-                        Value::Object(m) => m.get_mut(s).ok_or_else(|| format!("`{path}` does not exist"))?,
-                        Value::Array(a) => s
-                            .parse::<usize>()
-                            .ok()
-                            .and_then(|i| a.get_mut(i))
-                            .ok_or_else(|| format!("`{path}` does not exist"))?,
-                        _ => return Err(format!("`{path}` does not exist")),
-                    };
-                }
-                match cur {
-                    Value::Object(m) => {
-                        m.remove(last);
-                    }
-                    Value::Array(a) => {
-                        let i: usize = last.parse().map_err(|_| "bad index".to_string())?;
-                        if i < a.len() {
-                            a.remove(i);
-                        }
-                    }
-                    _ => return Err(format!("`{path}` does not exist")),
-                }
-            }
-        }
-    }
-    Ok(v)
-}
-
-fn set(root: &mut Value, path: &str, value: Value) -> Result<(), String> {
-    let segs: Vec<String> = yaml::pointer_segments(path).collect();
-    let Some((last, parents)) = segs.split_last() else {
-        *root = value;
-        return Ok(());
-    };
-    let mut cur = root;
-    for s in parents {
-        if cur.is_null() {
-            *cur = Value::Object(serde_json::Map::new());
-        }
-        cur = match cur {
-            Value::Object(m) => m.entry(s.clone()).or_insert(Value::Null),
-            Value::Array(a) => {
-                let i: usize = s.parse().map_err(|_| format!("`{s}` is not an index"))?;
-                a.get_mut(i).ok_or_else(|| format!("`{path}`: index {i} out of range"))?
-            }
-            _ => return Err(format!("`{path}` goes through a scalar")),
-        };
-    }
-    if cur.is_null() {
-        *cur = Value::Object(serde_json::Map::new());
-    }
-    match cur {
-        Value::Object(m) => {
-            m.insert(last.clone(), value);
-        }
-        Value::Array(a) => {
-            if last == "-" {
-                a.push(value);
-            } else {
-                let i: usize = last.parse().map_err(|_| format!("`{last}` is not an index"))?;
-                if i == a.len() {
-                    a.push(value);
-                } else {
-                    *a.get_mut(i).ok_or_else(|| format!("`{path}`: index out of range"))? = value;
-                }
-            }
-        }
-        _ => return Err(format!("`{path}` goes through a scalar")),
-    }
-    Ok(())
+    crate::model::apply_ops(body, ops).map_err(|e| e.to_string())
 }
 
 /// Renders a JSON value as block YAML (2-space indentation, indented sequences), for snippets.

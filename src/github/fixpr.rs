@@ -48,27 +48,30 @@ pub struct FileAt {
 ///
 /// # Errors
 /// When git fails.
-pub fn read_files_at(cwd: &Path, sha: &str, paths: &[PathBuf]) -> Result<Vec<FileAt>, String> {
-    let mut args: Vec<String> =
-        ["ls-tree", "-r", "-z", "--full-name", sha, "--"].iter().map(|s| (*s).to_string()).collect();
-    if paths.is_empty() {
-        args.push(".".to_string());
-    }
-    args.extend(paths.iter().map(|p| p.to_string_lossy().to_string()));
-    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-    let listing = super::git(cwd, &refs).map_err(|e| format!("git ls-tree {sha}: {e}"))?;
-    let mut out = Vec::new();
-    for rec in listing.split('\0').filter(|r| !r.is_empty()) {
-        let Some((meta, name)) = rec.split_once('\t') else { continue };
-        let mut parts = meta.split(' ');
-        let (Some(mode), Some(kind), Some(oid)) = (parts.next(), parts.next(), parts.next()) else { continue };
-        let hidden = Path::new(name).components().any(|c| c.as_os_str().to_string_lossy().starts_with('.'));
-        if kind != "blob" || mode == "120000" || hidden || !source::is_manifest_path(Path::new(name)) {
-            continue;
-        }
-        let text = super::git(cwd, &["cat-file", "blob", oid]).map_err(|e| format!("git cat-file {oid}: {e}"))?;
-        out.push(FileAt { path: name.to_string(), mode: mode.to_string(), text });
-    }
+pub fn read_files_at(cwd: &Path, sha: &str, paths: &[PathBuf]) -> Result<Vec<FileAt>, crate::git::Error> {
+    let specs: Vec<String> = if paths.is_empty() {
+        vec![".".to_string()]
+    } else {
+        paths.iter().map(|p| p.to_string_lossy().to_string()).collect()
+    };
+    let specs: Vec<&str> = specs.iter().map(String::as_str).collect();
+    let entries: Vec<crate::git::TreeEntry> = crate::git::ls_tree(cwd, sha, &specs)?
+        .into_iter()
+        .filter(|e| {
+            let hidden = Path::new(&e.path).components().any(|c| c.as_os_str().to_string_lossy().starts_with('.'));
+            e.is_file() && !hidden && source::is_manifest_path(Path::new(&e.path))
+        })
+        .collect();
+    let oids: Vec<String> = entries.iter().map(|e| e.oid.clone()).collect();
+    let blobs = crate::git::read_blobs(cwd, &oids)?;
+    let mut out: Vec<FileAt> = entries
+        .into_iter()
+        .zip(blobs)
+        .filter_map(|(e, bytes)| {
+            let text = String::from_utf8(bytes).ok()?;
+            Some(FileAt { path: e.path, mode: e.mode, text })
+        })
+        .collect();
     out.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(out)
 }

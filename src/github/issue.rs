@@ -15,10 +15,10 @@ use clap::{Args, Parser};
 use serde_json::{Value, json};
 
 use super::api::{Api, ApiConfig, Method, RetryPolicy};
-use super::{Inputs, Posted};
-use crate::audit::{self, Audit, RunOptions};
-use crate::cli::Status;
-use crate::model::Severity;
+use super::{Inputs, Posted, blocking};
+use crate::audit::{self, Audit};
+use crate::config::Config;
+use crate::settings::{RuleSelection, Status, parse_severity};
 use crate::yaml::{Limits, PointerExt};
 
 /// GitHub's limit on an issue body is 65,536 characters; stay under it.
@@ -62,7 +62,7 @@ pub struct AuditIssueArgs {
     pub fail_on: Option<String>,
     /// Rule selection and configuration.
     #[command(flatten)]
-    pub rules: crate::cli::RuleSelection,
+    pub rules: RuleSelection,
     /// Send no writes: print the exact requests.
     #[arg(long)]
     pub dry_run: bool,
@@ -165,7 +165,7 @@ pub fn run_cli(a: AuditIssueArgs) -> anyhow::Result<Status> {
         clock: super::api::Clock::real(),
         retry: RetryPolicy::default(),
         cwd: std::env::current_dir().context("cannot read the working directory")?,
-        today: crate::cli::today(),
+        today: crate::settings::today(),
     };
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().context("cannot start the runtime")?;
     let mut out = std::io::stdout().lock();
@@ -174,8 +174,10 @@ pub fn run_cli(a: AuditIssueArgs) -> anyhow::Result<Status> {
 
 fn load(a: &AuditIssueArgs, inputs: &Inputs) -> anyhow::Result<crate::source::Input> {
     let paths: Vec<PathBuf> = if a.paths.is_empty() { vec![PathBuf::from(".")] } else { a.paths.clone() };
-    match crate::diff::git::resolve(&inputs.cwd, "HEAD") {
-        Ok(head) => crate::diff::git::load(&inputs.cwd, &head, &paths, Limits::default()).map_err(anyhow::Error::msg),
+    match crate::git::resolve(&inputs.cwd, "HEAD") {
+        Ok(head) => crate::git::load(&inputs.cwd, &head, &paths, Limits::default())
+            .context("cannot read the manifests committed at HEAD"),
+        // Not a repository (or no commit yet): the files on disk are what there is.
         Err(_) => {
             let mut stdin = std::io::empty();
             let abs: Vec<PathBuf> = paths.iter().map(|p| inputs.cwd.join(p)).collect();
@@ -200,35 +202,29 @@ pub async fn run_outcome(a: &AuditIssueArgs, inputs: &Inputs, out: &mut dyn Writ
     if a.title.trim().is_empty() || a.title.len() > 256 || a.title.chars().any(char::is_control) {
         bail!("--title must be a single line of at most 256 characters");
     }
-    for s in a.rules.select.iter().chain(&a.rules.ignore) {
-        if !audit::selector_is_known(s) {
-            bail!("`{s}` is not a rule id, rule name or area; `clustergpt rules` lists them");
-        }
-    }
+    a.rules.check()?;
     let env = &inputs.env;
     let repo = a.repo.clone().or_else(|| env.repository.clone()).ok_or_else(|| {
         anyhow::anyhow!("no repository: pass --repo OWNER/NAME (inside GitHub Actions GITHUB_REPOSITORY gives it)")
     })?;
     let (owner, name) = super::context::parse_repo(&repo).map_err(anyhow::Error::msg)?;
-    let config = crate::cli::resolve_config(a.rules.config.as_ref(), a.rules.no_config)?;
-    let fail_on = match &a.fail_on {
-        Some(s) => Some(
-            Severity::parse(s)
-                .with_context(|| format!("unknown severity `{s}`; use critical, high, medium, low or info"))?,
-        ),
-        None => config.fail_on,
-    };
-    let opts = RunOptions {
-        select: a.rules.select.clone(),
-        ignore: a.rules.ignore.clone(),
-        today: Some(inputs.today.clone()),
-    };
-    let (mut audit, objects) = audit::run_with_objects(load(a, inputs)?, &config, &opts);
-    crate::fix::enrich(&mut audit, &objects);
-    drop(objects);
+    // Configuration, git, the audit and the report block: they run off the runtime's thread.
+    let (args, inputs_owned) = (a.clone(), inputs.clone());
+    let audited = blocking(move || -> anyhow::Result<(Config, Audit, Option<crate::model::Severity>, String)> {
+        let (a, inputs) = (&args, &inputs_owned);
+        let config = a.rules.resolve_config()?;
+        let fail_on = parse_severity(a.fail_on.as_deref())?.or(config.fail_on);
+        let opts = a.rules.run_options(inputs.today.clone());
+        let (mut audit, objects) = audit::run_with_objects(load(a, inputs)?, &config, &opts);
+        crate::fix::enrich(&mut audit, &objects);
+        drop(objects);
+        let body = body(&audit, &a.marker_id)?;
+        Ok((config, audit, fail_on, body))
+    })
+    .await??;
+    let (config, audit, fail_on, body) = audited;
     let relevant = audit.findings.iter().filter(|f| fail_on.is_none_or(|min| f.severity >= min)).count();
     let clean = relevant == 0 && audit.errors.is_empty();
-    let body = body(&audit, &a.marker_id)?;
 
     let cfg = ApiConfig {
         base_url: a
@@ -245,11 +241,8 @@ pub async fn run_outcome(a: &AuditIssueArgs, inputs: &Inputs, out: &mut dyn Writ
     let mut api = Api::new(&cfg).map_err(anyhow::Error::msg)?;
     let repo_path = format!("/repos/{owner}/{name}");
     let issue = sync_issue(a, &mut api, &repo_path, &body, clean).await;
-    let fix_pr = if a.open_fix_pr {
-        Some(open_fix_pr(a, inputs, &mut api, &owner, &repo_path, &config, &opts).await)
-    } else {
-        None
-    };
+    let fix_pr =
+        if a.open_fix_pr { Some(open_fix_pr(a, inputs, &mut api, &owner, &repo_path, config).await) } else { None };
 
     let verdict = if clean {
         "clean".to_string()
@@ -300,29 +293,32 @@ async fn open_fix_pr(
     api: &mut Api,
     owner: &str,
     repo_path: &str,
-    config: &crate::config::Config,
-    opts: &RunOptions,
+    config: Config,
 ) -> Posted {
-    let git = |args: &[&str]| -> Option<String> {
-        let out = std::process::Command::new("git").args(args).current_dir(&inputs.cwd).output().ok()?;
-        out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+    let (rules, paths, cwd, today) = (a.rules.clone(), a.paths.clone(), inputs.cwd.clone(), inputs.today.clone());
+    let computed = blocking(move || -> Result<_, Posted> {
+        let git = |args: &[&str]| crate::git::run(&cwd, args).ok().map(|s| s.trim().to_string());
+        let Some(head_sha) = git(&["rev-parse", "HEAD"]) else {
+            return Err(Posted::Skipped("not in a git checkout: fixes are committed on top of HEAD".into()));
+        };
+        let branch = match git(&["rev-parse", "--abbrev-ref", "HEAD"]) {
+            Some(b) if b != "HEAD" && !b.is_empty() => b,
+            _ => return Err(Posted::Skipped("HEAD is detached: check out the branch the fixes should go into".into())),
+        };
+        if branch.starts_with("clustergpt/fixes/") {
+            return Err(Posted::Skipped("this is a fix branch itself".into()));
+        }
+        let paths: Vec<PathBuf> = if paths.is_empty() { vec![PathBuf::from(".")] } else { paths };
+        let files = super::fixpr::read_files_at(&cwd, &head_sha, &paths).map_err(|e| Posted::Failed(e.to_string()))?;
+        let (report, facts) = super::fixpr::compute(&files, &config, &rules.run_options(today));
+        Ok((head_sha, branch, files, report, facts))
+    })
+    .await;
+    let (head_sha, branch, files, report, facts) = match computed {
+        Ok(Ok(c)) => c,
+        Ok(Err(p)) => return p,
+        Err(e) => return Posted::Failed(format!("{e:#}")),
     };
-    let Some(head_sha) = git(&["rev-parse", "HEAD"]) else {
-        return Posted::Skipped("not in a git checkout: fixes are committed on top of HEAD".into());
-    };
-    let branch = match git(&["rev-parse", "--abbrev-ref", "HEAD"]) {
-        Some(b) if b != "HEAD" && !b.is_empty() => b,
-        _ => return Posted::Skipped("HEAD is detached: check out the branch the fixes should go into".into()),
-    };
-    if branch.starts_with("clustergpt/fixes/") {
-        return Posted::Skipped("this is a fix branch itself".into());
-    }
-    let paths: Vec<PathBuf> = if a.paths.is_empty() { vec![PathBuf::from(".")] } else { a.paths.clone() };
-    let files = match super::fixpr::read_files_at(&inputs.cwd, &head_sha, &paths) {
-        Ok(f) => f,
-        Err(e) => return Posted::Failed(e),
-    };
-    let (report, facts) = super::fixpr::compute(&files, config, opts);
     let t = super::fixpr::Target { repo_path, owner, branch: &branch, head_sha: &head_sha, pull_request: None };
     super::fixpr::publish(api, &t, &files, &report, facts, report.skipped.len(), &super::explain::TemplateExplainer)
         .await

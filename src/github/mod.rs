@@ -12,7 +12,9 @@
 //! 5. Without write permission (forks), workflow commands and the step summary carry the findings;
 //!    `--emit-artifact` / `--post-artifact` split the work for the fork-safe two-stage pattern.
 //!
-//! The rest of the crate is synchronous; this command runs a current-thread tokio runtime.
+//! The rest of the crate is synchronous; this command runs a current-thread tokio runtime, and
+//! everything that blocks (git, files, whole audits) runs on its blocking pool ([`blocking`]), so
+//! the async code only waits on the network.
 
 pub mod actions;
 pub mod api;
@@ -29,17 +31,16 @@ pub mod summary;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Component, Path, PathBuf};
-use std::process::{Command as Process, Stdio};
 use std::time::Duration;
 
 use anyhow::{Context as _, anyhow, bail};
 use clap::{Args, Parser};
 use serde_json::{Value, json};
 
-use crate::audit::{self, Audit, RunOptions};
-use crate::cli::Status;
+use crate::audit::{self, Audit};
 use crate::diff::{CostLimit, Diff, Gate};
 use crate::model::{Finding, Severity};
+use crate::settings::{RuleSelection, Status, parse_severity};
 use crate::yaml::Limits;
 use crate::yaml::PointerExt;
 use api::{Api, ApiConfig, ApiError, Clock, Method, RetryPolicy};
@@ -113,7 +114,7 @@ pub struct PrArgs {
     pub max_cost_increase: Option<String>,
     /// Rule selection and configuration.
     #[command(flatten)]
-    pub rules: crate::cli::RuleSelection,
+    pub rules: RuleSelection,
     /// Write SARIF 2.1.0 of the head here (for github/codeql-action/upload-sarif, category `clustergpt`).
     #[arg(long, value_name = "PATH")]
     pub sarif_file: Option<PathBuf>,
@@ -191,7 +192,7 @@ pub fn run_cli(a: PrArgs) -> anyhow::Result<Status> {
         clock: Clock::real(),
         retry: RetryPolicy::default(),
         cwd: std::env::current_dir().context("cannot read the working directory")?,
-        today: crate::cli::today(),
+        today: crate::settings::today(),
     };
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().context("cannot start the runtime")?;
     let mut out = std::io::stdout().lock();
@@ -244,14 +245,17 @@ pub async fn run(a: &PrArgs, inputs: &Inputs, out: &mut dyn Write) -> anyhow::Re
     run_outcome(a, inputs, out).await.map(|o| o.status)
 }
 
-fn parse_severity(s: &Option<String>) -> anyhow::Result<Option<Severity>> {
-    match s {
-        Some(s) => Ok(Some(
-            Severity::parse(s)
-                .with_context(|| format!("unknown severity `{s}`; use critical, high, medium, low or info"))?,
-        )),
-        None => Ok(None),
-    }
+/// Runs blocking work (git, files, whole audits) on the runtime's blocking pool, so its own
+/// thread only ever waits on the network. A panic in `f` carries on as the panic it was.
+pub(crate) async fn blocking<T, F>(f: F) -> anyhow::Result<T>
+where
+    T: Send + 'static,
+    F: FnOnce() -> T + Send + 'static,
+{
+    tokio::task::spawn_blocking(f).await.map_err(|e| match e.try_into_panic() {
+        Ok(panic) => std::panic::resume_unwind(panic),
+        Err(e) => anyhow!("background work was cancelled: {e}"),
+    })
 }
 
 fn check_flags(a: &PrArgs) -> anyhow::Result<()> {
@@ -272,12 +276,7 @@ fn check_flags(a: &PrArgs) -> anyhow::Result<()> {
     {
         bail!("--bot-login must be a GitHub login such as github-actions[bot]");
     }
-    for s in a.rules.select.iter().chain(&a.rules.ignore) {
-        if !audit::selector_is_known(s) {
-            bail!("`{s}` is not a rule id, rule name or area; `clustergpt rules` lists them");
-        }
-    }
-    Ok(())
+    a.rules.check()
 }
 
 /// Like [`run`], returning everything that happened.
@@ -287,14 +286,14 @@ fn check_flags(a: &PrArgs) -> anyhow::Result<()> {
 pub async fn run_outcome(a: &PrArgs, inputs: &Inputs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     check_flags(a)?;
     let env = &inputs.env;
-    let fail_on = parse_severity(&a.fail_on)?;
-    let fail_on_new = parse_severity(&a.fail_on_new)?;
+    let fail_on = parse_severity(a.fail_on.as_deref())?;
+    let fail_on_new = parse_severity(a.fail_on_new.as_deref())?;
     let max_cost = match &a.max_cost_increase {
         Some(s) => Some(CostLimit::parse(s).map_err(anyhow::Error::msg)?),
         None => None,
     };
-    let event = match &env.event_path {
-        Some(p) => context::read_event(p).map_err(anyhow::Error::msg)?,
+    let event = match env.event_path.clone() {
+        Some(p) => blocking(move || context::read_event(&p)).await?.map_err(anyhow::Error::msg)?,
         None => EventFacts::default(),
     };
     let api_cfg = ApiConfig {
@@ -323,7 +322,8 @@ pub async fn run_outcome(a: &PrArgs, inputs: &Inputs, out: &mut dyn Write) -> an
             anyhow!("--post-artifact needs the repository: pass --repo OWNER/NAME or run inside GitHub Actions")
         })?;
         let (owner, name) = context::parse_repo(&repo).map_err(anyhow::Error::msg)?;
-        let art = artifact::read(dir, &format!("{owner}/{name}")).map_err(anyhow::Error::msg)?;
+        let (dir, expected) = (dir.clone(), format!("{owner}/{name}"));
+        let art = blocking(move || artifact::read(&dir, &expected)).await?.map_err(anyhow::Error::msg)?;
         if let Some(n) = a.pr
             && n != art.pull_request
         {
@@ -381,30 +381,31 @@ pub async fn run_outcome(a: &PrArgs, inputs: &Inputs, out: &mut dyn Write) -> an
         bail!("cannot tell the pull request's base and head commits; pass --base-sha and --head-sha");
     };
 
-    let analyzed = analyze(a, inputs, &base_sha, &head_sha)?;
-    let mut diff = analyzed.diff;
-    apply_gates(&mut diff, &analyzed.head_counts, fail_on, fail_on_new, max_cost);
-    if let Some(path) = &a.sarif_file {
-        let text = sarif_with_category(&analyzed.head)?;
-        std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    let analyzed = {
+        let (a, inputs, base_sha, head_sha) = (a.clone(), inputs.clone(), base_sha.clone(), head_sha.clone());
+        blocking(move || analyze(&a, &inputs, &base_sha, &head_sha)).await??
+    };
+    let Analyzed { mut diff, head, head_counts, merge_base } = analyzed;
+    apply_gates(&mut diff, &head_counts, fail_on, fail_on_new, max_cost);
+    if let Some(path) = a.sarif_file.clone() {
+        blocking(move || -> anyhow::Result<()> {
+            let text = sarif_with_category(&head)?;
+            std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))
+        })
+        .await??;
     }
 
     if let Some(dir) = &a.emit_artifact {
-        let art = artifact::Artifact::of(
-            &diff,
-            &ctx.full_name(),
-            ctx.number,
-            &base_sha,
-            &head_sha,
-            analyzed.head_counts.clone(),
-        );
-        let path = artifact::write(dir, &art).map_err(anyhow::Error::msg)?;
+        let art =
+            artifact::Artifact::of(&diff, &ctx.full_name(), ctx.number, &base_sha, &head_sha, head_counts.clone());
+        let dir = dir.clone();
+        let path = blocking(move || artifact::write(&dir, &art)).await?.map_err(anyhow::Error::msg)?;
         writeln!(out, "ClusterGPT: {}", diff.verdict())?;
         writeln!(out, "wrote {} for a later `clustergpt pr --post-artifact` job", path.display())?;
         let report = summary::body(&diff, &summary::Extras::default(), &a.marker_id, &head_sha)?;
         let report = strip_marker(&report, &a.marker_id);
         let rest = if env.in_actions { actions::print_findings(&diff.new, out)? } else { Vec::new() };
-        side_channels(a, env, out, &diff, &report, &rest, None)?;
+        side_channels(a, env, out, &diff, &report, &rest, None).await?;
         let status = exit_status(&diff);
         return Ok(Outcome {
             status,
@@ -418,7 +419,12 @@ pub async fn run_outcome(a: &PrArgs, inputs: &Inputs, out: &mut dyn Write) -> an
     }
 
     let mut api = api.ok_or_else(|| anyhow!("no API client"))?;
-    let local = a.dry_run.then(|| local_hunks(&inputs.cwd, &analyzed.merge_base, &head_sha));
+    let local = if a.dry_run {
+        let (cwd, head_sha) = (inputs.cwd.clone(), head_sha.clone());
+        Some(blocking(move || local_hunks(&cwd, &merge_base, &head_sha)).await?)
+    } else {
+        None
+    };
     let mut outcome = finish(a, inputs, out, &mut api, &ctx, &head_sha, diff, local, false).await?;
     if a.open_fix_pr {
         let printed = api.recorded.len();
@@ -467,20 +473,20 @@ async fn open_fix_pr(a: &PrArgs, inputs: &Inputs, api: &mut Api, ctx: &PrContext
     if target.starts_with("clustergpt/fixes/") {
         return Posted::Skipped("this is a fix pull request itself".into());
     }
-    let config = match crate::cli::resolve_config(a.rules.config.as_ref(), a.rules.no_config) {
-        Ok(c) => c,
+    let (rules, paths, cwd, today, sha) =
+        (a.rules.clone(), a.paths.clone(), inputs.cwd.clone(), inputs.today.clone(), head_sha.to_string());
+    let computed = blocking(move || -> Result<_, String> {
+        let config = rules.resolve_config().map_err(|e| format!("{e:#}"))?;
+        let files = fixpr::read_files_at(&cwd, &sha, &paths).map_err(|e| e.to_string())?;
+        let (report, facts) = fixpr::compute(&files, &config, &rules.run_options(today));
+        Ok((files, report, facts))
+    })
+    .await;
+    let (files, report, facts) = match computed {
+        Ok(Ok(c)) => c,
+        Ok(Err(e)) => return Posted::Failed(e),
         Err(e) => return Posted::Failed(format!("{e:#}")),
     };
-    let files = match fixpr::read_files_at(&inputs.cwd, head_sha, &a.paths) {
-        Ok(f) => f,
-        Err(e) => return Posted::Failed(e),
-    };
-    let opts = RunOptions {
-        select: a.rules.select.clone(),
-        ignore: a.rules.ignore.clone(),
-        today: Some(inputs.today.clone()),
-    };
-    let (report, facts) = fixpr::compute(&files, &config, &opts);
     let t = fixpr::Target {
         repo_path: &repo,
         owner: &ctx.owner,
@@ -542,53 +548,46 @@ struct Analyzed {
     merge_base: String,
 }
 
-fn git(cwd: &Path, args: &[&str]) -> Result<String, String> {
-    let o = Process::new("git")
-        .args(args)
-        .current_dir(cwd)
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| format!("cannot run git ({e}); PR mode needs git"))?;
-    if o.status.success() {
-        Ok(String::from_utf8_lossy(&o.stdout).to_string())
-    } else {
-        Err(String::from_utf8_lossy(&o.stderr).lines().next().unwrap_or_default().trim().to_string())
-    }
-}
-
-fn commit(cwd: &Path, sha: &str, which: &str, number_hint: &str) -> anyhow::Result<String> {
-    crate::diff::git::resolve(cwd, sha).map_err(|e| {
-        anyhow!(
-            "the {which} commit {sha} is not in this clone ({e}). Check out with full history (actions/checkout with `fetch-depth: 0`), or fetch it: `git fetch origin {number_hint}`"
-        )
+/// A commit of the PR, with what to do when it is missing (advice for `pr`, which reads both
+/// commits from the clone it runs in).
+fn commit(cwd: &Path, sha: &str, which: &str) -> anyhow::Result<String> {
+    use crate::git::Error as G;
+    crate::git::resolve(cwd, sha).map_err(|e| match e {
+        G::GitMissing(_) => anyhow!("{e}; `clustergpt pr` reads the base and head commits through git: install it"),
+        G::NotARepo { .. } => anyhow!("{e}; run `clustergpt pr` inside a clone of the repository"),
+        G::RefNotFound { .. } | G::InvalidRef { .. } => anyhow!(
+            "the {which} commit {sha} is not in this clone. Check out with full history (actions/checkout with `fetch-depth: 0`), or fetch it: `git fetch origin {sha}`"
+        ),
+        other => anyhow::Error::new(other).context(format!("the {which} commit {sha}")),
     })
 }
 
 fn analyze(a: &PrArgs, inputs: &Inputs, base_sha: &str, head_sha: &str) -> anyhow::Result<Analyzed> {
     let cwd = &inputs.cwd;
-    let config = crate::cli::resolve_config(a.rules.config.as_ref(), a.rules.no_config)?;
-    let head = commit(cwd, head_sha, "head", head_sha)?;
-    let base = commit(cwd, base_sha, "base", base_sha)?;
+    let config = a.rules.resolve_config()?;
+    let head = commit(cwd, head_sha, "head")?;
+    let base = commit(cwd, base_sha, "base")?;
     // GitHub shows a PR's changes against the merge base; compare the same way so changes that
     // landed on the base branch meanwhile are not counted as the PR's.
-    let merge_base = git(cwd, &["merge-base", &base, &head])
+    let merge_base = crate::git::run(cwd, &["merge-base", &base, &head])
         .map(|s| s.trim().to_string())
         .ok()
         .filter(|s| context::is_sha(s))
         .unwrap_or(base);
     let paths: Vec<PathBuf> = if a.paths.is_empty() { vec![PathBuf::from(".")] } else { a.paths.clone() };
-    let opts = RunOptions {
-        select: a.rules.select.clone(),
-        ignore: a.rules.ignore.clone(),
-        today: Some(inputs.today.clone()),
+    let opts = a.rules.run_options(inputs.today.clone());
+    let load = |sha: &str, which: &str| {
+        crate::git::load(cwd, sha, &paths, Limits::default())
+            .with_context(|| format!("cannot read the manifests at the {which} commit {sha}"))
     };
-    let base_input = crate::diff::git::load(cwd, &merge_base, &paths, Limits::default()).map_err(anyhow::Error::msg)?;
-    let head_input = crate::diff::git::load(cwd, &head, &paths, Limits::default()).map_err(anyhow::Error::msg)?;
+    let base_input = load(&merge_base, "base")?;
+    let head_input = load(&head, "head")?;
     let mut base_audit = audit::run(base_input, &config, &opts);
     let (mut head_audit, objects) = audit::run_with_objects(head_input, &config, &opts);
     crate::fix::enrich(&mut head_audit, &objects);
     drop(objects);
-    let prefix = git(cwd, &["rev-parse", "--show-prefix"]).map(|s| s.trim().to_string()).unwrap_or_default();
+    let prefix =
+        crate::git::run(cwd, &["rev-parse", "--show-prefix"]).map(|s| s.trim().to_string()).unwrap_or_default();
     relativize(&mut head_audit, &prefix);
     relativize(&mut base_audit, &prefix);
     let short = |s: &str| s.chars().take(7).collect::<String>();
@@ -629,9 +628,10 @@ fn relativize(a: &mut Audit, prefix: &str) {
 /// Hunks from the local git diff, for dry runs that cannot read the PR's files.
 fn local_hunks(cwd: &Path, base: &str, head: &str) -> Hunks {
     let mut h = Hunks::default();
-    if let Ok(d) =
-        git(cwd, &["-c", "core.quotePath=false", "diff", "--no-color", "--no-ext-diff", "-U3", "-M", base, head])
-    {
+    if let Ok(d) = crate::git::run(
+        cwd,
+        &["-c", "core.quotePath=false", "diff", "--no-color", "--no-ext-diff", "-U3", "-M", base, head],
+    ) {
         h.add_git_diff(&d);
     }
     h
@@ -751,7 +751,7 @@ async fn finish(
             step.push_str(&format!("> ClusterGPT: {}.\n", crate::report::markdown::escape(notice)));
         }
     }
-    side_channels(a, env, out, &diff, &step, &rest, summary_url.as_deref())?;
+    side_channels(a, env, out, &diff, &step, &rest, summary_url.as_deref()).await?;
 
     writeln!(out, "ClusterGPT: {}", diff.verdict())?;
     let tag = if api.dry_run() { " (dry run, nothing sent)" } else { "" };
@@ -1010,7 +1010,7 @@ fn percent_encode(s: &str) -> String {
 }
 
 /// Step summary, report file and step outputs.
-fn side_channels(
+async fn side_channels(
     a: &PrArgs,
     env: &ActionsEnv,
     out: &mut dyn Write,
@@ -1021,17 +1021,12 @@ fn side_channels(
 ) -> anyhow::Result<()> {
     let report_path =
         a.report_file.clone().or_else(|| env.runner_temp.as_ref().map(|t| t.join("clustergpt-report.md")));
-    if let Some(p) = &report_path {
-        std::fs::write(p, report).with_context(|| format!("cannot write {}", p.display()))?;
-    }
-    if let Some(p) = &env.step_summary {
+    let step_summary = env.step_summary.clone().map(|p| {
         let mut md = report.to_string();
         md.push_str(&actions::overflow_markdown(not_annotated));
-        if let Err(e) = actions::append_step_summary(p, &md) {
-            writeln!(out, "warning: cannot write the step summary: {e}")?;
-        }
-    }
-    if let Some(p) = &env.output {
+        (p, md)
+    });
+    let outputs = env.output.clone().map(|p| {
         let count = |s: Severity| diff.new.iter().filter(|f| f.severity == s).count().to_string();
         let mut o: Vec<(String, String)> = vec![("new-findings".into(), diff.new.len().to_string())];
         for s in Severity::ALL {
@@ -1051,7 +1046,23 @@ fn side_channels(
         if let Some(u) = summary_url {
             o.push(("summary-comment-url".into(), u.to_string()));
         }
-        actions::write_outputs(p, &o).with_context(|| format!("cannot write step outputs to {}", p.display()))?;
+        (p, o)
+    });
+    let report = report.to_string();
+    // The files are written off the runtime's thread; a failed step summary is only a warning.
+    let summary_error = blocking(move || -> anyhow::Result<Option<std::io::Error>> {
+        if let Some(p) = &report_path {
+            std::fs::write(p, &report).with_context(|| format!("cannot write {}", p.display()))?;
+        }
+        let summary_error = step_summary.and_then(|(p, md)| actions::append_step_summary(&p, &md).err());
+        if let Some((p, o)) = &outputs {
+            actions::write_outputs(p, o).with_context(|| format!("cannot write step outputs to {}", p.display()))?;
+        }
+        Ok(summary_error)
+    })
+    .await??;
+    if let Some(e) = summary_error {
+        writeln!(out, "warning: cannot write the step summary: {e}")?;
     }
     Ok(())
 }

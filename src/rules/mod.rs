@@ -16,6 +16,9 @@ pub mod cost;
 pub mod reliability;
 pub mod schema;
 pub mod security;
+mod selection;
+
+pub use selection::{select, selector_hits, selector_is_known};
 
 /// The same check in other tools, so users can migrate and results can be compared.
 #[derive(Debug, Clone, Copy)]

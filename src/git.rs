@@ -1,0 +1,368 @@
+//! Git as an input source: manifests as they were at a commit, read without touching the working
+//! tree, and the one place the crate runs `git`.
+//!
+//! `git ls-tree` lists the files under the given paths at the commit and `git cat-file --batch`
+//! reads their blobs; names are shown the way `analyze` shows the same paths in the working tree,
+//! so base and head reports line up.
+//!
+//! Errors say what went wrong, never which flag to use instead: each command adds its own advice.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Component, Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use crate::source::{self, Input};
+use crate::yaml::Limits;
+
+/// Why git could not give what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// `git` could not be started (not installed, not on `PATH`).
+    #[error("cannot run git: {0}")]
+    GitMissing(#[source] std::io::Error),
+    /// The directory is not inside a git work tree.
+    #[error("{} is not inside a git repository ({detail})", dir.display())]
+    NotARepo {
+        /// The directory.
+        dir: PathBuf,
+        /// What git said.
+        detail: String,
+    },
+    /// The text cannot be a ref (empty, or it would read as an option).
+    #[error("`{rev}` is not a git ref")]
+    InvalidRef {
+        /// The text.
+        rev: String,
+    },
+    /// The ref names no commit in this repository (a shallow clone, or not fetched).
+    #[error("git ref `{rev}` not found in this repository")]
+    RefNotFound {
+        /// The ref.
+        rev: String,
+    },
+    /// Standard input (`-`) has no version at a commit.
+    #[error("standard input (`-`) has no version at a commit; give the paths of the manifests")]
+    Stdin,
+    /// A path outside the repository.
+    #[error("{} is outside the git repository at {}", path.display(), top.display())]
+    OutsideRepo {
+        /// The path as given.
+        path: PathBuf,
+        /// The repository's top directory.
+        top: PathBuf,
+    },
+    /// A git command failed.
+    #[error("git {command} failed: {detail}")]
+    Failed {
+        /// The git subcommand.
+        command: String,
+        /// The first line git printed on stderr.
+        detail: String,
+    },
+    /// Reading git's output failed or it was not what git prints.
+    #[error("reading git {command}: {detail}")]
+    Read {
+        /// The git subcommand.
+        command: String,
+        /// What was wrong.
+        detail: String,
+    },
+}
+
+/// The subcommand in an argument list, for messages: the first word that is not an option.
+fn subcommand(args: &[&str]) -> String {
+    let mut skip = false;
+    for a in args {
+        if skip {
+            skip = false;
+        } else if *a == "-c" || *a == "-C" {
+            skip = true;
+        } else if !a.starts_with('-') {
+            return (*a).to_string();
+        }
+    }
+    args.first().map(|s| (*s).to_string()).unwrap_or_default()
+}
+
+fn stderr_line(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).lines().next().unwrap_or_default().trim().to_string()
+}
+
+/// `git ARGS` in `dir`: every git process of the crate starts here.
+fn command(dir: &Path, args: &[&str]) -> Command {
+    let mut c = Command::new("git");
+    c.args(args).current_dir(dir);
+    c
+}
+
+/// Runs git in `dir` with stdin closed and returns its output, whether git succeeded or not.
+///
+/// # Errors
+/// [`Error::GitMissing`] when git cannot be started.
+pub fn output(dir: &Path, args: &[&str]) -> Result<Output, Error> {
+    command(dir, args).stdin(Stdio::null()).output().map_err(Error::GitMissing)
+}
+
+/// Runs git in `dir` and returns what it printed on stdout.
+///
+/// # Errors
+/// [`Error::GitMissing`], or [`Error::Failed`] with git's first stderr line.
+pub fn run(dir: &Path, args: &[&str]) -> Result<String, Error> {
+    let o = output(dir, args)?;
+    if o.status.success() {
+        Ok(String::from_utf8_lossy(&o.stdout).into_owned())
+    } else {
+        Err(Error::Failed { command: subcommand(args), detail: stderr_line(&o) })
+    }
+}
+
+/// Resolves a ref to a commit id.
+///
+/// # Errors
+/// [`Error::InvalidRef`], [`Error::NotARepo`] when `dir` is not in a git work tree,
+/// [`Error::RefNotFound`] when the ref names no commit there.
+pub fn resolve(dir: &Path, rev: &str) -> Result<String, Error> {
+    if rev.is_empty() || rev.starts_with('-') {
+        return Err(Error::InvalidRef { rev: rev.to_string() });
+    }
+    let inside = output(dir, &["rev-parse", "--is-inside-work-tree"])?;
+    if !inside.status.success() {
+        return Err(Error::NotARepo { dir: dir.to_path_buf(), detail: stderr_line(&inside) });
+    }
+    let spec = format!("{rev}^{{commit}}");
+    let o = output(dir, &["rev-parse", "--verify", "--quiet", &spec])?;
+    let sha = String::from_utf8_lossy(&o.stdout).trim().to_string();
+    if !o.status.success() || sha.is_empty() {
+        return Err(Error::RefNotFound { rev: rev.to_string() });
+    }
+    Ok(sha)
+}
+
+/// A path without `.` and `..` components, lexically: `./k8s/` → `k8s`, `.` → empty.
+fn normalize(p: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    out.push("..");
+                }
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}
+
+/// One file at the commit: its display name and blob id.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Entry {
+    name: PathBuf,
+    oid: String,
+}
+
+/// The repository's top directory, canonical.
+fn toplevel(dir: &Path) -> Result<PathBuf, Error> {
+    let o = output(dir, &["rev-parse", "--show-toplevel"])?;
+    if !o.status.success() {
+        return Err(Error::NotARepo { dir: dir.to_path_buf(), detail: stderr_line(&o) });
+    }
+    let top = PathBuf::from(String::from_utf8_lossy(&o.stdout).trim_end_matches(['\n', '\r']));
+    Ok(top.canonicalize().unwrap_or(top))
+}
+
+/// One `git ls-tree -z` record: mode, object type, object id and repository-relative path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TreeEntry {
+    /// File mode (`100644`, `100755`, `120000` for a symlink).
+    pub mode: String,
+    /// `blob`, `tree` or `commit` (a submodule).
+    pub kind: String,
+    /// Object id.
+    pub oid: String,
+    /// Path, relative to the repository's top directory.
+    pub path: String,
+}
+
+impl TreeEntry {
+    /// A regular file: a blob that is not a symlink.
+    #[must_use]
+    pub fn is_file(&self) -> bool {
+        self.kind == "blob" && self.mode != "120000"
+    }
+}
+
+/// Lists the files under `pathspecs` at commit `sha` (`git ls-tree -r --full-name`), run in `dir`.
+///
+/// # Errors
+/// When git fails.
+pub fn ls_tree(dir: &Path, sha: &str, pathspecs: &[&str]) -> Result<Vec<TreeEntry>, Error> {
+    let mut args = vec!["--literal-pathspecs", "ls-tree", "-r", "-z", "--full-name", sha, "--"];
+    args.extend_from_slice(pathspecs);
+    let o = output(dir, &args)?;
+    if !o.status.success() {
+        return Err(Error::Failed { command: format!("ls-tree {sha}"), detail: stderr_line(&o) });
+    }
+    let mut out = Vec::new();
+    for rec in o.stdout.split(|b| *b == 0).filter(|r| !r.is_empty()) {
+        // `<mode> SP <type> SP <oid> TAB <path>`
+        let text = String::from_utf8_lossy(rec);
+        let Some((meta, path)) = text.split_once('\t') else { continue };
+        let mut parts = meta.split(' ');
+        if let (Some(mode), Some(kind), Some(oid)) = (parts.next(), parts.next(), parts.next()) {
+            out.push(TreeEntry { mode: mode.into(), kind: kind.into(), oid: oid.into(), path: path.into() });
+        }
+    }
+    Ok(out)
+}
+
+/// Lists the manifest files under `path` (as the user gave it, relative to `dir`) at commit `sha`.
+fn list(dir: &Path, top: &Path, sha: &str, path: &Path) -> Result<Vec<Entry>, Error> {
+    let cwd = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+    let abs = if path.is_absolute() { path.to_path_buf() } else { cwd.join(path) };
+    // The path may not exist in the working tree (deleted by the change): fall back to lexical.
+    let abs = abs.canonicalize().unwrap_or_else(|_| normalize(&abs));
+    let Ok(rel) = abs.strip_prefix(top) else {
+        return Err(Error::OutsideRepo { path: path.to_path_buf(), top: top.to_path_buf() });
+    };
+    let rel = rel.to_path_buf();
+    let spec = if rel.as_os_str().is_empty() { ".".to_string() } else { rel.to_string_lossy().to_string() };
+    // Blobs only: not symlinks or submodules.
+    let mut raw: Vec<(PathBuf, String)> = ls_tree(top, sha, &[&spec])?
+        .into_iter()
+        .filter(TreeEntry::is_file)
+        .map(|e| (PathBuf::from(e.path), e.oid))
+        .collect();
+    // A path naming one file is read whatever its extension, as `analyze` does.
+    if raw.len() == 1 && raw[0].0 == rel {
+        let (_, oid) = raw.remove(0);
+        return Ok(vec![Entry { name: path.to_path_buf(), oid }]);
+    }
+    let mut out = Vec::new();
+    for (name, oid) in raw {
+        let Ok(rest) = name.strip_prefix(&rel) else { continue };
+        let hidden = rest.components().any(|c| c.as_os_str().to_string_lossy().starts_with('.'));
+        if hidden || !source::is_manifest_path(rest) {
+            continue;
+        }
+        out.push(Entry { name: path.join(rest), oid });
+    }
+    Ok(out)
+}
+
+/// Reads blobs by object id through one `git cat-file --batch`, in the order given.
+///
+/// # Errors
+/// When git cannot be run or a blob cannot be read.
+pub fn read_blobs(dir: &Path, oids: &[String]) -> Result<Vec<Vec<u8>>, Error> {
+    if oids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let read_err = |detail: String| Error::Read { command: "cat-file".into(), detail };
+    let mut child = command(dir, &["cat-file", "--batch"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(Error::GitMissing)?;
+    let mut stdin = child.stdin.take().ok_or_else(|| read_err("no stdin".into()))?;
+    let request: String = oids.iter().map(|o| format!("{o}\n")).collect();
+    // Write from another thread so a full stdout pipe cannot deadlock us.
+    let writer = std::thread::spawn(move || {
+        let r = stdin.write_all(request.as_bytes());
+        drop(stdin);
+        r
+    });
+    let stdout = child.stdout.take().ok_or_else(|| read_err("no stdout".into()))?;
+    let mut reader = BufReader::new(stdout);
+    let mut out = Vec::with_capacity(oids.len());
+    for oid in oids {
+        let mut header = String::new();
+        reader.read_line(&mut header).map_err(|e| read_err(e.to_string()))?;
+        let fields: Vec<&str> = header.split_whitespace().collect();
+        let size = match fields.as_slice() {
+            [_, "blob", size] => {
+                size.parse::<usize>().map_err(|_| read_err(format!("bad header `{}`", header.trim())))?
+            }
+            _ => return Err(read_err(format!("cannot read blob {oid}: `{}`", header.trim()))),
+        };
+        let mut body = vec![0u8; size];
+        reader.read_exact(&mut body).map_err(|e| read_err(e.to_string()))?;
+        let mut nl = [0u8; 1];
+        reader.read_exact(&mut nl).map_err(|e| read_err(e.to_string()))?;
+        out.push(body);
+    }
+    drop(reader);
+    let _ = writer.join();
+    let _ = child.wait();
+    Ok(out)
+}
+
+/// Reads the manifests under `paths` (relative to `dir`, the working directory) as they were at
+/// commit `sha`. Paths that did not exist at the commit contribute nothing.
+///
+/// # Errors
+/// When git fails, or [`Error::Stdin`] for `-`; unreadable documents become input errors as usual.
+pub fn load(dir: &Path, sha: &str, paths: &[PathBuf], limits: Limits) -> Result<Input, Error> {
+    if paths.iter().any(|p| p.as_os_str() == "-") {
+        return Err(Error::Stdin);
+    }
+    let top = toplevel(dir)?;
+    let mut entries = Vec::new();
+    for p in paths {
+        entries.extend(list(dir, &top, sha, p)?);
+    }
+    // The order `analyze` walks directories in: by path components.
+    entries.sort();
+    let oids: Vec<String> = entries.iter().map(|e| e.oid.clone()).collect();
+    let blobs = read_blobs(&top, &oids)?;
+    let mut input = Input::default();
+    // Kustomize patches are skipped as `analyze` skips them, so base and head agree.
+    let patches = source::kustomize::Patches::from_files(
+        entries.iter().zip(&blobs).map(|(e, b)| (e.name.as_path(), b.as_slice())),
+    );
+    for (e, bytes) in entries.iter().zip(blobs) {
+        if let Some(s) = patches.skipped(&e.name) {
+            input.skipped.push(s);
+            continue;
+        }
+        source::load_bytes(&e.name.display().to_string(), bytes, limits, &mut input);
+    }
+    Ok(input)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalizes_like_git() {
+        assert_eq!(normalize(Path::new("./k8s/")), PathBuf::from("k8s"));
+        assert_eq!(normalize(Path::new(".")), PathBuf::new());
+        assert_eq!(normalize(Path::new("a/../b")), PathBuf::from("b"));
+        assert_eq!(normalize(Path::new("../x")), PathBuf::from("../x"));
+    }
+
+    #[test]
+    fn names_the_subcommand() {
+        assert_eq!(subcommand(&["-c", "core.quotePath=false", "diff", "a"]), "diff");
+        assert_eq!(subcommand(&["--literal-pathspecs", "ls-tree", "-r"]), "ls-tree");
+        assert_eq!(subcommand(&["rev-parse", "HEAD"]), "rev-parse");
+    }
+
+    #[test]
+    fn errors_name_no_flags() {
+        // Advice about flags belongs to the commands that have them.
+        let errors = [
+            Error::NotARepo { dir: PathBuf::from("/tmp/x"), detail: "fatal: not a git repository".into() },
+            Error::RefNotFound { rev: "origin/main".into() },
+            Error::InvalidRef { rev: "-x".into() },
+            Error::Stdin,
+            Error::GitMissing(std::io::Error::from(std::io::ErrorKind::NotFound)),
+        ];
+        for e in errors {
+            assert!(!e.to_string().contains("--"), "{e}");
+        }
+    }
+}

@@ -1,0 +1,146 @@
+//! What every command shares, the local ones (`cli`) and the GitHub ones (`github`) alike: the exit
+//! status, the rule-selection flags and their checks, configuration discovery, severity flags and
+//! today's date.
+//!
+//! It sits below both front-ends so neither imports the other's internals.
+
+use std::path::PathBuf;
+
+use anyhow::{Context as _, bail};
+use clap::Args;
+
+use crate::audit::RunOptions;
+use crate::config::{self, Config};
+use crate::model::Severity;
+use crate::rules;
+
+/// Exit status of a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Everything passed.
+    Passed = 0,
+    /// A gate failed (findings at or above `--fail-on`).
+    GateFailed = 1,
+    /// The tool could not do its job (bad flags, unreadable input).
+    Error = 2,
+}
+
+/// Which rules run and which configuration applies: shared by every command that audits.
+#[derive(Debug, Clone, Default, Args)]
+pub struct RuleSelection {
+    /// Only run these rules (ids, names, areas or id prefixes; repeatable, comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub select: Vec<String>,
+    /// Do not run these rules (ids, names, areas or id prefixes; repeatable, comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub ignore: Vec<String>,
+    /// Configuration file (default: `.clustergpt.yaml` in this directory or a parent).
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Ignore any `.clustergpt.yaml`.
+    #[arg(long, conflicts_with = "config")]
+    pub no_config: bool,
+}
+
+impl RuleSelection {
+    /// Checks that every `--select`/`--ignore` entry names something.
+    ///
+    /// # Errors
+    /// The first entry that is not a rule id, rule name, area or id prefix.
+    pub fn check(&self) -> anyhow::Result<()> {
+        for s in self.select.iter().chain(&self.ignore) {
+            if !rules::selector_is_known(s) {
+                bail!("`{s}` is not a rule id, rule name or area; `clustergpt rules` lists them");
+            }
+        }
+        Ok(())
+    }
+
+    /// The configuration these flags name (see [`resolve_config`]).
+    ///
+    /// # Errors
+    /// When the config file is unreadable or invalid.
+    pub fn resolve_config(&self) -> anyhow::Result<Config> {
+        resolve_config(self.config.as_ref(), self.no_config)
+    }
+
+    /// The run options of these flags, with the date exemptions expire against.
+    #[must_use]
+    pub fn run_options(&self, today: String) -> RunOptions {
+        RunOptions { select: self.select.clone(), ignore: self.ignore.clone(), today: Some(today) }
+    }
+}
+
+/// Resolves the configuration for a run: explicit path, discovered file, or defaults.
+///
+/// # Errors
+/// When the config file is unreadable or invalid (every problem is listed with its line).
+pub fn resolve_config(path: Option<&PathBuf>, no_config: bool) -> anyhow::Result<Config> {
+    if no_config {
+        return Ok(Config::defaults());
+    }
+    let found = match path {
+        Some(p) => Some(p.clone()),
+        None => std::env::current_dir().ok().and_then(|d| config::discover(&d)),
+    };
+    match found {
+        None => Ok(Config::defaults()),
+        Some(p) => config::load(&p).map_err(|errs| {
+            let lines: Vec<String> = errs.iter().map(ToString::to_string).collect();
+            anyhow::anyhow!("invalid configuration:\n  {}", lines.join("\n  "))
+        }),
+    }
+}
+
+/// Parses a severity flag (`--fail-on`, `--fail-on-new`).
+///
+/// # Errors
+/// When the text names no severity.
+pub fn parse_severity(flag: Option<&str>) -> anyhow::Result<Option<Severity>> {
+    flag.map(|s| {
+        Severity::parse(s).with_context(|| format!("unknown severity `{s}`; use critical, high, medium, low or info"))
+    })
+    .transpose()
+}
+
+/// Today's date (UTC) as `YYYY-MM-DD`, for exemption expiry.
+#[must_use]
+pub fn today() -> String {
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    civil_date(i64::try_from(secs / 86_400).unwrap_or(0))
+}
+
+/// Days since 1970-01-01 as `YYYY-MM-DD` (Howard Hinnant's days-to-civil algorithm).
+fn civil_date(days: i64) -> String {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = if m <= 2 { y + 1 } else { y };
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn civil_dates() {
+        assert_eq!(civil_date(0), "1970-01-01");
+        assert_eq!(civil_date(59), "1970-03-01");
+        assert_eq!(civil_date(11_016), "2000-02-29");
+        assert_eq!(civil_date(20_819), "2027-01-01");
+    }
+
+    #[test]
+    fn severities() {
+        assert_eq!(parse_severity(Some("high")).unwrap(), Some(Severity::High));
+        assert_eq!(parse_severity(None).unwrap(), None);
+        assert!(parse_severity(Some("urgent")).unwrap_err().to_string().contains("unknown severity `urgent`"));
+    }
+}
