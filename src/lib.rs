@@ -17,6 +17,7 @@ pub mod kinds;
 pub mod model;
 pub mod quantity;
 pub mod report;
+pub mod resources;
 pub mod rules;
 pub mod settings;
 pub mod source;

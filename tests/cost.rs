@@ -142,6 +142,38 @@ spec:
     assert!(w.assumptions.iter().any(|a| a.contains("no memory request")), "{:?}", w.assumptions);
 }
 
+#[test]
+fn pod_level_resources_and_overhead_count_as_for_the_scheduler() {
+    // Pod-level CPU request 2 replaces the containers' 500m + 500m; memory has no pod-level value,
+    // so the containers' 1Gi + 1Gi counts. The RuntimeClass overhead (250m, 512Mi) is added:
+    // 2.25 CPU and 2.5 GiB per pod: 2.25 × 23.07603 + 2.5 × 3.09301 = 51.92107 + 7.73253 = 59.65.
+    let yaml = r"
+apiVersion: v1
+kind: Pod
+metadata: {name: vm, namespace: sandbox}
+spec:
+  runtimeClassName: kata
+  overhead: {cpu: 250m, memory: 512Mi}
+  resources:
+    requests: {cpu: '2'}
+  containers:
+    - {name: a, image: a:1, resources: {requests: {cpu: 500m, memory: 1Gi}}}
+    - {name: b, image: b:1, resources: {requests: {cpu: 500m, memory: 1Gi}}}
+";
+    let mut config = Config::defaults();
+    config.rules.node_cpu = 2.0;
+    let a = audit_with(yaml, &config, &["CST001"]);
+    let w = item(&a.cost, "Pod", "vm");
+    close(w.cpu, 2.25);
+    close(w.memory_gib, 2.5);
+    close(w.monthly, 59.65);
+    assert!(w.assumptions.iter().any(|x| x.contains("pod-level cpu request")), "{:?}", w.assumptions);
+    assert!(w.assumptions.iter().any(|x| x.contains("spec.overhead")), "{:?}", w.assumptions);
+    // CST001 reads the same figure from the same function.
+    let f = a.findings.iter().find(|f| f.rule == "CST001").expect("CST001 on a 2 CPU node");
+    assert!(f.message.contains("requests 2.25 CPU"), "{}", f.message);
+}
+
 const HPA_APP: &str = r"
 apiVersion: apps/v1
 kind: Deployment

@@ -181,3 +181,65 @@ fn rule_metadata_is_complete_and_unique() {
         }
     }
 }
+
+/// How permissive an applicability is: safe fixes may be applied by default, unsafe ones with
+/// `--unsafe`, display-only ones never.
+fn permissiveness(a: clustergpt::model::Applicability) -> u8 {
+    match a {
+        clustergpt::model::Applicability::Safe => 2,
+        clustergpt::model::Applicability::Unsafe => 1,
+        clustergpt::model::Applicability::DisplayOnly => 0,
+    }
+}
+
+/// `RuleMeta.fix` is the most permissive applicability a rule's fixes may have (`None`: it never
+/// emits one). Every fix a rule emits on its fixtures stays within it, some fixture reaches it (so
+/// the declaration is not overstated), and the rule's Fix section names every applicability seen.
+#[test]
+fn emitted_fixes_match_declared_applicability() {
+    use std::collections::{BTreeMap, BTreeSet};
+    let mut seen: BTreeMap<&'static str, BTreeSet<u8>> = BTreeMap::new();
+    let mut problems = Vec::new();
+    for r in rules::registry() {
+        let m = r.meta();
+        let dir = fixtures_root().join(m.id);
+        let cfg_path = dir.join("config.yaml");
+        let cfg = if cfg_path.exists() {
+            config::load(&cfg_path).unwrap_or_else(|e| panic!("{}: {e:?}", cfg_path.display()))
+        } else {
+            Config::defaults()
+        };
+        let mut files: Vec<PathBuf> =
+            std::fs::read_dir(&dir).map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect()).unwrap_or_default();
+        files.sort();
+        let levels = seen.entry(m.id).or_default();
+        for f in files.iter().filter(|f| source::is_manifest_path(f) && !f.ends_with("config.yaml")) {
+            for finding in run_rule(m.id, f, &cfg).findings.iter().filter(|x| x.rule == m.id) {
+                let Some(fix) = &finding.fix else { continue };
+                levels.insert(permissiveness(fix.applicability));
+                match m.fix {
+                    None => problems.push(format!("{}: declares no fix but emits one ({})", m.id, fix.title)),
+                    Some(declared) if permissiveness(fix.applicability) > permissiveness(declared) => {
+                        problems.push(format!(
+                            "{}: declares {declared:?} but emits a {:?} fix ({})",
+                            m.id, fix.applicability, fix.title
+                        ));
+                    }
+                    Some(_) => {}
+                }
+            }
+        }
+        if let Some(declared) = m.fix
+            && !levels.contains(&permissiveness(declared))
+        {
+            problems.push(format!("{}: declares {declared:?}, but no fixture emits such a fix", m.id));
+        }
+        let fix_section = m.doc_text().split("## Fix").nth(1).unwrap_or_default().to_lowercase();
+        for (level, word) in [(2, "safe"), (1, "unsafe"), (0, "display-only")] {
+            if levels.contains(&level) && !fix_section.contains(word) {
+                problems.push(format!("{}: emits {word} fixes but its Fix section does not say so", m.id));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}

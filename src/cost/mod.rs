@@ -2,8 +2,9 @@
 //!
 //! Pure: the estimate is computed from the objects, the graph and the configured prices only.
 //!
-//! - A pod costs its effective requests (limits where a request is unset, as Kubernetes defaults
-//!   them; init containers by the max rule, sidecars added) × price per hour × hours per month.
+//! - A pod costs its effective requests as the scheduler computes them ([`crate::resources`], shared
+//!   with CST001: limits where a request is unset, init containers by the max rule, sidecars added,
+//!   pod-level `spec.resources` and `spec.overhead` honoured) × price per hour × hours per month.
 //! - Deployments, StatefulSets, ReplicaSets and ReplicationControllers multiply by replicas; an
 //!   HorizontalPodAutoscaler (or KEDA ScaledObject) turns that into a min–max range, and the totals
 //!   use the end `cost.autoscaled_replicas` names.
@@ -24,7 +25,8 @@ pub use prices::{HOURS_PER_MONTH, PriceModel, money};
 use crate::graph::{Edge, Graph};
 use crate::model::{CostImpact, Fix, FixOp, Object};
 use crate::quantity::Quantity;
-use crate::workload::{ContainerKind, Workload};
+use crate::resources::pod_requests;
+use crate::workload::Workload;
 use crate::yaml::PointerExt;
 
 const GIB: f64 = 1_073_741_824.0;
@@ -192,113 +194,14 @@ pub fn round_cents(v: f64) -> f64 {
     if r == 0.0 || !r.is_finite() { 0.0 } else { r }
 }
 
-/// Effective requests of one pod.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct PodResources {
-    /// vCPUs.
-    pub cpu: f64,
-    /// Bytes of memory.
-    pub memory: f64,
-    /// GPUs.
-    pub gpu: f64,
-}
+pub use crate::resources::{PodResources, is_gpu_resource};
 
 impl PodResources {
-    fn add(&mut self, o: PodResources) {
-        self.cpu += o.cpu;
-        self.memory += o.memory;
-        self.gpu += o.gpu;
-    }
-
-    fn max(&mut self, o: PodResources) {
-        self.cpu = self.cpu.max(o.cpu);
-        self.memory = self.memory.max(o.memory);
-        self.gpu = self.gpu.max(o.gpu);
-    }
-
     /// Price of this pod per hour.
     #[must_use]
     pub fn hourly(&self, p: &PriceModel) -> f64 {
         self.cpu * p.cpu_hour + self.memory / GIB * p.memory_gib_hour + self.gpu * p.gpu_hour
     }
-
-    fn is_zero(&self) -> bool {
-        self.cpu == 0.0 && self.memory == 0.0 && self.gpu == 0.0
-    }
-}
-
-/// Whether a resource name counts GPUs (`nvidia.com/gpu`, `amd.com/gpu`, `gpu.intel.com/i915`).
-#[must_use]
-pub fn is_gpu_resource(name: &str) -> bool {
-    name.ends_with("/gpu") || name.starts_with("gpu.intel.com/")
-}
-
-/// One container's effective request: `requests`, else `limits`, per resource.
-///
-/// # Errors
-/// The field and value of a quantity Kubernetes would reject.
-pub fn container_resources(container: &Value, path: &str) -> Result<PodResources, String> {
-    let mut r = PodResources::default();
-    let requests = container.ptr("/resources/requests").and_then(Value::as_object);
-    let limits = container.ptr("/resources/limits").and_then(Value::as_object);
-    let mut names: BTreeSet<&str> = BTreeSet::new();
-    for m in [requests, limits].into_iter().flatten() {
-        names.extend(m.keys().map(String::as_str));
-    }
-    for name in names {
-        let (section, v) = match requests.and_then(|m| m.get(name)).filter(|v| !v.is_null()) {
-            Some(v) => ("requests", v),
-            None => match limits.and_then(|m| m.get(name)).filter(|v| !v.is_null()) {
-                Some(v) => ("limits", v),
-                None => continue,
-            },
-        };
-        let target = match name {
-            "cpu" => &mut r.cpu,
-            "memory" => &mut r.memory,
-            n if is_gpu_resource(n) => &mut r.gpu,
-            _ => continue,
-        };
-        let q = Quantity::from_json(v).map(Quantity::value).filter(|q| *q >= 0.0).ok_or_else(|| {
-            format!(
-                "{path}/resources/{section}/{} is `{}`, not a Kubernetes quantity",
-                crate::yaml::escape_segment(name),
-                crate::model::value_text(v)
-            )
-        })?;
-        *target += q;
-    }
-    Ok(r)
-}
-
-/// A pod's effective requests as the scheduler computes them: the sum of the app containers and
-/// sidecars (init containers with `restartPolicy: Always`), or, when larger, the largest init
-/// container plus the sidecars started before it. Per resource.
-///
-/// # Errors
-/// The field and value of a quantity Kubernetes would reject.
-pub fn pod_resources(w: &Workload<'_>) -> Result<(PodResources, bool), String> {
-    let mut sum = PodResources::default();
-    let mut sidecars = PodResources::default();
-    let mut init_max = PodResources::default();
-    for c in w.containers().filter(|c| c.kind == ContainerKind::Regular) {
-        sum.add(container_resources(c.value, c.path)?);
-    }
-    for c in w.containers().filter(|c| c.kind == ContainerKind::Init) {
-        let r = container_resources(c.value, c.path)?;
-        if c.is_sidecar() {
-            sum.add(r);
-            sidecars.add(r);
-            init_max.max(sidecars);
-        } else {
-            let mut with_sidecars = r;
-            with_sidecars.add(sidecars);
-            init_max.max(with_sidecars);
-        }
-    }
-    let init_wins = init_max.cpu > sum.cpu || init_max.memory > sum.memory || init_max.gpu > sum.gpu;
-    sum.max(init_max);
-    Ok((sum, init_wins))
 }
 
 /// The replica range an autoscaler gives a workload.
@@ -631,10 +534,11 @@ impl<'a> Estimator<'a> {
             // Priced on its controller.
             return Priced::NotACostItem;
         }
-        let (pod, init_wins) = match pod_resources(wl) {
+        let requests = match pod_requests(wl) {
             Ok(r) => r,
-            Err(e) => return Priced::No(e),
+            Err(e) => return Priced::No(e.to_string()),
         };
+        let pod = requests.total;
         let hours = self.settings.hours_per_month;
         let mut w = self.item(o);
         w.cpu = round_res(pod.cpu);
@@ -696,11 +600,21 @@ impl<'a> Estimator<'a> {
                 },
             }
         };
-        if init_wins {
+        if requests.any_init_wins() {
             w.assumptions.push(
                 "an init container requests more than the running containers: the pod's effective request is the init container's (max rule)"
                     .to_string(),
             );
+        }
+        let pod_level: Vec<&str> = ["cpu", "memory"].into_iter().filter(|r| requests.from_pod_level(r)).collect();
+        if !pod_level.is_empty() {
+            w.assumptions.push(format!(
+                "the pod-level {} request (`spec.resources`) replaces the containers' requests",
+                pod_level.join(" and ")
+            ));
+        }
+        if !requests.overhead.is_zero() {
+            w.assumptions.push("the pod overhead (`spec.overhead`) is added to each pod".to_string());
         }
         for c in wl.long_running() {
             let res = c.value.get("resources");
@@ -711,7 +625,7 @@ impl<'a> Estimator<'a> {
             };
             let missing: Vec<&str> = [("cpu", "CPU"), ("memory", "memory")]
                 .into_iter()
-                .filter(|(r, _)| !has(r))
+                .filter(|(r, _)| !has(r) && !requests.from_pod_level(r))
                 .map(|(_, label)| label)
                 .collect();
             if !missing.is_empty() {

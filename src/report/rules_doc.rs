@@ -35,8 +35,9 @@ pub fn render_rules(rules: &[&dyn Rule]) -> String {
     out.push_str(
         "Rules that are off by default run when selected (`select:` in `.clustergpt.yaml`, or `--select`).\n\
          Severities are defaults; `severity:` in `.clustergpt.yaml` overrides them.\n\
-         Fix says how the automatic fix may be applied: safe fixes never break a working workload, \
-         unsafe ones may change scheduling, security posture or cost, display-only ones need values only you know.\n\
+         Fix says how the automatic fix may be applied, at most: safe fixes never break a working workload, \
+         unsafe ones may change scheduling, security posture or cost, display-only ones need values only you know \
+         (a rule whose fix is unsafe may also show display-only fixes where it cannot know the value).\n\
          Equivalents are checks of other tools with the same semantics.\n\n",
     );
     out.push_str("| ID | Name | Area | Severity | Default | Fix | Equivalents |\n");

@@ -12,6 +12,7 @@ use crate::quantity::Quantity;
 use crate::workload::{Container, Workload};
 
 pub mod architecture;
+pub mod container;
 pub mod cost;
 pub mod reliability;
 pub mod schema;
@@ -58,7 +59,9 @@ pub struct RuleMeta {
     pub summary: &'static str,
     /// Full docs (What it checks / Why it matters / Example / Fix), from the rule's doc comment.
     pub doc: &'static str,
-    /// How its fix may be applied, `None` when it never has one.
+    /// The most permissive applicability its fixes may have (safe, then unsafe, then display-only):
+    /// a rule declared unsafe may also emit display-only fixes, never safe ones. `None` when it
+    /// never emits a fix. `tests/rule_fixtures.rs` checks every rule's fixtures against it.
     pub fix: Option<Applicability>,
     /// Equivalent checks in other tools.
     pub equivalents: Equivalents,

@@ -10,6 +10,7 @@ use crate::model::Object;
 use crate::rules::{Context, Rule};
 use crate::workload::{Workload, selector_matches};
 
+pub mod backend_port_not_exposed;
 pub mod hpa_missing_target;
 pub mod ingress_missing_service;
 pub mod metadata_instance_mismatch;
@@ -25,6 +26,7 @@ pub static RULES: &[&dyn Rule] = &[
     &missing_config_reference::MissingConfigReference,
     &pdb_selects_nothing::PdbSelectsNothing,
     &metadata_instance_mismatch::MetadataInstanceMismatch,
+    &backend_port_not_exposed::BackendPortNotExposed,
 ];
 
 /// Pod labels that controllers add at runtime, so no pod template carries them.

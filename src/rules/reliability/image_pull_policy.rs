@@ -7,10 +7,10 @@ use crate::rules::{Context, Equivalents, Rule, RuleMeta, Violation};
 
 declare_rule! {
     /// ## What it checks
-    /// Every container (init containers included) sets `imagePullPolicy: Always`, unless its image is
-    /// pinned by digest. An unset policy is flagged too: Kubernetes then picks `Always` for untagged and
-    /// `:latest` images but `IfNotPresent` for every other tag, so the behaviour changes silently the
-    /// day someone pins a tag.
+    /// Every container (init containers included) pulls its image with `imagePullPolicy: Always`,
+    /// unless the image is pinned by digest. An unset policy counts as Kubernetes defaults it:
+    /// `Always` for untagged and `:latest` images (so those pass), `IfNotPresent` for every other
+    /// tag (so those are flagged).
     ///
     /// This rule is **off by default** (`select: [REL009]` turns it on). With immutable tags, the
     /// default `IfNotPresent` is what most teams want: `Always` makes every pod start depend on the
@@ -34,11 +34,9 @@ declare_rule! {
     /// ```
     ///
     /// ## Fix
-    /// Set `imagePullPolicy: Always`, or pin the image by digest. The automatic fix sets `Always`. It is
-    /// safe when the policy is unset and the image is untagged or `:latest` (Kubernetes already applies
-    /// `Always` there, the fix only makes it explicit), and unsafe otherwise: images that exist only in
-    /// a node's cache (preloaded, air-gapped, `kind load`) stop starting, and starts fail while the
-    /// registry is down or rate-limits.
+    /// Set `imagePullPolicy: Always`, or pin the image by digest. The automatic fix sets `Always` and is
+    /// unsafe: images that exist only in a node's cache (preloaded, air-gapped, `kind load`) stop
+    /// starting, and starts fail while the registry is down or rate-limits.
     pub struct ImagePullPolicy;
     meta {
         id: "REL009",
@@ -76,41 +74,24 @@ impl Rule for ImagePullPolicy {
             if policy.and_then(Value::as_str) == Some("Always") {
                 continue;
             }
-            let implicit_always = matches!(reference, ImageRef::Latest | ImageRef::Untagged);
-            let (message, evidence, applicability) = match policy {
+            let (message, evidence) = match policy {
                 Some(p) => (
                     format!("container `{}` pulls `{image}` with imagePullPolicy {}", c.name(), value_text(p)),
                     Evidence::field(&path, p),
-                    Applicability::Unsafe,
                 ),
-                None if implicit_always => (
-                    format!(
-                        "container `{}` does not set imagePullPolicy; Kubernetes applies Always only because \
-                         `{image}` has no pinned tag",
-                        c.name()
-                    ),
-                    Evidence::note(&path, "<unset> (defaults to Always for this image)"),
-                    Applicability::Safe,
-                ),
+                // Kubernetes defaults an unset policy to Always for these images: nothing to report.
+                None if matches!(reference, ImageRef::Latest | ImageRef::Untagged) => continue,
                 None => (
                     format!(
                         "container `{}` does not set imagePullPolicy, so `{image}` is pulled IfNotPresent",
                         c.name()
                     ),
                     Evidence::note(&path, "<unset> (defaults to IfNotPresent for this image)"),
-                    Applicability::Unsafe,
                 ),
             };
-            let mut fix = Fix::new(
-                "Set imagePullPolicy to Always",
-                applicability,
-                vec![set(w.object, path.clone(), json!("Always"))],
-            );
-            if applicability == Applicability::Unsafe {
-                fix = fix.with_note(
-                    "every container start then needs the registry; images only cached on nodes stop starting",
-                );
-            }
+            let fix =
+                Fix::new("Set imagePullPolicy to Always", Applicability::Unsafe, vec![set(w.object, path.clone(), json!("Always"))])
+                    .with_note("every container start then needs the registry; images only cached on nodes stop starting");
             out.push(Violation::new(&path, message).evidence(evidence).fix(fix));
         }
     }

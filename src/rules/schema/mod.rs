@@ -2,6 +2,7 @@
 
 use crate::rules::Rule;
 
+pub mod ingress_legacy_backend;
 pub mod invalid_field;
 pub mod invalid_label;
 pub mod missing_name;
@@ -15,4 +16,5 @@ pub static RULES: &[&dyn Rule] = &[
     &missing_name::MissingName,
     &selector_template_mismatch::SelectorTemplateMismatch,
     &invalid_label::InvalidLabel,
+    &ingress_legacy_backend::IngressLegacyBackend,
 ];

@@ -56,7 +56,7 @@ fn replace_api(api: &RemovedApi) -> FixOp {
 }
 
 /// The v1 form of a v1beta1 Ingress backend (`serviceName`/`servicePort`), or `None` when it is not one.
-fn ingress_backend_v1(b: &Value) -> Option<Value> {
+pub fn ingress_backend_v1(b: &Value) -> Option<Value> {
     let name = b.get("serviceName")?.clone();
     let port = match b.get("servicePort") {
         Some(Value::Number(n)) => json!({ "number": n }),

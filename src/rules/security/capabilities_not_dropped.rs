@@ -1,8 +1,8 @@
 use serde_json::{Value, json};
 
 use crate::declare_rule;
-use crate::model::{Applicability, Area, Evidence, Fix, FixOp, Severity};
-use crate::rules::security::common::is_windows;
+use crate::model::{Applicability, Area, Severity};
+use crate::rules::container::{Requirement, linux_workload, require_container_field};
 use crate::rules::{Context, Equivalents, Rule, RuleMeta, Violation};
 
 /// The capabilities container runtimes grant by default (plus `NET_ADMIN`), as Polaris lists them:
@@ -76,54 +76,52 @@ declare_rule! {
     }
 }
 
+/// The upper-cased names in a `drop` list.
+fn dropped(drop: Option<&Value>) -> Vec<String> {
+    drop.and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).map(|s| s.trim().to_ascii_uppercase()).collect())
+        .unwrap_or_default()
+}
+
 impl Rule for CapabilitiesNotDropped {
     fn meta(&self) -> &'static RuleMeta {
         &Self::META
     }
 
     fn check(&self, cx: &Context<'_>, idx: usize, out: &mut Vec<Violation>) {
-        let Some(w) = cx.workload(idx) else { return };
-        if is_windows(w) {
-            return;
-        }
+        let Some(w) = linux_workload(cx, idx) else { return };
+        let req = Requirement {
+            field: "capabilities/drop",
+            want: json!(["ALL"]),
+            title: "Drop ALL capabilities",
+            note: "add back only the capabilities the process needs, e.g. NET_BIND_SERVICE",
+        };
+        let ok = |drop: Option<&Value>| {
+            let dropped = dropped(drop);
+            dropped.iter().any(|d| d == "ALL") || DEFAULT_CAPS.iter().all(|cap| dropped.iter().any(|d| d == cap))
+        };
         for c in w.containers() {
-            let path = c.field("/securityContext/capabilities/drop");
-            let drop = c.get("/securityContext/capabilities/drop").filter(|v| !v.is_null());
-            let dropped: Vec<String> = drop
-                .and_then(Value::as_array)
-                .map(|a| a.iter().filter_map(Value::as_str).map(|s| s.trim().to_ascii_uppercase()).collect())
-                .unwrap_or_default();
-            if dropped.iter().any(|d| d == "ALL") || DEFAULT_CAPS.iter().all(|cap| dropped.iter().any(|d| d == cap)) {
-                continue;
-            }
-            // NET_ADMIN is on the list but not granted by default: do not claim the container keeps it.
-            let kept: Vec<&str> = DEFAULT_CAPS
-                .iter()
-                .copied()
-                .filter(|cap| *cap != "NET_ADMIN" && !dropped.iter().any(|d| d == cap))
-                .collect();
-            let mut message = if drop.is_none() {
-                format!("container `{}` does not drop any capability (NET_RAW included)", c.name())
-            } else if kept.is_empty() {
-                format!("container `{}` does not drop ALL capabilities", c.name())
-            } else {
-                format!("container `{}` does not drop ALL capabilities; it keeps {}", c.name(), kept.join(", "))
+            let message = |drop: Option<&Value>| {
+                let dropped = dropped(drop);
+                // NET_ADMIN is on the list but not granted by default: do not claim the container keeps it.
+                let kept: Vec<&str> = DEFAULT_CAPS
+                    .iter()
+                    .copied()
+                    .filter(|cap| *cap != "NET_ADMIN" && !dropped.iter().any(|d| d == cap))
+                    .collect();
+                let mut message = if drop.is_none() {
+                    format!("container `{}` does not drop any capability (NET_RAW included)", c.name())
+                } else if kept.is_empty() {
+                    format!("container `{}` does not drop ALL capabilities", c.name())
+                } else {
+                    format!("container `{}` does not drop ALL capabilities; it keeps {}", c.name(), kept.join(", "))
+                };
+                if dropped.iter().any(|d| d.starts_with("CAP_")) {
+                    message.push_str(" (capability names in drop take no CAP_ prefix)");
+                }
+                message
             };
-            if dropped.iter().any(|d| d.starts_with("CAP_")) {
-                message.push_str(" (capability names in drop take no CAP_ prefix)");
-            }
-            let op = match drop {
-                Some(_) => FixOp::Replace { path: path.clone(), value: json!(["ALL"]) },
-                None => FixOp::Add { path: path.clone(), value: json!(["ALL"]) },
-            };
-            out.push(
-                Violation::new(&path, message)
-                    .evidence(drop.map_or_else(|| Evidence::unset(&path), |d| Evidence::field(&path, d)))
-                    .fix(
-                        Fix::new("Drop ALL capabilities", Applicability::Unsafe, vec![op])
-                            .with_note("add back only the capabilities the process needs, e.g. NET_BIND_SERVICE"),
-                    ),
-            );
+            out.extend(require_container_field(&c, &req, ok, message));
         }
     }
 }

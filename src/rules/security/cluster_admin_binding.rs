@@ -1,8 +1,6 @@
-use serde_json::Value;
-
 use crate::declare_rule;
 use crate::model::{Area, Evidence, Severity};
-use crate::rules::security::common::{bound_role, is_default_binding, role_ref_of, role_rules, rule_is_admin};
+use crate::rules::security::common::{Binding, Builtin, RbacRule, binding, rbac_rules};
 use crate::rules::{Context, Equivalents, Rule, RuleMeta, Violation};
 
 declare_rule! {
@@ -62,29 +60,23 @@ impl Rule for ClusterAdminBinding {
     }
 
     fn check(&self, cx: &Context<'_>, idx: usize, out: &mut Vec<Violation>) {
-        let Some(o) = cx.object(idx) else { return };
-        if !matches!(o.kind.as_str(), "RoleBinding" | "ClusterRoleBinding") || is_default_binding(o) {
-            return;
-        }
-        let Some((kind, name)) = role_ref_of(o) else { return };
-        let ref_path = "/roleRef/name";
-        let ref_evidence = Evidence::field(ref_path, &Value::String(name.clone()));
+        let Some(b) = binding(cx, idx, Builtin::PolarisDefaults) else { return };
+        let (kind, name) = (b.role_kind, &b.role_name);
         if kind == "ClusterRole" && name == "cluster-admin" {
-            out.push(
-                Violation::new(ref_path, "binds the cluster-admin ClusterRole".to_string()).evidence(ref_evidence),
-            );
+            out.push(Violation::new(Binding::PATH, "binds the cluster-admin ClusterRole").evidence(b.evidence()));
             return;
         }
-        let Some(role) = bound_role(cx, idx) else { return };
-        if let Some((i, _)) = role_rules(role).find(|(_, r)| rule_is_admin(r)) {
+        let Some(role) = b.role else { return };
+        if let Some(rule) = rbac_rules(role).find(RbacRule::is_admin) {
+            let i = rule.index;
             out.push(
                 Violation::new(
-                    ref_path,
+                    Binding::PATH,
                     format!(
                         "binds {kind} `{name}`, whose rule {i} grants every verb on every resource in every API group"
                     ),
                 )
-                .evidence(ref_evidence)
+                .evidence(b.evidence())
                 .evidence(Evidence::note(
                     format!("{}/rules/{i}", role.display_id()),
                     "apiGroups: *, resources: *, all verbs",

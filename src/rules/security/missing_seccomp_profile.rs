@@ -2,7 +2,7 @@ use serde_json::{Value, json};
 
 use crate::declare_rule;
 use crate::model::{Applicability, Area, Evidence, Fix, FixOp, Severity};
-use crate::rules::security::common::is_windows;
+use crate::rules::container::{ContainerField, effective_field, linux_workload, pod_field};
 use crate::rules::{Context, Equivalents, Rule, RuleMeta, Violation};
 
 fn confining(v: Option<&Value>) -> bool {
@@ -62,38 +62,28 @@ impl Rule for MissingSeccompProfile {
     }
 
     fn check(&self, cx: &Context<'_>, idx: usize, out: &mut Vec<Violation>) {
-        let Some(w) = cx.workload(idx) else { return };
-        if is_windows(w) {
-            return;
-        }
-        let pod_type = w.spec("/securityContext/seccompProfile/type").filter(|v| !v.is_null());
-        let pod_ok = confining(pod_type);
+        let Some(w) = linux_workload(cx, idx) else { return };
+        let (pod_type, pod_type_path) = pod_field(w, "seccompProfile/type");
         let mut uncovered = Vec::new();
         for c in w.containers() {
-            let own = c.get("/securityContext/seccompProfile/type").filter(|v| !v.is_null());
-            match own {
-                Some(t) if confining(Some(t)) => {}
-                Some(t) => {
-                    let path = c.field("/securityContext/seccompProfile/type");
-                    out.push(
-                        Violation::new(
-                            &path,
-                            format!("container `{}` sets seccomp profile {}", c.name(), crate::model::value_text(t)),
-                        )
-                        .evidence(Evidence::field(&path, t))
-                        .fix(
-                            Fix::new(
-                                "Use the RuntimeDefault seccomp profile",
-                                Applicability::Unsafe,
-                                vec![FixOp::Replace { path, value: json!("RuntimeDefault") }],
-                            )
-                            .with_note("a program using a system call the default profile blocks fails"),
-                        ),
-                    );
-                }
-                None if !pod_ok => uncovered.push(c),
-                None => {}
+            // The container's own profile overrides the pod's; containers without one inherit it.
+            let effective = effective_field(w, &c, "seccompProfile/type");
+            if confining(effective.value) {
+                continue;
             }
+            if effective.from_pod || effective.value.is_none() {
+                uncovered.push(c);
+                continue;
+            }
+            let own = ContainerField::of(&c, "seccompProfile/type");
+            let shown = own.value.map(crate::model::value_text).unwrap_or_default();
+            let message = format!("container `{}` sets seccomp profile {shown}", c.name());
+            out.push(
+                Violation::new(&own.path, message).evidence(own.evidence()).fix(
+                    Fix::new("Use the RuntimeDefault seccomp profile", Applicability::Unsafe, vec![own.set(json!("RuntimeDefault"))])
+                        .with_note("a program using a system call the default profile blocks fails"),
+                ),
+            );
         }
         if uncovered.is_empty() {
             return;
@@ -101,7 +91,7 @@ impl Rule for MissingSeccompProfile {
         let names: Vec<String> = uncovered.iter().map(|c| format!("`{}`", c.name())).collect();
         let (path, message, op) = match pod_type {
             Some(t) => {
-                let path = w.spec_field("/securityContext/seccompProfile/type");
+                let path = pod_type_path.clone();
                 let msg = format!(
                     "the pod's seccomp profile is {} and container{} {} set{} none",
                     crate::model::value_text(t),
@@ -129,7 +119,7 @@ impl Rule for MissingSeccompProfile {
         let mut v = Violation::new(&path, message);
         v = match pod_type {
             Some(t) => v.evidence(Evidence::field(&path, t)),
-            None => v.evidence(Evidence::unset(w.spec_field("/securityContext/seccompProfile/type"))),
+            None => v.evidence(Evidence::unset(&pod_type_path)),
         };
         for c in &uncovered {
             v = v.evidence(Evidence::unset(c.field("/securityContext/seccompProfile/type")));

@@ -1,8 +1,9 @@
 use serde_json::{Value, json};
 
 use crate::declare_rule;
-use crate::model::{Applicability, Area, Evidence, Fix, FixOp, Severity};
-use crate::rules::security::common::{is_windows, normalize_cap};
+use crate::model::{Applicability, Area, Severity};
+use crate::rules::container::{ContainerField, Requirement, linux_workload, require_container_field, sets_or};
+use crate::rules::security::common::normalize_cap;
 use crate::rules::{Context, Equivalents, Rule, RuleMeta, Violation, is_true};
 
 declare_rule! {
@@ -61,57 +62,37 @@ impl Rule for PrivilegeEscalationAllowed {
     }
 
     fn check(&self, cx: &Context<'_>, idx: usize, out: &mut Vec<Violation>) {
-        let Some(w) = cx.workload(idx) else { return };
-        if is_windows(w) {
-            return;
-        }
+        let Some(w) = linux_workload(cx, idx) else { return };
+        let req = Requirement {
+            field: "allowPrivilegeEscalation",
+            want: json!(false),
+            title: "Set allowPrivilegeEscalation to false",
+            note: "setuid programs such as sudo stop gaining privileges",
+        };
         for c in w.containers() {
-            let path = c.field("/securityContext/allowPrivilegeEscalation");
-            let value = c.get("/securityContext/allowPrivilegeEscalation");
-            let privileged = is_true(c.get("/securityContext/privileged"));
-            let sys_admin = c
-                .get("/securityContext/capabilities/add")
+            let privileged = ContainerField::of(&c, "privileged");
+            let add = ContainerField::of(&c, "capabilities/add");
+            let sys_admin = add
+                .value
                 .and_then(Value::as_array)
                 .is_some_and(|a| a.iter().filter_map(Value::as_str).any(|s| normalize_cap(s) == "SYS_ADMIN"));
-            if privileged || sys_admin {
-                let (cause_path, cause, cause_value) = if privileged {
-                    (c.field("/securityContext/privileged"), "it is privileged", json!(true))
+            if is_true(privileged.value) || sys_admin {
+                // No fix: the API rejects allowPrivilegeEscalation: false next to these.
+                let (cause, why) = if is_true(privileged.value) {
+                    (privileged, "it is privileged")
                 } else {
-                    let add = c.get("/securityContext/capabilities/add").cloned().unwrap_or(Value::Null);
-                    (c.field("/securityContext/capabilities/add"), "it adds SYS_ADMIN", add)
+                    (add, "it adds SYS_ADMIN")
                 };
-                let v =
-                    Violation::new(&cause_path, format!("container `{}` can escalate privileges: {cause}", c.name()))
-                        .evidence(Evidence::field(&cause_path, &cause_value))
-                        .evidence(value.map_or_else(|| Evidence::unset(&path), |x| Evidence::field(&path, x)));
+                let v = Violation::new(&cause.path, format!("container `{}` can escalate privileges: {why}", c.name()))
+                    .evidence(cause.evidence())
+                    .evidence(ContainerField::of(&c, req.field).evidence());
                 out.push(v);
                 continue;
             }
-            if value.and_then(Value::as_bool) == Some(false) {
-                continue;
-            }
-            let (evidence, op, message) = match value {
-                Some(x) if !x.is_null() => (
-                    Evidence::field(&path, x),
-                    FixOp::Replace { path: path.clone(), value: json!(false) },
-                    format!(
-                        "container `{}` sets allowPrivilegeEscalation to {}",
-                        c.name(),
-                        crate::model::value_text(x)
-                    ),
-                ),
-                _ => (
-                    Evidence::unset(&path),
-                    FixOp::Add { path: path.clone(), value: json!(false) },
-                    format!("container `{}` does not set allowPrivilegeEscalation: false", c.name()),
-                ),
-            };
-            out.push(
-                Violation::new(&path, message).evidence(evidence).fix(
-                    Fix::new("Set allowPrivilegeEscalation to false", Applicability::Unsafe, vec![op])
-                        .with_note("setuid programs such as sudo stop gaining privileges"),
-                ),
-            );
+            let ok = |v: Option<&Value>| v.and_then(Value::as_bool) == Some(false);
+            let message =
+                |v: Option<&Value>| sets_or(&c, req.field, v, "does not set allowPrivilegeEscalation: false");
+            out.extend(require_container_field(&c, &req, ok, message));
         }
     }
 }

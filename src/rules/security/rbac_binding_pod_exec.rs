@@ -1,8 +1,6 @@
-use serde_json::Value;
-
 use crate::declare_rule;
-use crate::model::{Area, Evidence, Severity};
-use crate::rules::security::common::{bound_role, is_default_binding, role_ref_of, role_rules, rule_allows_exec};
+use crate::model::{Area, Severity};
+use crate::rules::security::common::{Binding, Builtin, RbacRule, USER_FACING_CLUSTER_ROLES, binding, rbac_rules};
 use crate::rules::{Context, Equivalents, Rule, RuleMeta, Violation};
 
 /// Built-in ClusterRoles (bootstrap policy) that grant no exec or attach, so bindings to them are fine
@@ -89,25 +87,22 @@ impl Rule for RbacBindingPodExec {
     }
 
     fn check(&self, cx: &Context<'_>, idx: usize, out: &mut Vec<Violation>) {
-        let Some(o) = cx.object(idx) else { return };
-        if !matches!(o.kind.as_str(), "RoleBinding" | "ClusterRoleBinding") || is_default_binding(o) {
-            return;
-        }
-        let Some((kind, name)) = role_ref_of(o) else { return };
-        let path = "/roleRef/name";
-        let evidence = Evidence::field(path, &Value::String(name.clone()));
-        let message = match bound_role(cx, idx) {
-            Some(role) => match role_rules(role).find(|(_, r)| rule_allows_exec(r)) {
-                Some((i, _)) => format!("binds {kind} `{name}`, whose rule {i} allows exec or attach into pods"),
+        let Some(b) = binding(cx, idx, Builtin::PolarisDefaults) else { return };
+        let (kind, name) = (b.role_kind, b.role_name.as_str());
+        let message = match b.role {
+            Some(role) => match rbac_rules(role).find(RbacRule::allows_exec) {
+                Some(rule) => {
+                    format!("binds {kind} `{name}`, whose rule {} allows exec or attach into pods", rule.index)
+                }
                 None => return,
             },
-            None if kind == "ClusterRole" && matches!(name.as_str(), "cluster-admin" | "admin" | "edit") => {
+            None if kind == "ClusterRole" && USER_FACING_CLUSTER_ROLES.contains(&name) => {
                 format!("binds the built-in ClusterRole `{name}`, which allows exec and attach into pods")
             }
-            None if kind == "ClusterRole" && BUILTIN_CLUSTER_ROLES_WITHOUT_EXEC.contains(&name.as_str()) => return,
+            None if kind == "ClusterRole" && BUILTIN_CLUSTER_ROLES_WITHOUT_EXEC.contains(&name) => return,
             None if kind == "Role"
-                && o.effective_namespace() == Some("kube-system")
-                && BUILTIN_ROLES_WITHOUT_EXEC.contains(&name.as_str()) =>
+                && b.object.effective_namespace() == Some("kube-system")
+                && BUILTIN_ROLES_WITHOUT_EXEC.contains(&name) =>
             {
                 return;
             }
@@ -115,6 +110,6 @@ impl Rule for RbacBindingPodExec {
                 "binds {kind} `{name}`, which is not in the input: it cannot be shown not to allow exec into pods"
             ),
         };
-        out.push(Violation::new(path, message).evidence(evidence));
+        out.push(Violation::new(Binding::PATH, message).evidence(b.evidence()));
     }
 }

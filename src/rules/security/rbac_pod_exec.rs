@@ -1,14 +1,7 @@
 use crate::declare_rule;
-use crate::model::{Area, Evidence, Severity};
-use crate::rules::security::common::{is_bootstrap_default, role_rules, rule_allows_exec, str_list};
+use crate::model::{Area, Severity};
+use crate::rules::security::common::{Builtin, for_each_role_rule};
 use crate::rules::{Context, Equivalents, Rule, RuleMeta, Violation};
-
-/// Roles Kubernetes or GKE define, which are expected to allow exec.
-pub fn is_default_role(kind: &str, name: &str) -> bool {
-    name.starts_with("system:")
-        || name == "gce:podsecuritypolicy:calico-sa"
-        || (kind == "ClusterRole" && matches!(name, "admin" | "edit" | "cluster-admin"))
-}
 
 declare_rule! {
     /// ## What it checks
@@ -62,23 +55,14 @@ impl Rule for RbacPodExec {
     }
 
     fn check(&self, cx: &Context<'_>, idx: usize, out: &mut Vec<Violation>) {
-        let Some(o) = cx.object(idx) else { return };
-        if !matches!(o.kind.as_str(), "Role" | "ClusterRole")
-            || is_default_role(&o.kind, &o.name)
-            || is_bootstrap_default(o)
-        {
-            return;
-        }
-        for (i, rule) in role_rules(o) {
-            if !rule_allows_exec(rule) {
-                continue;
+        for_each_role_rule(cx, idx, Builtin::PolarisDefaults, |_, rule| {
+            if rule.allows_exec() {
+                out.push(
+                    Violation::new(&rule.path, format!("rule {} allows exec or attach into pods", rule.index))
+                        .evidence(rule.evidence("resources"))
+                        .evidence(rule.evidence("verbs")),
+                );
             }
-            let path = format!("/rules/{i}");
-            out.push(
-                Violation::new(&path, format!("rule {i} allows exec or attach into pods"))
-                    .evidence(Evidence::note(format!("{path}/resources"), str_list(rule, "resources").join(", ")))
-                    .evidence(Evidence::note(format!("{path}/verbs"), str_list(rule, "verbs").join(", "))),
-            );
-        }
+        });
     }
 }

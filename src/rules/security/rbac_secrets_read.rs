@@ -1,6 +1,6 @@
 use crate::declare_rule;
-use crate::model::{Area, Evidence, Severity};
-use crate::rules::security::common::{is_bootstrap_default, role_rules, rule_reads_secrets, str_list};
+use crate::model::{Area, Severity};
+use crate::rules::security::common::{Builtin, for_each_role_rule};
 use crate::rules::{Context, Equivalents, Rule, RuleMeta, Violation};
 
 declare_rule! {
@@ -47,27 +47,22 @@ impl Rule for RbacSecretsRead {
     }
 
     fn check(&self, cx: &Context<'_>, idx: usize, out: &mut Vec<Violation>) {
-        let Some(o) = cx.object(idx) else { return };
-        if !matches!(o.kind.as_str(), "Role" | "ClusterRole") || is_bootstrap_default(o) {
-            return;
-        }
-        let scope = if o.kind == "ClusterRole" { "in every namespace it is bound for" } else { "in its namespace" };
-        for (i, rule) in role_rules(o) {
-            if !rule_reads_secrets(rule) {
-                continue;
+        for_each_role_rule(cx, idx, Builtin::Bootstrap, |role, rule| {
+            if !rule.reads_secrets() {
+                return;
             }
-            let path = format!("/rules/{i}");
-            let names = str_list(rule, "resourceNames");
+            let scope =
+                if role.kind == "ClusterRole" { "in every namespace it is bound for" } else { "in its namespace" };
+            let names = &rule.resource_names;
             let what =
                 if names.is_empty() { "all Secrets".to_string() } else { format!("Secrets {}", names.join(", ")) };
-            let verbs: Vec<&str> = str_list(rule, "verbs");
-            let mut v = Violation::new(&path, format!("rule {i} allows reading {what} {scope}"))
-                .evidence(Evidence::note(format!("{path}/resources"), str_list(rule, "resources").join(", ")))
-                .evidence(Evidence::note(format!("{path}/verbs"), verbs.join(", ")));
+            let mut v = Violation::new(&rule.path, format!("rule {} allows reading {what} {scope}", rule.index))
+                .evidence(rule.evidence("resources"))
+                .evidence(rule.evidence("verbs"));
             if !names.is_empty() {
-                v = v.evidence(Evidence::note(format!("{path}/resourceNames"), names.join(", ")));
+                v = v.evidence(rule.evidence("resourceNames"));
             }
             out.push(v);
-        }
+        });
     }
 }

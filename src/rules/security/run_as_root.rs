@@ -1,8 +1,8 @@
 use serde_json::{Value, json};
 
 use crate::declare_rule;
-use crate::model::{Applicability, Area, Evidence, Fix, FixOp, Severity};
-use crate::rules::security::common::is_windows;
+use crate::model::{Applicability, Area, Evidence, Fix, Severity};
+use crate::rules::container::{ContainerField, EffectiveField, effective_field, linux_workload};
 use crate::rules::{Context, Equivalents, Rule, RuleMeta, Violation};
 
 declare_rule! {
@@ -62,74 +62,51 @@ impl Rule for RunAsRoot {
     }
 
     fn check(&self, cx: &Context<'_>, idx: usize, out: &mut Vec<Violation>) {
-        let Some(w) = cx.workload(idx) else { return };
-        if is_windows(w) {
-            return;
-        }
+        let Some(w) = linux_workload(cx, idx) else { return };
         for c in w.containers() {
-            // Effective values and the path that sets them: container first, then pod.
-            let pick = |field: &str| -> (Option<&Value>, String) {
-                let rel = format!("/securityContext/{field}");
-                match c.get(&rel).filter(|x| !x.is_null()) {
-                    Some(v) => (Some(v), c.field(&rel)),
-                    None => match w.spec(&rel).filter(|x| !x.is_null()) {
-                        Some(v) => (Some(v), w.spec_field(&rel)),
-                        None => (None, c.field(&rel)),
-                    },
-                }
-            };
-            let (user, user_path) = pick("runAsUser");
-            let (non_root, non_root_path) = pick("runAsNonRoot");
-            let uid = user.and_then(Value::as_i64);
-            let from_pod = |p: &str| if p.starts_with(c.path) { "" } else { ", set on the pod" };
+            let user = effective_field(w, &c, "runAsUser");
+            let non_root = effective_field(w, &c, "runAsNonRoot");
+            let uid = user.value.and_then(Value::as_i64);
+            let from_pod = |f: &EffectiveField<'_>| if f.from_pod { ", set on the pod" } else { "" };
             // Reported on the container, so each container has its own finding even when the pod sets the value.
-            let container_user = c.field("/securityContext/runAsUser");
-            let container_non_root = c.field("/securityContext/runAsNonRoot");
+            let container_user = ContainerField::of(&c, "runAsUser");
+            let container_non_root = ContainerField::of(&c, "runAsNonRoot");
             if uid == Some(0) {
                 let mut v = Violation::new(
-                    &container_user,
-                    format!("container `{}` runs as root (runAsUser: 0{})", c.name(), from_pod(&user_path)),
+                    &container_user.path,
+                    format!("container `{}` runs as root (runAsUser: 0{})", c.name(), from_pod(&user)),
                 )
-                .evidence(Evidence::field(&user_path, &json!(0)));
-                if let Some(n) = non_root {
-                    v = v.evidence(Evidence::field(&non_root_path, n));
+                .evidence(Evidence::field(&user.path, &json!(0)));
+                if non_root.value.is_some() {
+                    v = v.evidence(non_root.evidence());
                 }
                 out.push(v);
                 continue;
             }
-            if uid.is_some_and(|u| u > 0) || non_root.and_then(Value::as_bool) == Some(true) {
+            if uid.is_some_and(|u| u > 0) || non_root.value.and_then(Value::as_bool) == Some(true) {
                 continue;
             }
-            let (message, op) = match non_root {
-                Some(n) => (
-                    format!(
-                        "container `{}` sets runAsNonRoot to {}{}",
-                        c.name(),
-                        crate::model::value_text(n),
-                        from_pod(&non_root_path)
-                    ),
-                    if non_root_path == container_non_root {
-                        FixOp::Replace { path: container_non_root.clone(), value: json!(true) }
-                    } else {
-                        FixOp::Add { path: container_non_root.clone(), value: json!(true) }
-                    },
+            let message = match non_root.value {
+                Some(n) => format!(
+                    "container `{}` sets runAsNonRoot to {}{}",
+                    c.name(),
+                    crate::model::value_text(n),
+                    from_pod(&non_root)
                 ),
-                None => (
-                    format!(
-                        "container `{}` may run as root: neither runAsNonRoot: true nor a non-root runAsUser is set",
-                        c.name()
-                    ),
-                    FixOp::Add { path: container_non_root.clone(), value: json!(true) },
+                None => format!(
+                    "container `{}` may run as root: neither runAsNonRoot: true nor a non-root runAsUser is set",
+                    c.name()
                 ),
             };
-            let v = Violation::new(&container_non_root, message)
-                .evidence(
-                    non_root.map_or_else(|| Evidence::unset(&non_root_path), |n| Evidence::field(&non_root_path, n)),
-                )
-                .evidence(user.map_or_else(|| Evidence::unset(&user_path), |u| Evidence::field(&user_path, u)))
-                .fix(Fix::new("Set runAsNonRoot to true", Applicability::Unsafe, vec![op]).with_note(
-                    "an image whose user is root will no longer start; set runAsUser if it has no numeric USER",
-                ));
+            let v = Violation::new(&container_non_root.path, message)
+                .evidence(non_root.evidence())
+                .evidence(user.evidence())
+                .fix(
+                    Fix::new("Set runAsNonRoot to true", Applicability::Unsafe, vec![container_non_root.set(json!(true))])
+                        .with_note(
+                            "an image whose user is root will no longer start; set runAsUser if it has no numeric USER",
+                        ),
+                );
             out.push(v);
         }
     }

@@ -2,32 +2,30 @@ use serde_json::{Value, json};
 
 use crate::declare_rule;
 use crate::model::{Applicability, Area, Evidence, Fix, FixOp, Severity};
-use crate::rules::security::common::{contains_private_key, is_sensitive_name};
+use crate::rules::security::common::credential;
 use crate::rules::{Context, Equivalents, Rule, RuleMeta, Violation};
-
-/// A value that is only a reference to other variables (`$(DB_PASSWORD)`), which leaks nothing.
-fn is_variable_reference(s: &str) -> bool {
-    let t = s.trim();
-    t.starts_with("$(") && t.ends_with(')') && !t[2..t.len() - 1].contains(['(', ')', ' '])
-}
-
-/// Values that cannot be a credential: empty, a boolean flag, or a reference to other variables.
-fn is_harmless_value(s: &str) -> bool {
-    let t = s.trim();
-    t.is_empty() || ["true", "false", "yes", "no"].iter().any(|b| t.eq_ignore_ascii_case(b)) || is_variable_reference(t)
-}
 
 declare_rule! {
     /// ## What it checks
     /// No container (init containers included) sets a credential as a literal `env` value:
-    /// - a variable whose name looks like a credential (contains `PASSWORD`, `TOKEN`, `SECRET`,
-    ///   `BEARER`, `API_KEY`, `APIKEY`, `PRIVATE_KEY` or `ACCESS_KEY`, or is `AWS_SECRET_ACCESS_KEY`,
-    ///   `GOOGLE_APPLICATION_CREDENTIALS`, `OCI_CLI_KEY_CONTENT` or `AZURE_*KEY`; case-insensitive)
-    ///   with a non-empty `value`;
-    /// - any variable whose `value` holds a PEM private key (`-----BEGIN ... PRIVATE KEY-----`).
+    /// - a variable whose name is a credential's, read word by word (case-insensitive, `_`, `-`, `.`
+    ///   and camelCase separate words): a word `PASSWORD`, `PASSWD`, `PASSPHRASE`, `PWD`, `PASS`,
+    ///   `SECRET`, `TOKEN`, `BEARER` or `APIKEY` (or one ending so: `PGPASSWORD`), or `KEY` after
+    ///   `API`, `PRIVATE`, `ACCESS`, `SECRET`, `SIGNING`, `ENCRYPTION` or `MASTER`; also
+    ///   `AWS_SECRET_ACCESS_KEY`, `GOOGLE_APPLICATION_CREDENTIALS`, `OCI_CLI_KEY_CONTENT` and `AZURE_*KEY`;
+    /// - any variable whose value holds a PEM private key (`-----BEGIN ... PRIVATE KEY-----`), a URL
+    ///   with a password (`postgres://app:hunter2@db/app`), or a token with a well-known prefix
+    ///   (`ghp_`, `github_pat_`, `glpat-`, `xoxb-`, `sk_live_`...).
     ///
-    /// Variables set through `valueFrom`, empty values, boolean flags (`ENABLE_SECRET_SYNC: "true"`)
-    /// and pure references to other variables (`$(DB_PASSWORD)`) are fine.
+    /// Names about a credential rather than holding one are fine: a word after the credential word
+    /// saying what the variable holds (`SECRET_ID`, `AWS_ACCESS_KEY_ID`, `DB_PASSWORD_FILE`,
+    /// `TOKEN_PATH`, `TOKEN_TTL`, `TLS_SECRET_NAME`), and counts and sizes (`MAX_TOKENS`,
+    /// `PASSWORD_MIN_LENGTH`). Values that cannot be a credential are fine too: variables set through
+    /// `valueFrom`, empty values, booleans and flags (`MYSQL_ALLOW_EMPTY_PASSWORD: "1"`,
+    /// `ENABLE_SECRET_SYNC: "true"`), references to other variables (`$(DB_PASSWORD)`), templates
+    /// and `<placeholders>`, file paths (`GOOGLE_APPLICATION_CREDENTIALS: /var/secrets/key.json`),
+    /// URLs without a password, and plain numbers under a secret or token name (a numeric
+    /// password is still reported).
     /// Findings never contain the value: it shows as `<redacted>`.
     ///
     /// ## Why it matters
@@ -84,13 +82,8 @@ impl Rule for SecretInEnvLiteral {
             for (i, e) in env.iter().enumerate() {
                 let Some(value) = e.get("value").and_then(Value::as_str) else { continue };
                 let name = e.get("name").and_then(Value::as_str).unwrap_or_default();
-                let reason = if contains_private_key(value) {
-                    "holds a private key"
-                } else if is_sensitive_name(name) && !is_harmless_value(value) {
-                    "looks like a credential"
-                } else {
-                    continue;
-                };
+                let Some(found) = credential(name, value) else { continue };
+                let reason = found.reason();
                 let path = c.field(&format!("/env/{i}/value"));
                 let entry = c.field(&format!("/env/{i}"));
                 out.push(

@@ -2,16 +2,18 @@ use serde_json::Value;
 
 use crate::declare_rule;
 use crate::model::{Area, Evidence, Severity};
-use crate::rules::security::common::{contains_private_key, escape_pointer, is_sensitive_name};
+use crate::rules::security::common::{Credential, credential, escape_pointer};
 use crate::rules::{Context, Equivalents, Rule, RuleMeta, Violation};
 
 declare_rule! {
     /// ## What it checks
-    /// No ConfigMap `data` entry looks like a credential:
-    /// - a key that looks like a credential name (contains `PASSWORD`, `TOKEN`, `SECRET`, `BEARER`,
-    ///   `API_KEY`, `APIKEY`, `PRIVATE_KEY` or `ACCESS_KEY`, or is `AWS_SECRET_ACCESS_KEY`,
-    ///   `GOOGLE_APPLICATION_CREDENTIALS`, `OCI_CLI_KEY_CONTENT` or `AZURE_*KEY`; case-insensitive);
-    /// - a value holding a PEM private key (`-----BEGIN ... PRIVATE KEY-----`).
+    /// No ConfigMap `data` entry looks like a credential, by the same test as SEC014 applied to the
+    /// key and its value:
+    /// - a key that is a credential's name (`db_password`, `github.token`, `AWS_SECRET_ACCESS_KEY`,
+    ///   `AZURE_*KEY`...; not `secret_id`, `token_path` or `max_tokens`) with a value that could be
+    ///   one (not empty, a boolean, a reference, a file path or a URL without a password);
+    /// - a value holding a PEM private key (`-----BEGIN ... PRIVATE KEY-----`), a URL with a
+    ///   password, or a token with a well-known prefix (`ghp_`, `glpat-`, `xoxb-`...), whatever the key.
     ///
     /// Findings never contain the value: it shows as `<redacted>`.
     ///
@@ -64,12 +66,10 @@ impl Rule for SensitiveConfigmapContent {
         let Some(Value::Object(data)) = o.get("/data") else { return };
         for (key, value) in data {
             let text = value.as_str().unwrap_or_default();
-            let reason = if is_sensitive_name(key) {
-                "its key looks like a credential name"
-            } else if contains_private_key(text) {
-                "its value holds a private key"
-            } else {
-                continue;
+            let reason = match credential(key, text) {
+                None => continue,
+                Some(Credential::SensitiveName) => "its key looks like a credential name".to_string(),
+                Some(found) => format!("its value {}", found.reason()),
             };
             let path = format!("/data/{}", escape_pointer(key));
             out.push(

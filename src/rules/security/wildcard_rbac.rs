@@ -1,8 +1,6 @@
-use serde_json::Value;
-
 use crate::declare_rule;
-use crate::model::{Area, Evidence, Severity};
-use crate::rules::security::common::{is_bootstrap_default, role_rules, str_list};
+use crate::model::{Area, Severity};
+use crate::rules::security::common::{Builtin, for_each_role_rule};
 use crate::rules::{Context, Equivalents, Rule, RuleMeta, Violation};
 
 declare_rule! {
@@ -52,31 +50,21 @@ impl Rule for WildcardRbac {
     }
 
     fn check(&self, cx: &Context<'_>, idx: usize, out: &mut Vec<Violation>) {
-        let Some(o) = cx.object(idx) else { return };
-        if !matches!(o.kind.as_str(), "Role" | "ClusterRole") || is_bootstrap_default(o) {
-            return;
-        }
-        for (i, rule) in role_rules(o) {
+        for_each_role_rule(cx, idx, Builtin::Bootstrap, |_, rule| {
             let fields: Vec<&str> =
-                ["verbs", "resources", "apiGroups"].into_iter().filter(|f| str_list(rule, f).contains(&"*")).collect();
-            let Some(first) = fields.first() else { continue };
-            let path = format!("/rules/{i}/{first}");
-            let mut v = Violation::new(
-                &path,
-                format!(
-                    "rule {i} grants `*` in {}",
-                    match fields.as_slice() {
-                        [a, b] => format!("{a} and {b}"),
-                        [a, b, c] => format!("{a}, {b} and {c}"),
-                        _ => fields.join(", "),
-                    }
-                ),
-            );
+                ["verbs", "resources", "apiGroups"].into_iter().filter(|f| rule.list(f).contains(&"*")).collect();
+            let Some(first) = fields.first() else { return };
+            let i = rule.index;
+            let what = match fields.as_slice() {
+                [a, b] => format!("{a} and {b}"),
+                [a, b, c] => format!("{a}, {b} and {c}"),
+                _ => fields.join(", "),
+            };
+            let mut v = Violation::new(format!("{}/{first}", rule.path), format!("rule {i} grants `*` in {what}"));
             for f in &fields {
-                let p = format!("/rules/{i}/{f}");
-                v = v.evidence(Evidence::field(&p, rule.get(*f).unwrap_or(&Value::Null)));
+                v = v.evidence(rule.evidence(f));
             }
             out.push(v);
-        }
+        });
     }
 }

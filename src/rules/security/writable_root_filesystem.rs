@@ -1,8 +1,8 @@
 use serde_json::{Value, json};
 
 use crate::declare_rule;
-use crate::model::{Applicability, Area, Evidence, Fix, FixOp, Severity, value_text};
-use crate::rules::security::common::is_windows;
+use crate::model::{Applicability, Area, Severity};
+use crate::rules::container::{Requirement, linux_workload, require_container_field, sets_or};
 use crate::rules::{Context, Equivalents, Rule, RuleMeta, Violation};
 
 declare_rule! {
@@ -57,34 +57,17 @@ impl Rule for WritableRootFilesystem {
     }
 
     fn check(&self, cx: &Context<'_>, idx: usize, out: &mut Vec<Violation>) {
-        let Some(w) = cx.workload(idx) else { return };
-        if is_windows(w) {
-            return;
-        }
+        let Some(w) = linux_workload(cx, idx) else { return };
+        let req = Requirement {
+            field: "readOnlyRootFilesystem",
+            want: json!(true),
+            title: "Make the root filesystem read-only",
+            note: "mount emptyDir volumes on the paths the app writes to",
+        };
         for c in w.containers() {
-            let path = c.field("/securityContext/readOnlyRootFilesystem");
-            let value = c.get("/securityContext/readOnlyRootFilesystem").filter(|v| !v.is_null());
-            if value.and_then(Value::as_bool) == Some(true) {
-                continue;
-            }
-            let (message, evidence, op) = match value {
-                Some(v) => (
-                    format!("container `{}` sets readOnlyRootFilesystem to {}", c.name(), value_text(v)),
-                    Evidence::field(&path, v),
-                    FixOp::Replace { path: path.clone(), value: json!(true) },
-                ),
-                None => (
-                    format!("container `{}` has a writable root filesystem", c.name()),
-                    Evidence::unset(&path),
-                    FixOp::Add { path: path.clone(), value: json!(true) },
-                ),
-            };
-            out.push(
-                Violation::new(&path, message).evidence(evidence).fix(
-                    Fix::new("Make the root filesystem read-only", Applicability::Unsafe, vec![op])
-                        .with_note("mount emptyDir volumes on the paths the app writes to"),
-                ),
-            );
+            let ok = |v: Option<&Value>| v.and_then(Value::as_bool) == Some(true);
+            let message = |v: Option<&Value>| sets_or(&c, "readOnlyRootFilesystem", v, "has a writable root filesystem");
+            out.extend(require_container_field(&c, &req, ok, message));
         }
     }
 }
