@@ -318,8 +318,8 @@ mod tests {
 
     #[test]
     fn invalid_quantities_name_their_field() {
-        let e = requests(json!({"containers": [{"name": "a", "resources": {"requests": {"cpu": "lots"}}}]}))
-            .unwrap_err();
+        let e =
+            requests(json!({"containers": [{"name": "a", "resources": {"requests": {"cpu": "lots"}}}]})).unwrap_err();
         assert_eq!(e.path, "/spec/containers/0/resources/requests/cpu");
         assert_eq!(e.to_string(), "/spec/containers/0/resources/requests/cpu is `lots`, not a Kubernetes quantity");
         let e = requests(json!({"overhead": {"memory": "-1Gi"}, "containers": [{"name": "a"}]})).unwrap_err();
@@ -328,7 +328,8 @@ mod tests {
 
     #[test]
     fn accelerators() {
-        for n in ["nvidia.com/gpu", "amd.com/gpu", "gpu.intel.com/i915", "google.com/tpu", "aws.amazon.com/neuroncore"] {
+        for n in ["nvidia.com/gpu", "amd.com/gpu", "gpu.intel.com/i915", "google.com/tpu", "aws.amazon.com/neuroncore"]
+        {
             assert!(is_accelerator_resource(n), "{n}");
         }
         assert!(!is_accelerator_resource("ephemeral-storage"));

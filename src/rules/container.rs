@@ -125,9 +125,11 @@ pub fn require_container_field(
     if ok(field.value) {
         return None;
     }
-    Some(Violation::new(&field.path, message(field.value)).evidence(field.evidence()).fix(
-        Fix::new(req.title, Applicability::Unsafe, vec![field.set(req.want.clone())]).with_note(req.note),
-    ))
+    Some(
+        Violation::new(&field.path, message(field.value))
+            .evidence(field.evidence())
+            .fix(Fix::new(req.title, Applicability::Unsafe, vec![field.set(req.want.clone())]).with_note(req.note)),
+    )
 }
 
 /// The usual message of [`require_container_field`]: "container `x` sets `field` to v", or `unset`

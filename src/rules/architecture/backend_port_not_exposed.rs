@@ -155,16 +155,25 @@ impl Rule for BackendPortNotExposed {
                 && let Some(number) = only.get("port").and_then(Value::as_i64)
             {
                 let name = only.get("name").and_then(Value::as_str).filter(|n| !n.is_empty());
-                let (value, shown) = match (&port, name, v1) {
-                    (Port::Name(_), Some(n), true) => (json!({ "name": n }), format!("`{n}`")),
-                    (_, _, true) => (json!({ "number": number }), number.to_string()),
-                    (_, _, false) => (json!(number), number.to_string()),
+                // Edit the scalar in place; switch between `name` and `number` only when needed.
+                let (ops, shown) = match (&port, name, v1) {
+                    (Port::Name(_), Some(n), true) => {
+                        (vec![FixOp::Replace { path: value_path.clone(), value: json!(n) }], format!("`{n}`"))
+                    }
+                    (Port::Name(_), None, true) => (
+                        vec![
+                            FixOp::Remove { path: value_path.clone() },
+                            FixOp::Add { path: format!("{at}/number"), value: json!(number) },
+                        ],
+                        number.to_string(),
+                    ),
+                    _ => (vec![FixOp::Replace { path: value_path.clone(), value: json!(number) }], number.to_string()),
                 };
                 v = v.fix(
                     Fix::new(
                         format!("Send the traffic to port {shown}, the Service's only port"),
                         Applicability::Unsafe,
-                        vec![FixOp::Replace { path: at.clone(), value }],
+                        ops,
                     )
                     .with_note("the Service may be the side that is wrong: check which port the app serves"),
                 );

@@ -151,7 +151,8 @@ impl Rule for RequestsExceedNode {
             let mut during = String::new();
             let [running, init] = biggest;
             let path = if requests.from_pod_level(resource) {
-                let section = if w.spec(&format!("/resources/requests/{resource}")).is_some() { "requests" } else { "limits" };
+                let section =
+                    if w.spec(&format!("/resources/requests/{resource}")).is_some() { "requests" } else { "limits" };
                 let p = w.spec_field(&format!("/resources/{section}/{resource}"));
                 if let Some(v) = w.spec(&format!("/resources/{section}/{resource}")) {
                     evidence.push(Evidence::field(&p, v));

@@ -10,7 +10,9 @@ declare_rule! {
     /// Every container (init containers included) pulls its image with `imagePullPolicy: Always`,
     /// unless the image is pinned by digest. An unset policy counts as Kubernetes defaults it:
     /// `Always` for untagged and `:latest` images (so those pass), `IfNotPresent` for every other
-    /// tag (so those are flagged).
+    /// tag (so those are flagged). Polaris's `pullPolicyNotAlways` also flags the unset policy on
+    /// untagged and `:latest` images; this rule does not, since Kubernetes already pulls those
+    /// `Always` (REL008 reports the mutable tag itself).
     ///
     /// This rule is **off by default** (`select: [REL009]` turns it on). With immutable tags, the
     /// default `IfNotPresent` is what most teams want: `Always` makes every pod start depend on the
@@ -89,9 +91,12 @@ impl Rule for ImagePullPolicy {
                     Evidence::note(&path, "<unset> (defaults to IfNotPresent for this image)"),
                 ),
             };
-            let fix =
-                Fix::new("Set imagePullPolicy to Always", Applicability::Unsafe, vec![set(w.object, path.clone(), json!("Always"))])
-                    .with_note("every container start then needs the registry; images only cached on nodes stop starting");
+            let fix = Fix::new(
+                "Set imagePullPolicy to Always",
+                Applicability::Unsafe,
+                vec![set(w.object, path.clone(), json!("Always"))],
+            )
+            .with_note("every container start then needs the registry; images only cached on nodes stop starting");
             out.push(Violation::new(&path, message).evidence(evidence).fix(fix));
         }
     }

@@ -142,11 +142,16 @@ impl Rule for IngressLegacyBackend {
             let Some(first) = fields.first() else { continue };
             let shown: Vec<String> = fields.iter().map(|f| format!("`{f}`")).collect();
             let what = if b.get("service").is_some() {
-                "next to `service`; networking.k8s.io/v1 does not have them"
+                if fields.len() == 1 {
+                    "next to `service`: a v1beta1 field networking.k8s.io/v1 does not have"
+                } else {
+                    "next to `service`: v1beta1 fields networking.k8s.io/v1 does not have"
+                }
             } else {
                 "instead of `service: {name, port}`: networking.k8s.io/v1 rejects the Ingress"
             };
-            let mut v = Violation::new(format!("{path}/{first}"), format!("backend uses {} {what}", shown.join(" and ")));
+            let mut v =
+                Violation::new(format!("{path}/{first}"), format!("backend uses {} {what}", shown.join(" and ")));
             for f in &fields {
                 v = v.evidence(Evidence::field(format!("{path}/{f}"), b.get(*f).unwrap_or(&Value::Null)));
             }

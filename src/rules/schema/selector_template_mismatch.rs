@@ -50,7 +50,7 @@ declare_rule! {
         severity: Severity::High,
         default_enabled: true,
         summary: "Controller selector does not match its own pod template labels",
-        fix: Some(Applicability::Unsafe),
+        fix: Some(Applicability::Safe),
         equivalents: Equivalents {
             polaris: &[],
             kube_score: &[],

@@ -150,7 +150,12 @@ pub fn rbac_rules(role: &Object) -> impl Iterator<Item = RbacRule<'_>> {
 }
 
 /// Calls `f` with each rule of object `idx` when it is a Role or ClusterRole outside the `skip` set.
-pub fn for_each_role_rule<'a>(cx: &Context<'a>, idx: usize, skip: Builtin, mut f: impl FnMut(&'a Object, RbacRule<'a>)) {
+pub fn for_each_role_rule<'a>(
+    cx: &Context<'a>,
+    idx: usize,
+    skip: Builtin,
+    mut f: impl FnMut(&'a Object, RbacRule<'a>),
+) {
     let Some(o) = cx.object(idx) else { return };
     if !matches!(o.kind.as_str(), "Role" | "ClusterRole") || is_builtin_rbac(o, skip) {
         return;
@@ -235,12 +240,64 @@ const KEY_QUALIFIERS: &[&str] = &["API", "PRIVATE", "ACCESS", "SECRET", "SIGNING
 /// Words that, after the credential word, make the name about the credential rather than the
 /// credential itself: `SECRET_ID`, `TOKEN_PATH`, `PASSWORD_FILE`, `TOKEN_TTL`, `SECRET_NAME`.
 const ABOUT_WORDS: &[&str] = &[
-    "ID", "IDS", "NAME", "NAMES", "REF", "PATH", "FILE", "FILENAME", "DIR", "LOCATION", "MOUNT", "URL", "URI",
-    "ENDPOINT", "HOST", "PORT", "HEADER", "FIELD", "PARAM", "PREFIX", "SUFFIX", "TYPE", "KIND", "MODE", "METHOD",
-    "ALGORITHM", "ALG", "ALGO", "TTL", "EXPIRY", "EXPIRES", "EXPIRE", "EXPIRATION", "LIFETIME", "DURATION",
-    "TIMEOUT", "INTERVAL", "AGE", "VALIDITY", "ROTATION", "POLICY", "FORMAT", "VERSION", "ENABLED", "DISABLED",
-    "REQUIRED", "AUDIENCE", "ISSUER", "SCOPE", "SCOPES", "PROVIDER", "STORE", "BACKEND", "ENGINE", "NAMESPACE",
-    "ROUNDS", "COST", "KEYS",
+    "ID",
+    "IDS",
+    "NAME",
+    "NAMES",
+    "REF",
+    "PATH",
+    "FILE",
+    "FILENAME",
+    "DIR",
+    "LOCATION",
+    "MOUNT",
+    "URL",
+    "URI",
+    "ENDPOINT",
+    "HOST",
+    "PORT",
+    "HEADER",
+    "FIELD",
+    "PARAM",
+    "PREFIX",
+    "SUFFIX",
+    "TYPE",
+    "KIND",
+    "MODE",
+    "METHOD",
+    "ALGORITHM",
+    "ALG",
+    "ALGO",
+    "TTL",
+    "EXPIRY",
+    "EXPIRES",
+    "EXPIRE",
+    "EXPIRATION",
+    "LIFETIME",
+    "DURATION",
+    "TIMEOUT",
+    "INTERVAL",
+    "AGE",
+    "VALIDITY",
+    "ROTATION",
+    "POLICY",
+    "FORMAT",
+    "VERSION",
+    "ENABLED",
+    "DISABLED",
+    "REQUIRED",
+    "AUDIENCE",
+    "ISSUER",
+    "SCOPE",
+    "SCOPES",
+    "PROVIDER",
+    "STORE",
+    "BACKEND",
+    "ENGINE",
+    "NAMESPACE",
+    "ROUNDS",
+    "COST",
+    "KEYS",
 ];
 
 /// Words that make the whole name a count or a size (`MAX_TOKENS`, `PASSWORD_MIN_LENGTH`).
@@ -277,8 +334,8 @@ pub fn name_kind(name: &str) -> NameKind {
     }
     let mut last = None;
     for (i, w) in words.iter().enumerate() {
-        let password = matches!(w.as_str(), "PWD" | "PASS")
-            || ["PASSWORD", "PASSWD", "PASSPHRASE"].iter().any(|p| w.ends_with(p));
+        let password =
+            matches!(w.as_str(), "PWD" | "PASS") || ["PASSWORD", "PASSWD", "PASSPHRASE"].iter().any(|p| w.ends_with(p));
         let secret = CREDENTIAL_WORDS.iter().any(|c| w.ends_with(c))
             || (w == "KEY" && i > 0 && KEY_QUALIFIERS.contains(&words[i - 1].as_str()));
         if password {
@@ -359,7 +416,18 @@ fn url_password(t: &str) -> Option<&str> {
 
 /// Prefixes of access tokens whose format alone gives them away (GitHub, GitLab, Slack, Stripe live keys).
 const TOKEN_PREFIXES: &[&str] = &[
-    "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "glpat-", "xoxb-", "xoxp-", "xoxa-", "xoxr-", "sk_live_",
+    "ghp_",
+    "gho_",
+    "ghu_",
+    "ghs_",
+    "ghr_",
+    "github_pat_",
+    "glpat-",
+    "xoxb-",
+    "xoxp-",
+    "xoxa-",
+    "xoxr-",
+    "sk_live_",
     "rk_live_",
 ];
 
@@ -564,12 +632,24 @@ mod tests {
     #[test]
     fn rbac_matching() {
         let check = |v: serde_json::Value, f: fn(&RbacRule<'_>) -> bool| f(&RbacRule::of(0, &v));
-        assert!(check(json!({"apiGroups": [""], "resources": ["pods/exec"], "verbs": ["create"]}), RbacRule::allows_exec));
-        assert!(!check(json!({"apiGroups": [""], "resources": ["pods/exec"], "verbs": ["list"]}), RbacRule::allows_exec));
+        assert!(check(
+            json!({"apiGroups": [""], "resources": ["pods/exec"], "verbs": ["create"]}),
+            RbacRule::allows_exec
+        ));
+        assert!(!check(
+            json!({"apiGroups": [""], "resources": ["pods/exec"], "verbs": ["list"]}),
+            RbacRule::allows_exec
+        ));
         assert!(check(json!({"apiGroups": ["*"], "resources": ["*"], "verbs": ALL_VERBS}), RbacRule::is_admin));
         assert!(!check(json!({"apiGroups": [""], "resources": ["*"], "verbs": ["*"]}), RbacRule::is_admin));
-        assert!(check(json!({"apiGroups": [""], "resources": ["secrets"], "verbs": ["list"]}), RbacRule::reads_secrets));
-        assert!(!check(json!({"apiGroups": ["apps"], "resources": ["secrets"], "verbs": ["list"]}), RbacRule::reads_secrets));
+        assert!(check(
+            json!({"apiGroups": [""], "resources": ["secrets"], "verbs": ["list"]}),
+            RbacRule::reads_secrets
+        ));
+        assert!(!check(
+            json!({"apiGroups": ["apps"], "resources": ["secrets"], "verbs": ["list"]}),
+            RbacRule::reads_secrets
+        ));
     }
 
     #[test]

@@ -80,8 +80,12 @@ impl Rule for MissingSeccompProfile {
             let message = format!("container `{}` sets seccomp profile {shown}", c.name());
             out.push(
                 Violation::new(&own.path, message).evidence(own.evidence()).fix(
-                    Fix::new("Use the RuntimeDefault seccomp profile", Applicability::Unsafe, vec![own.set(json!("RuntimeDefault"))])
-                        .with_note("a program using a system call the default profile blocks fails"),
+                    Fix::new(
+                        "Use the RuntimeDefault seccomp profile",
+                        Applicability::Unsafe,
+                        vec![own.set(json!("RuntimeDefault"))],
+                    )
+                    .with_note("a program using a system call the default profile blocks fails"),
                 ),
             );
         }

@@ -90,8 +90,7 @@ impl Rule for PrivilegeEscalationAllowed {
                 continue;
             }
             let ok = |v: Option<&Value>| v.and_then(Value::as_bool) == Some(false);
-            let message =
-                |v: Option<&Value>| sets_or(&c, req.field, v, "does not set allowPrivilegeEscalation: false");
+            let message = |v: Option<&Value>| sets_or(&c, req.field, v, "does not set allowPrivilegeEscalation: false");
             out.extend(require_container_field(&c, &req, ok, message));
         }
     }

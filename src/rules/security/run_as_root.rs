@@ -102,10 +102,14 @@ impl Rule for RunAsRoot {
                 .evidence(non_root.evidence())
                 .evidence(user.evidence())
                 .fix(
-                    Fix::new("Set runAsNonRoot to true", Applicability::Unsafe, vec![container_non_root.set(json!(true))])
-                        .with_note(
-                            "an image whose user is root will no longer start; set runAsUser if it has no numeric USER",
-                        ),
+                    Fix::new(
+                        "Set runAsNonRoot to true",
+                        Applicability::Unsafe,
+                        vec![container_non_root.set(json!(true))],
+                    )
+                    .with_note(
+                        "an image whose user is root will no longer start; set runAsUser if it has no numeric USER",
+                    ),
                 );
             out.push(v);
         }

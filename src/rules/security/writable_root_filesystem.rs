@@ -66,7 +66,8 @@ impl Rule for WritableRootFilesystem {
         };
         for c in w.containers() {
             let ok = |v: Option<&Value>| v.and_then(Value::as_bool) == Some(true);
-            let message = |v: Option<&Value>| sets_or(&c, "readOnlyRootFilesystem", v, "has a writable root filesystem");
+            let message =
+                |v: Option<&Value>| sets_or(&c, "readOnlyRootFilesystem", v, "has a writable root filesystem");
             out.extend(require_container_field(&c, &req, ok, message));
         }
     }
