@@ -631,25 +631,19 @@ mod tests {
 
     #[test]
     fn rbac_matching() {
-        let check = |v: serde_json::Value, f: fn(&RbacRule<'_>) -> bool| f(&RbacRule::of(0, &v));
-        assert!(check(
-            json!({"apiGroups": [""], "resources": ["pods/exec"], "verbs": ["create"]}),
-            RbacRule::allows_exec
-        ));
-        assert!(!check(
-            json!({"apiGroups": [""], "resources": ["pods/exec"], "verbs": ["list"]}),
-            RbacRule::allows_exec
-        ));
-        assert!(check(json!({"apiGroups": ["*"], "resources": ["*"], "verbs": ALL_VERBS}), RbacRule::is_admin));
-        assert!(!check(json!({"apiGroups": [""], "resources": ["*"], "verbs": ["*"]}), RbacRule::is_admin));
-        assert!(check(
-            json!({"apiGroups": [""], "resources": ["secrets"], "verbs": ["list"]}),
-            RbacRule::reads_secrets
-        ));
-        assert!(!check(
-            json!({"apiGroups": ["apps"], "resources": ["secrets"], "verbs": ["list"]}),
-            RbacRule::reads_secrets
-        ));
+        let exec = json!({"apiGroups": [""], "resources": ["pods/exec"], "verbs": ["create"]});
+        let exec_list = json!({"apiGroups": [""], "resources": ["pods/exec"], "verbs": ["list"]});
+        let admin = json!({"apiGroups": ["*"], "resources": ["*"], "verbs": ALL_VERBS});
+        let core_only = json!({"apiGroups": [""], "resources": ["*"], "verbs": ["*"]});
+        let secrets = json!({"apiGroups": [""], "resources": ["secrets"], "verbs": ["list"]});
+        let apps_secrets = json!({"apiGroups": ["apps"], "resources": ["secrets"], "verbs": ["list"]});
+        assert!(RbacRule::of(0, &exec).allows_exec());
+        assert!(!RbacRule::of(0, &exec_list).allows_exec());
+        assert!(RbacRule::of(0, &admin).is_admin());
+        assert!(!RbacRule::of(0, &core_only).is_admin());
+        assert!(RbacRule::of(0, &secrets).reads_secrets());
+        assert!(!RbacRule::of(0, &apps_secrets).reads_secrets());
+        assert_eq!(RbacRule::of(3, &secrets).evidence("verbs"), Evidence::note("/rules/3/verbs", "list"));
     }
 
     #[test]
