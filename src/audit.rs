@@ -2,6 +2,7 @@
 //!
 //! Pure: no I/O, no clock (today's date comes in as a parameter for exemption expiry).
 
+use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
@@ -9,7 +10,7 @@ use sha2::{Digest, Sha256};
 
 use crate::config::{Config, Exemption, glob_match};
 use crate::graph::Graph;
-use crate::model::{Area, Finding, Object, ObjectRef, Severity};
+use crate::model::{Area, Finding, Location, Object, ObjectRef, Origin, Severity};
 use crate::rules::{self, Context, Rule, Violation};
 use crate::source::{Input, InputError, Skipped};
 
@@ -39,6 +40,8 @@ pub struct Suppressed {
     pub fingerprint: String,
     /// Object.
     pub object: ObjectRef,
+    /// JSON pointer of the field the suppressed finding is about.
+    pub path: String,
     /// `config` (with line) or `annotation`.
     pub by: String,
     /// The exemption's reason.
@@ -54,11 +57,31 @@ pub struct ExemptionNote {
     pub message: String,
 }
 
+/// A rule that panicked on an object: a bug in ClusterGPT. The rest of the audit ran; this rule's
+/// result for this object is missing.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct InternalError {
+    /// Rule id.
+    pub rule: String,
+    /// The object it was checking.
+    pub object: ObjectRef,
+    /// Where the object is (its file and first line, when from a file).
+    pub location: Location,
+    /// What happened, with the panic message.
+    pub message: String,
+}
+
 /// Counts.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct Summary {
     /// Files read.
     pub files: usize,
+    /// Contexts of live clusters read, sorted.
+    #[serde(default)]
+    pub contexts: Vec<String>,
+    /// Snapshot files replayed, sorted.
+    #[serde(default)]
+    pub snapshots: Vec<String>,
     /// Objects audited.
     pub objects: usize,
     /// Findings reported.
@@ -91,8 +114,11 @@ pub struct Audit {
     pub findings: Vec<Finding>,
     /// Inputs that could not be read.
     pub errors: Vec<InputError>,
-    /// Documents that are not Kubernetes objects.
+    /// Documents that are not Kubernetes objects, and duplicate objects.
     pub skipped: Vec<Skipped>,
+    /// Rules that failed on an object (bugs): the audit is incomplete for those.
+    #[serde(default)]
+    pub internal_errors: Vec<InternalError>,
     /// Findings exemptions removed.
     pub suppressed: Vec<Suppressed>,
     /// Exemptions that matched nothing, expired, or are malformed.
@@ -133,6 +159,10 @@ pub struct BaselineReport {
     pub hidden: usize,
     /// Baseline entries that match no finding any more (of the rules that ran): remove them.
     pub stale: Vec<BaselineEntry>,
+    /// The file is in the previous format (old fingerprints): it was matched by the old
+    /// fingerprints; rewrite it with `clustergpt baseline write`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub legacy_format: bool,
 }
 
 /// The rules a configuration and the command line select, in id order.
@@ -142,11 +172,21 @@ pub fn selected_rules(config: &Config, opts: &RunOptions) -> Vec<&'static dyn Ru
     rules::select(select, config.ignore.iter().chain(&opts.ignore), &config.rules)
 }
 
-/// Hashes rule id, object identity and field path: stable when lines move.
+/// The fingerprint of a finding: 32 lowercase hex digits of the SHA-256 of rule id, object
+/// identity (source, API group, kind, namespace, name) and field path, NUL-separated. The source
+/// is [`Origin::identity_source`]: the file path as given (normalised), or the context name.
+/// Never line numbers, never the order of objects: stable across reruns and line moves, distinct
+/// across files.
 #[must_use]
-pub fn fingerprint(rule: &str, object: &ObjectRef, path: &str) -> String {
+pub fn fingerprint(rule: &str, source: &str, object: &ObjectRef, path: &str) -> String {
+    let ns = object.namespace.as_deref().unwrap_or("");
+    hex32([rule, source, object.group(), &object.kind, ns, &object.name, path])
+}
+
+/// The first 16 bytes of the SHA-256 of the NUL-terminated parts, as lowercase hex.
+pub(crate) fn hex32<'a>(parts: impl IntoIterator<Item = &'a str>) -> String {
     let mut h = Sha256::new();
-    for part in [rule, &object.kind, object.namespace.as_deref().unwrap_or(""), &object.name, path] {
+    for part in parts {
         h.update(part.as_bytes());
         h.update([0u8]);
     }
@@ -160,6 +200,12 @@ pub fn fingerprint(rule: &str, object: &ObjectRef, path: &str) -> String {
     out
 }
 
+/// Whether `s` has the one fingerprint format: exactly 32 lowercase hex digits.
+#[must_use]
+pub fn is_fingerprint(s: &str) -> bool {
+    s.len() == 32 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
 /// Runs the audit.
 #[must_use]
 pub fn run(input: Input, config: &Config, opts: &RunOptions) -> Audit {
@@ -169,49 +215,61 @@ pub fn run(input: Input, config: &Config, opts: &RunOptions) -> Audit {
 /// Runs the audit and hands back the objects too (fixes need their source nodes).
 #[must_use]
 pub fn run_with_objects(input: Input, config: &Config, opts: &RunOptions) -> (Audit, Vec<Object>) {
+    let selected = selected_rules(config, opts);
+    run_rules(input, config, opts, &selected)
+}
+
+/// The engine over an explicit list of rules.
+fn run_rules(input: Input, config: &Config, opts: &RunOptions, selected: &[&'static dyn Rule]) -> (Audit, Vec<Object>) {
     let Input { objects, mut errors, mut skipped, files } = input;
     let graph = Graph::build(&objects);
     let cx = Context::new(&objects, &graph, &config.rules);
-    let selected = selected_rules(config, opts);
+    let duplicate = duplicates(&objects, &mut skipped);
     // Rules are pure and read shared data: check slices of the objects on every core, then merge
     // in object order (the findings are sorted afterwards anyway).
     let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get).clamp(1, 8);
     let chunk = objects.len().div_ceil(threads).max(256);
     let ranges: Vec<std::ops::Range<usize>> =
         (0..objects.len()).step_by(chunk).map(|s| s..(s + chunk).min(objects.len())).collect();
+    let shared = Shared { objects: &objects, graph: &graph, cx: &cx, selected, config, opts, duplicate: &duplicate };
     let partials: Vec<Partial> = if ranges.len() <= 1 {
-        vec![check_range(0..objects.len(), &objects, &graph, &cx, &selected, config, opts)]
+        vec![check_range(0..objects.len(), &shared)]
     } else {
         std::thread::scope(|scope| {
             let handles: Vec<_> = ranges
                 .iter()
                 .map(|r| {
-                    let (r, objects, graph, cx, selected) = (r.clone(), &objects, &graph, &cx, &selected);
-                    scope.spawn(move || check_range(r, objects, graph, cx, selected, config, opts))
+                    let (r, shared) = (r.clone(), &shared);
+                    scope.spawn(move || check_range(r, shared))
                 })
                 .collect();
             handles
                 .into_iter()
                 .zip(&ranges)
-                // A panicking rule is a bug; run its slice again here so the panic surfaces as usual.
-                .map(|(h, r)| {
-                    h.join().unwrap_or_else(|_| check_range(r.clone(), &objects, &graph, &cx, &selected, config, opts))
-                })
+                // Rule panics are caught per check; anything else is a bug: run the slice again
+                // here so it surfaces as usual.
+                .map(|(h, r)| h.join().unwrap_or_else(|_| check_range(r.clone(), &shared)))
                 .collect()
         })
     };
     let mut exemption_used = vec![false; config.exemptions.len()];
     let mut notes: Vec<ExemptionNote> = Vec::new();
-    let mut suppressed = Vec::new();
-    let mut findings: Vec<Finding> = Vec::new();
+    let mut internal_errors: Vec<InternalError> = Vec::new();
+    let mut suppressed: Vec<(bool, Suppressed)> = Vec::new();
+    let mut findings: Vec<(bool, Finding)> = Vec::new();
     for p in partials {
         findings.extend(p.findings);
         suppressed.extend(p.suppressed);
         notes.extend(p.notes);
+        internal_errors.extend(p.internal_errors);
         for (u, used) in exemption_used.iter_mut().zip(p.exemption_used) {
             *u |= used;
         }
     }
+    // A duplicate object (same identity as an earlier one) repeats the earlier copy's findings
+    // under the same fingerprints: keep what only the copy has.
+    let findings = first_copies(findings, |f| f.fingerprint.clone());
+    let mut suppressed = first_copies(suppressed, |s| format!("{} {}", s.fingerprint, s.by));
 
     for (i, e) in config.exemptions.iter().enumerate() {
         let source = format!("{}:{}", config_name(config), e.line);
@@ -228,11 +286,13 @@ pub fn run_with_objects(input: Input, config: &Config, opts: &RunOptions) -> (Au
         }
     }
 
-    let mut findings = sorted(findings);
-    disambiguate(&mut findings);
+    let findings = sorted(findings);
     errors.sort();
     skipped.sort();
     notes.sort();
+    // Duplicate objects repeat their annotation's notes.
+    notes.dedup();
+    internal_errors.sort();
     suppressed.sort_by(|a, b| (&a.fingerprint, &a.by).cmp(&(&b.fingerprint, &b.by)));
 
     let mut by_severity: BTreeMap<Severity, usize> = Severity::ALL.iter().map(|s| (*s, 0)).collect();
@@ -242,11 +302,24 @@ pub fn run_with_objects(input: Input, config: &Config, opts: &RunOptions) -> (Au
         *by_area.entry(f.area).or_insert(0) += 1;
     }
     let mut kinds: BTreeMap<String, usize> = BTreeMap::new();
+    let mut contexts: BTreeSet<String> = BTreeSet::new();
+    let mut snapshots: BTreeSet<String> = BTreeSet::new();
     for o in &objects {
         *kinds.entry(o.kind.clone()).or_insert(0) += 1;
+        match &o.origin {
+            Origin::File { .. } => {}
+            Origin::Cluster { context, .. } => {
+                contexts.insert(context.clone());
+            }
+            Origin::Snapshot { path, .. } => {
+                snapshots.insert(path.clone());
+            }
+        }
     }
     let summary = Summary {
         files,
+        contexts: contexts.into_iter().collect(),
+        snapshots: snapshots.into_iter().collect(),
         objects: objects.len(),
         findings: findings.len(),
         risk_score: risk_score(&by_severity, objects.len()),
@@ -258,6 +331,7 @@ pub fn run_with_objects(input: Input, config: &Config, opts: &RunOptions) -> (Au
         findings,
         errors,
         skipped,
+        internal_errors,
         suppressed,
         exemption_notes: notes,
         rules_run: selected.iter().map(|r| r.meta().id.to_string()).collect(),
@@ -275,42 +349,129 @@ pub fn run_with_objects(input: Input, config: &Config, opts: &RunOptions) -> (Au
     (audit, objects)
 }
 
-/// What checking a slice of the objects produced.
+/// The identity of an object: what its fingerprints hash besides rule and path.
+type IdentityKey<'a> = (String, &'a str, &'a str, Option<&'a str>, &'a str);
+
+fn identity(o: &Object) -> IdentityKey<'_> {
+    (o.origin.identity_source(), crate::model::api_group(&o.api_version), &o.kind, o.effective_namespace(), &o.name)
+}
+
+/// Marks objects whose identity an earlier object already has (the same kind, namespace and
+/// name twice in one file or one cluster), and notes each in `skipped`. Such a pair is a genuine
+/// duplicate, not two objects: Kubernetes would keep only one of them.
+fn duplicates(objects: &[Object], skipped: &mut Vec<Skipped>) -> Vec<bool> {
+    let mut first: BTreeMap<IdentityKey<'_>, usize> = BTreeMap::new();
+    let mut out = vec![false; objects.len()];
+    for (i, o) in objects.iter().enumerate() {
+        let j = match first.entry(identity(o)) {
+            Entry::Vacant(v) => {
+                v.insert(i);
+                continue;
+            }
+            Entry::Occupied(e) => *e.get(),
+        };
+        out[i] = true;
+        let Some(earlier) = objects.get(j) else { continue };
+        let at = match (&earlier.origin, earlier.locate("").line) {
+            (Origin::File { document, .. }, Some(line)) => format!(" at line {line} (document {document})"),
+            (Origin::File { document, .. }, None) => format!(" in document {document}"),
+            _ => String::new(),
+        };
+        let (source, document) = match &o.origin {
+            Origin::File { path, document, .. } => (path.clone(), Some(*document)),
+            Origin::Cluster { context, .. } => {
+                (crate::source::cluster_source(context, &ObjectRef::of(o).to_string()), None)
+            }
+            Origin::Snapshot { path, .. } => (path.clone(), None),
+        };
+        skipped.push(Skipped {
+            source,
+            document,
+            line: o.locate("").line,
+            reason: format!(
+                "duplicate object: {} is already defined{at}; findings both copies share are reported once",
+                ObjectRef::of(o)
+            ),
+        });
+    }
+    out
+}
+
+/// Keeps every item of first copies, and the items of duplicate copies (`true`) whose key no
+/// earlier item has.
+fn first_copies<T>(items: Vec<(bool, T)>, key: impl Fn(&T) -> String) -> Vec<T> {
+    if items.iter().all(|(dup, _)| !dup) {
+        return items.into_iter().map(|(_, t)| t).collect();
+    }
+    let mut seen: BTreeSet<String> = items.iter().filter(|(dup, _)| !dup).map(|(_, t)| key(t)).collect();
+    items.into_iter().filter_map(|(dup, t)| (!dup || seen.insert(key(&t))).then_some(t)).collect()
+}
+
+/// What every slice of the check reads.
+struct Shared<'s, 'a> {
+    objects: &'a [Object],
+    graph: &'a Graph,
+    cx: &'s Context<'a>,
+    selected: &'s [&'static dyn Rule],
+    config: &'s Config,
+    opts: &'s RunOptions,
+    duplicate: &'s [bool],
+}
+
+/// What checking a slice of the objects produced; `true` marks items of duplicate objects.
 struct Partial {
-    findings: Vec<Finding>,
-    suppressed: Vec<Suppressed>,
+    findings: Vec<(bool, Finding)>,
+    suppressed: Vec<(bool, Suppressed)>,
     notes: Vec<ExemptionNote>,
+    internal_errors: Vec<InternalError>,
     exemption_used: Vec<bool>,
 }
 
-fn check_range(
-    range: std::ops::Range<usize>,
-    objects: &[Object],
-    graph: &Graph,
-    cx: &Context<'_>,
-    selected: &[&'static dyn Rule],
-    config: &Config,
-    opts: &RunOptions,
-) -> Partial {
-    let estimator = crate::cost::Estimator::new(objects, graph, &config.prices, &config.cost);
+/// Runs one rule's check, turning a panic into an internal error.
+fn guarded_check(rule: &dyn Rule, cx: &Context<'_>, idx: usize, out: &mut Vec<Violation>) -> Result<(), String> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| rule.check(cx, idx, out))).map_err(|payload| {
+        // Whatever the rule pushed before panicking is not trusted.
+        out.clear();
+        payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".to_string())
+    })
+}
+
+fn check_range(range: std::ops::Range<usize>, sh: &Shared<'_, '_>) -> Partial {
+    let (objects, config, opts) = (sh.objects, sh.config, sh.opts);
+    let estimator = crate::cost::Estimator::new(objects, sh.graph, &config.prices, &config.cost);
     let mut p = Partial {
         findings: Vec::new(),
         suppressed: Vec::new(),
         notes: Vec::new(),
+        internal_errors: Vec::new(),
         exemption_used: vec![false; config.exemptions.len()],
     };
     let mut violations = Vec::new();
     for idx in range {
         let Some(obj) = objects.get(idx) else { continue };
+        let dup = sh.duplicate.get(idx).copied().unwrap_or(false);
         let annotation =
             if config.allow_annotation_exemptions { annotation_exemption(obj, &mut p.notes) } else { None };
         let oref = ObjectRef::of(obj);
-        for rule in selected {
+        let source = obj.origin.identity_source();
+        for rule in sh.selected {
             violations.clear();
-            rule.check(cx, idx, &mut violations);
             let meta = rule.meta();
+            if let Err(panic) = guarded_check(*rule, sh.cx, idx, &mut violations) {
+                p.internal_errors.push(InternalError {
+                    rule: meta.id.to_string(),
+                    object: oref.clone(),
+                    location: obj.locate(""),
+                    message: format!("internal error in rule {} on {oref}: {panic}; please report it", meta.id),
+                });
+                continue;
+            }
             for v in violations.drain(..) {
-                let mut f = make_finding(*rule, config, obj, &oref, v);
+                let mut f = make_finding(*rule, config, obj, &oref, &source, v);
                 if let Some(fix) = &f.fix {
                     f.cost = estimator.fix_impact(idx, fix);
                 }
@@ -319,39 +480,46 @@ fn check_range(
                         .iter()
                         .any(|r| r.eq_ignore_ascii_case("all") || r.eq_ignore_ascii_case(meta.id) || r == meta.name)
                 {
-                    p.suppressed.push(Suppressed {
-                        rule: f.rule.clone(),
-                        fingerprint: f.fingerprint.clone(),
-                        object: oref.clone(),
-                        by: "annotation".to_string(),
-                        reason: reason.clone(),
-                    });
+                    p.suppressed.push((dup, suppression(&f, "annotation".to_string(), reason.clone())));
                     continue;
                 }
                 if let Some(i) = matching_exemption(config, opts, meta.id, meta.name, obj) {
                     p.exemption_used[i] = true;
                     let e = &config.exemptions[i];
-                    p.suppressed.push(Suppressed {
-                        rule: f.rule.clone(),
-                        fingerprint: f.fingerprint.clone(),
-                        object: oref.clone(),
-                        by: format!("{}:{}", config_name(config), e.line),
-                        reason: e.reason.clone(),
-                    });
+                    let by = format!("{}:{}", config_name(config), e.line);
+                    p.suppressed.push((dup, suppression(&f, by, e.reason.clone())));
                     continue;
                 }
-                p.findings.push(f);
+                p.findings.push((dup, f));
             }
         }
     }
     p
 }
 
+fn suppression(f: &Finding, by: String, reason: String) -> Suppressed {
+    Suppressed {
+        rule: f.rule.clone(),
+        fingerprint: f.fingerprint.clone(),
+        object: f.object.clone(),
+        path: f.location.path.clone(),
+        by,
+        reason,
+    }
+}
+
 fn config_name(config: &Config) -> String {
     config.path.as_ref().map_or_else(|| crate::config::FILE_NAME.to_string(), |p| p.display().to_string())
 }
 
-fn make_finding(rule: &dyn Rule, config: &Config, obj: &Object, oref: &ObjectRef, v: Violation) -> Finding {
+fn make_finding(
+    rule: &dyn Rule,
+    config: &Config,
+    obj: &Object,
+    oref: &ObjectRef,
+    source: &str,
+    v: Violation,
+) -> Finding {
     let meta = rule.meta();
     let severity = config
         .severity
@@ -364,7 +532,7 @@ fn make_finding(rule: &dyn Rule, config: &Config, obj: &Object, oref: &ObjectRef
     evidence.sort();
     evidence.dedup();
     Finding {
-        fingerprint: fingerprint(meta.id, oref, &path),
+        fingerprint: fingerprint(meta.id, source, oref, &path),
         rule: meta.id.to_string(),
         name: meta.name.to_string(),
         severity,
@@ -375,23 +543,6 @@ fn make_finding(rule: &dyn Rule, config: &Config, obj: &Object, oref: &ObjectRef
         evidence,
         fix,
         cost: None,
-    }
-}
-
-/// Identical objects in several files (overlays, copies) would share fingerprints; number the repeats.
-/// Expects findings sorted: the first in sort order keeps the plain fingerprint.
-fn disambiguate(findings: &mut [Finding]) {
-    let mut order: Vec<usize> = (0..findings.len()).collect();
-    // Stable: equal fingerprints stay in sort order.
-    order.sort_by(|a, b| findings[*a].fingerprint.cmp(&findings[*b].fingerprint));
-    let mut run = 0usize;
-    for k in 0..order.len() {
-        let same = k > 0 && findings[order[k]].fingerprint == findings[order[k - 1]].fingerprint;
-        run = if same { run + 1 } else { 1 };
-        if run > 1 {
-            let i = order[k];
-            findings[i].fingerprint = format!("{}-{run}", findings[i].fingerprint);
-        }
     }
 }
 
@@ -414,14 +565,19 @@ fn sorted(mut findings: Vec<Finding>) -> Vec<Finding> {
     findings
 }
 
-type SortKey<'a> = (bool, Option<&'a str>, Option<u32>, Option<u32>, &'a str, &'a str, &'a str);
+type SortKey<'a> =
+    (bool, Option<&'a str>, Option<&'a str>, Option<u32>, Option<u32>, &'a ObjectRef, &'a str, &'a str, &'a str);
 
+/// File (findings without one last, by context), position, object (for objects without lines),
+/// rule, path, fingerprint.
 fn sort_key(f: &Finding) -> SortKey<'_> {
     (
         f.location.file.is_none(),
         f.location.file.as_deref(),
+        f.object.context.as_deref(),
         f.location.line,
         f.location.column,
+        &f.object,
         f.rule.as_str(),
         f.location.path.as_str(),
         f.fingerprint.as_str(),
@@ -533,5 +689,99 @@ mod tests {
         expected.sort_by(|x, y| sort_key(x).cmp(&sort_key(y)));
         assert!(!expected.is_empty());
         assert_eq!(a.findings, expected);
+    }
+
+    #[test]
+    fn fingerprints_have_one_format_and_hash_the_documented_parts() {
+        let o = ObjectRef {
+            api_version: "apps/v1".into(),
+            kind: "Deployment".into(),
+            namespace: Some("shop".into()),
+            name: "web".into(),
+            uid: None,
+            context: None,
+        };
+        let path = "/spec/template/spec/containers/1/securityContext/privileged";
+        // The example in docs/json-schema.md.
+        assert_eq!(fingerprint("SEC001", "k8s/web.yaml", &o, path), "689d26448bd159edbed1944adfb08a50");
+        let fp = fingerprint("SEC001", "k8s/web.yaml", &o, path);
+        assert!(is_fingerprint(&fp));
+        assert_ne!(fp, fingerprint("SEC001", "k8s/other.yaml", &o, path));
+        let beta = ObjectRef { api_version: "apps/v1beta1".into(), ..o.clone() };
+        assert_eq!(fp, fingerprint("SEC001", "k8s/web.yaml", &beta, path));
+        let ext = ObjectRef { api_version: "extensions/v1beta1".into(), ..o.clone() };
+        assert_ne!(fp, fingerprint("SEC001", "k8s/web.yaml", &ext, path));
+        assert!(!is_fingerprint(&format!("{fp}-2")));
+        assert!(!is_fingerprint(&fp.to_uppercase()));
+        assert!(!is_fingerprint(&fp[..31]));
+    }
+
+    /// A rule that panics on objects named `boom*` (after pushing a violation, which must not
+    /// survive) and reports every other object.
+    struct Panics;
+
+    static PANICS_META: rules::RuleMeta = rules::RuleMeta {
+        id: "TST999",
+        name: "test-panics",
+        area: Area::Reliability,
+        severity: Severity::Low,
+        default_enabled: false,
+        summary: "Panics on purpose.",
+        doc: "",
+        fix: None,
+        equivalents: rules::Equivalents::NONE,
+    };
+
+    impl Rule for Panics {
+        fn meta(&self) -> &'static rules::RuleMeta {
+            &PANICS_META
+        }
+        fn check(&self, cx: &Context<'_>, idx: usize, out: &mut Vec<Violation>) {
+            out.push(Violation::new("/metadata/name", "checked"));
+            if cx.objects[idx].name.starts_with("boom") {
+                panic!("bad state at object {idx}");
+            }
+        }
+    }
+
+    static PANICS: Panics = Panics;
+
+    #[test]
+    fn a_panicking_rule_becomes_an_internal_error_and_the_audit_goes_on() {
+        // Enough objects for several threads; every 100th makes the rule panic.
+        let objects: Vec<Object> = (0..600)
+            .map(|i| {
+                let name = if i % 100 == 7 { format!("boom{i}") } else { format!("ok{i}") };
+                let body = serde_json::json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
+                    "spec": {"containers": [{"name": "a", "image": "x:1", "securityContext": {"privileged": true}}]}});
+                Object::from_body(body, Origin::File { path: "pods.yaml".into(), document: i, prefix: String::new() })
+            })
+            .collect();
+        let input = Input { objects, files: 1, ..Input::default() };
+        let sec001 = rules::find("SEC001").expect("SEC001");
+        let selected: Vec<&'static dyn Rule> = vec![sec001, &PANICS];
+        let (a, _) = run_rules(input, &Config::defaults(), &RunOptions::default(), &selected);
+        assert_eq!(a.internal_errors.len(), 6, "{:#?}", a.internal_errors);
+        let e = &a.internal_errors[0];
+        assert_eq!(e.rule, "TST999");
+        assert_eq!(e.object.to_string(), "Pod/default/boom107");
+        assert_eq!(e.location.file.as_deref(), Some("pods.yaml"));
+        assert_eq!(
+            e.message,
+            "internal error in rule TST999 on Pod/default/boom107: bad state at object 107; please report it"
+        );
+        // Every other check ran: SEC001 on all 600, the panicking rule on the 594 others, and
+        // nothing it pushed before panicking.
+        let count = |rule: &str| a.findings.iter().filter(|f| f.rule == rule).count();
+        assert_eq!(count("SEC001"), 600);
+        assert_eq!(count("TST999"), 594);
+        assert!(a.findings.iter().all(|f| !f.object.name.starts_with("boom") || f.rule == "SEC001"));
+        assert_eq!(a.summary.findings, 1194);
+        let text = crate::report::terminal::render(&a, false);
+        assert!(
+            text.contains("internal error: pods.yaml: internal error in rule TST999 on Pod/default/boom107"),
+            "{text}"
+        );
+        assert!(text.contains("; 6 internal errors"), "{text}");
     }
 }

@@ -338,8 +338,8 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<Status> {
     }
     timings.lap("render and write");
     timings.report();
-    if !audit.errors.is_empty() {
-        // Everything readable was audited and reported; the run still did not see all its input.
+    if !audit.errors.is_empty() || !audit.internal_errors.is_empty() {
+        // Everything readable was audited and reported; the run still did not see (or check) all its input.
         return Ok(Status::Error);
     }
     Ok(gate(&audit, fail_on))
@@ -490,7 +490,7 @@ fn fix_cmd(a: FixArgs) -> anyhow::Result<Status> {
         match std::fs::read_to_string(&p) {
             Ok(t) => files.push((p.display().to_string(), t)),
             Err(e) => errors.push(source::InputError {
-                file: p.display().to_string(),
+                source: p.display().to_string(),
                 line: None,
                 column: None,
                 message: format!("cannot read: {e}"),

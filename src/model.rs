@@ -116,13 +116,70 @@ pub enum Origin {
         /// JSON pointer of the object inside the document (`/items/3` for List items, empty otherwise).
         prefix: String,
     },
-    /// A live cluster object.
+    /// An object read from a live cluster.
     Cluster {
-        /// Cluster or context name.
-        cluster: String,
+        /// The kubeconfig context it was read through.
+        context: String,
         /// The object's UID.
         uid: String,
     },
+    /// An object replayed from a snapshot file of a cluster.
+    Snapshot {
+        /// The snapshot file.
+        path: String,
+        /// The cluster (context) name recorded in the snapshot.
+        context: String,
+        /// The object's UID.
+        uid: String,
+    },
+}
+
+impl Origin {
+    /// The source part of an object's identity: the file path as given (normalised, see
+    /// [`normalize_path`]) for files, the context name for clusters and for snapshots (so a
+    /// snapshot replay fingerprints like the live run that wrote it).
+    #[must_use]
+    pub fn identity_source(&self) -> String {
+        match self {
+            Origin::File { path, .. } => normalize_path(path),
+            Origin::Cluster { context, .. } | Origin::Snapshot { context, .. } => context.clone(),
+        }
+    }
+
+    /// The context name of a live or snapshot object.
+    #[must_use]
+    pub fn context(&self) -> Option<&str> {
+        match self {
+            Origin::File { .. } => None,
+            Origin::Cluster { context, .. } | Origin::Snapshot { context, .. } => Some(context),
+        }
+    }
+
+    /// The UID of a live or snapshot object.
+    #[must_use]
+    pub fn uid(&self) -> Option<&str> {
+        match self {
+            Origin::File { .. } => None,
+            Origin::Cluster { uid, .. } | Origin::Snapshot { uid, .. } => Some(uid),
+        }
+    }
+}
+
+/// A path as identities use it: `/` separators, no `.` components or repeated separators, so
+/// `./k8s/a.yaml`, `k8s//a.yaml` and `k8s\a.yaml` are one file. `..` and a leading `/` stay.
+#[must_use]
+pub fn normalize_path(path: &str) -> String {
+    let unified = path.replace('\\', "/");
+    let absolute = unified.starts_with('/');
+    let parts: Vec<&str> = unified.split('/').filter(|p| !p.is_empty() && *p != ".").collect();
+    let joined = parts.join("/");
+    if absolute {
+        format!("/{joined}")
+    } else if joined.is_empty() {
+        ".".to_string()
+    } else {
+        joined
+    }
 }
 
 /// The parsed source an object was read from, shared by the objects of one file.
@@ -210,7 +267,7 @@ impl Object {
     /// `api group` of the apiVersion (empty for core).
     #[must_use]
     pub fn group(&self) -> &str {
-        self.api_version.rsplit_once('/').map_or("", |(g, _)| g)
+        api_group(&self.api_version)
     }
 
     /// Reads a field by JSON pointer.
@@ -237,21 +294,18 @@ impl Object {
         if self.cluster_scoped { None } else { Some(self.namespace.as_deref().unwrap_or("default")) }
     }
 
-    /// Identity for humans: `Kind/namespace/name` or `Kind/name`.
+    /// Identity for humans: `Kind/namespace/name` or `Kind/name` (see [`ObjectRef`]'s `Display`).
     #[must_use]
     pub fn display_id(&self) -> String {
-        match self.effective_namespace() {
-            Some(ns) => format!("{}/{}/{}", self.kind, ns, self.name),
-            None => format!("{}/{}", self.kind, self.name),
-        }
+        ObjectRef::of(self).to_string()
     }
 
-    /// File path, if from a file.
+    /// File path, if from a file (not for snapshots: their objects are not edited in place).
     #[must_use]
     pub fn file(&self) -> Option<&str> {
         match &self.origin {
             Origin::File { path, .. } => Some(path),
-            Origin::Cluster { .. } => None,
+            Origin::Cluster { .. } | Origin::Snapshot { .. } => None,
         }
     }
 
@@ -286,9 +340,13 @@ pub struct ObjectRef {
     pub namespace: Option<String>,
     /// Name.
     pub name: String,
-    /// UID for live objects.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// UID for live and snapshot objects.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uid: Option<String>,
+    /// The context (cluster) a live or snapshot object was read from; files are named by
+    /// `Location.file` instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<String>,
 }
 
 impl ObjectRef {
@@ -300,12 +358,33 @@ impl ObjectRef {
             kind: o.kind.clone(),
             namespace: o.effective_namespace().map(str::to_string),
             name: o.name.clone(),
-            uid: match &o.origin {
-                Origin::Cluster { uid, .. } => Some(uid.clone()),
-                Origin::File { .. } => None,
-            },
+            uid: o.origin.uid().map(str::to_string),
+            context: o.origin.context().map(str::to_string),
         }
     }
+
+    /// API group of the apiVersion (empty for the core group): identity uses the group, so
+    /// `apps/v1beta1` → `apps/v1` keeps it.
+    #[must_use]
+    pub fn group(&self) -> &str {
+        api_group(&self.api_version)
+    }
+}
+
+/// `Kind/namespace/name`, or `Kind/name` for cluster-scoped kinds: how people name objects.
+impl fmt::Display for ObjectRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.namespace {
+            Some(ns) => write!(f, "{}/{}/{}", self.kind, ns, self.name),
+            None => write!(f, "{}/{}", self.kind, self.name),
+        }
+    }
+}
+
+/// The API group of an apiVersion: `apps/v1` → `apps`, `v1` → empty.
+#[must_use]
+pub fn api_group(api_version: &str) -> &str {
+    api_version.rsplit_once('/').map_or("", |(g, _)| g)
 }
 
 /// One fact behind a finding.
@@ -627,4 +706,33 @@ pub struct CostImpact {
     pub monthly_after: f64,
     /// `monthly_after - monthly_before`: positive when the fix costs more.
     pub monthly_delta: f64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_are_normalised_for_identity() {
+        assert_eq!(normalize_path("./k8s/a.yaml"), "k8s/a.yaml");
+        assert_eq!(normalize_path("././k8s//regions/./a.yaml"), "k8s/regions/a.yaml");
+        assert_eq!(normalize_path("k8s\\regions\\a.yaml"), "k8s/regions/a.yaml");
+        assert_eq!(normalize_path("/abs/./a.yaml"), "/abs/a.yaml");
+        assert_eq!(normalize_path("../shared/a.yaml"), "../shared/a.yaml");
+        assert_eq!(normalize_path("-"), "-");
+    }
+
+    #[test]
+    fn object_refs_display_as_people_name_objects() {
+        let body = serde_json::json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"}});
+        let o = Object::from_body(body, Origin::Cluster { context: "prod".into(), uid: "u1".into() });
+        let r = ObjectRef::of(&o);
+        assert_eq!(r.to_string(), "Deployment/default/web");
+        assert_eq!((r.context.as_deref(), r.uid.as_deref(), r.group()), (Some("prod"), Some("u1"), "apps"));
+        assert_eq!(o.display_id(), "Deployment/default/web");
+        let role = serde_json::json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": "admin"}});
+        let o = Object::from_body(role, Origin::File { path: "r.yaml".into(), document: 0, prefix: String::new() });
+        assert_eq!(ObjectRef::of(&o).to_string(), "ClusterRole/admin");
+        assert_eq!(o.origin.identity_source(), "r.yaml");
+    }
 }

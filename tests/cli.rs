@@ -75,7 +75,7 @@ fn unreadable_input_exits_2_and_still_audits_the_rest() {
     let o = run_in(dir.path(), &["analyze", ".", "--format", "json"], None);
     assert_eq!(o.code, Some(2));
     let v: serde_json::Value = serde_json::from_str(&o.stdout).expect("json");
-    assert_eq!(v["errors"][0]["file"], "./bad.yaml");
+    assert_eq!(v["errors"][0]["source"], "./bad.yaml");
     assert!(v["errors"][0]["line"].as_u64().is_some());
     assert!(v["findings"].as_array().is_some_and(|f| f.iter().any(|f| f["rule"] == "SEC001")));
 }

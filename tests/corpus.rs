@@ -60,7 +60,7 @@ fn live_dumps_read_every_list_item() {
         .skipped
         .iter()
         .filter(|s| s.reason.contains("no apiVersion") || s.reason.contains("no kind"))
-        .map(|s| format!("{}:{} {}", s.file, s.line, s.reason))
+        .map(|s| format!("{}:{:?} {}", s.source, s.line, s.reason))
         .collect();
     assert!(missing.is_empty(), "{} items skipped for a missing kind: {missing:#?}", missing.len());
     assert_eq!(input.objects.len(), expected, "skipped: {:#?}", input.skipped);

@@ -349,7 +349,7 @@ fn corpus_against_itself_and_a_copy_with_doubled_replicas() {
     );
     close(ch[0].delta_monthly, target.monthly);
     close(d.cost.delta_monthly, target.monthly);
-    // Findings are matched by fingerprint, not by file, so the copy changes none of them
+    // Findings in another directory match by rule, object and field, so the copy changes none of them
     // (except those about the replica count itself).
     assert!(d.new.iter().chain(&d.resolved).all(|f| f.object.name == target.name), "{:#?}", d.new);
 }
@@ -453,7 +453,7 @@ fn cli_baseline_write_and_analyze_with_it() {
     let b: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join(".clustergpt-baseline.json")).expect("read"))
             .expect("json");
-    assert_eq!(b["schema_version"], "1");
+    assert_eq!(b["schema_version"], "2");
     assert_eq!(b["findings"].as_array().expect("array").len(), 1, "{b}");
     assert_eq!(b["findings"][0]["rule"], "SEC001");
 

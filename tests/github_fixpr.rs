@@ -359,7 +359,7 @@ fn fix_pr_commits_through_the_git_data_api_and_opens_one_pr() {
     assert_eq!(pr["base"], HEAD_REF, "the fixes are proposed into the PR's head branch");
     let body = pr["body"].as_str().unwrap();
     assert!(body.starts_with("<!-- clustergpt:fix-pr -->"), "{body}");
-    assert!(body.contains("**REL018**") && body.contains("`Deployment/web`"), "{body}");
+    assert!(body.contains("**REL018**") && body.contains("`Deployment/shop/web`"), "{body}");
     assert!(body.contains("`k8s/app.yaml:19`"), "file:line of the finding: {body}");
     assert!(body.contains("**Why:**") && body.contains("**Evidence:**"), "{body}");
     assert!(body.contains("#7"), "{body}");

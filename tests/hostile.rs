@@ -70,7 +70,7 @@ fn binary_file_is_an_error_naming_the_file() {
     source::load_bytes("blob.yaml", bytes, Limits::default(), &mut input);
     let a = audit::run(input, &Config::defaults(), &RunOptions::default());
     let e = one_error(&a);
-    assert_eq!(e.file, "blob.yaml");
+    assert_eq!(e.source, "blob.yaml");
     assert!(e.message.contains("UTF-8"), "{e}");
 }
 
@@ -78,7 +78,7 @@ fn binary_file_is_an_error_naming_the_file() {
 fn nul_bytes_in_text_are_an_error() {
     let a = audit_text("nul.yaml", "apiVersion: v1\nkind: Pod\nmetadata: {name: \"a\0b\"}\n\0\0\0");
     let e = one_error(&a);
-    assert_eq!((e.file.as_str(), e.line), ("nul.yaml", Some(3)), "{e}");
+    assert_eq!((e.source.as_str(), e.line), ("nul.yaml", Some(3)), "{e}");
     assert!(e.message.starts_with("invalid YAML"), "{e}");
 }
 

@@ -39,7 +39,7 @@ fn ids(input: &Input) -> Vec<String> {
 fn prefix(o: &clustergpt::model::Object) -> &str {
     match &o.origin {
         Origin::File { prefix, .. } => prefix,
-        Origin::Cluster { .. } => panic!("not from a file"),
+        Origin::Cluster { .. } | Origin::Snapshot { .. } => panic!("not from a file"),
     }
 }
 
@@ -77,11 +77,11 @@ fn typed_list_items_take_kind_and_api_version_from_the_list() {
 fn a_generic_list_item_without_kind_stays_skipped() {
     let input = load(&[fixture("generic-list.yaml")]);
     assert_eq!(ids(&input), ["v1 ConfigMap/shop/settings"]);
-    let reasons: Vec<(u32, &str)> = input.skipped.iter().map(|s| (s.line, s.reason.as_str())).collect();
+    let reasons: Vec<(Option<u32>, &str)> = input.skipped.iter().map(|s| (s.line, s.reason.as_str())).collect();
     assert_eq!(
         reasons,
         [(
-            14,
+            Some(14),
             "List item 1: no apiVersion and kind, so not a Kubernetes object (only a typed list such as \
              DeploymentList gives its items one)"
         )]
@@ -127,8 +127,8 @@ fn a_sequence_of_non_objects_is_skipped_whole() {
     let mut input = Input::default();
     source::load_text("mixed.yaml", mixed.to_string(), Limits::default(), &mut input);
     assert_eq!(ids(&input), ["v1 ConfigMap/default/a"]);
-    let reasons: Vec<(u32, &str)> = input.skipped.iter().map(|s| (s.line, s.reason.as_str())).collect();
-    assert_eq!(reasons, [(4, "item 1 of the sequence: not a mapping, so not a Kubernetes object")]);
+    let reasons: Vec<(Option<u32>, &str)> = input.skipped.iter().map(|s| (s.line, s.reason.as_str())).collect();
+    assert_eq!(reasons, [(Some(4), "item 1 of the sequence: not a mapping, so not a Kubernetes object")]);
 }
 
 #[test]
@@ -198,7 +198,7 @@ fn symlinks_are_followed_once_and_loops_reported() {
     let skipped: Vec<(String, String)> = input
         .skipped
         .iter()
-        .map(|s| (rel(&s.file), rel(&s.reason.replace(&format!("{}/", d.display()), ""))))
+        .map(|s| (rel(&s.source), rel(&s.reason.replace(&format!("{}/", d.display()), ""))))
         .collect();
     let root = d.display().to_string();
     assert_eq!(
@@ -235,7 +235,7 @@ fn kustomize_patches_are_skipped_not_audited() {
     assert_eq!(ids(&input), ["apps/v1 Deployment/shop/web", "v1 ConfigMap/shop/web-settings"]);
     let d = dir.display().to_string();
     let mut skipped: Vec<(String, String)> =
-        input.skipped.iter().map(|s| (s.file.replace(&d, "K"), s.reason.replace(&d, "K"))).collect();
+        input.skipped.iter().map(|s| (s.source.replace(&d, "K"), s.reason.replace(&d, "K"))).collect();
     skipped.sort();
     let patch = "Kustomize patch (listed in K/overlays/prod/kustomization.yaml); audit the built output: \
                  `kubectl kustomize K/overlays/prod | clustergpt analyze -`";
@@ -295,8 +295,11 @@ fn component_configuration_files_are_skipped_not_audited() {
     assert!(input.errors.is_empty(), "{:?}", input.errors);
     assert!(input.objects.is_empty(), "{:?}", ids(&input));
     let d = format!("{}/", dir.display());
-    let skipped: Vec<(String, usize, String)> =
-        input.skipped.iter().map(|s| (s.file.replace(&d, ""), s.document, s.reason.replace(&d, "D/"))).collect();
+    let skipped: Vec<(String, usize, String)> = input
+        .skipped
+        .iter()
+        .map(|s| (s.source.replace(&d, ""), s.document.unwrap_or(usize::MAX), s.reason.replace(&d, "D/")))
+        .collect();
     let dir_s = dir.display().to_string();
     let expected: Vec<(String, usize, String)> = [
         ("Chart.yaml", 0, format!("Helm chart metadata, not a Kubernetes object; audit the rendered chart: `helm template {dir_s} | clustergpt analyze -`")),
@@ -339,12 +342,12 @@ fn git_base_skips_the_same_kustomize_patches() {
     git(&["add", "."]);
     git(&["commit", "--quiet", "-m", "base"]);
     let base = clustergpt::git::load(repo, "HEAD", &[PathBuf::from("k")], Limits::default()).expect("git load");
-    let mut from_git: Vec<String> = base.skipped.iter().map(|s| format!("{} {}", s.file, s.reason)).collect();
+    let mut from_git: Vec<String> = base.skipped.iter().map(|s| format!("{} {}", s.source, s.reason)).collect();
     from_git.sort();
     let head = load(&[repo.join("k")]);
     let root = format!("{}/", repo.display());
     let mut from_disk: Vec<String> =
-        head.skipped.iter().map(|s| format!("{} {}", s.file, s.reason).replace(&root, "")).collect();
+        head.skipped.iter().map(|s| format!("{} {}", s.source, s.reason).replace(&root, "")).collect();
     from_disk.sort();
     assert_eq!(from_git, from_disk);
     assert_eq!(from_git.iter().filter(|s| s.contains("Kustomize patch")).count(), 3);

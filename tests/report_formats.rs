@@ -215,7 +215,8 @@ fn sarif_has_what_code_scanning_requires() {
         assert_eq!(region["startLine"], f.location.line.expect("line"));
         assert_eq!(region["startColumn"], f.location.column.expect("column"));
         assert!(region["endLine"].as_u64().expect("endLine") >= region["startLine"].as_u64().expect("startLine"));
-        assert_eq!(r["partialFingerprints"]["clustergptFingerprint/v1"], f.fingerprint.as_str());
+        assert_eq!(r["partialFingerprints"][sarif::FINGERPRINT_KEY], f.fingerprint.as_str());
+        assert!(clustergpt::audit::is_fingerprint(&f.fingerprint));
         assert_eq!(r["properties"]["object"]["name"], f.object.name.as_str());
         assert_eq!(r["properties"]["evidence"].as_array().expect("evidence").len(), f.evidence.len());
         assert!(r["locations"][0]["logicalLocations"][0]["fullyQualifiedName"].is_string());
@@ -228,7 +229,7 @@ fn sarif_has_what_code_scanning_requires() {
     let error = notes.iter().find(|n| n["level"] == "error").expect("input error notification");
     let err = &a.errors[0];
     let loc = &error["locations"][0]["physicalLocation"];
-    assert_eq!(loc["artifactLocation"]["uri"], err.file.as_str());
+    assert_eq!(loc["artifactLocation"]["uri"], err.source.as_str());
     assert_eq!(loc["region"]["startLine"], err.line.expect("line"));
     assert!(error["message"]["text"].as_str().expect("text").contains(&err.message));
     assert_eq!(invocation["toolConfigurationNotifications"].as_array().expect("config notes").len(), 1);

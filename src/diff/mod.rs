@@ -2,9 +2,10 @@
 //! monthly cost of each workload, and the gates a CI job fails on.
 //!
 //! Pure: both sides are audits (from a git ref, a directory or a saved JSON audit, read by the
-//! CLI); findings are matched by fingerprint, cost items by kind, namespace and name.
+//! CLI); findings are matched by fingerprint (then, for a moved file, by rule, object and field),
+//! cost items by kind, namespace and name.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -122,9 +123,9 @@ pub struct DiffContext {
 pub struct Diff {
     /// Version of this JSON.
     pub schema_version: String,
-    /// Findings in head whose fingerprint is not in base, in the head audit's order.
+    /// Findings in head that base does not have, in the head audit's order.
     pub new: Vec<Finding>,
-    /// Findings in base whose fingerprint is not in head, in the base audit's order.
+    /// Findings in base that head does not have, in the base audit's order.
     pub resolved: Vec<Finding>,
     /// Findings in both.
     pub unchanged: usize,
@@ -154,16 +155,59 @@ fn monthly_by_key(a: &Audit) -> BTreeMap<Key, f64> {
     m
 }
 
+/// What a finding is about, without where its object was read from.
+type Subject<'a> = (&'a str, &'a str, &'a str, Option<&'a str>, &'a str, &'a str);
+
+fn subject(f: &Finding) -> Subject<'_> {
+    let o = &f.object;
+    (&f.rule, o.group(), &o.kind, o.namespace.as_deref(), &o.name, &f.location.path)
+}
+
+/// Head findings base does not have, and base findings head does not have. Findings match by
+/// fingerprint; what is left then matches by rule, object and field, paired in audit order, so a
+/// file that moved (or a base read from another directory) does not turn every finding in it
+/// into a new and a resolved one. Copies of one object in several files still count each.
+fn unmatched<'a>(base: &'a [Finding], head: &'a [Finding]) -> (Vec<&'a Finding>, Vec<&'a Finding>) {
+    let base_fps: BTreeSet<&str> = base.iter().map(|f| f.fingerprint.as_str()).collect();
+    let head_fps: BTreeSet<&str> = head.iter().map(|f| f.fingerprint.as_str()).collect();
+    let new: Vec<&Finding> = head.iter().filter(|f| !base_fps.contains(f.fingerprint.as_str())).collect();
+    let resolved: Vec<&Finding> = base.iter().filter(|f| !head_fps.contains(f.fingerprint.as_str())).collect();
+    let mut left: BTreeMap<Subject<'_>, usize> = BTreeMap::new();
+    for f in &resolved {
+        *left.entry(subject(f)).or_insert(0) += 1;
+    }
+    let mut paired: BTreeMap<Subject<'_>, usize> = BTreeMap::new();
+    let new: Vec<&Finding> = new
+        .into_iter()
+        .filter(|f| match left.get_mut(&subject(f)) {
+            Some(n) if *n > 0 => {
+                *n -= 1;
+                *paired.entry(subject(f)).or_insert(0) += 1;
+                false
+            }
+            _ => true,
+        })
+        .collect();
+    let resolved: Vec<&Finding> = resolved
+        .into_iter()
+        .filter(|f| match paired.get_mut(&subject(f)) {
+            Some(n) if *n > 0 => {
+                *n -= 1;
+                false
+            }
+            _ => true,
+        })
+        .collect();
+    (new, resolved)
+}
+
 impl Diff {
     /// Compares base with head.
     #[must_use]
     pub fn new(base: &Audit, head: &Audit) -> Diff {
-        let base_fps: BTreeMap<&str, ()> = base.findings.iter().map(|f| (f.fingerprint.as_str(), ())).collect();
-        let head_fps: BTreeMap<&str, ()> = head.findings.iter().map(|f| (f.fingerprint.as_str(), ())).collect();
-        let new: Vec<Finding> =
-            head.findings.iter().filter(|f| !base_fps.contains_key(f.fingerprint.as_str())).cloned().collect();
-        let resolved: Vec<Finding> =
-            base.findings.iter().filter(|f| !head_fps.contains_key(f.fingerprint.as_str())).cloned().collect();
+        let (new, resolved) = unmatched(&base.findings, &head.findings);
+        let new: Vec<Finding> = new.into_iter().cloned().collect();
+        let resolved: Vec<Finding> = resolved.into_iter().cloned().collect();
         let unchanged = head.findings.len() - new.len();
 
         let b = monthly_by_key(base);

@@ -253,7 +253,9 @@ pub fn enrich(audit: &mut Audit, objects: &[Object]) {
 
 /// The line suggestion for a fix, computed on the object's document alone (files can be large).
 fn document_suggestion(obj: &Object, fix: &Fix, parsed: Option<&ParsedDoc>) -> Result<Option<Suggestion>, String> {
-    let (Some(src), Some((a, b)), Origin::File { prefix, .. }) = (&obj.source, obj.doc_range, &obj.origin) else {
+    // Live and snapshot objects have no file to edit: their fix is the patch alone.
+    let Origin::File { prefix, .. } = &obj.origin else { return Ok(None) };
+    let (Some(src), Some((a, b))) = (&obj.source, obj.doc_range) else {
         return Err("the object was not read from a file".to_string());
     };
     let text = &src.text;
@@ -376,7 +378,7 @@ pub fn fix_files(files: &[(String, String)], config: &Config, opts: &RunOptions,
             if given_up.contains(&f.fingerprint) {
                 continue;
             }
-            let object = format!("{}/{}", f.object.kind, f.object.name);
+            let object = f.object.to_string();
             let allowed = match fix.applicability {
                 Applicability::Safe => true,
                 Applicability::Unsafe => allow_unsafe,
@@ -464,7 +466,7 @@ fn not_applied(f: &Finding, fix: &Fix, reason: String) -> NotApplied {
     NotApplied {
         rule: f.rule.clone(),
         fingerprint: f.fingerprint.clone(),
-        object: format!("{}/{}", f.object.kind, f.object.name),
+        object: f.object.to_string(),
         title: fix.title.clone(),
         reason,
     }

@@ -82,8 +82,8 @@ pub fn command(level: Level, file: Option<&str>, line: Option<u32>, title: Optio
 pub fn finding_command(f: &Finding) -> String {
     let title = format!("{} {} ({})", f.rule, f.name, f.severity);
     let message = match &f.fix {
-        Some(fix) => format!("{}: {}\nFix: {}", crate::report::object_id(&f.object), f.message, fix.title),
-        None => format!("{}: {}", crate::report::object_id(&f.object), f.message),
+        Some(fix) => format!("{}: {}\nFix: {}", f.object, f.message, fix.title),
+        None => format!("{}: {}", f.object, f.message),
     };
     command(Level::of(f.severity), f.location.file.as_deref(), f.location.line, Some(&title), &message)
 }

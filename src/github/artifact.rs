@@ -263,7 +263,7 @@ pub fn validate(a: &Artifact, expected_repo: &str) -> Vec<String> {
 
 fn finding_problems(f: &Finding) -> Vec<String> {
     let mut p = Vec::new();
-    if !(f.fingerprint.len() == 32 && f.fingerprint.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))) {
+    if !crate::audit::is_fingerprint(&f.fingerprint) {
         p.push("fingerprint is not 32 lowercase hex digits".to_string());
     }
     let id_ok =
@@ -278,6 +278,7 @@ fn finding_problems(f: &Finding) -> Vec<String> {
     if ![&o.kind, &o.name, &o.api_version].iter().all(|s| text_ok(s, 512))
         || o.namespace.as_deref().is_some_and(|s| !text_ok(s, 512))
         || o.uid.as_deref().is_some_and(|s| !text_ok(s, 128))
+        || o.context.as_deref().is_some_and(|s| !text_ok(s, 512))
     {
         p.push("object is malformed".to_string());
     }

@@ -38,7 +38,7 @@ fn cut(s: &str, max: usize) -> String {
 pub fn annotation(f: &Finding) -> Option<Value> {
     let path = f.location.file.as_deref()?;
     let line = f.location.line?;
-    let mut message = format!("{}: {}", crate::report::object_id(&f.object), f.message);
+    let mut message = format!("{}: {}", f.object, f.message);
     if let Some(fix) = &f.fix {
         message.push_str(&format!("\nFix ({}): {}", crate::report::applicability_name(fix.applicability), fix.title));
     }

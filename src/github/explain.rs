@@ -16,7 +16,7 @@ pub struct AppliedFact {
     pub rule_name: String,
     /// Fix title.
     pub title: String,
-    /// `Kind/name` of the object.
+    /// The object, `Kind/namespace/name` or `Kind/name`.
     pub object: String,
     /// Repository-relative file.
     pub file: Option<String>,

@@ -621,7 +621,9 @@ fn relativize(a: &mut Audit, prefix: &str) {
         }
     }
     for e in &mut a.errors {
-        e.file = repo_relative(prefix, &e.file);
+        if crate::source::source_file(&e.source).is_some() {
+            e.source = repo_relative(prefix, &e.source);
+        }
     }
 }
 

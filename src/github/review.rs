@@ -9,8 +9,8 @@ use serde_json::{Value, json};
 
 use super::hunks::Hunks;
 use crate::model::{Applicability, Finding, Severity, Suggestion};
+use crate::report::applicability_name;
 use crate::report::markdown::{code, escape, fenced, patch_yaml};
-use crate::report::{applicability_name, object_id};
 use crate::yaml::PointerExt;
 
 /// At most this many inline comments are kept on a pull request; the rest go to the summary.
@@ -28,7 +28,9 @@ pub fn finding_marker(id: &str, fingerprint: &str) -> String {
 /// The marker at the top of our reviews.
 pub const REVIEW_MARKER: &str = "<!-- clustergpt:review -->";
 
-/// The fingerprint in a comment's marker, if the body has one.
+/// The fingerprint in a comment's marker, if the body has one: 32 lowercase hex digits (see
+/// [`crate::audit::is_fingerprint`]). Markers of the previous release (`-2` suffixes) are still
+/// recognised as ours, so their comments are cleaned up as stale instead of being left behind.
 #[must_use]
 pub fn parse_finding_marker<'a>(body: &'a str, id: &str) -> Option<&'a str> {
     let head = format!("<!-- clustergpt:finding id={id} fp=");
@@ -36,7 +38,10 @@ pub fn parse_finding_marker<'a>(body: &'a str, id: &str) -> Option<&'a str> {
     let rest = &body[start..];
     let end = rest.find(" -->")?;
     let fp = &rest[..end];
-    (!fp.is_empty() && fp.len() <= 64 && fp.bytes().all(|b| b.is_ascii_hexdigit())).then_some(fp)
+    let legacy = fp.split_once('-').is_some_and(|(hex, n)| {
+        crate::audit::is_fingerprint(hex) && !n.is_empty() && n.len() <= 6 && n.bytes().all(|b| b.is_ascii_digit())
+    });
+    (crate::audit::is_fingerprint(fp) || legacy).then_some(fp)
 }
 
 /// One comment of a review, anchored on the RIGHT side.
@@ -139,7 +144,7 @@ pub fn comment_body(f: &Finding, suggestion: Option<&Suggestion>, id: &str) -> S
         escape(f.severity.as_str()),
         escape(&f.rule),
         code(&f.name, false),
-        code(&object_id(&f.object), false),
+        code(&f.object.to_string(), false),
         crate::report::diff_md::escape_with_code(&f.message, false)
     );
     if !f.evidence.is_empty() {
@@ -330,11 +335,22 @@ mod tests {
 
     #[test]
     fn markers_round_trip() {
-        let m = finding_marker("default", "0123abcd");
-        assert_eq!(parse_finding_marker(&format!("{m}\nbody"), "default"), Some("0123abcd"));
+        let fp = "0123456789abcdef0123456789abcdef";
+        let m = finding_marker("default", fp);
+        assert_eq!(parse_finding_marker(&format!("{m}\nbody"), "default"), Some(fp));
         assert_eq!(parse_finding_marker(&m, "other"), None);
         assert_eq!(parse_finding_marker("<!-- clustergpt:finding id=default fp=zz -->", "default"), None);
         assert_eq!(parse_finding_marker("nothing", "default"), None);
+        // One format: exactly 32 lowercase hex digits.
+        for bad in ["0123abcd", "0123456789ABCDEF0123456789abcdef", "0123456789abcdef0123456789abcdef0"] {
+            let m = finding_marker("default", bad);
+            assert_eq!(parse_finding_marker(&m, "default"), None, "{bad}");
+        }
+        // The previous release's numbered markers are recognised (as stale comments of ours).
+        let old = format!("{fp}-2");
+        assert_eq!(parse_finding_marker(&finding_marker("default", &old), "default"), Some(old.as_str()));
+        let m = finding_marker("default", &format!("{fp}-x"));
+        assert_eq!(parse_finding_marker(&m, "default"), None);
     }
 
     #[test]

@@ -11,8 +11,8 @@ use serde::Serialize;
 use crate::cost::money;
 use crate::diff::{Diff, Status, WorkloadDelta, percent_text, signed_money};
 use crate::model::{Finding, Severity};
+use crate::report::applicability_name;
 use crate::report::markdown::{code, escape, render_template};
-use crate::report::{applicability_name, object_id};
 
 const TEMPLATE: &str = include_str!("templates/diff.md.hbs");
 
@@ -147,7 +147,7 @@ fn finding_row(currency: &str, f: &Finding, with_fix: bool) -> FindingRow {
             "**{}** {} · {}{location} · field {}",
             escape(&f.rule),
             code(&f.name, false),
-            code(&object_id(&f.object), false),
+            code(&f.object.to_string(), false),
             code(&f.location.path, false)
         ),
         message_md: escape_with_code(&short(&f.message), false),
@@ -259,9 +259,9 @@ fn errors(list: &[crate::source::InputError]) -> Vec<ErrorRow> {
     list.iter()
         .map(|e| {
             let at = match (e.line, e.column) {
-                (Some(l), Some(c)) => format!("{}:{l}:{c}", e.file),
-                (Some(l), None) => format!("{}:{l}", e.file),
-                _ => e.file.clone(),
+                (Some(l), Some(c)) => format!("{}:{l}:{c}", e.source),
+                (Some(l), None) => format!("{}:{l}", e.source),
+                _ => e.source.clone(),
             };
             ErrorRow { location_md: code(&at, false), message: short(&e.message) }
         })

@@ -6,8 +6,8 @@ use std::fmt::Write;
 use crate::cost::money;
 use crate::diff::{Diff, Status, percent_text, signed_money};
 use crate::model::{Finding, Severity};
+use crate::report::applicability_name;
 use crate::report::terminal::clean;
-use crate::report::{applicability_name, object_id};
 
 fn paint(on: bool, code: &str, s: &str) -> String {
     if on { format!("\x1b[{code}m{s}\x1b[0m") } else { s.to_string() }
@@ -132,7 +132,7 @@ fn finding(out: &mut String, color: bool, f: &Finding, with_fix: bool) {
     let _ = writeln!(
         out,
         "           {}",
-        paint(color, "2", &clean(&format!("{} at {} ({})", object_id(&f.object), f.location.path, pos)))
+        paint(color, "2", &clean(&format!("{} at {} ({})", f.object, f.location.path, pos)))
     );
     if with_fix && let Some(fix) = &f.fix {
         let cost = f

@@ -12,8 +12,8 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::audit::Audit;
-use crate::model::{Finding, FixOp, Location, Severity};
-use crate::report::{applicability_name, object_id};
+use crate::model::{Finding, FixOp, Severity};
+use crate::report::applicability_name;
 
 const TEMPLATE: &str = include_str!("templates/report.md.hbs");
 
@@ -60,6 +60,7 @@ struct Count {
 #[derive(Serialize)]
 struct View {
     files: usize,
+    read_from: String,
     objects: usize,
     findings: usize,
     risk_score: u32,
@@ -73,6 +74,7 @@ struct View {
     top: Vec<TopRow>,
     groups: Vec<Group>,
     errors: Vec<ErrorRow>,
+    internal_errors: Vec<InternalRow>,
     skipped: Vec<SkippedRow>,
     suppressed: Vec<SuppressedRow>,
     exemption_notes: Vec<NoteRow>,
@@ -119,6 +121,7 @@ struct UnpricedRow {
 struct BaselineView {
     file_md: String,
     hidden: usize,
+    legacy: bool,
     stale: Vec<StaleRow>,
 }
 
@@ -181,9 +184,17 @@ struct ErrorRow {
 }
 
 #[derive(Serialize)]
+struct InternalRow {
+    rule: String,
+    object_md: String,
+    location_md: String,
+    message: String,
+}
+
+#[derive(Serialize)]
 struct SkippedRow {
     location_md: String,
-    document: usize,
+    document: String,
     reason: String,
 }
 
@@ -213,6 +224,7 @@ impl View {
         by_severity.sort_by_key(|f| std::cmp::Reverse(f.severity));
         View {
             files: s.files,
+            read_from: crate::report::read_from(s),
             objects: s.objects,
             findings: s.findings,
             risk_score: s.risk_score,
@@ -232,8 +244,8 @@ impl View {
                 .map(|f| TopRow {
                     severity: title(f.severity),
                     rule_md: format!("{} {}", f.rule, code(&f.name, true)),
-                    object_md: code(&object_id(&f.object), true),
-                    location_md: location(&f.location, true),
+                    object_md: code(&f.object.to_string(), true),
+                    location_md: location(f, true),
                     message: f.message.clone(),
                 })
                 .collect(),
@@ -250,19 +262,34 @@ impl View {
                 .iter()
                 .map(|e| {
                     let at = match (e.line, e.column) {
-                        (Some(l), Some(c)) => format!("{}:{l}:{c}", e.file),
-                        (Some(l), None) => format!("{}:{l}", e.file),
-                        _ => e.file.clone(),
+                        (Some(l), Some(c)) => format!("{}:{l}:{c}", e.source),
+                        (Some(l), None) => format!("{}:{l}", e.source),
+                        _ => e.source.clone(),
                     };
                     ErrorRow { location_md: code(&at, true), message: e.message.clone() }
+                })
+                .collect(),
+            internal_errors: audit
+                .internal_errors
+                .iter()
+                .map(|e| InternalRow {
+                    rule: e.rule.clone(),
+                    object_md: code(&e.object.to_string(), true),
+                    location_md: match (&e.location.file, e.location.line, &e.object.context) {
+                        (Some(file), Some(line), _) => code(&format!("{file}:{line}"), true),
+                        (Some(file), None, _) => code(file, true),
+                        (None, _, Some(context)) => format!("context {}", code(context, true)),
+                        (None, _, None) => String::new(),
+                    },
+                    message: e.message.clone(),
                 })
                 .collect(),
             skipped: audit
                 .skipped
                 .iter()
                 .map(|k| SkippedRow {
-                    location_md: code(&format!("{}:{}", k.file, k.line), true),
-                    document: k.document,
+                    location_md: code(&k.line.map_or_else(|| k.source.clone(), |l| format!("{}:{l}", k.source)), true),
+                    document: k.document.map(|d| d.to_string()).unwrap_or_default(),
                     reason: k.reason.clone(),
                 })
                 .collect(),
@@ -271,7 +298,7 @@ impl View {
                 .iter()
                 .map(|x| SuppressedRow {
                     rule: x.rule.clone(),
-                    object_md: code(&object_id(&x.object), true),
+                    object_md: code(&x.object.to_string(), true),
                     by: x.by.clone(),
                     reason: x.reason.clone(),
                 })
@@ -285,6 +312,7 @@ impl View {
             baseline: audit.baseline.as_ref().map(|b| BaselineView {
                 file_md: code(&b.file, false),
                 hidden: b.hidden,
+                legacy: b.legacy_format,
                 stale: b
                     .stale
                     .iter()
@@ -370,8 +398,8 @@ impl FindingView {
         FindingView {
             rule: f.rule.clone(),
             name: f.name.clone(),
-            object_md: code(&object_id(&f.object), false),
-            location_md: location(&f.location, false),
+            object_md: code(&f.object.to_string(), false),
+            location_md: location(f, false),
             path_md: code(&f.location.path, false),
             message: f.message.clone(),
             evidence: f
@@ -418,12 +446,14 @@ fn title(s: Severity) -> &'static str {
     }
 }
 
-/// `file:line` as a code span, or the field path for findings without a file.
-fn location(loc: &Location, table: bool) -> String {
-    match (&loc.file, loc.line) {
-        (Some(file), Some(line)) => code(&format!("{file}:{line}"), table),
-        (Some(file), None) => code(file, table),
-        (None, _) => code(&loc.path, table),
+/// `file:line` as a code span; `context NAME` for live and snapshot objects; else the field path.
+fn location(f: &Finding, table: bool) -> String {
+    let loc = &f.location;
+    match (&loc.file, loc.line, &f.object.context) {
+        (Some(file), Some(line), _) => code(&format!("{file}:{line}"), table),
+        (Some(file), None, _) => code(file, table),
+        (None, _, Some(context)) => format!("context {}", code(context, table)),
+        (None, _, None) => code(&loc.path, table),
     }
 }
 

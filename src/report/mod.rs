@@ -8,7 +8,9 @@ pub mod rules_doc;
 pub mod sarif;
 pub mod terminal;
 
-use crate::model::{Applicability, ObjectRef};
+use crate::audit::Summary;
+use crate::model::{Applicability, Finding};
+use crate::source::Skipped;
 
 /// Output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,15 +39,6 @@ impl Format {
     }
 }
 
-/// Object identity for humans: `Kind/namespace/name` or `Kind/name`.
-#[must_use]
-pub fn object_id(o: &ObjectRef) -> String {
-    match &o.namespace {
-        Some(ns) => format!("{}/{}/{}", o.kind, ns, o.name),
-        None => format!("{}/{}", o.kind, o.name),
-    }
-}
-
 /// The name of an applicability as the JSON writes it: `safe`, `unsafe`, `display-only`.
 #[must_use]
 pub fn applicability_name(a: Applicability) -> &'static str {
@@ -54,4 +47,49 @@ pub fn applicability_name(a: Applicability) -> &'static str {
         Applicability::Unsafe => "unsafe",
         Applicability::DisplayOnly => "display-only",
     }
+}
+
+/// Where a finding's object was read from, for grouping: its file, or `context NAME` for live
+/// and snapshot objects.
+#[must_use]
+pub fn source_label(f: &Finding) -> String {
+    match (&f.location.file, &f.object.context) {
+        (Some(file), _) => file.clone(),
+        (None, Some(context)) => format!("context {context}"),
+        (None, None) => "(no file)".to_string(),
+    }
+}
+
+/// What an audit read, for "N findings in M objects from ...": `3 files`, `context prod`,
+/// `snapshot snap.json`, or several joined with `and`.
+#[must_use]
+pub fn read_from(s: &Summary) -> String {
+    let list = |word: &str, items: &[String]| match items {
+        [one] => format!("{word} {one}"),
+        many => format!("{word}s {}", many.join(", ")),
+    };
+    let mut parts = Vec::new();
+    if s.files > 0 || (s.contexts.is_empty() && s.snapshots.is_empty()) {
+        parts.push(format!("{} file{}", s.files, if s.files == 1 { "" } else { "s" }));
+    }
+    if !s.contexts.is_empty() {
+        parts.push(list("context", &s.contexts));
+    }
+    if !s.snapshots.is_empty() {
+        parts.push(list("snapshot", &s.snapshots));
+    }
+    parts.join(" and ")
+}
+
+/// Where a skipped entry is: `file:line (document N)`, or its source alone.
+#[must_use]
+pub fn skipped_at(s: &Skipped) -> String {
+    let mut at = s.source.clone();
+    if let Some(line) = s.line {
+        at.push_str(&format!(":{line}"));
+    }
+    if let Some(d) = s.document {
+        at.push_str(&format!(" (document {d})"));
+    }
+    at
 }

@@ -3,7 +3,7 @@
 //! One run. `tool.driver.rules` describes every rule that ran (docs as `help`, `security-severity`
 //! by severity); each finding is a result with its file region, the object as a logical location,
 //! and the audit fingerprint as `partialFingerprints`, so alerts keep their identity when lines move.
-//! Input errors and skipped documents are tool execution notifications; exemption problems are
+//! Input errors, internal errors and skipped documents are tool execution notifications; exemption problems are
 //! tool configuration notifications. Columns count Unicode code points (`columnKind`), as the audit does.
 
 use std::collections::BTreeMap;
@@ -12,14 +12,15 @@ use serde_json::{Map, Value, json};
 
 use crate::audit::Audit;
 use crate::model::{Finding, Location, Severity};
-use crate::report::{applicability_name, object_id};
+use crate::report::applicability_name;
 use crate::rules;
 
 /// The `$schema` URI written at the top.
 pub const SCHEMA_URI: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 
-/// The key of the audit fingerprint in `partialFingerprints`.
-pub const FINGERPRINT_KEY: &str = "clustergptFingerprint/v1";
+/// The key of the audit fingerprint in `partialFingerprints`; the version names the fingerprint
+/// algorithm (v2: the object's file or context is part of its identity).
+pub const FINGERPRINT_KEY: &str = "clustergptFingerprint/v2";
 
 /// The `uriBaseId` of relative file paths: the directory the audit ran in (the repository root in CI).
 pub const SRCROOT: &str = "%SRCROOT%";
@@ -81,10 +82,11 @@ pub fn to_value(audit: &Audit) -> Value {
 }
 
 /// Notification descriptors: id and description, indexed by position.
-const NOTIFICATIONS: [(&str, &str); 3] = [
+const NOTIFICATIONS: [(&str, &str); 4] = [
     ("input-error", "An input file or document could not be read; it was not audited"),
-    ("skipped-document", "A document is not a Kubernetes object and was skipped"),
+    ("skipped-document", "A document is not a Kubernetes object (or duplicates another) and was skipped"),
     ("exemption", "An exemption matched nothing, expired, or is malformed"),
+    ("internal-error", "A rule failed on an object (a bug in clustergpt); its result for that object is missing"),
 ];
 
 fn information_uri() -> Option<&'static str> {
@@ -228,7 +230,7 @@ fn result(f: &Finding, rule_index: Option<usize>) -> Value {
         "logicalLocations".into(),
         json!([{
             "name": f.object.name,
-            "fullyQualifiedName": object_id(&f.object),
+            "fullyQualifiedName": f.object.to_string(),
             "kind": "resource",
         }]),
     );
@@ -355,17 +357,19 @@ fn invocation(audit: &Audit) -> Value {
     let mut execution: Vec<Value> = audit
         .errors
         .iter()
-        .map(|e| notification(0, "error", format!("{}: {}", e.file, e.message), Some(&e.file), e.line, e.column))
+        .map(|e| {
+            let file = crate::source::source_file(&e.source);
+            notification(0, "error", format!("{}: {}", e.source, e.message), file, e.line, e.column)
+        })
         .collect();
+    execution.extend(audit.internal_errors.iter().map(|e| {
+        let (file, line) = (e.location.file.as_deref(), e.location.line);
+        notification(3, "error", e.message.clone(), file, line, None)
+    }));
     execution.extend(audit.skipped.iter().map(|s| {
-        notification(
-            1,
-            "note",
-            format!("{} (document {}) skipped: {}", s.file, s.document, s.reason),
-            Some(&s.file),
-            Some(s.line),
-            None,
-        )
+        let document = s.document.map(|d| format!(" (document {d})")).unwrap_or_default();
+        let text = format!("{}{document} skipped: {}", s.source, s.reason);
+        notification(1, "note", text, crate::source::source_file(&s.source), s.line, None)
     }));
     let configuration: Vec<Value> = audit
         .exemption_notes
@@ -373,8 +377,8 @@ fn invocation(audit: &Audit) -> Value {
         .map(|n| notification(2, "warning", format!("{}: {}", n.source, n.message), None, None, None))
         .collect();
     json!({
-        // Input errors make the run exit 2: the tool did not see all its input.
-        "executionSuccessful": audit.errors.is_empty(),
+        // Input and internal errors make the run exit 2: the tool did not see or check everything.
+        "executionSuccessful": audit.errors.is_empty() && audit.internal_errors.is_empty(),
         "toolExecutionNotifications": execution,
         "toolConfigurationNotifications": configuration,
     })

@@ -7,7 +7,7 @@ use std::fmt::Write;
 
 use crate::audit::Audit;
 use crate::model::{Finding, Severity};
-use crate::report::{applicability_name, object_id};
+use crate::report::{applicability_name, read_from, skipped_at, source_label};
 
 struct Paint {
     on: bool,
@@ -40,15 +40,15 @@ impl Paint {
 pub fn render(audit: &Audit, color: bool) -> String {
     let p = Paint { on: color };
     let mut out = String::new();
-    let mut current: Option<Option<&str>> = None;
+    let mut current: Option<String> = None;
     for f in &audit.findings {
-        let file = f.location.file.as_deref();
-        if current != Some(file) {
+        let source = source_label(f);
+        if current.as_ref() != Some(&source) {
             if current.is_some() {
                 out.push('\n');
             }
-            let _ = writeln!(out, "{}", p.bold(&clean(file.unwrap_or("(cluster)"))));
-            current = Some(file);
+            let _ = writeln!(out, "{}", p.bold(&clean(&source)));
+            current = Some(source);
         }
         finding(&mut out, &p, f);
     }
@@ -58,16 +58,16 @@ pub fn render(audit: &Audit, color: bool) -> String {
     for e in &audit.errors {
         let _ = writeln!(out, "{} {}", p.wrap("1;31", "error:"), clean(&e.to_string()));
     }
+    for e in &audit.internal_errors {
+        let at = match (&e.location.file, e.location.line) {
+            (Some(file), Some(line)) => format!("{file}:{line}: "),
+            (Some(file), None) => format!("{file}: "),
+            (None, _) => e.object.context.as_ref().map(|c| format!("context {c}: ")).unwrap_or_default(),
+        };
+        let _ = writeln!(out, "{} {}{}", p.wrap("1;31", "internal error:"), clean(&at), clean(&e.message));
+    }
     for s in &audit.skipped {
-        let _ = writeln!(
-            out,
-            "{} {}:{} (document {}): {}",
-            p.dim("skipped:"),
-            clean(&s.file),
-            s.line,
-            s.document,
-            clean(&s.reason)
-        );
+        let _ = writeln!(out, "{} {}: {}", p.dim("skipped:"), clean(&skipped_at(s)), clean(&s.reason));
     }
     for n in &audit.exemption_notes {
         let _ = writeln!(out, "{} {}: {}", p.wrap("33", "exemption:"), clean(&n.source), clean(&n.message));
@@ -81,23 +81,24 @@ pub fn render(audit: &Audit, color: bool) -> String {
         .iter()
         .filter_map(|sev| s.by_severity.get(sev).filter(|n| **n > 0).map(|n| format!("{n} {sev}")))
         .collect();
+    let mut problems = String::new();
+    for (n, what) in [(audit.errors.len(), "input error"), (audit.internal_errors.len(), "internal error")] {
+        if n > 0 {
+            problems.push_str(&format!("; {n} {what}{}", plural(n)));
+        }
+    }
     let _ = writeln!(
         out,
-        "{} {} finding{} in {} object{} from {} file{}{}; risk score {}/100{}{}",
+        "{} {} finding{} in {} object{} from {}{}; risk score {}/100{}{}",
         p.bold("Summary:"),
         s.findings,
         plural(s.findings),
         s.objects,
         plural(s.objects),
-        s.files,
-        plural(s.files),
+        clean(&read_from(s)),
         if counts.is_empty() { String::new() } else { format!(" ({})", counts.join(", ")) },
         s.risk_score,
-        if audit.errors.is_empty() {
-            String::new()
-        } else {
-            format!("; {} input error{}", audit.errors.len(), plural(audit.errors.len()))
-        },
+        problems,
         if audit.suppressed.is_empty() {
             String::new()
         } else {
@@ -113,6 +114,14 @@ pub const COST_TOP: usize = 10;
 fn baseline(out: &mut String, p: &Paint, b: &crate::baseline::BaselineReport) {
     let _ =
         writeln!(out, "{} {} finding{} hidden by {}", p.dim("baseline:"), b.hidden, plural(b.hidden), clean(&b.file));
+    if b.legacy_format {
+        let _ = writeln!(
+            out,
+            "{} {} has fingerprints of an older release, still read by this one; rewrite it with `clustergpt baseline write`",
+            p.wrap("33", "baseline:"),
+            clean(&b.file)
+        );
+    }
     for e in &b.stale {
         let _ = writeln!(
             out,
@@ -213,7 +222,7 @@ fn finding(out: &mut String, p: &Paint, f: &Finding) {
         p.bold(&format!("{} {}", f.rule, f.name)),
         clean(&f.message)
     );
-    let _ = writeln!(out, "           {}", p.dim(&clean(&format!("{} at {}", object_id(&f.object), f.location.path))));
+    let _ = writeln!(out, "           {}", p.dim(&clean(&format!("{} at {}", f.object, f.location.path))));
     if let Some(fix) = &f.fix {
         let cost = f
             .cost

@@ -125,9 +125,10 @@ impl Patches {
             _ => ".".to_string(),
         };
         Some(Skipped {
-            file: file.display().to_string(),
-            document: 0,
-            line: 1,
+            source: file.display().to_string(),
+            // The whole file: it is not parsed.
+            document: None,
+            line: None,
             reason: format!(
                 "Kustomize patch (listed in {}); audit the built output: `kubectl kustomize {dir} | clustergpt analyze -`",
                 k.display()

@@ -21,11 +21,12 @@ use serde::{Deserialize, Serialize};
 use crate::model::{Object, Origin, SourceFile};
 use crate::yaml::{self, Limits, Node, NodeKind, SpanIndex};
 
-/// A file or document that could not be read.
+/// An input that could not be read: a file or document, or (live) a cluster resource.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct InputError {
-    /// File path (`-` for stdin).
-    pub file: String,
+    /// What could not be read: a file path (`-` for stdin), or `cluster:CONTEXT/RESOURCE` for a
+    /// cluster resource (see [`cluster_source`]).
+    pub source: String,
     /// 1-based line, when known.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub line: Option<u32>,
@@ -39,24 +40,43 @@ pub struct InputError {
 impl std::fmt::Display for InputError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match (self.line, self.column) {
-            (Some(l), Some(c)) => write!(f, "{}:{}:{}: {}", self.file, l, c, self.message),
-            (Some(l), None) => write!(f, "{}:{}: {}", self.file, l, self.message),
-            _ => write!(f, "{}: {}", self.file, self.message),
+            (Some(l), Some(c)) => write!(f, "{}:{}:{}: {}", self.source, l, c, self.message),
+            (Some(l), None) => write!(f, "{}:{}: {}", self.source, l, self.message),
+            _ => write!(f, "{}: {}", self.source, self.message),
         }
     }
 }
 
-/// A document that was read but is not a Kubernetes object.
+/// Something that was read but not audited: a document that is not a Kubernetes object, or a
+/// duplicate object.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Skipped {
-    /// File path.
-    pub file: String,
-    /// Document index in the file, from 0.
-    pub document: usize,
-    /// 1-based line where the document starts.
-    pub line: u32,
+    /// Where: a file path, or `cluster:CONTEXT/RESOURCE` (see [`cluster_source`]).
+    pub source: String,
+    /// Document index in the file, from 0 (files only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub document: Option<usize>,
+    /// 1-based line where the document (or item) starts (files only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
     /// Why it was skipped.
     pub reason: String,
+}
+
+/// The `source` of an error or skip about a cluster resource: `cluster:CONTEXT/RESOURCE`
+/// (`cluster:prod/secrets` for Secrets the credentials may not list).
+#[must_use]
+pub fn cluster_source(context: &str, resource: &str) -> String {
+    format!("{CLUSTER_PREFIX}{context}/{resource}")
+}
+
+/// How a non-file `source` starts.
+pub const CLUSTER_PREFIX: &str = "cluster:";
+
+/// The file an error or skip is about, `None` for cluster sources and stdin.
+#[must_use]
+pub fn source_file(source: &str) -> Option<&str> {
+    (!source.starts_with(CLUSTER_PREFIX) && source != "-").then_some(source)
 }
 
 /// Everything read from the inputs.
@@ -111,7 +131,7 @@ pub fn load_paths(paths: &[PathBuf], stdin: &mut dyn Read, limits: Limits) -> In
         match bytes {
             Ok(b) => read.push((name, b)),
             Err(e) => input.errors.push(InputError {
-                file: name,
+                source: name,
                 line: None,
                 column: None,
                 message: format!("cannot read: {e}"),
@@ -180,7 +200,7 @@ fn parse_parallel(files: Vec<(String, Vec<u8>)>, limits: Limits) -> Vec<Input> {
                 Err(_) => out.extend(names.into_iter().map(|(i, file)| {
                     let mut failed = Input { files: 1, ..Input::default() };
                     failed.errors.push(InputError {
-                        file,
+                        source: file,
                         line: None,
                         column: None,
                         message: "internal error while parsing this file; please report it".to_string(),
@@ -200,7 +220,7 @@ pub fn load_bytes(name: &str, bytes: Vec<u8>, limits: Limits, input: &mut Input)
     input.files += 1;
     if bytes.len() > limits.max_bytes {
         input.errors.push(InputError {
-            file: name.to_string(),
+            source: name.to_string(),
             line: None,
             column: None,
             message: format!("file is over the {} byte limit; split it into smaller files", limits.max_bytes),
@@ -213,7 +233,7 @@ pub fn load_bytes(name: &str, bytes: Vec<u8>, limits: Limits, input: &mut Input)
             let at = e.utf8_error().valid_up_to();
             let line = e.as_bytes()[..at].iter().filter(|b| **b == b'\n').count() + 1;
             input.errors.push(InputError {
-                file: name.to_string(),
+                source: name.to_string(),
                 line: Some(u32::try_from(line).unwrap_or(u32::MAX)),
                 column: None,
                 message: "not UTF-8 text (binary file?); manifests must be UTF-8 YAML or JSON".to_string(),
@@ -258,7 +278,12 @@ pub fn load_text(name: &str, text: String, limits: Limits, input: &mut Input) {
             } else {
                 format!("invalid YAML: {}", e.message)
             };
-            input.errors.push(InputError { file: name.to_string(), line: Some(e.line), column: Some(e.col), message });
+            input.errors.push(InputError {
+                source: name.to_string(),
+                line: Some(e.line),
+                column: Some(e.col),
+                message,
+            });
             return;
         }
     };
@@ -313,9 +338,9 @@ fn add_document(source: &Arc<SourceFile>, index: usize, line: u32, root: Node, i
         if !items.iter().any(object_like) {
             let reason = "a sequence of non-objects (no item has an apiVersion or kind), so not a Kubernetes object";
             input.skipped.push(Skipped {
-                file: source.path.clone(),
-                document: index,
-                line,
+                source: source.path.clone(),
+                document: Some(index),
+                line: Some(line),
                 reason: reason.to_string(),
             });
             return;
@@ -341,7 +366,7 @@ fn add_node(
 ) {
     let skip = |reason: String, input: &mut Input| {
         let reason = format!("{}{reason}", place.describe());
-        input.skipped.push(Skipped { file: source.path.clone(), document, line, reason });
+        input.skipped.push(Skipped { source: source.path.clone(), document: Some(document), line: Some(line), reason });
     };
     if !matches!(node.kind, NodeKind::Map(_)) {
         skip("not a mapping, so not a Kubernetes object".to_string(), input);

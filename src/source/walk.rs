@@ -38,11 +38,11 @@ struct Walker {
 }
 
 fn error(path: &Path, message: String) -> InputError {
-    InputError { file: path.display().to_string(), line: None, column: None, message }
+    InputError { source: path.display().to_string(), line: None, column: None, message }
 }
 
 fn skipped(path: &Path, reason: String) -> Skipped {
-    Skipped { file: path.display().to_string(), document: 0, line: 1, reason }
+    Skipped { source: path.display().to_string(), document: None, line: None, reason }
 }
 
 /// Lists the manifest files under `paths`: directories recursively, files as given (whatever their
@@ -58,7 +58,7 @@ pub(crate) fn collect(paths: &[PathBuf]) -> Collected {
             Ok(m) if m.is_dir() => {
                 let before = w.seen;
                 w.dir(p);
-                if w.seen == before && !w.out.skipped.iter().any(|s| s.file == p.display().to_string()) {
+                if w.seen == before && !w.out.skipped.iter().any(|s| s.source == p.display().to_string()) {
                     w.out.errors.push(error(p, "no .yaml, .yml or .json files in this directory".to_string()));
                 }
             }
