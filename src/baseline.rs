@@ -72,7 +72,22 @@ impl Baseline {
                 return Err("no `schema_version`: not a baseline written by `clustergpt baseline write`".to_string());
             }
         }
-        serde_json::from_value(v).map_err(|e| format!("malformed baseline: {e}"))
+        let b: Baseline = serde_json::from_value(v).map_err(|e| format!("malformed baseline: {e}"))?;
+        // Version 1 numbered repeats (`<hex>-2`); version 2 has one format.
+        let ok = |fp: &str| {
+            audit::is_fingerprint(fp)
+                || (b.is_legacy()
+                    && fp.split_once('-').is_some_and(|(hex, n)| {
+                        audit::is_fingerprint(hex) && !n.is_empty() && n.bytes().all(|c| c.is_ascii_digit())
+                    }))
+        };
+        if let Some(e) = b.findings.iter().find(|e| !ok(&e.fingerprint)) {
+            return Err(format!(
+                "malformed baseline: `{}` is not a fingerprint (32 lowercase hex digits); rewrite it with `clustergpt baseline write`",
+                e.fingerprint
+            ));
+        }
+        Ok(b)
     }
 
     /// Whether the file holds fingerprints of the previous release's algorithm.
@@ -152,4 +167,26 @@ pub fn legacy_fingerprints(findings: &[Finding]) -> Vec<String> {
             if *n > 1 { format!("{fp}-{n}") } else { fp }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_checks_the_fingerprint_format_of_each_version() {
+        let fp = "0123456789abcdef0123456789abcdef";
+        let file = |version: &str, fp: &str| {
+            format!(
+                r#"{{"schema_version": "{version}", "findings": [{{"fingerprint": "{fp}", "rule": "SEC001", "object": "Pod/default/a", "path": "/spec"}}]}}"#
+            )
+        };
+        assert!(Baseline::parse(&file("2", fp)).is_ok());
+        assert!(Baseline::parse(&file("1", fp)).is_ok_and(|b| b.is_legacy()));
+        assert!(Baseline::parse(&file("1", &format!("{fp}-2"))).is_ok());
+        let err = Baseline::parse(&file("2", &format!("{fp}-2"))).expect_err("numbered in version 2");
+        assert!(err.contains("is not a fingerprint"), "{err}");
+        assert!(Baseline::parse(&file("2", "abc")).is_err());
+        assert!(Baseline::parse(&file("3", fp)).is_err_and(|e| e.contains("not supported")));
+    }
 }

@@ -236,6 +236,15 @@ fn objects_from_clusters_and_snapshots_render_in_every_format() {
         assert!(loc["logicalLocations"][0]["fullyQualifiedName"].is_string());
         assert!(r["partialFingerprints"][sarif::FINGERPRINT_KEY].as_str().is_some_and(audit::is_fingerprint));
     }
+
+    // The diff reports place them by context too.
+    let empty = audit::run(Input::default(), &Config::defaults(), &all());
+    let d = Diff::new(&empty, &a);
+    assert_eq!(d.new.len(), a.findings.len());
+    let md = clustergpt::report::diff_md::render(&d).expect("diff md");
+    assert!(md.contains("`Deployment/prod/api` · context `prod` · field"), "{md}");
+    let text = clustergpt::report::diff_terminal::render(&d, false);
+    assert!(text.contains("Deployment/prod/api at /spec/replicas (context prod)"), "{text}");
 }
 
 #[test]

@@ -140,7 +140,7 @@ fn finding_row(currency: &str, f: &Finding, with_fix: bool) -> FindingRow {
     let location = match (&f.location.file, f.location.line) {
         (Some(file), Some(line)) => format!(" · {}", code(&format!("{file}:{line}"), false)),
         (Some(file), None) => format!(" · {}", code(file, false)),
-        (None, _) => String::new(),
+        (None, _) => f.object.context.as_ref().map(|c| format!(" · context {}", code(c, false))).unwrap_or_default(),
     };
     FindingRow {
         head_md: format!(

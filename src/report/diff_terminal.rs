@@ -120,7 +120,7 @@ fn finding(out: &mut String, color: bool, f: &Finding, with_fix: bool) {
     let pos = match (&f.location.file, f.location.line) {
         (Some(file), Some(l)) => format!("{file}:{l}"),
         (Some(file), None) => file.clone(),
-        (None, _) => f.location.path.clone(),
+        (None, _) => crate::report::source_label(f),
     };
     let _ = writeln!(
         out,
