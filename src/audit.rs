@@ -470,6 +470,7 @@ fn check_range(range: std::ops::Range<usize>, sh: &Shared<'_, '_>) -> Partial {
                 });
                 continue;
             }
+            sh.cx.after_check(idx, &mut violations);
             for v in violations.drain(..) {
                 let mut f = make_finding(*rule, config, obj, &oref, &source, v);
                 if let Some(fix) = &f.fix {

@@ -10,7 +10,7 @@ use petgraph::visit::EdgeRef;
 use serde_json::Value;
 
 use crate::model::Object;
-use crate::workload::{Workload, selector_is_empty, selector_matches};
+use crate::workload::{OwnerRef, Workload, controller_ref, selector_is_empty, selector_matches};
 use crate::yaml::PointerExt;
 
 /// Kinds of relations.
@@ -34,6 +34,9 @@ pub enum Edge {
     Uses,
     /// NetworkPolicy → workload whose pods it selects.
     Isolates,
+    /// Controller → object it manages (`metadata.ownerReferences` with `controller: true`):
+    /// Deployment → ReplicaSet → Pod, CronJob → Job → Pod, Rollout → ReplicaSet.
+    Owns,
 }
 
 /// A reference from one object to another that may be missing from the input.
@@ -68,6 +71,21 @@ pub struct Graph {
     /// scan every workload.
     workloads_by_ns: BTreeMap<String, Vec<usize>>,
     workloads_by_label: BTreeMap<(String, String, String), Vec<usize>>,
+    /// Per object: its controller in the input, when that controller is a workload with a pod
+    /// spec (the object's pods come from that template).
+    controller: Vec<Option<usize>>,
+}
+
+fn uid_of(o: &Object) -> Option<&str> {
+    o.get("/metadata/uid").and_then(Value::as_str).filter(|u| !u.is_empty())
+}
+
+/// An owner reference with a UID names that object only; without one on either side, the name does.
+fn uids_agree(r: &OwnerRef<'_>, owner_uid: Option<&str>) -> bool {
+    match (r.uid, owner_uid) {
+        (Some(a), Some(b)) => a == b,
+        _ => true,
+    }
 }
 
 fn key(kind: &str, ns: Option<&str>, name: &str) -> (String, String, String) {
@@ -96,14 +114,16 @@ impl Graph {
             g.by_namespace.entry(ns.clone()).or_default().push(i);
             g.by_kind.entry(o.kind.clone()).or_default().push(i);
             *g.kind_counts.entry((ns.clone(), o.kind.clone())).or_insert(0) += 1;
-            if crate::kinds::WORKLOAD_KINDS.contains(&o.kind.as_str()) {
+            if crate::kinds::workload_kind(&o.api_version, &o.kind).is_some() {
                 *g.workload_counts.entry(ns).or_insert(0) += 1;
             }
         }
-        let workloads: Vec<(usize, Workload<'_>)> =
-            objects.iter().enumerate().filter_map(|(i, o)| Workload::of(o).map(|w| (i, w))).collect();
+        // Selectors match template labels even where the template has no pod spec (a Kustomize
+        // base); references and ServiceAccounts need the spec.
+        let templates: Vec<(usize, Workload<'_>)> =
+            objects.iter().enumerate().filter_map(|(i, o)| Workload::template(o).map(|w| (i, w))).collect();
         let mut workload_at: BTreeMap<usize, &Workload<'_>> = BTreeMap::new();
-        for (wi, w) in &workloads {
+        for (wi, w) in &templates {
             let ns = w.object.effective_namespace().unwrap_or_default().to_string();
             g.workloads_by_ns.entry(ns.clone()).or_default().push(*wi);
             if let Some(labels) = w.pod_labels {
@@ -192,7 +212,8 @@ impl Graph {
                 _ => {}
             }
         }
-        for (wi, w) in &workloads {
+        g.link_owners(objects, &templates);
+        for (wi, w) in templates.iter().filter(|(_, w)| w.has_pod_spec) {
             let ns = w.object.effective_namespace();
             if let Some(&sa) = g.by_key.get(&key("ServiceAccount", ns, w.service_account())) {
                 g.add(*wi, sa, Edge::RunsAs);
@@ -204,6 +225,114 @@ impl Graph {
             }
         }
         g
+    }
+
+    /// Resolves each object's controller (`ownerReferences`, `controller: true`) against the input
+    /// and adds `Owns` edges: by UID when both sides carry one (kubectl dumps do), else by API
+    /// group, kind, namespace and name.
+    fn link_owners(&mut self, objects: &[Object], templates: &[(usize, Workload<'_>)]) {
+        let mut by_uid: BTreeMap<&str, usize> = BTreeMap::new();
+        let mut by_name: BTreeMap<(&str, Option<&str>, &str), Vec<usize>> = BTreeMap::new();
+        for (i, o) in objects.iter().enumerate() {
+            if let Some(u) = uid_of(o) {
+                by_uid.entry(u).or_insert(i);
+            }
+            by_name.entry((o.kind.as_str(), o.effective_namespace(), o.name.as_str())).or_default().push(i);
+        }
+        let with_spec: BTreeSet<usize> = templates.iter().filter(|(_, w)| w.has_pod_spec).map(|(i, _)| *i).collect();
+        self.controller = vec![None; objects.len()];
+        for (i, o) in objects.iter().enumerate() {
+            let Some(r) = controller_ref(o) else { continue };
+            let same_group = |c: &Object| r.api_version.is_empty() || c.api_version.is_empty() || c.group() == r.group();
+            let by_uid_hit = r.uid.and_then(|u| by_uid.get(u)).copied().filter(|&c| {
+                objects.get(c).is_some_and(|c| c.kind == r.kind && same_group(c))
+            });
+            let owner = by_uid_hit.or_else(|| {
+                let ns = if crate::kinds::is_cluster_scoped(r.kind) { None } else { o.effective_namespace() };
+                by_name.get(&(r.kind, ns, r.name)).into_iter().flatten().copied().find(|&c| {
+                    objects.get(c).is_some_and(|c| same_group(c) && uids_agree(&r, uid_of(c)))
+                })
+            });
+            if let Some(owner) = owner.filter(|&c| c != i) {
+                self.add(owner, i, Edge::Owns);
+                if with_spec.contains(&owner) {
+                    self.controller[i] = Some(owner);
+                }
+            }
+        }
+        self.break_controller_cycles();
+    }
+
+    /// Hostile input may declare A controls B controls A; drop the link that closes each cycle so
+    /// every chain ends at a top-most controller. Linear: each object is walked once.
+    fn break_controller_cycles(&mut self) {
+        // 0: not visited, 1: on the current walk, 2: done.
+        let mut state = vec![0u8; self.controller.len()];
+        for start in 0..self.controller.len() {
+            let mut path = Vec::new();
+            let mut n = start;
+            loop {
+                if state[n] != 0 {
+                    break;
+                }
+                state[n] = 1;
+                path.push(n);
+                match self.controller[n] {
+                    Some(c) if state[c] == 1 => {
+                        self.controller[n] = None;
+                        break;
+                    }
+                    Some(c) => n = c,
+                    None => break,
+                }
+            }
+            for p in path {
+                state[p] = 2;
+            }
+        }
+    }
+
+    /// The controller of object `idx` in the input, when it is a workload with a pod spec: the
+    /// object's pods come from that controller's template, so findings on the template belong there.
+    /// `None` for objects whose controller is absent from the input (a bare dump of Pods) or is not
+    /// a workload (a Node's mirror Pods, an operator's custom resource).
+    #[must_use]
+    pub fn controller(&self, idx: usize) -> Option<usize> {
+        self.controller.get(idx).copied().flatten()
+    }
+
+    /// The top-most workload controller of object `idx` in the input, `idx` itself when it has none:
+    /// Pod → ReplicaSet → Deployment gives the Deployment.
+    #[must_use]
+    pub fn top_controller(&self, idx: usize) -> usize {
+        let mut top = idx;
+        // Chains end: build breaks cycles. Bounded all the same.
+        for _ in 0..self.controller.len() {
+            match self.controller(top) {
+                Some(c) => top = c,
+                None => break,
+            }
+        }
+        top
+    }
+
+    /// Every object whose top-most workload controller is `idx` (ReplicaSets and Pods of a
+    /// Deployment), sorted; empty when it controls nothing in the input.
+    #[must_use]
+    pub fn controlled(&self, idx: usize) -> Vec<usize> {
+        let mut out = Vec::new();
+        let mut queue = vec![idx];
+        let mut seen = BTreeSet::from([idx]);
+        while let Some(n) = queue.pop() {
+            for m in self.targets(n, Edge::Owns) {
+                if self.controller(m) == Some(n) && seen.insert(m) {
+                    out.push(m);
+                    queue.push(m);
+                }
+            }
+        }
+        out.sort_unstable();
+        out
     }
 
     fn add(&mut self, from: usize, to: usize, e: Edge) {
@@ -494,4 +623,98 @@ pub fn workload_references(w: &Workload<'_>) -> Vec<Reference> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::model::Origin;
+
+    fn obj(body: Value) -> Object {
+        Object::from_body(body, Origin::File { path: "t.yaml".into(), document: 0, prefix: String::new() })
+    }
+
+    fn owned_by(kind: &str, name: &str, uid: Option<&str>) -> Value {
+        let mut r = json!({ "apiVersion": "apps/v1", "kind": kind, "name": name, "controller": true });
+        if let Some(u) = uid {
+            r["uid"] = json!(u);
+        }
+        json!([r])
+    }
+
+    fn rs(name: &str, uid: Option<&str>, owner: Option<Value>) -> Object {
+        let mut b = json!({
+            "apiVersion": "apps/v1", "kind": "ReplicaSet",
+            "metadata": { "name": name, "namespace": "ns" },
+            "spec": { "template": { "spec": { "containers": [{ "name": "c", "image": "i" }] } } },
+        });
+        if let Some(u) = uid {
+            b["metadata"]["uid"] = json!(u);
+        }
+        if let Some(o) = owner {
+            b["metadata"]["ownerReferences"] = o;
+        }
+        obj(b)
+    }
+
+    fn deployment(name: &str, uid: Option<&str>) -> Object {
+        let mut o = rs(name, uid, None);
+        o.kind = "Deployment".into();
+        o
+    }
+
+    #[test]
+    fn resolves_by_uid_and_by_name() {
+        let objects = vec![
+            deployment("web", Some("d1")),
+            rs("web-1", Some("r1"), Some(owned_by("Deployment", "web", Some("d1")))),
+            // Manifests carry no uids: the name decides.
+            deployment("api", None),
+            rs("api-1", None, Some(owned_by("Deployment", "api", None))),
+        ];
+        let g = Graph::build(&objects);
+        assert_eq!(g.controller(1), Some(0));
+        assert_eq!(g.controller(3), Some(2));
+        assert_eq!(g.controlled(0), vec![1]);
+        assert_eq!(g.top_controller(1), 0);
+    }
+
+    #[test]
+    fn a_different_uid_is_another_object() {
+        // The Deployment was deleted and recreated under the same name: the old ReplicaSet is not its.
+        let objects =
+            vec![deployment("web", Some("d2")), rs("web-1", Some("r1"), Some(owned_by("Deployment", "web", Some("d1"))))];
+        let g = Graph::build(&objects);
+        assert_eq!(g.controller(1), None);
+        assert!(g.targets(0, Edge::Owns).is_empty());
+    }
+
+    #[test]
+    fn owners_without_a_pod_template_do_not_take_findings() {
+        let mut mirror = rs("etcd-node-a", Some("p1"), None);
+        mirror.kind = "Pod".into();
+        mirror.api_version = "v1".into();
+        mirror.body["metadata"]["ownerReferences"] =
+            json!([{ "apiVersion": "v1", "kind": "Node", "name": "node-a", "uid": "n1", "controller": true }]);
+        let node = obj(json!({ "apiVersion": "v1", "kind": "Node", "metadata": { "name": "node-a", "uid": "n1" } }));
+        let g = Graph::build(&[node, mirror]);
+        assert_eq!(g.targets(0, Edge::Owns), vec![1]);
+        assert_eq!(g.controller(1), None);
+    }
+
+    #[test]
+    fn ownership_cycles_are_broken() {
+        let objects = vec![
+            rs("a", Some("ua"), Some(owned_by("ReplicaSet", "b", Some("ub")))),
+            rs("b", Some("ub"), Some(owned_by("ReplicaSet", "a", Some("ua")))),
+            rs("c", Some("uc"), Some(owned_by("ReplicaSet", "c", Some("uc")))),
+        ];
+        let g = Graph::build(&objects);
+        let tops: BTreeSet<usize> = (0..3).map(|i| g.top_controller(i)).collect();
+        assert_eq!(g.controller(2), None, "an object never controls itself");
+        assert_eq!(tops.len(), 2, "a and b end at one top: {tops:?}");
+        assert!((0..2).any(|i| g.controller(i).is_none()));
+    }
 }

@@ -65,9 +65,166 @@ pub fn is_builtin_group(group: &str) -> bool {
     }
 }
 
-/// Kinds whose pod template the workload view understands.
-pub const WORKLOAD_KINDS: [&str; 8] =
-    ["Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job", "CronJob"];
+/// Where a workload kind keeps its pod template, and how it runs its pods.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WorkloadKind {
+    /// API groups that serve the kind (`""` is core).
+    pub groups: &'static [&'static str],
+    /// The kind.
+    pub kind: &'static str,
+    /// JSON pointer of the pod spec.
+    pub pod_spec: &'static str,
+    /// JSON pointer of the pod template's metadata (`/metadata` for a Pod).
+    pub pod_meta: &'static str,
+    /// JSON pointer of the label selector, where the kind has one the user writes.
+    pub selector: Option<&'static str>,
+    /// Keeps `spec.replicas` long-running pods (Kubernetes defaults it to 1).
+    pub replicated: bool,
+    /// Runs its pods to completion.
+    pub batch: bool,
+}
+
+const fn wk(
+    groups: &'static [&'static str],
+    kind: &'static str,
+    pod_spec: &'static str,
+    pod_meta: &'static str,
+    selector: Option<&'static str>,
+    replicated: bool,
+    batch: bool,
+) -> WorkloadKind {
+    WorkloadKind { groups, kind, pod_spec, pod_meta, selector, replicated, batch }
+}
+
+const TEMPLATE_SPEC: &str = "/spec/template/spec";
+const TEMPLATE_META: &str = "/spec/template/metadata";
+const SELECTOR: Option<&str> = Some("/spec/selector");
+
+/// Every kind the workload view understands: the built-in controllers, and the common CRD workloads
+/// (Argo Rollouts `Rollout`, OpenShift `DeploymentConfig`, KEDA `ScaledJob`). Matched on group and
+/// kind, so an unrelated `Deployment` of some other API group is not read as one.
+pub const WORKLOAD_KINDS: &[WorkloadKind] = &[
+    wk(&[""], "Pod", "/spec", "/metadata", None, false, false),
+    wk(&["apps", "extensions"], "Deployment", TEMPLATE_SPEC, TEMPLATE_META, SELECTOR, true, false),
+    wk(&["apps"], "StatefulSet", TEMPLATE_SPEC, TEMPLATE_META, SELECTOR, true, false),
+    wk(&["apps", "extensions"], "DaemonSet", TEMPLATE_SPEC, TEMPLATE_META, SELECTOR, false, false),
+    wk(&["apps", "extensions"], "ReplicaSet", TEMPLATE_SPEC, TEMPLATE_META, SELECTOR, true, false),
+    // The selector is a plain label map.
+    wk(&[""], "ReplicationController", TEMPLATE_SPEC, TEMPLATE_META, SELECTOR, true, false),
+    wk(&["batch"], "Job", TEMPLATE_SPEC, TEMPLATE_META, SELECTOR, false, true),
+    wk(
+        &["batch"],
+        "CronJob",
+        "/spec/jobTemplate/spec/template/spec",
+        "/spec/jobTemplate/spec/template/metadata",
+        None,
+        false,
+        true,
+    ),
+    wk(&["argoproj.io"], "Rollout", TEMPLATE_SPEC, TEMPLATE_META, SELECTOR, true, false),
+    // OpenShift 3 templates still say `apiVersion: v1`; the selector is a plain label map.
+    wk(&["apps.openshift.io", ""], "DeploymentConfig", TEMPLATE_SPEC, TEMPLATE_META, SELECTOR, true, false),
+    wk(
+        &["keda.sh"],
+        "ScaledJob",
+        "/spec/jobTargetRef/template/spec",
+        "/spec/jobTargetRef/template/metadata",
+        None,
+        false,
+        true,
+    ),
+];
+
+/// The workload kind of an `apiVersion` and kind. An object without `apiVersion` is matched on its
+/// kind alone (a partial manifest); otherwise the API group must be one that serves the kind.
+#[must_use]
+pub fn workload_kind(api_version: &str, kind: &str) -> Option<&'static WorkloadKind> {
+    let group = api_version.rsplit_once('/').map_or("", |(g, _)| g);
+    WORKLOAD_KINDS.iter().find(|w| w.kind == kind && (api_version.is_empty() || w.groups.contains(&group)))
+}
+
+// Fields the API server and controllers write. Configuration rules never report on them: a live
+// object (`kubectl get -o yaml`, a support bundle) carries them although nobody configured them.
+
+/// Top-level fields the API server writes.
+pub const SERVER_TOP_LEVEL: &[&str] = &["status"];
+
+/// `metadata` fields the API server writes.
+pub const SERVER_METADATA: &[&str] = &[
+    "managedFields",
+    "uid",
+    "resourceVersion",
+    "generation",
+    "creationTimestamp",
+    "deletionTimestamp",
+    "deletionGracePeriodSeconds",
+    "selfLink",
+];
+
+/// Labels controllers add to what they create (a hash, a uid, a pod name: no template a user
+/// writes carries them), with the kinds that carry them on their metadata, pod template or selector.
+pub const GENERATED_LABELS: &[(&str, &[&str])] = &[
+    ("pod-template-hash", &["ReplicaSet", "Pod"]),
+    ("controller-revision-hash", &["Pod", "ControllerRevision"]),
+    ("pod-template-generation", &["Pod"]),
+    ("statefulset.kubernetes.io/pod-name", &["Pod"]),
+    ("apps.kubernetes.io/pod-index", &["Pod"]),
+    ("controller-uid", &["Job", "Pod"]),
+    ("batch.kubernetes.io/controller-uid", &["Job", "Pod"]),
+    ("job-name", &["Job", "Pod"]),
+    ("batch.kubernetes.io/job-name", &["Job", "Pod"]),
+    ("batch.kubernetes.io/job-completion-index", &["Pod"]),
+    // Argo Rollouts' equivalent of pod-template-hash.
+    ("rollouts-pod-template-hash", &["ReplicaSet", "Pod"]),
+];
+
+/// Whether a label is one a controller sets on what it creates (a hash, a uid, a pod name), so no
+/// template a user writes carries it.
+#[must_use]
+pub fn is_generated_label(key: &str) -> bool {
+    GENERATED_LABELS.iter().any(|(k, _)| *k == key)
+}
+
+/// Whether a Job's selector is the one the API server generated: `manualSelector` is not `true`
+/// and the selector names only the Job's `controller-uid` labels.
+#[must_use]
+pub fn is_generated_job_selector(selector: &serde_json::Value, manual_selector: Option<&serde_json::Value>) -> bool {
+    use serde_json::Value;
+    if manual_selector.and_then(Value::as_bool) == Some(true) {
+        return false;
+    }
+    let Some(sel) = selector.as_object() else { return false };
+    let uid_key = |k: &str| matches!(k, "controller-uid" | "batch.kubernetes.io/controller-uid");
+    let labels_ok = sel.get("matchLabels").and_then(Value::as_object).is_none_or(|m| m.keys().all(|k| uid_key(k)));
+    let exprs_ok = sel.get("matchExpressions").and_then(Value::as_array).is_none_or(|a| {
+        a.iter().all(|e| e.get("key").and_then(Value::as_str).is_some_and(uid_key))
+    });
+    let named = sel.get("matchLabels").and_then(Value::as_object).is_some_and(|m| !m.is_empty());
+    labels_ok && exprs_ok && named && sel.keys().all(|k| k == "matchLabels" || k == "matchExpressions")
+}
+
+/// Whether a JSON pointer of an object of this kind names a field the API server or a controller
+/// writes: `status`, server-written `metadata`, and the generated labels of the kinds that carry
+/// them (in the object's labels, its pod template's labels, or its selector).
+#[must_use]
+pub fn is_server_populated(kind: &str, pointer: &str) -> bool {
+    let mut segs = pointer.split('/').skip(1);
+    let Some(first) = segs.next() else { return false };
+    if SERVER_TOP_LEVEL.contains(&first) {
+        return true;
+    }
+    if first == "metadata" && segs.next().is_some_and(|f| SERVER_METADATA.contains(&f)) {
+        return true;
+    }
+    // A generated label wherever labels are matched: `.../labels/<key>` or `.../matchLabels/<key>`.
+    let segments: Vec<&str> = pointer.split('/').collect();
+    segments.windows(2).any(|w| {
+        (w[0] == "labels" || w[0] == "matchLabels" || w[0] == "selector")
+            && GENERATED_LABELS.iter().any(|(k, kinds)| {
+                *k == w[1].replace("~1", "/").replace("~0", "~") && kinds.contains(&kind)
+            })
+    })
+}
 
 /// An API version that Kubernetes stopped serving.
 #[derive(Debug, Clone, Copy)]
@@ -283,7 +440,9 @@ pub fn config_file(api_version: &str, kind: &str) -> Option<&'static str> {
 
 #[cfg(test)]
 mod tests {
-    use super::config_file;
+    use serde_json::json;
+
+    use super::*;
 
     #[test]
     fn config_files_are_not_objects() {
@@ -312,5 +471,45 @@ mod tests {
         ] {
             assert!(config_file(api_version, kind).is_none(), "{api_version} {kind}");
         }
+    }
+
+    #[test]
+    fn workload_kinds_check_the_group() {
+        assert!(workload_kind("apps/v1", "Deployment").is_some());
+        assert!(workload_kind("extensions/v1beta1", "Deployment").is_some());
+        assert!(workload_kind("", "Deployment").is_some(), "a partial manifest without apiVersion");
+        assert!(workload_kind("deploy.example.com/v1", "Deployment").is_none());
+        assert!(workload_kind("argoproj.io/v1alpha1", "Rollout").is_some_and(|k| k.replicated));
+        assert!(workload_kind("apps.openshift.io/v1", "DeploymentConfig").is_some());
+        assert!(workload_kind("v1", "DeploymentConfig").is_some());
+        assert!(workload_kind("keda.sh/v1alpha1", "ScaledJob").is_some_and(|k| k.batch));
+        assert!(workload_kind("keda.sh/v1alpha1", "ScaledObject").is_none());
+    }
+
+    #[test]
+    fn generated_job_selectors() {
+        let uid = json!({ "matchLabels": { "controller-uid": "u" } });
+        let new_uid = json!({ "matchLabels": { "batch.kubernetes.io/controller-uid": "u" } });
+        let app = json!({ "matchLabels": { "app": "x" } });
+        let mixed = json!({ "matchLabels": { "controller-uid": "u", "app": "x" } });
+        assert!(is_generated_job_selector(&uid, None));
+        assert!(is_generated_job_selector(&new_uid, Some(&json!(false))));
+        assert!(!is_generated_job_selector(&uid, Some(&json!(true))), "manualSelector: the user wrote it");
+        assert!(!is_generated_job_selector(&app, None));
+        assert!(!is_generated_job_selector(&mixed, None));
+        assert!(!is_generated_job_selector(&json!({}), None));
+    }
+
+    #[test]
+    fn server_populated_fields() {
+        assert!(is_server_populated("Pod", "/status/phase"));
+        assert!(is_server_populated("Deployment", "/metadata/managedFields/0"));
+        assert!(is_server_populated("Job", "/metadata/uid"));
+        assert!(is_server_populated("ReplicaSet", "/spec/selector/matchLabels/pod-template-hash"));
+        assert!(is_server_populated("Job", "/spec/template/metadata/labels/batch.kubernetes.io~1controller-uid"));
+        assert!(!is_server_populated("Deployment", "/spec/template/metadata/labels/pod-template-hash"));
+        assert!(!is_server_populated("Deployment", "/metadata/name"));
+        assert!(!is_server_populated("Deployment", "/spec/template/spec/containers/0/image"));
+        assert!(is_generated_label("controller-revision-hash") && !is_generated_label("app"));
     }
 }

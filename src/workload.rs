@@ -2,6 +2,7 @@
 
 use serde_json::{Map, Value};
 
+use crate::kinds::WorkloadKind;
 use crate::model::Object;
 use crate::yaml::PointerExt;
 
@@ -63,13 +64,64 @@ impl<'a> Container<'a> {
     }
 }
 
+/// The controller of an object, as its `metadata.ownerReferences` entry with `controller: true`
+/// names it. Resolving it against the input is the graph's job ([`crate::graph::Graph::owner`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OwnerRef<'a> {
+    /// `apiVersion` of the owner.
+    pub api_version: &'a str,
+    /// Kind of the owner.
+    pub kind: &'a str,
+    /// Name of the owner (in the object's namespace: owners are never in another namespace).
+    pub name: &'a str,
+    /// UID of the owner, when recorded (always in live objects).
+    pub uid: Option<&'a str>,
+}
+
+impl<'a> OwnerRef<'a> {
+    /// API group of the owner (empty for core).
+    #[must_use]
+    pub fn group(&self) -> &'a str {
+        self.api_version.rsplit_once('/').map_or("", |(g, _)| g)
+    }
+}
+
+/// The controller an object declares in `metadata.ownerReferences` (`controller: true`), if any.
+#[must_use]
+pub fn controller_ref(o: &Object) -> Option<OwnerRef<'_>> {
+    let refs = o.get("/metadata/ownerReferences")?.as_array()?;
+    refs.iter().filter(|r| r.get("controller").and_then(Value::as_bool) == Some(true)).find_map(|r| {
+        let s = |k: &str| r.get(k).and_then(Value::as_str);
+        Some(OwnerRef {
+            api_version: s("apiVersion").unwrap_or_default(),
+            kind: s("kind")?,
+            name: s("name")?,
+            uid: s("uid").filter(|u| !u.is_empty()),
+        })
+    })
+}
+
+/// Whether a controller manages the object (a ReplicaSet of a Deployment, a Pod of a Job), whether
+/// or not that controller is in the input: change the controller, not this object.
+#[must_use]
+pub fn is_controlled(o: &Object) -> bool {
+    controller_ref(o).is_some()
+}
+
+/// Stands in for the pod spec of a template that has labels but no spec.
+static NO_POD_SPEC: Value = Value::Null;
+
 /// A pod template behind any workload kind.
 #[derive(Debug, Clone)]
 pub struct Workload<'a> {
     /// The object.
     pub object: &'a Object,
-    /// The pod spec.
+    /// How its kind holds the pod template.
+    pub kind: &'static WorkloadKind,
+    /// The pod spec (`null` in a template view without one, see [`Workload::template`]).
     pub pod_spec: &'a Value,
+    /// Whether the object has a pod spec (always true for [`Workload::of`]).
+    pub has_pod_spec: bool,
     /// JSON pointer of the pod spec (`/spec/template/spec`).
     pub pod_spec_path: &'static str,
     /// JSON pointer of the pod template metadata (`/spec/template/metadata`, `/metadata` for Pods).
@@ -80,53 +132,56 @@ pub struct Workload<'a> {
     pub pod_labels: Option<&'a Map<String, Value>>,
     /// Selector (`matchLabels`/`matchExpressions`, or a plain map for ReplicationController).
     pub selector: Option<&'a Value>,
+    /// The controller it declares (`metadata.ownerReferences`), whether or not it is in the input.
+    pub owner: Option<OwnerRef<'a>>,
     containers: Vec<(String, ContainerKind)>,
 }
 
 impl<'a> Workload<'a> {
-    /// The workload view of an object, if it has a pod template.
+    /// The workload view of an object, if it has a pod spec. Container and pod rules read this.
     #[must_use]
     pub fn of(object: &'a Object) -> Option<Workload<'a>> {
-        let (spec_path, meta_path): (&'static str, &'static str) = match object.kind.as_str() {
-            "Pod" => ("/spec", "/metadata"),
-            "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "ReplicationController" | "Job" => {
-                ("/spec/template/spec", "/spec/template/metadata")
-            }
-            "CronJob" => ("/spec/jobTemplate/spec/template/spec", "/spec/jobTemplate/spec/template/metadata"),
-            _ => return None,
-        };
-        let pod_spec = object.body.ptr(spec_path)?;
-        if !pod_spec.is_object() {
+        Workload::template(object).filter(|w| w.has_pod_spec)
+    }
+
+    /// The workload view of an object whose pod template may lack a spec (a Kustomize base or a
+    /// partial manifest with `spec.template.metadata.labels` only): selectors still match its
+    /// labels, but it has no containers.
+    #[must_use]
+    pub fn template(object: &'a Object) -> Option<Workload<'a>> {
+        let kind = crate::kinds::workload_kind(&object.api_version, &object.kind)?;
+        let (spec_path, meta_path) = (kind.pod_spec, kind.pod_meta);
+        let pod_spec = object.body.ptr(spec_path).filter(|v| v.is_object());
+        let pod_labels = object.body.ptr(&format!("{meta_path}/labels")).and_then(Value::as_object);
+        if pod_spec.is_none() && pod_labels.is_none() {
             return None;
         }
-        let replicas = match object.kind.as_str() {
-            "Deployment" | "StatefulSet" | "ReplicaSet" | "ReplicationController" => {
-                // Kubernetes defaults replicas to 1.
-                Some(object.body.ptr("/spec/replicas").map_or(Some(1), Value::as_i64).unwrap_or(1))
-            }
-            _ => None,
-        };
-        let pod_labels = object.body.ptr(&format!("{meta_path}/labels")).and_then(Value::as_object);
-        let selector = match object.kind.as_str() {
-            "Pod" | "CronJob" => None,
-            _ => object.body.ptr("/spec/selector"),
-        };
+        let replicas = kind.replicated.then(|| {
+            // Kubernetes defaults replicas to 1.
+            object.body.ptr("/spec/replicas").map_or(Some(1), Value::as_i64).unwrap_or(1)
+        });
+        let selector = kind.selector.and_then(|p| object.body.ptr(p));
         let mut containers = Vec::new();
-        for (key, kind) in [("containers", ContainerKind::Regular), ("initContainers", ContainerKind::Init)] {
-            if let Some(Value::Array(items)) = pod_spec.get(key) {
-                for i in 0..items.len() {
-                    containers.push((format!("{spec_path}/{key}/{i}"), kind));
+        if let Some(pod_spec) = pod_spec {
+            for (key, ck) in [("containers", ContainerKind::Regular), ("initContainers", ContainerKind::Init)] {
+                if let Some(Value::Array(items)) = pod_spec.get(key) {
+                    for i in 0..items.len() {
+                        containers.push((format!("{spec_path}/{key}/{i}"), ck));
+                    }
                 }
             }
         }
         Some(Workload {
             object,
-            pod_spec,
+            kind,
+            pod_spec: pod_spec.unwrap_or(&NO_POD_SPEC),
+            has_pod_spec: pod_spec.is_some(),
             pod_spec_path: spec_path,
             pod_meta_path: meta_path,
             replicas,
             pod_labels,
             selector,
+            owner: controller_ref(object),
             containers,
         })
     }
@@ -155,20 +210,20 @@ impl<'a> Workload<'a> {
         format!("{}{}", self.pod_spec_path, rel)
     }
 
-    /// Whether the workload runs to completion (Job, CronJob, or a Pod with restartPolicy other than Always).
+    /// Whether the workload runs to completion (Job, CronJob, ScaledJob, or a Pod with restartPolicy
+    /// other than Always).
     #[must_use]
     pub fn is_batch(&self) -> bool {
-        match self.object.kind.as_str() {
-            "Job" | "CronJob" => true,
-            "Pod" => self.spec("/restartPolicy").and_then(Value::as_str).is_some_and(|p| p != "Always"),
-            _ => false,
-        }
+        self.kind.batch
+            || (self.kind.kind == "Pod"
+                && self.spec("/restartPolicy").and_then(Value::as_str).is_some_and(|p| p != "Always"))
     }
 
-    /// Whether the object is a long-running controller that keeps several pods (not a bare Pod, not batch).
+    /// Whether the object is a long-running controller that keeps several pods (Deployment,
+    /// StatefulSet, ReplicaSet, ReplicationController, Rollout, DeploymentConfig).
     #[must_use]
     pub fn is_service_like(&self) -> bool {
-        matches!(self.object.kind.as_str(), "Deployment" | "StatefulSet" | "ReplicaSet" | "ReplicationController")
+        self.kind.replicated
     }
 
     /// The ServiceAccount pods run as.

@@ -382,18 +382,6 @@ impl<'a> Estimator<'a> {
         out
     }
 
-    /// Whether an object's controller is in the input (then it is priced on the controller).
-    fn controlled_in_input(&self, o: &Object) -> bool {
-        let Some(Value::Array(refs)) = o.get("/metadata/ownerReferences") else { return false };
-        refs.iter().any(|r| {
-            r.get("controller").and_then(Value::as_bool) == Some(true)
-                && match (r.get("kind").and_then(Value::as_str), r.get("name").and_then(Value::as_str)) {
-                    (Some(kind), Some(name)) => self.graph.find(kind, o.effective_namespace(), name).is_some(),
-                    _ => false,
-                }
-        })
-    }
-
     fn body_of<'b>(&'b self, i: usize, over: Option<(usize, &'b Object)>) -> Option<&'b Object> {
         match over {
             Some((oi, o)) if oi == i => Some(o),
@@ -530,8 +518,8 @@ impl<'a> Estimator<'a> {
 
     fn price_workload(&self, idx: usize, wl: &Workload<'_>, over: Option<(usize, &Object)>) -> Priced {
         let o = wl.object;
-        if self.controlled_in_input(o) {
-            // Priced on its controller.
+        if self.graph.controller(idx).is_some() {
+            // Its controller is in the input: priced there.
             return Priced::NotACostItem;
         }
         let requests = match pod_requests(wl) {

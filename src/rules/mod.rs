@@ -147,27 +147,84 @@ pub struct Context<'a> {
     pub graph: &'a Graph,
     /// Settings.
     pub settings: &'a RuleSettings,
-    workloads: Vec<Option<Workload<'a>>>,
+    templates: Vec<Option<Workload<'a>>>,
 }
+
+/// How many controlled objects an ownership evidence line names before it says "and N more".
+const OWNED_SHOWN: usize = 5;
 
 impl<'a> Context<'a> {
     /// Prepares a context over objects.
     #[must_use]
     pub fn new(objects: &'a [Object], graph: &'a Graph, settings: &'a RuleSettings) -> Context<'a> {
-        let workloads = objects.iter().map(Workload::of).collect();
-        Context { objects, graph, settings, workloads }
+        let templates = objects.iter().map(Workload::template).collect();
+        Context { objects, graph, settings, templates }
     }
 
-    /// The workload view of object `idx`.
+    /// The workload view of object `idx`, for the rules that check its pod template: `None` when
+    /// it has no pod spec, and when its controller is in the input (a ReplicaSet or Pod of a
+    /// Deployment in the same dump): the template's findings are reported once, on the top-most
+    /// controller (see [`Context::ownership_evidence`]).
     #[must_use]
     pub fn workload(&self, idx: usize) -> Option<&Workload<'a>> {
-        self.workloads.get(idx).and_then(Option::as_ref)
+        self.template(idx).filter(|w| w.has_pod_spec && self.graph.controller(idx).is_none())
     }
 
-    /// The workload objects that a cross-object relation points to.
+    /// The workload view of any object with a pod template, controlled or not, with or without a
+    /// pod spec: for cross-object rules that match selectors or count replicas.
+    #[must_use]
+    pub fn template(&self, idx: usize) -> Option<&Workload<'a>> {
+        self.templates.get(idx).and_then(Option::as_ref)
+    }
+
+    /// Object `idx`.
     #[must_use]
     pub fn object(&self, idx: usize) -> Option<&'a Object> {
         self.objects.get(idx)
+    }
+
+    /// The objects a workload controls in the input, as one evidence line (`owns` = `ReplicaSet/ns/a,
+    /// Pod/ns/a-x, ...`), when it controls any.
+    #[must_use]
+    pub fn ownership_evidence(&self, idx: usize) -> Option<Evidence> {
+        let controlled = self.graph.controlled(idx);
+        if controlled.is_empty() {
+            return None;
+        }
+        let mut names: Vec<String> =
+            controlled.iter().take(OWNED_SHOWN).filter_map(|&i| self.object(i)).map(Object::display_id).collect();
+        if controlled.len() > OWNED_SHOWN {
+            names.push(format!("and {} more", controlled.len() - OWNED_SHOWN));
+        }
+        Some(Evidence::note("owns", names.join(", ")))
+    }
+
+    /// What the engine does with the violations a rule reported on object `idx`: drops those on
+    /// fields the API server writes (`status`, `metadata.managedFields`, generated labels: see
+    /// [`crate::kinds::is_server_populated`]), which no configuration change can fix, and adds the
+    /// ownership evidence to those inside the pod template.
+    pub fn after_check(&self, idx: usize, violations: &mut Vec<Violation>) {
+        let Some(o) = self.object(idx) else { return };
+        violations.retain(|v| !crate::kinds::is_server_populated(&o.kind, &v.path));
+        self.annotate_ownership(idx, violations);
+    }
+
+    /// Adds the ownership evidence to violations inside the pod template: those findings stand for
+    /// the controlled ReplicaSets and Pods too, which are not checked on their own.
+    fn annotate_ownership(&self, idx: usize, violations: &mut [Violation]) {
+        let Some(w) = self.template(idx) else { return };
+        // The template root: `/spec/template` of `/spec/template/metadata`.
+        let root = w.pod_meta_path.strip_suffix("/metadata").unwrap_or_default();
+        if root.is_empty() || violations.is_empty() {
+            return;
+        }
+        let Some(e) = self.ownership_evidence(idx) else { return };
+        for v in violations.iter_mut() {
+            let under = v.path.strip_prefix(root).is_some_and(|r| r.is_empty() || r.starts_with('/'));
+            if under {
+                v.evidence.push(e.clone());
+            }
+        }
     }
 }
 

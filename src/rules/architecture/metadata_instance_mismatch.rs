@@ -10,7 +10,7 @@ const LABEL_PATH: &str = "/metadata/labels/app.kubernetes.io~1instance";
 declare_rule! {
     /// ## What it checks
     /// A workload (Deployment, StatefulSet, DaemonSet, Job, CronJob, ReplicaSet,
-    /// ReplicationController, or a bare Pod) has the label `app.kubernetes.io/instance` on its own
+    /// ReplicationController, or a bare Pod) that no controller manages has the label `app.kubernetes.io/instance` on its own
     /// metadata, equal to its `metadata.name`, as Polaris's `metadataAndInstanceMismatched` requires.
     ///
     /// Off by default: Helm sets `app.kubernetes.io/instance` to the release name, which usually
@@ -60,6 +60,10 @@ impl Rule for MetadataInstanceMismatch {
 
     fn check(&self, cx: &Context<'_>, idx: usize, out: &mut Vec<Violation>) {
         let Some(w) = cx.workload(idx) else { return };
+        if w.owner.is_some() {
+            // A controller created it: its generated name (`web-5d8f7b9c4-abcde`) is not a label to copy.
+            return;
+        }
         let o = w.object;
         let Some(name) = o.get("/metadata/name").and_then(Value::as_str).filter(|n| !n.is_empty()) else { return };
         let have = o.labels().and_then(|l| l.get(LABEL));

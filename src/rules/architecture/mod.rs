@@ -29,24 +29,11 @@ pub static RULES: &[&dyn Rule] = &[
     &backend_port_not_exposed::BackendPortNotExposed,
 ];
 
-/// Pod labels that controllers add at runtime, so no pod template carries them.
-const CONTROLLER_SET_LABELS: &[&str] = &[
-    "statefulset.kubernetes.io/pod-name",
-    "apps.kubernetes.io/pod-index",
-    "controller-revision-hash",
-    "pod-template-hash",
-    "pod-template-generation",
-    "job-name",
-    "controller-uid",
-    "batch.kubernetes.io/job-name",
-    "batch.kubernetes.io/controller-uid",
-    "batch.kubernetes.io/job-completion-index",
-];
-
-/// Whether a label is set by a controller on the pods it creates rather than by the template.
+/// Whether a label is set by a controller on the pods it creates rather than by the template
+/// (the list is [`crate::kinds::GENERATED_LABELS`]).
 #[must_use]
 pub fn is_controller_set_label(key: &str) -> bool {
-    CONTROLLER_SET_LABELS.contains(&key)
+    crate::kinds::is_generated_label(key)
 }
 
 /// A selector without the labels controllers add at runtime, or `None` when nothing is left to match
@@ -89,7 +76,7 @@ pub fn any_workload_matches(cx: &Context<'_>, ns: &str, selector: &Value) -> boo
     cx.graph
         .selector_candidates(ns, selector)
         .into_iter()
-        .any(|i| cx.workload(i).is_some_and(|w: &Workload<'_>| selector_matches(selector, w.pod_labels)))
+        .any(|i| cx.template(i).is_some_and(|w: &Workload<'_>| selector_matches(selector, w.pod_labels)))
 }
 
 /// Whether the object is a custom resource (its API group is not one Kubernetes serves itself).

@@ -81,7 +81,7 @@ impl Rule for ServiceSelectsNothing {
         }
         let Some(relaxed) = without_controller_labels(selector) else { return };
         let mut closest: Option<(usize, usize, Vec<String>)> = None;
-        for (i, w) in cx.graph.in_namespace(ns).iter().filter_map(|&i| cx.workload(i).map(|w| (i, w))) {
+        for (i, w) in cx.graph.in_namespace(ns).iter().filter_map(|&i| cx.template(i).map(|w| (i, w))) {
             if selector_matches(&relaxed, w.pod_labels) {
                 return;
             }
@@ -116,7 +116,7 @@ impl Rule for ServiceSelectsNothing {
             && let Some(w) = cx.object(i)
         {
             message.push_str(&format!("; closest is {} `{}` ({})", w.kind, w.name, differ.join("; ")));
-            if let Some(path) = cx.workload(i).map(|w| format!("{}/labels", w.pod_meta_path)) {
+            if let Some(path) = cx.template(i).map(|w| format!("{}/labels", w.pod_meta_path)) {
                 let labels = w.get(&path).cloned().unwrap_or(Value::Null);
                 v = v.evidence(Evidence::note(
                     format!("{}/{}{path}", w.kind, w.name),
@@ -125,7 +125,7 @@ impl Rule for ServiceSelectsNothing {
             }
         }
         let elsewhere = (0..cx.objects.len())
-            .filter_map(|i| cx.workload(i))
+            .filter_map(|i| cx.template(i))
             .find(|w| w.object.effective_namespace() != Some(ns) && selector_matches(&relaxed, w.pod_labels));
         if let Some(w) = elsewhere {
             let other_ns = w.object.effective_namespace().unwrap_or("default");

@@ -51,16 +51,14 @@ pub fn hpa_min(hpa: &Object) -> i64 {
     hpa.get("/spec/minReplicas").and_then(Value::as_i64).unwrap_or(1)
 }
 
-/// Whether an object is managed by a controller through `ownerReferences` (a ReplicaSet of a Deployment, a Pod of a Job).
-#[must_use]
-pub fn is_controlled(o: &Object) -> bool {
-    o.get("/metadata/ownerReferences").and_then(Value::as_array).is_some_and(|refs| !refs.is_empty())
-}
+/// The one "controlled by" helper, re-exported for the reliability rules.
+pub use crate::workload::is_controlled;
 
-/// Kinds that keep a fixed number of identical, long-running pods.
+/// Kinds that keep a fixed number of identical, long-running pods (Deployment, StatefulSet,
+/// ReplicaSet, ReplicationController, Rollout, DeploymentConfig).
 #[must_use]
 pub fn is_replicated(kind: &str) -> bool {
-    matches!(kind, "Deployment" | "StatefulSet" | "ReplicaSet" | "ReplicationController")
+    crate::kinds::WORKLOAD_KINDS.iter().any(|k| k.kind == kind && k.replicated)
 }
 
 /// The most pods a replicated workload runs: `spec.replicas`, or the autoscaler's ceiling.
@@ -133,11 +131,12 @@ pub fn protected_floor(cx: &Context<'_>, pdb_idx: usize) -> Option<(Vec<usize>, 
     let mut counted = Vec::new();
     for t in targets {
         let o = cx.object(t)?;
-        if is_controlled(o) {
+        if cx.graph.controller(t).is_some() {
             // Pods and ReplicaSets of a controller that is in the input too are counted there.
             continue;
         }
-        let w = cx.workload(t)?;
+        // The template view: a workload whose template has labels but no pod spec still counts.
+        let w = cx.template(t)?;
         if o.kind == "Pod" {
             floor += 1;
         } else if is_replicated(&o.kind) {

@@ -8,7 +8,7 @@ use crate::rules::{Context, Equivalents, Rule, RuleMeta, Violation};
 
 declare_rule! {
     /// ## What it checks
-    /// Every Deployment and StatefulSet that runs two or more pods (`spec.replicas` of 2 or more, or an
+    /// Every Deployment, StatefulSet, Argo Rollout and OpenShift DeploymentConfig that runs two or more pods (`spec.replicas` of 2 or more, or an
     /// autoscaler whose `maxReplicas` is 2 or more) has a PodDisruptionBudget in its namespace whose
     /// selector matches its pod template's labels (all of `matchLabels` and `matchExpressions`, as
     /// Kubernetes matches them).
@@ -77,7 +77,7 @@ impl Rule for MissingPdb {
     fn check(&self, cx: &Context<'_>, idx: usize, out: &mut Vec<Violation>) {
         let Some(w) = cx.workload(idx) else { return };
         let o = w.object;
-        if !matches!(o.kind.as_str(), "Deployment" | "StatefulSet") || is_controlled(o) {
+        if !matches!(w.kind.kind, "Deployment" | "StatefulSet" | "Rollout" | "DeploymentConfig") || is_controlled(o) {
             return;
         }
         let Some(pods) = max_pods(cx, w, idx).filter(|n| *n >= 2) else { return };

@@ -13,7 +13,9 @@ declare_rule! {
     ///   selector that matches `spec.template.metadata.labels`;
     /// - a ReplicationController's selector, when set, must match its template labels;
     /// - a Job (or a CronJob's job template) may only set `selector` together with
-    ///   `manualSelector: true`, and then it must match the template labels.
+    ///   `manualSelector: true`, and then it must match the template labels. A selector that names
+    ///   only the Job's `controller-uid` (what the API server generates, as in a Job read from a
+    ///   cluster) is not reported.
     ///
     /// ## Why it matters
     /// The API server rejects the object (`selector does not match template labels`,
@@ -75,7 +77,8 @@ impl Rule for SelectorTemplateMismatch {
         let o = w.object;
         let labels_path = format!("{}/labels", w.pod_meta_path);
         let (selector_path, job_prefix) = match o.kind.as_str() {
-            "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "ReplicationController" => {
+            "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "ReplicationController" | "Rollout"
+            | "DeploymentConfig" => {
                 ("/spec/selector".to_string(), None)
             }
             "Job" => ("/spec/selector".to_string(), Some("/spec")),
@@ -87,7 +90,12 @@ impl Rule for SelectorTemplateMismatch {
 
         if let Some(prefix) = job_prefix {
             let Some(sel) = selector else { return };
-            if !is_true(o.get(&format!("{prefix}/manualSelector"))) {
+            let manual = o.get(&format!("{prefix}/manualSelector"));
+            if crate::kinds::is_generated_job_selector(sel, manual) {
+                // A live Job: the API server wrote this selector (`controller-uid`).
+                return;
+            }
+            if !is_true(manual) {
                 out.push(
                     Violation::new(
                         &selector_path,
