@@ -243,15 +243,21 @@ impl Graph {
         self.controller = vec![None; objects.len()];
         for (i, o) in objects.iter().enumerate() {
             let Some(r) = controller_ref(o) else { continue };
-            let same_group = |c: &Object| r.api_version.is_empty() || c.api_version.is_empty() || c.group() == r.group();
-            let by_uid_hit = r.uid.and_then(|u| by_uid.get(u)).copied().filter(|&c| {
-                objects.get(c).is_some_and(|c| c.kind == r.kind && same_group(c))
-            });
+            let same_group =
+                |c: &Object| r.api_version.is_empty() || c.api_version.is_empty() || c.group() == r.group();
+            let by_uid_hit = r
+                .uid
+                .and_then(|u| by_uid.get(u))
+                .copied()
+                .filter(|&c| objects.get(c).is_some_and(|c| c.kind == r.kind && same_group(c)));
             let owner = by_uid_hit.or_else(|| {
                 let ns = if crate::kinds::is_cluster_scoped(r.kind) { None } else { o.effective_namespace() };
-                by_name.get(&(r.kind, ns, r.name)).into_iter().flatten().copied().find(|&c| {
-                    objects.get(c).is_some_and(|c| same_group(c) && uids_agree(&r, uid_of(c)))
-                })
+                by_name
+                    .get(&(r.kind, ns, r.name))
+                    .into_iter()
+                    .flatten()
+                    .copied()
+                    .find(|&c| objects.get(c).is_some_and(|c| same_group(c) && uids_agree(&r, uid_of(c))))
             });
             if let Some(owner) = owner.filter(|&c| c != i) {
                 self.add(owner, i, Edge::Owns);
@@ -684,8 +690,10 @@ mod tests {
     #[test]
     fn a_different_uid_is_another_object() {
         // The Deployment was deleted and recreated under the same name: the old ReplicaSet is not its.
-        let objects =
-            vec![deployment("web", Some("d2")), rs("web-1", Some("r1"), Some(owned_by("Deployment", "web", Some("d1"))))];
+        let objects = vec![
+            deployment("web", Some("d2")),
+            rs("web-1", Some("r1"), Some(owned_by("Deployment", "web", Some("d1")))),
+        ];
         let g = Graph::build(&objects);
         assert_eq!(g.controller(1), None);
         assert!(g.targets(0, Edge::Owns).is_empty());

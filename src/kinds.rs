@@ -196,34 +196,54 @@ pub fn is_generated_job_selector(selector: &serde_json::Value, manual_selector: 
     let Some(sel) = selector.as_object() else { return false };
     let uid_key = |k: &str| matches!(k, "controller-uid" | "batch.kubernetes.io/controller-uid");
     let labels_ok = sel.get("matchLabels").and_then(Value::as_object).is_none_or(|m| m.keys().all(|k| uid_key(k)));
-    let exprs_ok = sel.get("matchExpressions").and_then(Value::as_array).is_none_or(|a| {
-        a.iter().all(|e| e.get("key").and_then(Value::as_str).is_some_and(uid_key))
-    });
+    let exprs_ok = sel
+        .get("matchExpressions")
+        .and_then(Value::as_array)
+        .is_none_or(|a| a.iter().all(|e| e.get("key").and_then(Value::as_str).is_some_and(uid_key)));
     let named = sel.get("matchLabels").and_then(Value::as_object).is_some_and(|m| !m.is_empty());
     labels_ok && exprs_ok && named && sel.keys().all(|k| k == "matchLabels" || k == "matchExpressions")
 }
 
-/// Whether a JSON pointer of an object of this kind names a field the API server or a controller
-/// writes: `status`, server-written `metadata`, and the generated labels of the kinds that carry
-/// them (in the object's labels, its pod template's labels, or its selector).
+/// The projected volume the ServiceAccount admission plugin adds to every Pod
+/// (`kube-api-access-<suffix>`: token, `kube-root-ca.crt`, namespace), mounted into each container.
+pub const INJECTED_TOKEN_VOLUME_PREFIX: &str = "kube-api-access-";
+
+/// Whether a JSON pointer of an object names a field the API server, an admission plugin or a
+/// controller writes: `status`, server-written `metadata`, the generated labels of the kinds that
+/// carry them (in the object's labels, its pod template's labels, or its selector), and a Pod's
+/// injected ServiceAccount token volume and its mounts. Configuration rules never report there.
 #[must_use]
-pub fn is_server_populated(kind: &str, pointer: &str) -> bool {
-    let mut segs = pointer.split('/').skip(1);
-    let Some(first) = segs.next() else { return false };
-    if SERVER_TOP_LEVEL.contains(&first) {
-        return true;
-    }
-    if first == "metadata" && segs.next().is_some_and(|f| SERVER_METADATA.contains(&f)) {
-        return true;
+pub fn is_server_populated(o: &crate::model::Object, pointer: &str) -> bool {
+    let segments: Vec<&str> = pointer.split('/').skip(1).collect();
+    match segments.as_slice() {
+        [] => return false,
+        [first, ..] if SERVER_TOP_LEVEL.contains(first) => return true,
+        ["metadata", field, ..] if SERVER_METADATA.contains(field) => return true,
+        _ => {}
     }
     // A generated label wherever labels are matched: `.../labels/<key>` or `.../matchLabels/<key>`.
-    let segments: Vec<&str> = pointer.split('/').collect();
-    segments.windows(2).any(|w| {
-        (w[0] == "labels" || w[0] == "matchLabels" || w[0] == "selector")
-            && GENERATED_LABELS.iter().any(|(k, kinds)| {
-                *k == w[1].replace("~1", "/").replace("~0", "~") && kinds.contains(&kind)
-            })
-    })
+    let generated = segments.windows(2).any(|w| {
+        matches!(w[0], "labels" | "matchLabels" | "selector")
+            && GENERATED_LABELS
+                .iter()
+                .any(|(k, kinds)| *k == w[1].replace("~1", "/").replace("~0", "~") && kinds.contains(&o.kind.as_str()))
+    });
+    generated || (o.kind == "Pod" && is_injected_token_volume(o, &segments))
+}
+
+fn is_injected_token_volume(o: &crate::model::Object, segments: &[&str]) -> bool {
+    let named = |p: String| {
+        o.get(&p).and_then(serde_json::Value::as_str).is_some_and(|n| n.starts_with(INJECTED_TOKEN_VOLUME_PREFIX))
+    };
+    match segments {
+        ["spec", "volumes", i, ..] => {
+            named(format!("/spec/volumes/{i}/name")) && o.get(&format!("/spec/volumes/{i}/projected")).is_some()
+        }
+        ["spec", list @ ("containers" | "initContainers" | "ephemeralContainers"), i, "volumeMounts", j, ..] => {
+            named(format!("/spec/{list}/{i}/volumeMounts/{j}/name"))
+        }
+        _ => false,
+    }
 }
 
 /// An API version that Kubernetes stopped serving.
@@ -443,6 +463,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::model::{Object, Origin};
 
     #[test]
     fn config_files_are_not_objects() {
@@ -500,16 +521,39 @@ mod tests {
         assert!(!is_generated_job_selector(&json!({}), None));
     }
 
+    fn obj(kind: &str) -> Object {
+        let body = json!({
+            "apiVersion": "v1", "kind": kind, "metadata": { "name": "x" },
+            "spec": {
+                "containers": [{ "name": "c", "volumeMounts": [
+                    { "name": "data", "mountPath": "/data" },
+                    { "name": "kube-api-access-7xk2p", "mountPath": "/var/run/secrets/kubernetes.io/serviceaccount" },
+                ] }],
+                "volumes": [
+                    { "name": "data", "emptyDir": {} },
+                    { "name": "kube-api-access-7xk2p", "projected": { "sources": [] } },
+                ],
+            },
+        });
+        Object::from_body(body, Origin::File { path: "t".into(), document: 0, prefix: String::new() })
+    }
+
     #[test]
     fn server_populated_fields() {
-        assert!(is_server_populated("Pod", "/status/phase"));
-        assert!(is_server_populated("Deployment", "/metadata/managedFields/0"));
-        assert!(is_server_populated("Job", "/metadata/uid"));
-        assert!(is_server_populated("ReplicaSet", "/spec/selector/matchLabels/pod-template-hash"));
-        assert!(is_server_populated("Job", "/spec/template/metadata/labels/batch.kubernetes.io~1controller-uid"));
-        assert!(!is_server_populated("Deployment", "/spec/template/metadata/labels/pod-template-hash"));
-        assert!(!is_server_populated("Deployment", "/metadata/name"));
-        assert!(!is_server_populated("Deployment", "/spec/template/spec/containers/0/image"));
+        let (pod, rs, job, deploy) = (obj("Pod"), obj("ReplicaSet"), obj("Job"), obj("Deployment"));
+        assert!(is_server_populated(&pod, "/status/phase"));
+        assert!(is_server_populated(&deploy, "/metadata/managedFields/0"));
+        assert!(is_server_populated(&job, "/metadata/uid"));
+        assert!(is_server_populated(&rs, "/spec/selector/matchLabels/pod-template-hash"));
+        assert!(is_server_populated(&job, "/spec/template/metadata/labels/batch.kubernetes.io~1controller-uid"));
+        assert!(!is_server_populated(&deploy, "/spec/template/metadata/labels/pod-template-hash"));
+        assert!(!is_server_populated(&deploy, "/metadata/name"));
+        assert!(!is_server_populated(&deploy, "/spec/template/spec/containers/0/image"));
+        assert!(is_server_populated(&pod, "/spec/volumes/1/projected"));
+        assert!(is_server_populated(&pod, "/spec/containers/0/volumeMounts/1/readOnly"));
+        assert!(!is_server_populated(&pod, "/spec/volumes/0"));
+        assert!(!is_server_populated(&pod, "/spec/containers/0/volumeMounts/0"));
+        assert!(!is_server_populated(&deploy, "/spec/volumes/1"), "only Pods get the injected volume");
         assert!(is_generated_label("controller-revision-hash") && !is_generated_label("app"));
     }
 }

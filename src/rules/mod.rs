@@ -148,6 +148,8 @@ pub struct Context<'a> {
     /// Settings.
     pub settings: &'a RuleSettings,
     templates: Vec<Option<Workload<'a>>>,
+    /// Ownership evidence per object, computed on first use (many findings on one object ask).
+    owns: Vec<std::sync::OnceLock<Option<Evidence>>>,
 }
 
 /// How many controlled objects an ownership evidence line names before it says "and N more".
@@ -158,7 +160,8 @@ impl<'a> Context<'a> {
     #[must_use]
     pub fn new(objects: &'a [Object], graph: &'a Graph, settings: &'a RuleSettings) -> Context<'a> {
         let templates = objects.iter().map(Workload::template).collect();
-        Context { objects, graph, settings, templates }
+        let owns = objects.iter().map(|_| std::sync::OnceLock::new()).collect();
+        Context { objects, graph, settings, templates, owns }
     }
 
     /// The workload view of object `idx`, for the rules that check its pod template: `None` when
@@ -187,6 +190,10 @@ impl<'a> Context<'a> {
     /// Pod/ns/a-x, ...`), when it controls any.
     #[must_use]
     pub fn ownership_evidence(&self, idx: usize) -> Option<Evidence> {
+        self.owns.get(idx)?.get_or_init(|| self.compute_ownership_evidence(idx)).clone()
+    }
+
+    fn compute_ownership_evidence(&self, idx: usize) -> Option<Evidence> {
         let controlled = self.graph.controlled(idx);
         if controlled.is_empty() {
             return None;
@@ -200,12 +207,12 @@ impl<'a> Context<'a> {
     }
 
     /// What the engine does with the violations a rule reported on object `idx`: drops those on
-    /// fields the API server writes (`status`, `metadata.managedFields`, generated labels: see
-    /// [`crate::kinds::is_server_populated`]), which no configuration change can fix, and adds the
-    /// ownership evidence to those inside the pod template.
+    /// fields the API server writes (`status`, `metadata.managedFields`, generated labels, the
+    /// injected token volume: see [`crate::kinds::is_server_populated`]), which no configuration
+    /// change can fix, and adds the ownership evidence to those inside the pod template.
     pub fn after_check(&self, idx: usize, violations: &mut Vec<Violation>) {
         let Some(o) = self.object(idx) else { return };
-        violations.retain(|v| !crate::kinds::is_server_populated(&o.kind, &v.path));
+        violations.retain(|v| !crate::kinds::is_server_populated(o, &v.path));
         self.annotate_ownership(idx, violations);
     }
 
@@ -308,4 +315,34 @@ pub fn container_resource(c: &Container<'_>, section: &str, resource: &str) -> O
 #[must_use]
 pub fn is_true(v: Option<&Value>) -> bool {
     v.and_then(Value::as_bool) == Some(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::model::Origin;
+
+    #[test]
+    fn the_engine_drops_violations_on_server_written_fields() {
+        let pod = json!({
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": { "name": "p", "labels": { "pod-template-hash": "abc" } },
+            "spec": { "containers": [{ "name": "c", "image": "i" }] },
+            "status": { "phase": "Running" },
+        });
+        let objects =
+            vec![Object::from_body(pod, Origin::File { path: "t".into(), document: 0, prefix: String::new() })];
+        let graph = Graph::build(&objects);
+        let settings = RuleSettings::default();
+        let cx = Context::new(&objects, &graph, &settings);
+        let mut v = vec![
+            Violation::new("/status/phase", "a"),
+            Violation::new("/metadata/labels/pod-template-hash", "b"),
+            Violation::new("/spec/containers/0/image", "c"),
+        ];
+        cx.after_check(0, &mut v);
+        assert_eq!(v.iter().map(|v| v.message.as_str()).collect::<Vec<_>>(), ["c"]);
+    }
 }

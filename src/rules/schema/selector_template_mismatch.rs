@@ -77,10 +77,13 @@ impl Rule for SelectorTemplateMismatch {
         let o = w.object;
         let labels_path = format!("{}/labels", w.pod_meta_path);
         let (selector_path, job_prefix) = match o.kind.as_str() {
-            "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "ReplicationController" | "Rollout"
-            | "DeploymentConfig" => {
-                ("/spec/selector".to_string(), None)
-            }
+            "Deployment"
+            | "StatefulSet"
+            | "DaemonSet"
+            | "ReplicaSet"
+            | "ReplicationController"
+            | "Rollout"
+            | "DeploymentConfig" => ("/spec/selector".to_string(), None),
             "Job" => ("/spec/selector".to_string(), Some("/spec")),
             "CronJob" => ("/spec/jobTemplate/spec/selector".to_string(), Some("/spec/jobTemplate/spec")),
             _ => return,
