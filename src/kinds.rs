@@ -208,12 +208,13 @@ pub fn is_generated_job_selector(selector: &serde_json::Value, manual_selector: 
 /// (`kube-api-access-<suffix>`: token, `kube-root-ca.crt`, namespace), mounted into each container.
 pub const INJECTED_TOKEN_VOLUME_PREFIX: &str = "kube-api-access-";
 
-/// Whether a JSON pointer of an object names a field the API server, an admission plugin or a
-/// controller writes: `status`, server-written `metadata`, the generated labels of the kinds that
-/// carry them (in the object's labels, its pod template's labels, or its selector), and a Pod's
-/// injected ServiceAccount token volume and its mounts. Configuration rules never report there.
+/// Whether a JSON pointer of an object (its kind and body) names a field the API server, an
+/// admission plugin or a controller writes: `status`, server-written `metadata`, the generated
+/// labels of the kinds that carry them (in the object's labels, its pod template's labels, or its
+/// selector), and a Pod's injected ServiceAccount token volume and its mounts. Configuration rules
+/// never report there.
 #[must_use]
-pub fn is_server_populated(o: &crate::model::Object, pointer: &str) -> bool {
+pub fn is_server_populated(kind: &str, body: &serde_json::Value, pointer: &str) -> bool {
     let segments: Vec<&str> = pointer.split('/').skip(1).collect();
     match segments.as_slice() {
         [] => return false,
@@ -226,18 +227,20 @@ pub fn is_server_populated(o: &crate::model::Object, pointer: &str) -> bool {
         matches!(w[0], "labels" | "matchLabels" | "selector")
             && GENERATED_LABELS
                 .iter()
-                .any(|(k, kinds)| *k == w[1].replace("~1", "/").replace("~0", "~") && kinds.contains(&o.kind.as_str()))
+                .any(|(k, kinds)| *k == w[1].replace("~1", "/").replace("~0", "~") && kinds.contains(&kind))
     });
-    generated || (o.kind == "Pod" && is_injected_token_volume(o, &segments))
+    generated || (kind == "Pod" && is_injected_token_volume(body, &segments))
 }
 
-fn is_injected_token_volume(o: &crate::model::Object, segments: &[&str]) -> bool {
+fn is_injected_token_volume(body: &serde_json::Value, segments: &[&str]) -> bool {
     let named = |p: String| {
-        o.get(&p).and_then(serde_json::Value::as_str).is_some_and(|n| n.starts_with(INJECTED_TOKEN_VOLUME_PREFIX))
+        body.pointer(&p)
+            .and_then(serde_json::Value::as_str)
+            .is_some_and(|n| n.starts_with(INJECTED_TOKEN_VOLUME_PREFIX))
     };
     match segments {
         ["spec", "volumes", i, ..] => {
-            named(format!("/spec/volumes/{i}/name")) && o.get(&format!("/spec/volumes/{i}/projected")).is_some()
+            named(format!("/spec/volumes/{i}/name")) && body.pointer(&format!("/spec/volumes/{i}/projected")).is_some()
         }
         ["spec", list @ ("containers" | "initContainers" | "ephemeralContainers"), i, "volumeMounts", j, ..] => {
             named(format!("/spec/{list}/{i}/volumeMounts/{j}/name"))
@@ -463,7 +466,6 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::model::{Object, Origin};
 
     #[test]
     fn config_files_are_not_objects() {
@@ -521,7 +523,7 @@ mod tests {
         assert!(!is_generated_job_selector(&json!({}), None));
     }
 
-    fn obj(kind: &str) -> Object {
+    fn obj(kind: &str) -> (&str, serde_json::Value) {
         let body = json!({
             "apiVersion": "v1", "kind": kind, "metadata": { "name": "x" },
             "spec": {
@@ -535,25 +537,29 @@ mod tests {
                 ],
             },
         });
-        Object::from_body(body, Origin::File { path: "t".into(), document: 0, prefix: String::new() })
+        (kind, body)
     }
 
     #[test]
     fn server_populated_fields() {
         let (pod, rs, job, deploy) = (obj("Pod"), obj("ReplicaSet"), obj("Job"), obj("Deployment"));
-        assert!(is_server_populated(&pod, "/status/phase"));
-        assert!(is_server_populated(&deploy, "/metadata/managedFields/0"));
-        assert!(is_server_populated(&job, "/metadata/uid"));
-        assert!(is_server_populated(&rs, "/spec/selector/matchLabels/pod-template-hash"));
-        assert!(is_server_populated(&job, "/spec/template/metadata/labels/batch.kubernetes.io~1controller-uid"));
-        assert!(!is_server_populated(&deploy, "/spec/template/metadata/labels/pod-template-hash"));
-        assert!(!is_server_populated(&deploy, "/metadata/name"));
-        assert!(!is_server_populated(&deploy, "/spec/template/spec/containers/0/image"));
-        assert!(is_server_populated(&pod, "/spec/volumes/1/projected"));
-        assert!(is_server_populated(&pod, "/spec/containers/0/volumeMounts/1/readOnly"));
-        assert!(!is_server_populated(&pod, "/spec/volumes/0"));
-        assert!(!is_server_populated(&pod, "/spec/containers/0/volumeMounts/0"));
-        assert!(!is_server_populated(&deploy, "/spec/volumes/1"), "only Pods get the injected volume");
+        assert!(is_server_populated(pod.0, &pod.1, "/status/phase"));
+        assert!(is_server_populated(deploy.0, &deploy.1, "/metadata/managedFields/0"));
+        assert!(is_server_populated(job.0, &job.1, "/metadata/uid"));
+        assert!(is_server_populated(rs.0, &rs.1, "/spec/selector/matchLabels/pod-template-hash"));
+        assert!(is_server_populated(
+            job.0,
+            &job.1,
+            "/spec/template/metadata/labels/batch.kubernetes.io~1controller-uid"
+        ));
+        assert!(!is_server_populated(deploy.0, &deploy.1, "/spec/template/metadata/labels/pod-template-hash"));
+        assert!(!is_server_populated(deploy.0, &deploy.1, "/metadata/name"));
+        assert!(!is_server_populated(deploy.0, &deploy.1, "/spec/template/spec/containers/0/image"));
+        assert!(is_server_populated(pod.0, &pod.1, "/spec/volumes/1/projected"));
+        assert!(is_server_populated(pod.0, &pod.1, "/spec/containers/0/volumeMounts/1/readOnly"));
+        assert!(!is_server_populated(pod.0, &pod.1, "/spec/volumes/0"));
+        assert!(!is_server_populated(pod.0, &pod.1, "/spec/containers/0/volumeMounts/0"));
+        assert!(!is_server_populated(deploy.0, &deploy.1, "/spec/volumes/1"), "only Pods get the injected volume");
         assert!(is_generated_label("controller-revision-hash") && !is_generated_label("app"));
     }
 }

@@ -212,7 +212,7 @@ impl<'a> Context<'a> {
     /// change can fix, and adds the ownership evidence to those inside the pod template.
     pub fn after_check(&self, idx: usize, violations: &mut Vec<Violation>) {
         let Some(o) = self.object(idx) else { return };
-        violations.retain(|v| !crate::kinds::is_server_populated(o, &v.path));
+        violations.retain(|v| !crate::kinds::is_server_populated(&o.kind, &o.body, &v.path));
         self.annotate_ownership(idx, violations);
     }
 
