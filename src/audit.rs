@@ -15,7 +15,7 @@ use crate::rules::{self, Context, Rule, Violation};
 use crate::source::{Input, InputError, Skipped};
 
 /// Version of the JSON audit schema.
-pub const SCHEMA_VERSION: &str = "1";
+pub const SCHEMA_VERSION: &str = "2";
 
 /// The annotation objects use to exempt themselves: `"SEC001,REL002: reason"`.
 pub const IGNORE_ANNOTATION: &str = "clustergpt.io/ignore";

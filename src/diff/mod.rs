@@ -15,7 +15,7 @@ use crate::model::{Finding, Severity};
 use crate::source::InputError;
 
 /// Version of the JSON diff schema.
-pub const DIFF_SCHEMA_VERSION: &str = "1";
+pub const DIFF_SCHEMA_VERSION: &str = "2";
 
 /// How a workload changed between base and head.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
