@@ -1,13 +1,18 @@
-//! Throughput of the analysis core: parsing alone, and parsing plus a full audit (every rule).
+//! Throughput of the analysis core: parsing alone, and parsing plus a full audit (every rule);
+//! and of `fix` (every fix, unsafe ones included, verified).
 //!
 //! `cargo bench --bench core -- [PATH ...]` (defaults to ../shared/corpus/real and a generated
 //! 50,000-object input). Reports the median of several runs; numbers go in BENCHMARKS.md.
+//! `cargo bench --bench core -- fix [compare] PATH ...` times `fix_files` in memory; with
+//! `compare` it also runs the reference verification (a full re-audit per fix) and checks that
+//! both give the same report.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use clustergpt::audit::{self, RunOptions};
 use clustergpt::config::Config;
+use clustergpt::fix::{self, FixReport, Verification};
 use clustergpt::source::{self, Input};
 use clustergpt::yaml::Limits;
 
@@ -91,8 +96,56 @@ fn generated(n: usize) -> Vec<(String, Vec<u8>)> {
         .collect()
 }
 
+/// Times `fix_files` over the files under `paths`, as `clustergpt fix --unsafe` runs it.
+fn bench_fix(paths: &[PathBuf], compare: bool) {
+    let mut errors = Vec::new();
+    let files: Vec<(String, String)> = source::collect_files(paths, &mut errors)
+        .into_iter()
+        .filter_map(|p| std::fs::read_to_string(&p).ok().map(|t| (p.display().to_string(), t)))
+        .collect();
+    let config = Config::defaults();
+    let opts = RunOptions::default();
+    let run = |v: Verification| {
+        let t = Instant::now();
+        let r = fix::fix_files_with(&files, &config, &opts, true, v);
+        (t.elapsed(), r)
+    };
+    let mut times = Vec::new();
+    let mut report = FixReport::default();
+    for _ in 0..3 {
+        let (t, r) = run(Verification::Incremental);
+        times.push(t);
+        report = r;
+    }
+    println!(
+        "fix {} files: {:.0} ms; {} applied, {} failed, {} skipped in {} files; {:?}",
+        files.len(),
+        median(times).as_secs_f64() * 1e3,
+        report.applied.len(),
+        report.failed.len(),
+        report.skipped.len(),
+        report.changed.len(),
+        report.verification
+    );
+    if compare {
+        let (t, full) = run(Verification::Full);
+        let same = full.applied == report.applied
+            && full.failed == report.failed
+            && full.skipped == report.skipped
+            && full.changed == report.changed
+            && full.after == report.after;
+        println!("  full re-audit per fix: {:.0} ms; same report: {same}", t.as_secs_f64() * 1e3);
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
+    if args.first().map(String::as_str) == Some("fix") {
+        let compare = args.get(1).map(String::as_str) == Some("compare");
+        let paths: Vec<PathBuf> = args.iter().skip(if compare { 2 } else { 1 }).map(PathBuf::from).collect();
+        bench_fix(&paths, compare);
+        return;
+    }
     if args.first().map(String::as_str) == Some("write-generated") {
         // `write-generated DIR N`: writes the synthetic input for whole-process timing.
         let dir = PathBuf::from(args.get(1).map_or("target/generated", String::as_str));

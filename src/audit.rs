@@ -418,6 +418,29 @@ struct Shared<'s, 'a> {
     duplicate: &'s [bool],
 }
 
+/// The findings `run` reports for some of the objects, unsorted: `fix` re-checks only the objects
+/// an edit can affect. `graph` must be built over `objects`. Copies of one object (duplicates)
+/// report a finding once, as `run` does.
+#[must_use]
+pub fn findings_of(
+    objects: &[Object],
+    graph: &Graph,
+    indices: &[usize],
+    config: &Config,
+    opts: &RunOptions,
+) -> Vec<Finding> {
+    let cx = Context::new(objects, graph, &config.rules);
+    let selected = selected_rules(config, opts);
+    let duplicate = vec![false; objects.len()];
+    let shared = Shared { objects, graph, cx: &cx, selected: &selected, config, opts, duplicate: &duplicate };
+    let mut seen = BTreeSet::new();
+    check_range(indices.iter().copied(), &shared)
+        .findings
+        .into_iter()
+        .filter_map(|(_, f)| seen.insert(f.fingerprint.clone()).then_some(f))
+        .collect()
+}
+
 /// What checking a slice of the objects produced; `true` marks items of duplicate objects.
 struct Partial {
     findings: Vec<(bool, Finding)>,
@@ -440,7 +463,7 @@ fn guarded_check(rule: &dyn Rule, cx: &Context<'_>, idx: usize, out: &mut Vec<Vi
     })
 }
 
-fn check_range(range: std::ops::Range<usize>, sh: &Shared<'_, '_>) -> Partial {
+fn check_range(range: impl IntoIterator<Item = usize>, sh: &Shared<'_, '_>) -> Partial {
     let (objects, config, opts) = (sh.objects, sh.config, sh.opts);
     let estimator = crate::cost::Estimator::new(objects, sh.graph, &config.prices, &config.cost);
     let mut p = Partial {
@@ -549,7 +572,7 @@ fn make_finding(
 
 /// Sorts findings by file, position and rule: indices are sorted, then the (large) findings are
 /// permuted in place, so no second copy of them is ever allocated.
-fn sorted(mut findings: Vec<Finding>) -> Vec<Finding> {
+pub(crate) fn sorted(mut findings: Vec<Finding>) -> Vec<Finding> {
     let mut order: Vec<usize> = (0..findings.len()).collect();
     order.sort_by(|a, b| sort_key(&findings[*a]).cmp(&sort_key(&findings[*b])));
     // Position `i` must receive the finding now at `order[i]`: follow each cycle once.

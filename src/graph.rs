@@ -372,6 +372,19 @@ impl Graph {
         v
     }
 
+    /// Every object linked to this one by an edge of any kind, in either direction, sorted.
+    /// `fix` uses it to find the objects whose cross-object findings an edit can change.
+    #[must_use]
+    pub fn linked(&self, n: usize) -> Vec<usize> {
+        if n >= self.graph.node_count() {
+            return Vec::new();
+        }
+        let mut v: Vec<usize> = self.graph.neighbors_undirected(NodeIndex::new(n)).map(NodeIndex::index).collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
+
     /// Finds an object by kind, namespace and name.
     #[must_use]
     pub fn find(&self, kind: &str, namespace: Option<&str>, name: &str) -> Option<usize> {

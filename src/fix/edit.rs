@@ -86,7 +86,8 @@ pub fn detect_style(text: &str, root: &Node, json: bool) -> FileStyle {
     FileStyle { nl, unit: unit.unwrap_or(2), seq_indented: seq_indented.unwrap_or(true), json }
 }
 
-fn line_start(text: &str, byte: usize) -> usize {
+/// Byte where `byte`'s line starts.
+pub(crate) fn line_start(text: &str, byte: usize) -> usize {
     text[..byte.min(text.len())].rfind('\n').map_or(0, |i| i + 1)
 }
 
@@ -117,7 +118,7 @@ fn dash_column(text: &str, item: &Node) -> Option<usize> {
 
 /// Where the text after a node's last meaningful character ends: the start of the next line
 /// (or the end of the file).
-fn after_line(text: &str, node_end: usize) -> usize {
+pub(crate) fn after_line(text: &str, node_end: usize) -> usize {
     let p = text[..node_end.min(text.len())].trim_end().len();
     match text[p..].find('\n') {
         Some(i) => p + i + 1,
@@ -491,51 +492,63 @@ fn remove(text: &str, root: &Node, body: &Value, path: &str, st: FileStyle) -> R
     }
 }
 
+/// Appends `n` spaces.
+fn pad(out: &mut String, n: usize) {
+    out.extend(std::iter::repeat_n(' ', n));
+}
+
 /// Emits `key: value` at an indentation, in block style, ending with a newline.
 fn emit_entry(out: &mut String, key: &str, value: &Value, indent: usize, st: FileStyle) {
-    let pad = " ".repeat(indent);
-    let k = key_text(key);
+    pad(out, indent);
+    if plain_safe(key) {
+        out.push_str(key);
+    } else {
+        out.push_str(&json_text(&Value::String(key.to_string())));
+    }
+    out.push(':');
     match value {
         Value::Object(m) if !m.is_empty() => {
-            out.push_str(&format!("{pad}{k}:{}", st.nl));
+            out.push_str(st.nl);
             for (ck, cv) in m {
                 emit_entry(out, ck, cv, indent + st.unit, st);
             }
         }
         Value::Array(a) if !a.is_empty() => {
-            out.push_str(&format!("{pad}{k}:{}", st.nl));
+            out.push_str(st.nl);
             let dash = indent + if st.seq_indented { st.unit } else { 0 };
             for item in a {
                 emit_item(out, item, dash, st);
             }
         }
         other => {
-            let v = scalar_text(other, None).unwrap_or_else(|_| json_text(other));
-            out.push_str(&format!("{pad}{k}: {v}{}", st.nl));
+            out.push(' ');
+            out.push_str(&scalar_text(other, None).unwrap_or_else(|_| json_text(other)));
+            out.push_str(st.nl);
         }
     }
 }
 
 /// Emits `- item` at the dash column.
 fn emit_item(out: &mut String, value: &Value, dash: usize, st: FileStyle) {
-    let pad = " ".repeat(dash);
+    pad(out, dash);
+    out.push_str("- ");
     match value {
         Value::Object(m) if !m.is_empty() => {
-            let mut inner = String::new();
+            // The first entry goes on the dash line: emit it at the item's indentation, then
+            // drop that indentation.
+            let at = out.len();
             for (ck, cv) in m {
-                emit_entry(&mut inner, ck, cv, dash + 2, st);
+                emit_entry(out, ck, cv, dash + 2, st);
             }
-            // The first entry goes on the dash line.
-            out.push_str(&pad);
-            out.push_str("- ");
-            out.push_str(&inner[dash + 2..]);
+            out.replace_range(at..at + dash + 2, "");
         }
         other => {
             let v = match other {
                 Value::Array(_) | Value::Object(_) => json_text(other),
                 _ => scalar_text(other, None).unwrap_or_else(|_| json_text(other)),
             };
-            out.push_str(&format!("{pad}- {v}{}", st.nl));
+            out.push_str(&v);
+            out.push_str(st.nl);
         }
     }
 }
@@ -560,10 +573,6 @@ fn flow_key(k: &str) -> String {
 
 fn json_text(v: &Value) -> String {
     serde_json::to_string(v).unwrap_or_default()
-}
-
-fn key_text(k: &str) -> String {
-    if plain_safe(k) { k.to_string() } else { json_text(&Value::String(k.to_string())) }
 }
 
 /// Whether a string can be written unquoted and still read back as the same string.

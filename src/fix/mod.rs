@@ -7,17 +7,19 @@
 
 pub mod edit;
 pub mod patch;
+mod region;
+mod verify;
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::audit::{self, Audit, RunOptions};
+use crate::audit::{Audit, RunOptions};
 use crate::config::Config;
 use crate::model::{Applicability, Finding, Fix, FixOp, Object, ObjectRef, Origin, Suggestion};
-use crate::source::{self, Input};
 use crate::yaml::{self, Limits, Node};
+use verify::Checker;
 
 /// Applies a fix's operations to a file's text and returns the new text.
 ///
@@ -134,7 +136,7 @@ fn apply_to_document_parsed(
 
 /// Whether the edited object reads back as `expected`. An item of an API list (`DeploymentList`)
 /// takes apiVersion and kind from the list, so its text may lack what the object carries.
-fn reads_back_as(mut got: Value, prefix: &str, expected: &Value) -> bool {
+pub(super) fn reads_back_as(mut got: Value, prefix: &str, expected: &Value) -> bool {
     if prefix.contains("/items/")
         && let (Some(g), Some(e)) = (got.as_object_mut(), expected.as_object())
     {
@@ -183,12 +185,24 @@ fn object_node<'a>(root: &'a Node, prefix: &str) -> Result<&'a Node, String> {
 /// A pure insertion is widened to the line before it, because a suggestion must replace at least one line.
 #[must_use]
 pub fn line_suggestion(file: &str, original: &str, fixed: &str) -> Option<Suggestion> {
-    if original == fixed {
-        return None;
-    }
     let o: Vec<&str> = original.split_inclusive('\n').collect();
     let f: Vec<&str> = fixed.split_inclusive('\n').collect();
-    let mut p = o.iter().zip(&f).take_while(|(x, y)| x == y).count();
+    let (p, o_end, replacement) = line_diff(&o, &f)?;
+    Some(Suggestion {
+        file: file.to_string(),
+        start_line: u32::try_from(p + 1).ok()?,
+        end_line: u32::try_from(o_end).ok()?,
+        replacement,
+    })
+}
+
+/// The lines `p..o_end` of `o` (0-based, end exclusive) that become `replacement` (without its
+/// final newline) to turn `o` into `f`; `None` when nothing changed.
+fn line_diff(o: &[&str], f: &[&str]) -> Option<(usize, usize, String)> {
+    if o == f {
+        return None;
+    }
+    let mut p = o.iter().zip(f).take_while(|(x, y)| x == y).count();
     let max_s = o.len().min(f.len()) - p;
     let mut s = o.iter().rev().zip(f.iter().rev()).take(max_s).take_while(|(x, y)| x == y).count();
     if o.len() - s == p {
@@ -204,16 +218,7 @@ pub fn line_suggestion(file: &str, original: &str, fixed: &str) -> Option<Sugges
     let replacement: String = f[p..f.len() - s].concat();
     let replacement =
         replacement.strip_suffix('\n').map_or(replacement.as_str(), |r| r.strip_suffix('\r').unwrap_or(r)).to_string();
-    Some(Suggestion {
-        file: file.to_string(),
-        start_line: u32::try_from(p + 1).ok()?,
-        end_line: u32::try_from(o.len() - s).ok()?,
-        replacement,
-    })
-}
-
-fn find_object<'a>(objects: &'a [Object], f: &Finding) -> Option<&'a Object> {
-    objects.iter().find(|o| o.file() == f.location.file.as_deref() && ObjectRef::of(o) == f.object)
+    Some((p, o.len() - s, replacement))
 }
 
 /// Adds the text edit (as a line suggestion), the patch and the YAML snippet to every fix.
@@ -222,37 +227,81 @@ pub fn enrich(audit: &mut Audit, objects: &[Object]) {
     for (i, o) in objects.iter().enumerate() {
         index.entry((o.file(), ObjectRef::of(o))).or_insert(i);
     }
-    // Findings come sorted by file and line, so the findings of one document are mostly adjacent:
-    // keep its parse for the next finding.
-    let mut last: Option<((String, usize), Result<ParsedDoc, String>)> = None;
+    // Findings come sorted by file and line, so the findings of one document (and of one List
+    // item) are adjacent: keep their parses for the next finding.
+    let mut cursor = Cursor::default();
     for f in &mut audit.findings {
         let key = (f.location.file.as_deref(), f.object.clone());
-        let Some(obj) = index.get(&key).and_then(|&i| objects.get(i)) else { continue };
+        let Some(&i) = index.get(&key) else { continue };
+        let Some(obj) = objects.get(i) else { continue };
         let Some(fix) = f.fix.as_mut() else { continue };
         fix.patch = patch::patch_for(obj, fix);
         if fix.ops.is_empty() {
             continue;
         }
-        if let (Some(src), Some((a, b))) = (&obj.source, obj.doc_range) {
-            let doc_key = (src.path.clone(), a);
-            if last.as_ref().is_none_or(|(k, _)| *k != doc_key)
-                && b <= src.text.len()
-                && src.text.is_char_boundary(a)
-                && src.text.is_char_boundary(b)
-            {
-                last = Some((doc_key, ParsedDoc::new(&src.text[a..b], src.json)));
-            }
-        }
-        let parsed = last.as_ref().and_then(|(_, p)| p.as_ref().ok());
-        match document_suggestion(obj, fix, parsed) {
+        match document_suggestion(obj, i, fix, &mut cursor) {
             Ok(s) => fix.suggestion = s,
             Err(e) => fix.edit_error = Some(e),
         }
     }
 }
 
-/// The line suggestion for a fix, computed on the object's document alone (files can be large).
-fn document_suggestion(obj: &Object, fix: &Fix, parsed: Option<&ParsedDoc>) -> Result<Option<Suggestion>, String> {
+/// What `enrich` keeps between findings: the current document and List item.
+#[derive(Default)]
+struct Cursor {
+    /// (file, document start) and what is known of the document, computed when first needed.
+    doc: Option<((String, usize), DocState)>,
+    /// Object index and its item's own parse.
+    item: Option<(usize, Option<region::Item>)>,
+}
+
+#[derive(Default)]
+struct DocState {
+    parsed: Option<Result<ParsedDoc, String>>,
+    style: Option<Option<edit::FileStyle>>,
+}
+
+impl Cursor {
+    fn doc(&mut self, path: &str, a: usize) -> &mut DocState {
+        if self.doc.as_ref().is_none_or(|(k, _)| k.0 != path || k.1 != a) {
+            self.doc = Some(((path.to_string(), a), DocState::default()));
+        }
+        &mut self.doc.get_or_insert_with(|| ((path.to_string(), a), DocState::default())).1
+    }
+
+    /// The parse of document `a..b` of a file.
+    fn parsed(&mut self, path: &str, text: &str, (a, b): (usize, usize), json: bool) -> Option<&ParsedDoc> {
+        self.doc(path, a).parsed.get_or_insert_with(|| ParsedDoc::new(&text[a..b], json)).as_ref().ok()
+    }
+
+    /// The style of document `a..b`: a JSON document's without parsing it.
+    fn style(&mut self, path: &str, text: &str, (a, b): (usize, usize), json: bool) -> Option<edit::FileStyle> {
+        if let Some(style) = self.doc(path, a).style {
+            return style;
+        }
+        let style = match json_style(&text[a..b]).filter(|_| json) {
+            Some(st) => Some(st),
+            None => self.parsed(path, text, (a, b), json).map(|p| p.style),
+        };
+        self.doc(path, a).style = Some(style);
+        style
+    }
+}
+
+/// The style of a JSON document, without parsing it: JSON is all flow, so nothing but its line
+/// endings is detected (as `edit::detect_style` would).
+fn json_style(doc_text: &str) -> Option<edit::FileStyle> {
+    doc_text.trim_start().starts_with(['{', '[']).then(|| edit::FileStyle {
+        nl: if doc_text.contains("\r\n") { "\r\n" } else { "\n" },
+        unit: 2,
+        seq_indented: true,
+        json: true,
+    })
+}
+
+/// The line suggestion for a fix, computed on the object's document alone (files can be large),
+/// and for a List item on the item alone.
+fn document_suggestion(obj: &Object, i: usize, fix: &Fix, cursor: &mut Cursor) -> Result<Option<Suggestion>, String> {
     // Live and snapshot objects have no file to edit: their fix is the patch alone.
     let Origin::File { prefix, .. } = &obj.origin else { return Ok(None) };
     let (Some(src), Some((a, b))) = (&obj.source, obj.doc_range) else {
@@ -263,6 +312,23 @@ fn document_suggestion(obj: &Object, fix: &Fix, parsed: Option<&ParsedDoc>) -> R
         return Err("the document's position in the file is out of date".to_string());
     }
     let old = &text[a..b];
+    if !prefix.is_empty()
+        && let Some(root) = obj.spans.as_ref().and_then(|s| s.root())
+        && let (Some(s), Some(e)) = (root.start.byte.checked_sub(a), root.end.byte.checked_sub(a))
+        && e <= old.len()
+    {
+        // A List item: its own text is enough, however large the List.
+        let style = cursor.style(&src.path, text, (a, b), src.json);
+        if cursor.item.as_ref().is_none_or(|(k, _)| *k != i) {
+            cursor.item = Some((i, region::Item::parse(old, s, e, &obj.body)));
+        }
+        if let (Some(style), Some((_, Some(item)))) = (style, &cursor.item)
+            && let Some(done) = region::item_suggestion(&src.path, old, root.start.line, item, obj, fix, style)
+        {
+            return done;
+        }
+    }
+    let parsed = cursor.parsed(&src.path, text, (a, b), src.json);
     let new = apply_to_document_parsed(old, src.json, prefix, &obj.body, fix, parsed)?;
     // Lines before the document, from the object's own position (counting from the file's start
     // for every finding would be quadratic in files with many documents).
@@ -335,6 +401,23 @@ pub struct FixReport {
     /// The audit after fixing.
     #[serde(skip)]
     pub after: Option<Audit>,
+    /// How the fixes were verified.
+    #[serde(skip)]
+    pub verification: VerificationStats,
+}
+
+/// How [`fix_files_with`] verified the fixes it tried.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct VerificationStats {
+    /// Passes over the findings.
+    pub passes: usize,
+    /// Fixes checked by re-auditing only what they can affect.
+    pub incremental: usize,
+    /// Fixes checked by re-auditing everything.
+    pub full: usize,
+    /// Passes redone with full re-audits because the incremental bookkeeping disagreed with a
+    /// full audit (zero unless a rule reads objects beyond what the incremental check re-checks).
+    pub redone_passes: usize,
 }
 
 /// Rules whose findings a fix may legitimately reveal: making a workload multi-replica is what
@@ -352,98 +435,63 @@ fn may_reveal(rule: &str) -> &'static [&'static str] {
 /// Maximum passes over the files; each pass applies every fix that still verifies.
 pub const MAX_PASSES: usize = 10;
 
+/// How [`fix_files_with`] checks each fix against the rest of the input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verification {
+    /// Re-audit every object after every fix: the reference behaviour, quadratic in the input.
+    Full,
+    /// Re-parse the edited document and re-check only the objects the edit can affect (the
+    /// edited objects and their graph neighbourhood, or more when an edit reaches further); one
+    /// full audit per pass must agree, or the pass is redone with [`Verification::Full`].
+    Incremental,
+}
+
 /// Applies fixes to files, one at a time, verifying each.
 ///
 /// `files` are (path, text) pairs; the whole set is audited together so cross-object rules see
 /// every object. `allow_unsafe` includes unsafe fixes; `opts` selects which rules' fixes apply.
 #[must_use]
 pub fn fix_files(files: &[(String, String)], config: &Config, opts: &RunOptions, allow_unsafe: bool) -> FixReport {
-    let mut texts: BTreeMap<String, String> = files.iter().cloned().collect();
-    let originals = texts.clone();
-    let mut parsed: BTreeMap<String, Input> = BTreeMap::new();
-    for (path, text) in &texts {
-        parsed.insert(path.clone(), parse_one(path, text));
-    }
-    let (mut audit, mut objects) = audit_all(&parsed, config, opts);
+    fix_files_with(files, config, opts, allow_unsafe, Verification::Incremental)
+}
+
+/// [`fix_files`] with a choice of how fixes are verified; both give the same report.
+#[must_use]
+pub fn fix_files_with(
+    files: &[(String, String)],
+    config: &Config,
+    opts: &RunOptions,
+    allow_unsafe: bool,
+    verification: Verification,
+) -> FixReport {
+    let originals: BTreeMap<String, String> = files.iter().cloned().collect();
+    let start = |texts: BTreeMap<String, String>| -> Box<dyn Checker + '_> {
+        match verification {
+            Verification::Full => Box::new(verify::Full::new(texts, config, opts)),
+            Verification::Incremental => Box::new(verify::Incremental::new(texts, config, opts)),
+        }
+    };
+    let mut checker = start(originals.clone());
     let mut report = FixReport::default();
-    let mut given_up: BTreeSet<String> = BTreeSet::new();
-    let mut skipped_seen: BTreeSet<String> = BTreeSet::new();
+    let mut seen = Seen::default();
     let mut converged = false;
     for _pass in 0..MAX_PASSES {
-        let mut progress = false;
         let candidates: Vec<Finding> =
-            audit.findings.iter().filter(|f| f.fix.is_some() && f.location.file.is_some()).cloned().collect();
-        for f in candidates {
-            let Some(fix) = f.fix.clone() else { continue };
-            if given_up.contains(&f.fingerprint) {
-                continue;
-            }
-            let object = f.object.to_string();
-            let allowed = match fix.applicability {
-                Applicability::Safe => true,
-                Applicability::Unsafe => allow_unsafe,
-                Applicability::DisplayOnly => false,
-            };
-            if !allowed {
-                if skipped_seen.insert(f.fingerprint.clone()) {
-                    let reason = match fix.applicability {
-                        Applicability::Unsafe => "unsafe: pass --unsafe to apply".to_string(),
-                        _ => fix.note.clone().unwrap_or_else(|| "display-only: needs values only you know".to_string()),
-                    };
-                    report.skipped.push(not_applied(&f, &fix, reason));
-                }
-                continue;
-            }
-            // The finding may already be gone after earlier fixes in this pass.
-            if !audit.findings.iter().any(|g| g.fingerprint == f.fingerprint) {
-                continue;
-            }
-            let Some(obj) = find_object(&objects, &f) else { continue };
-            let Some(file) = f.location.file.clone() else { continue };
-            let result = text_edit(obj, &fix).and_then(|fixed| {
-                let mut trial = parsed.clone();
-                let input = parse_one(&file, &fixed);
-                if !input.errors.is_empty() {
-                    return Err(format!("the fixed file does not parse: {}", input.errors[0]));
-                }
-                trial.insert(file.clone(), input);
-                let (after, after_objects) = audit_all(&trial, config, opts);
-                if after.findings.iter().any(|g| g.fingerprint == f.fingerprint) {
-                    return Err("the finding remains after the edit".to_string());
-                }
-                let before: BTreeSet<&str> = audit.findings.iter().map(|g| g.fingerprint.as_str()).collect();
-                let allowed_new = may_reveal(&f.rule);
-                let new: Vec<String> = after
-                    .findings
-                    .iter()
-                    .filter(|g| !before.contains(g.fingerprint.as_str()) && !allowed_new.contains(&g.rule.as_str()))
-                    .map(|g| format!("{} {}", g.rule, g.message))
-                    .collect();
-                if !new.is_empty() {
-                    return Err(format!("the edit introduces new findings: {}", new.join("; ")));
-                }
-                Ok((fixed, trial, after, after_objects))
-            });
-            match result {
-                Ok((fixed, trial, after, after_objects)) => {
-                    texts.insert(file, fixed);
-                    parsed = trial;
-                    audit = after;
-                    objects = after_objects;
-                    report.applied.push(Applied {
-                        rule: f.rule.clone(),
-                        fingerprint: f.fingerprint.clone(),
-                        object,
-                        title: fix.title.clone(),
-                        applicability: fix.applicability,
-                    });
-                    progress = true;
-                }
-                Err(reason) => {
-                    given_up.insert(f.fingerprint.clone());
-                    report.failed.push(not_applied(&f, &fix, reason));
-                }
-            }
+            checker.audit().findings.iter().filter(|f| f.fix.is_some() && f.location.file.is_some()).cloned().collect();
+        report.verification.passes += 1;
+        let mark = (report.applied.len(), report.failed.len(), report.skipped.len(), seen.clone());
+        let texts = checker.texts().clone();
+        let mut progress = run_pass(&mut *checker, &candidates, allow_unsafe, &mut report, &mut seen);
+        if progress && !checker.end_pass() {
+            // The incremental bookkeeping disagrees with a full audit: redo the pass the exact way.
+            report.verification.redone_passes += 1;
+            report.applied.truncate(mark.0);
+            report.failed.truncate(mark.1);
+            report.skipped.truncate(mark.2);
+            seen = mark.3;
+            let mut full = verify::Full::new(texts, config, opts);
+            progress = run_pass(&mut full, &candidates, allow_unsafe, &mut report, &mut seen);
+            checker = start(full.into_texts());
         }
         if !progress {
             converged = true;
@@ -451,6 +499,7 @@ pub fn fix_files(files: &[(String, String)], config: &Config, opts: &RunOptions,
         }
     }
     report.did_not_converge = !converged;
+    let (texts, after) = checker.finish();
     for (path, text) in texts {
         if let Some(orig) = originals.get(&path)
             && *orig != text
@@ -458,8 +507,71 @@ pub fn fix_files(files: &[(String, String)], config: &Config, opts: &RunOptions,
             report.changed.insert(path, (orig.clone(), text));
         }
     }
-    report.after = Some(audit);
+    report.after = Some(after);
     report
+}
+
+/// Fingerprints a run has given up on or reported as skipped.
+#[derive(Debug, Clone, Default)]
+struct Seen {
+    given_up: BTreeSet<String>,
+    skipped: BTreeSet<String>,
+}
+
+/// One pass over the candidates: applies every fix that still verifies. Returns whether any did.
+fn run_pass(
+    checker: &mut dyn Checker,
+    candidates: &[Finding],
+    allow_unsafe: bool,
+    report: &mut FixReport,
+    seen: &mut Seen,
+) -> bool {
+    let mut progress = false;
+    for f in candidates {
+        let Some(fix) = &f.fix else { continue };
+        if seen.given_up.contains(&f.fingerprint) {
+            continue;
+        }
+        let allowed = match fix.applicability {
+            Applicability::Safe => true,
+            Applicability::Unsafe => allow_unsafe,
+            Applicability::DisplayOnly => false,
+        };
+        if !allowed {
+            if seen.skipped.insert(f.fingerprint.clone()) {
+                let reason = match fix.applicability {
+                    Applicability::Unsafe => "unsafe: pass --unsafe to apply".to_string(),
+                    _ => fix.note.clone().unwrap_or_else(|| "display-only: needs values only you know".to_string()),
+                };
+                report.skipped.push(not_applied(f, fix, reason));
+            }
+            continue;
+        }
+        // The finding may already be gone after earlier fixes in this pass.
+        if !checker.has(&f.fingerprint) {
+            continue;
+        }
+        let Some(file) = &f.location.file else { continue };
+        let Some(obj) = checker.object(file, &f.object) else { continue };
+        let result = text_edit(obj, fix).and_then(|fixed| checker.try_apply(f, file, fixed, &mut report.verification));
+        match result {
+            Ok(()) => {
+                report.applied.push(Applied {
+                    rule: f.rule.clone(),
+                    fingerprint: f.fingerprint.clone(),
+                    object: f.object.to_string(),
+                    title: fix.title.clone(),
+                    applicability: fix.applicability,
+                });
+                progress = true;
+            }
+            Err(reason) => {
+                seen.given_up.insert(f.fingerprint.clone());
+                report.failed.push(not_applied(f, fix, reason));
+            }
+        }
+    }
+    progress
 }
 
 fn not_applied(f: &Finding, fix: &Fix, reason: String) -> NotApplied {
@@ -470,23 +582,6 @@ fn not_applied(f: &Finding, fix: &Fix, reason: String) -> NotApplied {
         title: fix.title.clone(),
         reason,
     }
-}
-
-fn parse_one(path: &str, text: &str) -> Input {
-    let mut input = Input::default();
-    source::load_text(path, text.to_string(), Limits::default(), &mut input);
-    input
-}
-
-fn audit_all(parsed: &BTreeMap<String, Input>, config: &Config, opts: &RunOptions) -> (Audit, Vec<Object>) {
-    let mut all = Input::default();
-    for input in parsed.values() {
-        all.objects.extend(input.objects.iter().cloned());
-        all.errors.extend(input.errors.iter().cloned());
-        all.skipped.extend(input.skipped.iter().cloned());
-        all.files += input.files;
-    }
-    audit::run_with_objects(all, config, opts)
 }
 
 fn diff_name(side: &str, path: &str) -> String {
