@@ -302,6 +302,27 @@ fn write_output(path: Option<&PathBuf>, text: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Writes a document through `write` to a file (buffered) or stdout.
+fn stream_output(
+    path: Option<&PathBuf>,
+    write: impl FnOnce(&mut dyn Write) -> serde_json::Result<()>,
+) -> anyhow::Result<()> {
+    match path {
+        Some(p) => {
+            let file = std::fs::File::create(p).with_context(|| format!("cannot write {}", p.display()))?;
+            let mut w = std::io::BufWriter::with_capacity(1 << 16, file);
+            write(&mut w).with_context(|| format!("cannot write {}", p.display()))?;
+            w.flush().with_context(|| format!("cannot write {}", p.display()))?;
+        }
+        None => {
+            let mut w = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+            write(&mut w)?;
+            w.flush()?;
+        }
+    }
+    Ok(())
+}
+
 fn analyze(a: AnalyzeArgs) -> anyhow::Result<Status> {
     let mut config = a.rules.resolve_config()?;
     let formats = parse_formats(&a.formats, Format::Terminal, |name| {
@@ -333,8 +354,12 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<Status> {
     std::mem::forget(objects);
     let color = a.color.for_stdout();
     for (format, path) in &formats {
-        let text = render(&audit, *format, color && path.is_none())?;
-        write_output(path.as_ref(), &text)?;
+        match format {
+            // Large audits: stream, never hold the whole document as one string.
+            Format::Json => stream_output(path.as_ref(), |w| report::json::write(&audit, w))?,
+            Format::Sarif => stream_output(path.as_ref(), |w| report::sarif::write(&audit, w))?,
+            _ => write_output(path.as_ref(), &render(&audit, *format, color && path.is_none())?)?,
+        }
     }
     timings.lap("render and write");
     timings.report();

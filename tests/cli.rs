@@ -223,16 +223,19 @@ fn broken_pipe_is_not_an_error() {
         .map(|i| format!("---\napiVersion: v1\nkind: Pod\nmetadata: {{name: p{i}}}\nspec:\n  containers: [{{name: a, image: nginx}}]\n"))
         .collect();
     std::fs::write(dir.path().join("pods.yaml"), pods).expect("write");
-    let o = Command::new("sh")
-        .arg("-c")
-        .arg(format!(
-            "'{}' analyze '{}' --select all --color never | head -c 1 >/dev/null",
-            env!("CARGO_BIN_EXE_clustergpt"),
-            dir.path().display()
-        ))
-        .output()
-        .expect("sh");
-    // An unhandled EPIPE would print `clustergpt: error: Broken pipe` (or a panic) on stderr.
-    let stderr = String::from_utf8_lossy(&o.stderr);
-    assert!(!stderr.contains("panicked") && !stderr.contains("error"), "{stderr}");
+    // JSON and SARIF are streamed to stdout: the same holds for them.
+    for format in ["terminal", "json", "sarif"] {
+        let o = Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "'{}' analyze '{}' --select all --color never --format {format} | head -c 1 >/dev/null",
+                env!("CARGO_BIN_EXE_clustergpt"),
+                dir.path().display()
+            ))
+            .output()
+            .expect("sh");
+        // An unhandled EPIPE would print `clustergpt: error: Broken pipe` (or a panic) on stderr.
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert!(!stderr.contains("panicked") && !stderr.contains("error"), "{format}: {stderr}");
+    }
 }

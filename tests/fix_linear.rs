@@ -312,3 +312,16 @@ fn incremental_verification_matches_full_reaudits_on_polaris_fixtures() {
     assert!(tried > 50, "only {tried} fixes tried");
     assert!(incremental * 10 > tried * 9, "only {incremental} of {tried} fixes checked incrementally");
 }
+
+#[test]
+fn removing_host_network_may_reveal_the_missing_network_policy() {
+    // On the host network NetworkPolicies do not apply (SEC021 skips the pod); on the pod network
+    // they do, so the fix legitimately reveals SEC021 and must still be applied.
+    let text = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: agent\n  namespace: ops\nspec:\n  \
+                selector:\n    matchLabels: {app: agent}\n  template:\n    metadata:\n      labels: {app: agent}\n    \
+                spec:\n      hostNetwork: true\n      containers:\n      - name: a\n        image: agent:1.0\n";
+    let opts = RunOptions { select: vec!["SEC007".into(), "SEC021".into()], ..RunOptions::default() };
+    let report = fix::fix_files(&[("agent.yaml".to_string(), text.to_string())], &Config::defaults(), &opts, true);
+    assert!(report.failed.is_empty(), "{:?}", report.failed);
+    assert_eq!(report.applied.iter().map(|a| a.rule.as_str()).collect::<Vec<_>>(), ["SEC007"]);
+}

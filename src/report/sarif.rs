@@ -8,6 +8,7 @@
 
 use std::collections::BTreeMap;
 
+use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use serde_json::{Map, Value, json};
 
 use crate::audit::Audit;
@@ -30,18 +31,91 @@ pub const SRCROOT: &str = "%SRCROOT%";
 /// # Errors
 /// Only if serialization fails.
 pub fn render(audit: &Audit) -> serde_json::Result<String> {
-    let mut s = serde_json::to_string_pretty(&to_value(audit))?;
-    s.push('\n');
-    Ok(s)
+    let mut out = Vec::new();
+    write(audit, &mut out)?;
+    Ok(String::from_utf8(out).unwrap_or_default())
+}
+
+/// Writes SARIF to `w`, one result at a time: a large audit's results are never all held as JSON
+/// values at once. The bytes are those of [`to_value`] printed pretty, plus a newline.
+///
+/// # Errors
+/// When writing fails.
+pub fn write(audit: &Audit, w: &mut dyn std::io::Write) -> serde_json::Result<()> {
+    let index = rule_index(audit);
+    let envelope = envelope(audit, &index, Value::Null);
+    let results = Results { audit, index: &index };
+    serde_json::to_writer_pretty(&mut *w, &Spliced { value: &envelope, results: &results })?;
+    w.write_all(b"\n").map_err(serde_json::Error::io)
+}
+
+/// Serializes a JSON value with the (null) `results` placeholder replaced by the streamed results.
+struct Spliced<'a> {
+    value: &'a Value,
+    results: &'a Results<'a>,
+}
+
+impl Serialize for Spliced<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.value {
+            Value::Object(m) => {
+                let mut map = s.serialize_map(Some(m.len()))?;
+                for (k, v) in m {
+                    if k == "results" && v.is_null() {
+                        map.serialize_entry(k, self.results)?;
+                    } else {
+                        map.serialize_entry(k, &Spliced { value: v, results: self.results })?;
+                    }
+                }
+                map.end()
+            }
+            Value::Array(a) => {
+                let mut seq = s.serialize_seq(Some(a.len()))?;
+                for v in a {
+                    seq.serialize_element(&Spliced { value: v, results: self.results })?;
+                }
+                seq.end()
+            }
+            other => other.serialize(s),
+        }
+    }
+}
+
+/// Every finding as a SARIF result, built one at a time as it is written.
+struct Results<'a> {
+    audit: &'a Audit,
+    index: &'a BTreeMap<&'a str, usize>,
+}
+
+impl Serialize for Results<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(self.audit.findings.len()))?;
+        for f in &self.audit.findings {
+            seq.serialize_element(&result(f, self.index.get(f.rule.as_str()).copied()))?;
+        }
+        seq.end()
+    }
+}
+
+fn rule_index(audit: &Audit) -> BTreeMap<&str, usize> {
+    let mut ids: Vec<&str> =
+        audit.rules_run.iter().chain(audit.findings.iter().map(|f| &f.rule)).map(String::as_str).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids.into_iter().enumerate().map(|(i, id)| (id, i)).collect()
 }
 
 /// The SARIF log as a JSON value.
 #[must_use]
 pub fn to_value(audit: &Audit) -> Value {
-    let rule_ids = rule_ids(audit);
-    let index: BTreeMap<&str, usize> = rule_ids.iter().enumerate().map(|(i, id)| (id.as_str(), i)).collect();
-    let rules: Vec<Value> = rule_ids.iter().map(|id| descriptor(audit, id)).collect();
+    let index = rule_index(audit);
     let results: Vec<Value> = audit.findings.iter().map(|f| result(f, index.get(f.rule.as_str()).copied())).collect();
+    envelope(audit, &index, Value::Array(results))
+}
+
+/// The SARIF log around its results.
+fn envelope(audit: &Audit, index: &BTreeMap<&str, usize>, results: Value) -> Value {
+    let rules: Vec<Value> = index.keys().map(|id| descriptor(audit, id)).collect();
 
     let mut driver = Map::new();
     driver.insert("name".into(), json!("clustergpt"));
@@ -91,14 +165,6 @@ const NOTIFICATIONS: [(&str, &str); 4] = [
 
 fn information_uri() -> Option<&'static str> {
     [env!("CARGO_PKG_REPOSITORY"), env!("CARGO_PKG_HOMEPAGE")].into_iter().find(|s| !s.is_empty())
-}
-
-/// Every rule that ran plus any rule a finding names, sorted by id.
-fn rule_ids(audit: &Audit) -> Vec<String> {
-    let mut ids: Vec<String> = audit.rules_run.iter().chain(audit.findings.iter().map(|f| &f.rule)).cloned().collect();
-    ids.sort();
-    ids.dedup();
-    ids
 }
 
 /// SARIF `level` of a severity.

@@ -147,7 +147,8 @@ pub struct Context<'a> {
     pub graph: &'a Graph,
     /// Settings.
     pub settings: &'a RuleSettings,
-    templates: Vec<Option<Workload<'a>>>,
+    /// Built on first use: `fix` checks a few objects against a context over all of them.
+    templates: Vec<std::sync::OnceLock<Option<Workload<'a>>>>,
     /// Ownership evidence per object, computed on first use (many findings on one object ask).
     owns: Vec<std::sync::OnceLock<Option<Evidence>>>,
 }
@@ -159,7 +160,7 @@ impl<'a> Context<'a> {
     /// Prepares a context over objects.
     #[must_use]
     pub fn new(objects: &'a [Object], graph: &'a Graph, settings: &'a RuleSettings) -> Context<'a> {
-        let templates = objects.iter().map(Workload::template).collect();
+        let templates = objects.iter().map(|_| std::sync::OnceLock::new()).collect();
         let owns = objects.iter().map(|_| std::sync::OnceLock::new()).collect();
         Context { objects, graph, settings, templates, owns }
     }
@@ -177,7 +178,8 @@ impl<'a> Context<'a> {
     /// pod spec: for cross-object rules that match selectors or count replicas.
     #[must_use]
     pub fn template(&self, idx: usize) -> Option<&Workload<'a>> {
-        self.templates.get(idx).and_then(Option::as_ref)
+        let (cell, o) = (self.templates.get(idx)?, self.objects.get(idx)?);
+        cell.get_or_init(|| Workload::template(o)).as_ref()
     }
 
     /// Object `idx`.
