@@ -493,7 +493,10 @@ fn check_range(range: impl IntoIterator<Item = usize>, sh: &Shared<'_, '_>) -> P
                 });
                 continue;
             }
-            sh.cx.after_check(idx, &mut violations);
+            // Diagnoses are about status by design, and carry their own pod evidence.
+            if meta.area != Area::Diagnosis {
+                sh.cx.after_check(idx, &mut violations);
+            }
             for v in violations.drain(..) {
                 let mut f = make_finding(*rule, config, obj, &oref, &source, v);
                 if let Some(fix) = &f.fix {
@@ -552,7 +555,8 @@ fn make_finding(
         .or_else(|| config.severity.iter().find(|(k, _)| k.eq_ignore_ascii_case(meta.id)).map(|(_, s)| s))
         .copied()
         .unwrap_or(meta.severity);
-    let Violation { path, message, mut evidence, fix } = v;
+    let Violation { path, message, mut evidence, fix, diagnosis, severity_cap } = v;
+    let severity = severity_cap.map_or(severity, |cap| severity.min(cap));
     evidence.sort();
     evidence.dedup();
     Finding {
@@ -567,6 +571,7 @@ fn make_finding(
         evidence,
         fix,
         cost: None,
+        diagnosis,
     }
 }
 

@@ -693,6 +693,65 @@ pub struct Finding {
     /// How applying the fix changes the monthly cost, when it does.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cost: Option<CostImpact>,
+    /// For live failures (area `diagnosis`): the class, hypotheses and their evidence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub diagnosis: Option<Diagnosis>,
+}
+
+/// A live failure, diagnosed from status and events: what fails, since when, how often, and the
+/// ranked causes with the evidence behind each.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Diagnosis {
+    /// Stable machine-readable class (`oom-killed`, `crash-loop`, ...): a contract.
+    pub class: String,
+    /// One line on what fails, e.g. "3 of 5 pods: container app OOMKilled".
+    pub summary: String,
+    /// Earliest time the failure was seen in the input (RFC 3339), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since: Option<String>,
+    /// How often it happened (restarts, event counts, affected objects), at least 1.
+    pub count: u64,
+    /// Causes, most likely first.
+    pub hypotheses: Vec<Hypothesis>,
+}
+
+/// One possible cause of a diagnosis.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hypothesis {
+    /// The cause, e.g. "command not found (exit code 127)".
+    pub cause: String,
+    /// A stable sub-class where the signals allow one (`exit-127`, `not-found`, `unauthorized`,
+    /// `insufficient-cpu`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subclass: Option<String>,
+    /// How sure the signals make it.
+    pub confidence: Confidence,
+    /// The facts behind it: status fields, events, node conditions.
+    pub evidence: Vec<Evidence>,
+}
+
+/// How strongly the signals support a hypothesis.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Confidence {
+    /// Circumstantial.
+    Low,
+    /// Consistent with the signals, not proven by them.
+    Medium,
+    /// A status field or event says so.
+    High,
+}
+
+impl Confidence {
+    /// The lowercase name.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Confidence::Low => "low",
+            Confidence::Medium => "medium",
+            Confidence::High => "high",
+        }
+    }
 }
 
 /// What a fix costs: the monthly cost of the affected workloads before and after it.

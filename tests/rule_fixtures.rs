@@ -1,6 +1,8 @@
 //! Per-rule fixtures: `manifests-fixtures/rules/<ID>/fail*.yaml` must be flagged by rule ID alone,
 //! `pass*.yaml` must not, and the findings on failing files are snapshotted.
 //! A `config.yaml` next to the fixtures configures that rule's settings.
+//! Diagnosis rules (`DIA*`) keep theirs under `manifests-fixtures/diagnosis/<ID>/`: live dumps
+//! in the layout of `kubectl get -o json`.
 
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
@@ -13,6 +15,15 @@ use clustergpt::yaml::Limits;
 
 fn fixtures_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("manifests-fixtures/rules")
+}
+
+fn diagnosis_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("manifests-fixtures/diagnosis")
+}
+
+/// The fixture directory of a rule.
+fn rule_dir(id: &str) -> PathBuf {
+    if id.starts_with("DIA") { diagnosis_root().join(id) } else { fixtures_root().join(id) }
 }
 
 fn run_rule(id: &str, file: &Path, cfg: &Config) -> audit::Audit {
@@ -41,6 +52,15 @@ fn render(a: &audit::Audit) -> String {
         let _ = writeln!(s, "  at {}", f.location.path);
         for e in &f.evidence {
             let _ = writeln!(s, "  evidence {} = {}", e.path, e.value);
+        }
+        if let Some(d) = &f.diagnosis {
+            let since = d.since.as_deref().unwrap_or("-");
+            let _ = writeln!(s, "  diagnosis {}: {} (since {since}, count {})", d.class, d.summary, d.count);
+            for h in &d.hypotheses {
+                let sub = h.subclass.as_deref().unwrap_or("-");
+                let _ =
+                    writeln!(s, "    {} [{sub}] {} ({} evidence)", h.confidence.as_str(), h.cause, h.evidence.len());
+            }
         }
         if let Some(fix) = &f.fix {
             let _ = writeln!(s, "  fix ({:?}): {}", fix.applicability, fix.title);
@@ -86,7 +106,7 @@ fn render_fix(id: &str, file: &Path, cfg: &Config, problems: &mut Vec<String>) -
 fn every_rule_has_passing_and_failing_fixtures() {
     let mut missing = Vec::new();
     for r in rules::registry() {
-        let dir = fixtures_root().join(r.meta().id);
+        let dir = rule_dir(r.meta().id);
         let names: Vec<String> = std::fs::read_dir(&dir)
             .map(|d| d.filter_map(Result::ok).map(|e| e.file_name().to_string_lossy().into_owned()).collect())
             .unwrap_or_default();
@@ -103,6 +123,14 @@ fn fixtures_pass_and_fail_as_labelled() {
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(fixtures_root())
         .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
         .unwrap_or_default();
+    // The diagnosis root also holds shared fixtures (guards, dumps): only rule directories here.
+    dirs.extend(
+        std::fs::read_dir(diagnosis_root())
+            .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect::<Vec<_>>())
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("DIA"))),
+    );
     dirs.sort();
     for dir in dirs {
         let id = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
@@ -202,7 +230,7 @@ fn emitted_fixes_match_declared_applicability() {
     let mut problems = Vec::new();
     for r in rules::registry() {
         let m = r.meta();
-        let dir = fixtures_root().join(m.id);
+        let dir = rule_dir(m.id);
         let cfg_path = dir.join("config.yaml");
         let cfg = if cfg_path.exists() {
             config::load(&cfg_path).unwrap_or_else(|e| panic!("{}: {e:?}", cfg_path.display()))

@@ -72,6 +72,7 @@ struct View {
     namespaces_md: String,
     namespace_count: usize,
     top: Vec<TopRow>,
+    diagnoses: Vec<DiagnosisView>,
     groups: Vec<Group>,
     errors: Vec<ErrorRow>,
     internal_errors: Vec<InternalRow>,
@@ -162,6 +163,57 @@ struct FindingView {
 }
 
 #[derive(Serialize)]
+struct DiagnosisView {
+    rule: String,
+    severity: &'static str,
+    class_md: String,
+    object_md: String,
+    location_md: String,
+    summary: String,
+    since_md: Option<String>,
+    count: u64,
+    hypotheses: Vec<HypothesisView>,
+}
+
+#[derive(Serialize)]
+struct HypothesisView {
+    cause: String,
+    confidence: &'static str,
+    subclass_md: Option<String>,
+    evidence: Vec<EvidenceRow>,
+}
+
+impl DiagnosisView {
+    fn of(f: &Finding) -> Option<DiagnosisView> {
+        let d = f.diagnosis.as_ref()?;
+        Some(DiagnosisView {
+            rule: f.rule.clone(),
+            severity: f.severity.as_str(),
+            class_md: code(&d.class, false),
+            object_md: code(&f.object.to_string(), false),
+            location_md: location(f, false),
+            summary: d.summary.clone(),
+            since_md: d.since.as_deref().map(|t| code(t, false)),
+            count: d.count,
+            hypotheses: d
+                .hypotheses
+                .iter()
+                .map(|h| HypothesisView {
+                    cause: h.cause.clone(),
+                    confidence: h.confidence.as_str(),
+                    subclass_md: h.subclass.as_deref().map(|x| code(x, false)),
+                    evidence: h
+                        .evidence
+                        .iter()
+                        .map(|e| EvidenceRow { path_md: code(&e.path, false), value_md: code(&e.value, false) })
+                        .collect(),
+                })
+                .collect(),
+        })
+    }
+}
+
+#[derive(Serialize)]
 struct EvidenceRow {
     path_md: String,
     value_md: String,
@@ -238,6 +290,7 @@ impl View {
             relations: counts(&audit.architecture.relations),
             namespace_count: namespaces.len(),
             namespaces_md: namespaces.join(", "),
+            diagnoses: by_severity.iter().filter_map(|f| DiagnosisView::of(f)).collect(),
             top: by_severity
                 .iter()
                 .take(TOP)

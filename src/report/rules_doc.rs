@@ -38,7 +38,11 @@ pub fn render_rules(rules: &[&dyn Rule]) -> String {
          Fix says how the automatic fix may be applied, at most: safe fixes never break a working workload, \
          unsafe ones may change scheduling, security posture or cost, display-only ones need values only you know \
          (a rule whose fix is unsafe may also show display-only fixes where it cannot know the value).\n\
-         Equivalents are checks of other tools with the same semantics.\n\n",
+         Equivalents are checks of other tools with the same semantics.\n\n\
+         Rules of area `diagnosis` (`DIA*`) read live status and events (a kubectl dump, a snapshot, a cluster) and say \
+         nothing about manifests without status. Each has a stable class; its findings carry a `diagnosis` object \
+         (class, summary, since, count, ranked hypotheses with evidence: see json-schema.md) and are reported on \
+         the top-most controller in the input, aggregating its pods.\n\n",
     );
     out.push_str("| ID | Name | Area | Severity | Default | Fix | Equivalents |\n");
     out.push_str("|---|---|---|---|---|---|---|\n");
@@ -62,6 +66,9 @@ pub fn render_rules(rules: &[&dyn Rule]) -> String {
         let _ = write!(out, "\n## {} {}\n\n", m.id, m.name);
         let _ = writeln!(out, "{}.\n", escape(m.summary));
         let _ = writeln!(out, "- Area: {}", m.area);
+        if let Some(class) = rules::diagnosis::class_of(m.id) {
+            let _ = writeln!(out, "- Diagnosis class: {}", code(class, false));
+        }
         let _ = writeln!(out, "- Default severity: {}", m.severity);
         let _ = writeln!(out, "- On by default: {}", if m.default_enabled { "yes" } else { "no" });
         let _ = writeln!(out, "- Automatic fix: {}", m.fix.map_or("none", applicability_name));

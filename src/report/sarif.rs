@@ -317,6 +317,9 @@ fn result(f: &Finding, rule_index: Option<usize>) -> Value {
         }
         props.insert("fix".into(), Value::Object(fx));
     }
+    if let Some(d) = &f.diagnosis {
+        props.insert("diagnosis".into(), json!(d));
+    }
     r.insert("properties".into(), Value::Object(props));
     Value::Object(r)
 }

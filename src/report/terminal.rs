@@ -40,8 +40,22 @@ impl Paint {
 pub fn render(audit: &Audit, color: bool) -> String {
     let p = Paint { on: color };
     let mut out = String::new();
+    // Live failures first: they are what is broken now; configuration findings follow.
+    let mut diagnoses: Vec<&Finding> = audit.findings.iter().filter(|f| f.diagnosis.is_some()).collect();
+    if !diagnoses.is_empty() {
+        diagnoses.sort_by_key(|f| std::cmp::Reverse(f.severity));
+        let _ = writeln!(out, "{}", p.bold("What is failing now"));
+        for f in &diagnoses {
+            finding(&mut out, &p, f);
+            diagnosis(&mut out, &p, f);
+        }
+        out.push('\n');
+        if diagnoses.len() < audit.findings.len() {
+            let _ = writeln!(out, "{}", p.bold("Configuration findings"));
+        }
+    }
     let mut current: Option<String> = None;
-    for f in &audit.findings {
+    for f in audit.findings.iter().filter(|f| f.diagnosis.is_none()) {
         let source = source_label(f);
         if current.as_ref() != Some(&source) {
             if current.is_some() {
@@ -52,7 +66,7 @@ pub fn render(audit: &Audit, color: bool) -> String {
         }
         finding(&mut out, &p, f);
     }
-    if !audit.findings.is_empty() {
+    if audit.findings.iter().any(|f| f.diagnosis.is_none()) {
         out.push('\n');
     }
     for e in &audit.errors {
@@ -239,6 +253,36 @@ fn finding(out: &mut String, p: &Paint, f: &Finding) {
             clean(&fix.title),
             applicability_name(fix.applicability)
         );
+    }
+}
+
+/// How many evidence lines the terminal shows per hypothesis (JSON and Markdown carry all).
+const EVIDENCE_SHOWN: usize = 4;
+
+/// A diagnosis's hypotheses, most likely first, with their first evidence lines.
+fn diagnosis(out: &mut String, p: &Paint, f: &Finding) {
+    let Some(d) = &f.diagnosis else { return };
+    let since = d.since.as_deref().map(|t| format!(", since {t}")).unwrap_or_default();
+    let _ = writeln!(out, "           {}", p.dim(&clean(&format!("class {}{since}", d.class))));
+    for h in &d.hypotheses {
+        let sub = h.subclass.as_deref().map(|s| format!(" [{s}]")).unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "           {} {}{}",
+            p.wrap("33", &format!("{}:", h.confidence.as_str())),
+            clean(&h.cause),
+            clean(&sub)
+        );
+        for e in h.evidence.iter().take(EVIDENCE_SHOWN) {
+            let _ = writeln!(out, "             {}", p.dim(&clean(&format!("{} = {}", e.path, e.value))));
+        }
+        if h.evidence.len() > EVIDENCE_SHOWN {
+            let _ = writeln!(
+                out,
+                "             {}",
+                p.dim(&format!("... {} more (see --format json)", h.evidence.len() - EVIDENCE_SHOWN))
+            );
+        }
     }
 }
 

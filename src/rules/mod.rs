@@ -7,13 +7,14 @@
 use serde_json::Value;
 
 use crate::graph::Graph;
-use crate::model::{Applicability, Area, Evidence, Fix, Object, Severity};
+use crate::model::{Applicability, Area, Diagnosis, Evidence, Fix, Object, Severity};
 use crate::quantity::Quantity;
 use crate::workload::{Container, Workload};
 
 pub mod architecture;
 pub mod container;
 pub mod cost;
+pub mod diagnosis;
 pub mod reliability;
 pub mod schema;
 pub mod security;
@@ -151,6 +152,8 @@ pub struct Context<'a> {
     templates: Vec<std::sync::OnceLock<Option<Workload<'a>>>>,
     /// Ownership evidence per object, computed on first use (many findings on one object ask).
     owns: Vec<std::sync::OnceLock<Option<Evidence>>>,
+    /// Events by object and the input's "now", built on first use by a diagnosis rule.
+    live: std::sync::OnceLock<diagnosis::common::LiveIndex>,
 }
 
 /// How many controlled objects an ownership evidence line names before it says "and N more".
@@ -162,7 +165,7 @@ impl<'a> Context<'a> {
     pub fn new(objects: &'a [Object], graph: &'a Graph, settings: &'a RuleSettings) -> Context<'a> {
         let templates = objects.iter().map(|_| std::sync::OnceLock::new()).collect();
         let owns = objects.iter().map(|_| std::sync::OnceLock::new()).collect();
-        Context { objects, graph, settings, templates, owns }
+        Context { objects, graph, settings, templates, owns, live: std::sync::OnceLock::new() }
     }
 
     /// The workload view of object `idx`, for the rules that check its pod template: `None` when
@@ -180,6 +183,12 @@ impl<'a> Context<'a> {
     pub fn template(&self, idx: usize) -> Option<&Workload<'a>> {
         let (cell, o) = (self.templates.get(idx)?, self.objects.get(idx)?);
         cell.get_or_init(|| Workload::template(o)).as_ref()
+    }
+
+    /// Events indexed by the object they are about, and the input's "now": built once per audit.
+    #[must_use]
+    pub fn live(&self) -> &diagnosis::common::LiveIndex {
+        self.live.get_or_init(|| diagnosis::common::LiveIndex::build(self.objects))
     }
 
     /// Object `idx`.
@@ -248,13 +257,24 @@ pub struct Violation {
     pub evidence: Vec<Evidence>,
     /// A deterministic fix.
     pub fix: Option<Fix>,
+    /// The diagnosis, for live-failure rules.
+    pub diagnosis: Option<Diagnosis>,
+    /// The most severe this finding may be (an old, recovered failure is info at most).
+    pub severity_cap: Option<Severity>,
 }
 
 impl Violation {
     /// A violation at a path.
     #[must_use]
     pub fn new(path: impl Into<String>, message: impl Into<String>) -> Violation {
-        Violation { path: path.into(), message: message.into(), evidence: Vec::new(), fix: None }
+        Violation {
+            path: path.into(),
+            message: message.into(),
+            evidence: Vec::new(),
+            fix: None,
+            diagnosis: None,
+            severity_cap: None,
+        }
     }
 
     /// Adds evidence.
@@ -290,7 +310,9 @@ pub trait Rule: Send + Sync {
 pub fn registry() -> &'static [&'static dyn Rule] {
     static REGISTRY: std::sync::LazyLock<Vec<&'static dyn Rule>> = std::sync::LazyLock::new(|| {
         let mut all: Vec<&'static dyn Rule> = Vec::new();
-        for area in [reliability::RULES, security::RULES, cost::RULES, architecture::RULES, schema::RULES] {
+        for area in
+            [reliability::RULES, security::RULES, cost::RULES, architecture::RULES, schema::RULES, diagnosis::RULES]
+        {
             all.extend_from_slice(area);
         }
         all.sort_by_key(|r| r.meta().id);
