@@ -872,3 +872,97 @@ pub fn subject_family(cx: &Context<'_>, idx: usize) -> Option<Vec<usize>> {
 pub fn events_with<'a>(cx: &'a Context<'_>, o: &Object, reasons: &[&str]) -> Vec<&'a EventView> {
     cx.live().about(o).into_iter().filter(|e| reasons.contains(&e.reason.as_str())).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_parse_as_kubernetes_writes_them() {
+        assert_eq!(parse_time("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(parse_time("2023-07-11T04:43:25Z"), Some(1_689_050_605));
+        assert_eq!(parse_time("2023-07-11T04:43:25.123456Z"), Some(1_689_050_605));
+        assert_eq!(parse_time("2023-07-11T06:43:25+02:00"), Some(1_689_050_605));
+        for bad in ["", "2023-07-11", "2023-13-11T04:43:25Z", "2023-07-11T04:43:25", "yesterday at noon!!"] {
+            assert_eq!(parse_time(bad), None, "{bad}");
+        }
+        assert_eq!(human_duration(3 * 3600 + 5), "3h");
+    }
+
+    #[test]
+    fn scheduler_messages_split_into_reasons() {
+        let msg = "0/5 nodes are available: 3 Insufficient cpu, 2 node(s) had untolerated taint {node-role.kubernetes.io/control-plane: , dedicated: gpu}. preemption: 0/5 nodes are available: 5 Preemption is not helpful for scheduling.";
+        let (total, reasons) = parse_scheduler_message(msg).expect("parsed");
+        assert_eq!(total, 5);
+        assert_eq!(
+            reasons,
+            vec![
+                SchedReason { nodes: 3, reason: "Insufficient cpu".into() },
+                SchedReason {
+                    nodes: 2,
+                    reason: "node(s) had untolerated taint {node-role.kubernetes.io/control-plane: , dedicated: gpu}"
+                        .into()
+                },
+            ]
+        );
+        let (_, r) = parse_scheduler_message(
+            "0/2 nodes are available: pod has unbound immediate PersistentVolumeClaims. preemption: x",
+        )
+        .expect("parsed");
+        assert_eq!(
+            r,
+            vec![SchedReason { nodes: 0, reason: "pod has unbound immediate PersistentVolumeClaims".into() }]
+        );
+        assert!(parse_scheduler_message("no nodes here").is_none());
+    }
+
+    #[test]
+    fn image_pull_errors_are_subclassified() {
+        let sub = |m: &str| image_pull_subclass("ErrImagePull", &[m]).0;
+        assert_eq!(sub("manifest for nginx:1.299 not found: manifest unknown"), "not-found");
+        assert_eq!(
+            sub("pull access denied for acme/x, repository does not exist or may require 'docker login'"),
+            "not-found"
+        );
+        assert_eq!(sub("failed to authorize: 401 Unauthorized"), "unauthorized");
+        assert_eq!(sub("429 Too Many Requests - Server message: toomanyrequests: rate limit"), "rate-limited");
+        assert_eq!(sub("dial tcp: lookup registry.local: no such host"), "unreachable");
+        assert_eq!(sub("no matching manifest for linux/arm64 in the manifest list entries"), "platform");
+        assert_eq!(sub("something else"), "unknown");
+        assert_eq!(image_pull_subclass("InvalidImageName", &[]).0, "invalid-name");
+    }
+
+    #[test]
+    fn exit_codes_say_what_they_mean() {
+        for (code, word) in [
+            (1, "error"),
+            (2, "misuse"),
+            (126, "not executable"),
+            (127, "not found"),
+            (137, "SIGKILL"),
+            (139, "SIGSEGV"),
+            (143, "SIGTERM"),
+            (130, "signal 2"),
+        ] {
+            assert!(exit_code_meaning(code).contains(word), "{code}: {}", exit_code_meaning(code));
+        }
+    }
+
+    #[test]
+    fn now_is_the_latest_timestamp_of_the_input() {
+        let pod = serde_json::json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "creationTimestamp": "2026-01-01T00:00:00Z",
+            "deletionTimestamp": "2027-01-01T00:00:00Z"},
+            "status": {"containerStatuses": [{"state": {"running": {"startedAt": "2026-01-02T00:00:00Z"}}}]}});
+        let ev = serde_json::json!({"apiVersion": "v1", "kind": "Event", "metadata": {"name": "e", "namespace": "default"},
+            "involvedObject": {"kind": "Pod", "name": "p", "namespace": "default"}, "reason": "BackOff", "count": 3,
+            "lastTimestamp": "2026-01-03T00:00:00Z"});
+        let origin = || crate::model::Origin::File { path: "t".into(), document: 0, prefix: String::new() };
+        let objects = vec![Object::from_body(pod, origin()), Object::from_body(ev, origin())];
+        let ix = LiveIndex::build(&objects);
+        // The deletion deadline is a future time, not an observation: it does not move "now".
+        assert_eq!(ix.now, parse_time("2026-01-03T00:00:00Z"));
+        let about = ix.about(&objects[0]);
+        assert_eq!(about.len(), 1);
+        assert_eq!((about[0].reason.as_str(), about[0].count), ("BackOff", 3));
+    }
+}
