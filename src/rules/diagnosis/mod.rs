@@ -20,6 +20,7 @@ pub mod ingress_broken;
 pub mod init_failing;
 pub mod job_failed;
 pub mod liveness_failing;
+pub mod logs;
 pub mod mount_failure;
 pub mod node_not_ready;
 pub mod node_pressure;
