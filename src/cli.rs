@@ -70,6 +70,10 @@ pub struct FixArgs {
     /// Print the summary of applied, skipped and failed fixes as JSON on stderr.
     #[arg(long)]
     pub json_summary: bool,
+    /// Live state (kubectl JSON dumps, files or directories) whose diagnoses link to these
+    /// manifests: their manifest fixes (e.g. raising limits.memory after OOM kills) are applied too.
+    #[arg(long, value_name = "PATH")]
+    pub live: Vec<PathBuf>,
 }
 
 /// When to colour terminal output.
@@ -116,6 +120,10 @@ pub struct AnalyzeArgs {
     /// baseline entries that no longer match.
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
+    /// Manifests the live objects were deployed from (files or directories): each diagnosis names
+    /// the manifest file and line, and its fix where one exists.
+    #[arg(long, value_name = "PATH")]
+    pub manifests: Vec<PathBuf>,
 }
 
 /// Flags of `diff`.
@@ -339,6 +347,11 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<Status> {
     timings.lap("read and parse");
     let (mut audit, objects) = audit::run_with_objects(input, &config, &opts);
     timings.lap("audit (graph, rules, cost)");
+    if !a.manifests.is_empty() {
+        let manifests = source::load_paths(&a.manifests, &mut std::io::empty(), Limits::default());
+        audit.errors.extend(manifests.errors.iter().cloned());
+        crate::link::link(&mut audit, &objects, &manifests.objects);
+    }
     if let Some(path) = &a.baseline {
         let text = std::fs::read_to_string(path).with_context(|| format!("cannot read baseline {}", path.display()))?;
         let baseline =
@@ -523,7 +536,29 @@ fn fix_cmd(a: FixArgs) -> anyhow::Result<Status> {
         }
     }
     let opts = a.rules.run_options(today());
-    let report = crate::fix::fix_files(&files, &config, &opts, a.allow_unsafe);
+    // Diagnoses of the live state first: their manifest fixes edit the same files.
+    let mut linked = crate::fix::FixReport::default();
+    if !a.live.is_empty() {
+        let live = source::load_paths(&a.live, &mut std::io::empty(), Limits::default());
+        errors.extend(live.errors.iter().cloned());
+        let diagnosis_only = audit::RunOptions { select: vec!["diagnosis".to_string()], ..opts.clone() };
+        let (mut live_audit, live_objects) = audit::run_with_objects(live, &config, &diagnosis_only);
+        let mut manifests = source::Input::default();
+        for (path, text) in &files {
+            source::load_text(path, text.clone(), Limits::default(), &mut manifests);
+        }
+        crate::link::link(&mut live_audit, &live_objects, &manifests.objects);
+        linked = crate::fix::apply_linked(&mut files, &live_audit, a.allow_unsafe);
+    }
+    let mut report = crate::fix::fix_files(&files, &config, &opts, a.allow_unsafe);
+    // Diffs and writes start from the files as they were before the linked fixes.
+    for (path, (original, fixed)) in linked.changed {
+        let now = report.changed.remove(&path).map_or(fixed, |(_, f)| f);
+        report.changed.insert(path, (original, now));
+    }
+    report.applied.splice(0..0, linked.applied);
+    report.failed.splice(0..0, linked.failed);
+    report.skipped.splice(0..0, linked.skipped);
     let mut out = std::io::stdout().lock();
     for (path, (original, fixed)) in &report.changed {
         if a.write {

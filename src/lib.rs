@@ -14,6 +14,7 @@ pub mod git;
 pub mod github;
 pub mod graph;
 pub mod kinds;
+pub mod link;
 pub mod model;
 pub mod quantity;
 pub mod report;

@@ -700,7 +700,7 @@ pub struct Finding {
 
 /// A live failure, diagnosed from status and events: what fails, since when, how often, and the
 /// ranked causes with the evidence behind each.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Diagnosis {
     /// Stable machine-readable class (`oom-killed`, `crash-loop`, ...): a contract.
     pub class: String,
@@ -713,6 +713,21 @@ pub struct Diagnosis {
     pub count: u64,
     /// Causes, most likely first.
     pub hypotheses: Vec<Hypothesis>,
+    /// The manifest the failing object was deployed from (`analyze --manifests`), when linked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manifest: Option<ManifestLink>,
+}
+
+/// Where a live object's manifest is, and the fix for that file when a deterministic one exists.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ManifestLink {
+    /// The manifest object.
+    pub object: ObjectRef,
+    /// The file, line and field to change.
+    pub location: Location,
+    /// A fix on the manifest (its operations address the manifest object).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fix: Option<Fix>,
 }
 
 /// One possible cause of a diagnosis.

@@ -335,3 +335,48 @@ fn a_mixed_kubectl_list_on_stdin_is_diagnosed_end_to_end() {
     let (_, sarif, _) = binary(&["analyze", "--no-config", "--select", "diagnosis", "--format", "sarif", "-"], &list);
     assert!(sarif.contains("\"class\": \"oom-killed\""), "{sarif}");
 }
+
+// ---------------------------------------------------------------- live → manifest
+
+#[test]
+fn an_oom_killed_deployment_links_to_its_manifest_line_and_fix() {
+    let dir = fixtures().join("link");
+    let dump = dir.join("dump.json").display().to_string();
+    let k8s = dir.join("k8s").display().to_string();
+    let (code, json, err) = binary(
+        &["analyze", "--no-config", "--select", "diagnosis", "--format", "json", &dump, "--manifests", &k8s],
+        "",
+    );
+    assert_eq!(code, Some(0), "{err}");
+    let v: serde_json::Value = serde_json::from_str(&json).expect("json");
+    let f = v["findings"].as_array().into_iter().flatten().find(|f| f["rule"] == "DIA001").expect("DIA001");
+    let m = &f["diagnosis"]["manifest"];
+    assert!(m["location"]["file"].as_str().is_some_and(|p| p.ends_with("k8s/api/deployment.yaml")), "{m}");
+    assert_eq!(m["location"]["line"], 29, "the limits.memory line: {m}");
+    assert_eq!(m["location"]["path"], "/spec/template/spec/containers/0/resources/limits/memory");
+    assert_eq!(m["fix"]["title"], "Raise limits.memory of container app to 384Mi");
+    assert_eq!(m["fix"]["applicability"], "unsafe");
+    let (_, text, _) = binary(&["analyze", "--no-config", "--select", "diagnosis", &dump, "--manifests", &k8s], "");
+    assert!(
+        text.contains("k8s/api/deployment.yaml:29  fix: Raise limits.memory of container app to 384Mi (unsafe)"),
+        "{text}"
+    );
+
+    // `fix --write` raises the limit in the file, and changes nothing else.
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let file = tmp.path().join("deployment.yaml");
+    let original = std::fs::read_to_string(dir.join("k8s/api/deployment.yaml")).expect("read");
+    std::fs::write(&file, &original).expect("write");
+    let file_arg = file.display().to_string();
+    let (code, _, err) =
+        binary(&["fix", "--no-config", "--select", "DIA001", "--live", &dump, "--write", &file_arg], "");
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("skipped  DIA001 on Deployment/default/api: Raise limits.memory"), "{err}");
+    assert_eq!(std::fs::read_to_string(&file).expect("read"), original, "unsafe needs --unsafe");
+    let (code, _, err) =
+        binary(&["fix", "--no-config", "--select", "DIA001", "--live", &dump, "--unsafe", "--write", &file_arg], "");
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("applied  DIA001 unsafe on Deployment/default/api"), "{err}");
+    let fixed = std::fs::read_to_string(&file).expect("read");
+    assert_eq!(fixed, original.replace("memory: 256Mi # raised", "memory: 384Mi # raised"), "{fixed}");
+}

@@ -440,6 +440,66 @@ pub struct VerificationStats {
     pub redone_passes: usize,
 }
 
+/// Applies the manifest fixes of linked diagnoses (see [`crate::link`]) to `files`, one at a time:
+/// each edit must re-parse and leave the manifest object equal to the original with the fix's
+/// operations applied. Unsafe fixes need `allow_unsafe`. Returns what was applied, failed and
+/// skipped, in the shape of a [`FixReport`] (its `changed` maps path → (original, fixed)).
+#[must_use]
+pub fn apply_linked(files: &mut [(String, String)], live: &Audit, allow_unsafe: bool) -> FixReport {
+    let mut report = FixReport::default();
+    for f in &live.findings {
+        let Some(link) = f.diagnosis.as_ref().and_then(|d| d.manifest.as_ref()) else { continue };
+        let Some(fix) = &link.fix else { continue };
+        let object = link.object.to_string();
+        let na = |reason: String| NotApplied {
+            rule: f.rule.clone(),
+            fingerprint: f.fingerprint.clone(),
+            object: object.clone(),
+            title: fix.title.clone(),
+            reason,
+        };
+        match fix.applicability {
+            Applicability::Safe => {}
+            Applicability::Unsafe if allow_unsafe => {}
+            Applicability::Unsafe => {
+                report.skipped.push(na("unsafe: pass --unsafe to apply".to_string()));
+                continue;
+            }
+            Applicability::DisplayOnly => {
+                report.skipped.push(na(fix.note.clone().unwrap_or_else(|| "display-only".to_string())));
+                continue;
+            }
+        }
+        let Some(file) = link.location.file.as_deref() else { continue };
+        let Some(slot) = files.iter_mut().find(|(p, _)| p == file) else {
+            report.failed.push(na(format!("{file} is not among the files to fix")));
+            continue;
+        };
+        let input = parse_one(&slot.0, &slot.1);
+        let Some(obj) = input.objects.iter().find(|o| ObjectRef::of(o) == link.object) else {
+            report.failed.push(na(format!("{object} is no longer in {file}")));
+            continue;
+        };
+        match text_edit(obj, fix) {
+            Ok(fixed) if parse_one(&slot.0, &fixed).errors.is_empty() => {
+                let original = report.changed.get(&slot.0).map_or_else(|| slot.1.clone(), |(o, _)| o.clone());
+                report.changed.insert(slot.0.clone(), (original, fixed.clone()));
+                slot.1 = fixed;
+                report.applied.push(Applied {
+                    rule: f.rule.clone(),
+                    fingerprint: f.fingerprint.clone(),
+                    object,
+                    title: fix.title.clone(),
+                    applicability: fix.applicability,
+                });
+            }
+            Ok(_) => report.failed.push(na("the fixed file does not parse".to_string())),
+            Err(e) => report.failed.push(na(e)),
+        }
+    }
+    report
+}
+
 /// Rules whose findings a fix may legitimately reveal: making a workload multi-replica is what
 /// makes a missing PodDisruptionBudget or anti-affinity matter. Those are reported by the next
 /// audit, not counted against the fix.

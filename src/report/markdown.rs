@@ -172,6 +172,7 @@ struct DiagnosisView {
     summary: String,
     since_md: Option<String>,
     count: u64,
+    manifest_md: Option<String>,
     hypotheses: Vec<HypothesisView>,
 }
 
@@ -195,6 +196,17 @@ impl DiagnosisView {
             summary: d.summary.clone(),
             since_md: d.since.as_deref().map(|t| code(t, false)),
             count: d.count,
+            manifest_md: d.manifest.as_ref().map(|m| {
+                let at = match (&m.location.file, m.location.line) {
+                    (Some(file), Some(line)) => code(&format!("{file}:{line}"), false),
+                    (Some(file), None) => code(file, false),
+                    (None, _) => code(&m.object.to_string(), false),
+                };
+                match &m.fix {
+                    Some(f) => format!("{at}, fix ({}): {}", applicability_name(f.applicability), escape(&f.title)),
+                    None => at,
+                }
+            }),
             hypotheses: d
                 .hypotheses
                 .iter()

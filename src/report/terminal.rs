@@ -264,6 +264,19 @@ fn diagnosis(out: &mut String, p: &Paint, f: &Finding) {
     let Some(d) = &f.diagnosis else { return };
     let since = d.since.as_deref().map(|t| format!(", since {t}")).unwrap_or_default();
     let _ = writeln!(out, "           {}", p.dim(&clean(&format!("class {}{since}", d.class))));
+    if let Some(m) = &d.manifest {
+        let at = match (&m.location.file, m.location.line) {
+            (Some(file), Some(line)) => format!("{file}:{line}"),
+            (Some(file), None) => file.clone(),
+            (None, _) => m.object.to_string(),
+        };
+        let fix = m
+            .fix
+            .as_ref()
+            .map(|f| format!("  fix: {} ({})", f.title, applicability_name(f.applicability)))
+            .unwrap_or_default();
+        let _ = writeln!(out, "           {} {}{}", p.wrap("32", "→"), clean(&at), clean(&fix));
+    }
     for h in &d.hypotheses {
         let sub = h.subclass.as_deref().map(|s| format!(" [{s}]")).unwrap_or_default();
         let _ = writeln!(

@@ -790,7 +790,8 @@ pub fn report_hits(
             v.evidence.push(Evidence::note("events", "no events in the input (events expire after about an hour)"));
         }
         v.severity_cap = cap;
-        v.diagnosis = Some(Diagnosis { class: class.to_string(), summary, since, count, hypotheses: merged });
+        v.diagnosis =
+            Some(Diagnosis { class: class.to_string(), summary, since, count, hypotheses: merged, manifest: None });
         out.push(v);
     }
 }

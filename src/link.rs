@@ -1,0 +1,152 @@
+//! Live → manifest link: each diagnosis on a live top-level owner is matched to the manifest object
+//! it was deployed from, so it names the file and line to change, and (where one exists) carries a
+//! deterministic fix for that file.
+//!
+//! Matching is by (API group, kind, namespace, name), with the Argo CD tracking id
+//! (`argocd.argoproj.io/tracking-id: app:group/Kind:ns/name`) taking precedence when the live object
+//! has one; a manifest without a namespace (set at deploy time by Kustomize, Helm or `kubectl -n`)
+//! matches by group, kind and name when exactly one manifest object does. Pure: no I/O.
+
+use serde_json::Value;
+
+use crate::audit::Audit;
+use crate::model::{Applicability, Fix, FixOp, ManifestLink, Object, ObjectRef, api_group};
+use crate::quantity::Quantity;
+use crate::workload::Workload;
+
+/// The Argo CD annotation naming the manifest object a live object was synced from.
+pub const ARGO_TRACKING_ID: &str = "argocd.argoproj.io/tracking-id";
+
+/// One mebibyte.
+const MI: f64 = 1_048_576.0;
+
+/// Links every diagnosis of `audit` whose object is among `live` to its object in `manifests`.
+pub fn link(audit: &mut Audit, live: &[Object], manifests: &[Object]) {
+    for f in &mut audit.findings {
+        let Some(d) = f.diagnosis.as_mut() else { continue };
+        let Some(l) = live.iter().find(|o| o.file() == f.location.file.as_deref() && ObjectRef::of(o) == f.object)
+        else {
+            continue;
+        };
+        let Some(m) = find_manifest(l, manifests) else { continue };
+        let mut path = manifest_path(l, m, &f.location.path);
+        let fix = if d.class == "oom-killed" {
+            // The line to change is the limit (its deepest existing parent when unset).
+            path.push_str("/resources/limits/memory");
+            memory_fix(l, m, &f.location.path)
+        } else {
+            None
+        };
+        d.manifest = Some(ManifestLink { object: ObjectRef::of(m), location: m.locate(&path), fix });
+    }
+}
+
+/// (group, kind, namespace, name) a live object was deployed as.
+fn identity(o: &Object) -> (String, String, Option<String>, String) {
+    if let Some(id) = o.annotation(ARGO_TRACKING_ID)
+        && let Some((_, rest)) = id.split_once(':')
+        && let Some((gk, ns_name)) = rest.split_once(':')
+        && let Some((group, kind)) = gk.split_once('/')
+    {
+        let (ns, name) = ns_name.split_once('/').unwrap_or(("", ns_name));
+        let ns = (!ns.is_empty()).then(|| ns.to_string());
+        return (group.to_string(), kind.to_string(), ns, name.to_string());
+    }
+    (o.group().to_string(), o.kind.clone(), o.effective_namespace().map(str::to_string), o.name.clone())
+}
+
+fn find_manifest<'a>(live: &Object, manifests: &'a [Object]) -> Option<&'a Object> {
+    let (group, kind, ns, name) = identity(live);
+    let same = |m: &&Object| api_group(&m.api_version) == group && m.kind == kind && m.name == name;
+    if let Some(m) = manifests
+        .iter()
+        .filter(same)
+        .find(|m| m.namespace.is_some() && m.effective_namespace().map(str::to_string) == ns)
+    {
+        return Some(m);
+    }
+    let unset: Vec<&Object> = manifests.iter().filter(same).filter(|m| m.namespace.is_none()).collect();
+    match unset[..] {
+        [one] => Some(one),
+        _ => None,
+    }
+}
+
+/// The manifest's pointer for a live pointer: the same container by name (manifests may order
+/// containers differently from the live template), else the same path.
+fn manifest_path(live: &Object, manifest: &Object, path: &str) -> String {
+    let (Some(lw), Some(mw)) = (Workload::template(live), Workload::template(manifest)) else {
+        return path.to_string();
+    };
+    for lc in lw.containers() {
+        let Some(rest) = path.strip_prefix(lc.path).filter(|r| r.is_empty() || r.starts_with('/')) else { continue };
+        if let Some(mc) = mw.containers().find(|c| c.name() == lc.name()) {
+            return format!("{}{rest}", mc.path);
+        }
+    }
+    path.to_string()
+}
+
+/// OOMKilled → raise `limits.memory` to the observed peak × 1.5, rounded up to a whole Mi. The
+/// container was killed at its live limit, so the peak was at least that.
+fn memory_fix(live: &Object, manifest: &Object, live_path: &str) -> Option<Fix> {
+    let container_path = manifest_path(live, manifest, live_path);
+    let container = manifest.get(&container_path)?;
+    let name = container.get("name").and_then(Value::as_str).unwrap_or_default();
+    let live_container = live.get(live_path)?;
+    let peak = live_container.pointer("/resources/limits/memory").and_then(Quantity::from_json)?.value();
+    let manifest_limit =
+        container.pointer("/resources/limits/memory").and_then(Quantity::from_json).map(Quantity::value);
+    let target = (peak * 1.5 / MI).ceil().max(1.0);
+    if manifest_limit.is_some_and(|m| m >= target * MI) {
+        // The manifest already asks for more than the live object runs with: it is not deployed yet.
+        return None;
+    }
+    let value = Value::String(format!("{target}Mi"));
+    let limit_path = format!("{container_path}/resources/limits/memory");
+    let mut ops = vec![FixOp::Add { path: limit_path, value: value.clone() }];
+    // A request above the new limit would be rejected: keep requests ≤ limits.
+    let request = container.pointer("/resources/requests/memory").and_then(Quantity::from_json).map(Quantity::value);
+    if request.is_some_and(|r| r > target * MI) {
+        ops.push(FixOp::Add { path: format!("{container_path}/resources/requests/memory"), value });
+    }
+    Some(
+        Fix::new(format!("Raise limits.memory of container {name} to {target}Mi"), Applicability::Unsafe, ops)
+            .with_note(format!(
+                "killed at its {} limit: 1.5 × that, rounded up to a Mi; costs more memory per pod",
+                crate::quantity::format_bytes(peak)
+            )),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Origin;
+
+    fn obj(v: Value, file: &str) -> Object {
+        Object::from_body(v, Origin::File { path: file.into(), document: 0, prefix: String::new() })
+    }
+
+    #[test]
+    fn tracking_ids_and_unset_namespaces_match() {
+        let live = obj(
+            serde_json::json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "api-prod", "namespace": "shop",
+                "annotations": {ARGO_TRACKING_ID: "shop:apps/Deployment:shop/api"}}}),
+            "dump.json",
+        );
+        let m1 = obj(
+            serde_json::json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "api"}}),
+            "k8s/a.yaml",
+        );
+        let m2 =
+            obj(serde_json::json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "api"}}), "k8s/b.yaml");
+        let ms = [m2, m1];
+        assert_eq!(find_manifest(&live, &ms).map(Object::display_id), Some("Deployment/default/api".to_string()));
+        let other = obj(
+            serde_json::json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "shop"}}),
+            "d",
+        );
+        assert!(find_manifest(&other, &ms).is_none());
+    }
+}
