@@ -380,3 +380,18 @@ fn an_oom_killed_deployment_links_to_its_manifest_line_and_fix() {
     let fixed = std::fs::read_to_string(&file).expect("read");
     assert_eq!(fixed, original.replace("memory: 256Mi # raised", "memory: 384Mi # raised"), "{fixed}");
 }
+
+#[test]
+fn pods_whose_replicaset_is_missing_are_reported_on_their_deployment() {
+    // `kubectl get pods,deploy -o json`: no ReplicaSets in the dump.
+    let text = read("DIA001/fail-deployment-3-of-3.json");
+    let mut v: serde_json::Value = serde_json::from_str(&text).expect("json");
+    if let Some(items) = v["items"].as_array_mut() {
+        items.retain(|i| i["kind"] != "ReplicaSet");
+    }
+    let without = diagnose_text("dump.json", &serde_json::to_string_pretty(&v).expect("json"));
+    let f = only(&without, "oom-killed");
+    assert_eq!(f.object.kind, "Deployment");
+    assert!(f.message.contains("in 3 of 3 pods"), "{}", f.message);
+    assert_eq!(f.fingerprint, only(&diagnose_text("dump.json", &text), "oom-killed").fingerprint);
+}

@@ -188,7 +188,7 @@ impl<'a> Context<'a> {
     /// Events indexed by the object they are about, and the input's "now": built once per audit.
     #[must_use]
     pub fn live(&self) -> &diagnosis::common::LiveIndex {
-        self.live.get_or_init(|| diagnosis::common::LiveIndex::build(self.objects))
+        self.live.get_or_init(|| diagnosis::common::LiveIndex::build(self.objects, self.graph))
     }
 
     /// Object `idx`.

@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
+use crate::graph::Graph;
 use crate::model::{Confidence, Diagnosis, Evidence, Hypothesis, Object, Severity};
 use crate::quantity::Quantity;
 use crate::rules::{Context, Violation};
@@ -173,13 +174,23 @@ pub struct LiveIndex {
     pub now: Option<i64>,
     /// Whether the input holds any Event at all ("no recent events" is said only then).
     pub has_events: bool,
+    /// Pods whose ReplicaSet is missing from the input → the Deployment that stands for them.
+    pub implied_owner: BTreeMap<usize, usize>,
+    /// The reverse: Deployment → those pods.
+    pub implied_pods: BTreeMap<usize, Vec<usize>>,
 }
 
 impl LiveIndex {
     /// Indexes every Event by uid and by kind/namespace/name, and finds the latest timestamp.
     #[must_use]
-    pub fn build(objects: &[Object]) -> LiveIndex {
+    pub fn build(objects: &[Object], graph: &Graph) -> LiveIndex {
         let mut ix = LiveIndex::default();
+        for &p in graph.of_kind("Pod") {
+            if let Some(d) = implied(objects, graph, p) {
+                ix.implied_owner.insert(p, d);
+                ix.implied_pods.entry(d).or_default().push(p);
+            }
+        }
         let mut now: Option<i64> = None;
         let mut bump = |t: Option<&str>| {
             if let Some(t) = t.and_then(parse_time) {
@@ -625,16 +636,38 @@ pub fn subject_pods(cx: &Context<'_>, idx: usize) -> Option<Vec<usize>> {
         return None;
     }
     if o.kind == "Pod" {
-        return Some(vec![idx]);
+        return implied_deployment(cx, idx).is_none().then(|| vec![idx]);
     }
     cx.template(idx)?;
-    Some(
-        cx.graph
-            .controlled(idx)
-            .into_iter()
-            .filter(|&i| cx.object(i).is_some_and(|p| p.kind == "Pod" && !skipped_pod(cx, i)))
-            .collect(),
-    )
+    let mut pods: Vec<usize> = cx.graph.controlled(idx);
+    if o.kind == "Deployment" {
+        pods.extend(cx.live().implied_pods.get(&idx).into_iter().flatten().copied());
+        pods.sort_unstable();
+        pods.dedup();
+    }
+    Some(pods.into_iter().filter(|&i| cx.object(i).is_some_and(|p| p.kind == "Pod" && !skipped_pod(cx, i))).collect())
+}
+
+/// The Deployment standing for a pod whose ReplicaSet is missing from the input.
+#[must_use]
+pub fn implied_deployment(cx: &Context<'_>, idx: usize) -> Option<usize> {
+    cx.live().implied_owner.get(&idx).copied()
+}
+
+/// The Deployment of a pod whose ReplicaSet is missing from the input (`kubectl get pods,deploy`):
+/// the ReplicaSet is named `<deployment>-<pod-template-hash>`, and the pod carries that hash.
+fn implied(objects: &[Object], graph: &Graph, idx: usize) -> Option<usize> {
+    let p = objects.get(idx).filter(|o| o.kind == "Pod")?;
+    if graph.controller(idx).is_some() {
+        return None;
+    }
+    let owner = crate::workload::controller_ref(p).filter(|r| r.kind == "ReplicaSet" && r.group() == "apps")?;
+    let hash = p.get("/metadata/labels/pod-template-hash").and_then(Value::as_str)?;
+    let name = owner.name.strip_suffix(hash)?.strip_suffix('-')?;
+    // A ReplicaSet of that name in the input would be the controller already; it is absent.
+    graph.find("ReplicaSet", p.effective_namespace(), owner.name).is_none().then_some(())?;
+    let d = graph.find("Deployment", p.effective_namespace(), name)?;
+    graph.controller(d).is_none().then_some(d)
 }
 
 /// Pods no diagnosis looks at: terminating within their grace period (they are going away on
@@ -959,7 +992,8 @@ mod tests {
             "lastTimestamp": "2026-01-03T00:00:00Z"});
         let origin = || crate::model::Origin::File { path: "t".into(), document: 0, prefix: String::new() };
         let objects = vec![Object::from_body(pod, origin()), Object::from_body(ev, origin())];
-        let ix = LiveIndex::build(&objects);
+        let graph = Graph::build(&objects);
+        let ix = LiveIndex::build(&objects, &graph);
         // The deletion deadline is a future time, not an observation: it does not move "now".
         assert_eq!(ix.now, parse_time("2026-01-03T00:00:00Z"));
         let about = ix.about(&objects[0]);

@@ -90,7 +90,7 @@ impl Rule for RolloutStuck {
         let Some(mut hit) = hit else { return };
         // Down the owner chain: why the pods are not available.
         let mut reasons: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
-        for p in cx.graph.controlled(idx) {
+        for p in subject_pods(cx, idx).unwrap_or_default() {
             let Some(pod) = cx.object(p).filter(|o| o.kind == "Pod") else { continue };
             let statuses = PodStatuses::of(pod);
             for c in statuses.iter(pod) {
