@@ -30,12 +30,30 @@ pub fn link(audit: &mut Audit, live: &[Object], manifests: &[Object]) {
         };
         let Some(m) = find_manifest(l, manifests) else { continue };
         let mut path = manifest_path(l, m, &f.location.path);
-        let fix = if d.class == "oom-killed" {
-            // The line to change is the limit (its deepest existing parent when unset).
-            path.push_str("/resources/limits/memory");
-            memory_fix(l, m, &f.location.path)
-        } else {
-            None
+        let subclasses: Vec<&str> = d.hypotheses.iter().filter_map(|h| h.subclass.as_deref()).collect();
+        let fix = match d.class.as_str() {
+            "oom-killed" => {
+                // The line to change is the limit (its deepest existing parent when unset).
+                path.push_str("/resources/limits/memory");
+                memory_fix(l, m, &f.location.path)
+            }
+            "readiness-failing" if subclasses.contains(&"probe-port") => {
+                path.push_str("/readinessProbe");
+                probe_port_fix(m, &manifest_path(l, m, &f.location.path))
+            }
+            "image-pull" if subclasses.first() == Some(&"not-found") => {
+                path.push_str("/image");
+                image_fix(m, &manifest_path(l, m, &f.location.path))
+            }
+            "unschedulable" => {
+                let fix = requests_fix(m, &d.hypotheses);
+                // The line to change is the request the fix lowers.
+                if let Some(FixOp::Replace { path: p, .. }) = fix.as_ref().and_then(|f| f.ops.first()) {
+                    path.clone_from(p);
+                }
+                fix
+            }
+            _ => None,
         };
         d.manifest = Some(ManifestLink { object: ObjectRef::of(m), location: m.locate(&path), fix });
     }
@@ -117,6 +135,97 @@ fn memory_fix(live: &Object, manifest: &Object, live_path: &str) -> Option<Fix> 
                 crate::quantity::format_bytes(peak)
             )),
     )
+}
+
+/// A readiness probe on a port the container does not declare → the container's port, when it
+/// declares exactly one.
+fn probe_port_fix(manifest: &Object, container_path: &str) -> Option<Fix> {
+    let c = manifest.get(container_path)?;
+    let probe = c.get("readinessProbe")?;
+    let kind = ["httpGet", "tcpSocket", "grpc"].into_iter().find(|k| probe.get(k).is_some())?;
+    let ports = c.get("ports").and_then(Value::as_array)?;
+    let [only] = &ports[..] else { return None };
+    let port = only.get("containerPort")?.clone();
+    let path = format!("{container_path}/readinessProbe/{kind}/port");
+    let old = probe.pointer(&format!("/{kind}/port")).map(crate::model::value_text).unwrap_or_default();
+    Some(
+        Fix::new(
+            format!(
+                "Probe readiness on port {} (the container's port) instead of {old}",
+                crate::model::value_text(&port)
+            ),
+            Applicability::Unsafe,
+            vec![FixOp::Replace { path, value: port }],
+        )
+        .with_note("the probe called a port nothing declares; check the application listens there"),
+    )
+}
+
+/// An image tag that does not exist → display-only: only the user knows the right tag.
+fn image_fix(manifest: &Object, container_path: &str) -> Option<Fix> {
+    let image = manifest.get(&format!("{container_path}/image")).and_then(Value::as_str)?;
+    let repo = image.split('@').next().unwrap_or(image);
+    // The last `:` after the last `/` starts the tag.
+    let base = match repo.rsplit_once(':') {
+        Some((b, tag)) if !tag.contains('/') => b,
+        _ => repo,
+    };
+    Some(
+        Fix::new(
+            format!("Use an image tag that exists (`{image}` was not found)"),
+            Applicability::DisplayOnly,
+            vec![FixOp::Replace {
+                path: format!("{container_path}/image"),
+                value: Value::String(format!("{base}:<TAG>")),
+            }],
+        )
+        .with_note("pick a tag the registry has (or push this one)"),
+    )
+}
+
+/// Requests above every node's allocatable → lowered to 90% of the largest node's allocatable, when
+/// one container of the pod template requests that resource (unsafe: the application gets less).
+fn requests_fix(manifest: &Object, hypotheses: &[crate::model::Hypothesis]) -> Option<Fix> {
+    let w = Workload::template(manifest)?;
+    for h in hypotheses {
+        let Some(res) = h.subclass.as_deref().and_then(|s| s.strip_prefix("insufficient-")) else { continue };
+        if !matches!(res, "cpu" | "memory") || !h.cause.contains("more than any node can offer") {
+            continue;
+        }
+        let Some(alloc) = h
+            .evidence
+            .iter()
+            .find(|e| e.path.starts_with("Node/") && e.path.ends_with(&format!("/status/allocatable/{res}")))
+            .and_then(|e| Quantity::parse(&e.value))
+            .map(Quantity::value)
+        else {
+            continue;
+        };
+        let asking: Vec<_> =
+            w.containers().filter(|c| c.get(&format!("/resources/requests/{res}")).is_some()).collect();
+        let [c] = &asking[..] else { continue };
+        let value = if res == "cpu" {
+            format!("{}m", ((alloc * 0.9 * 1000.0) / 10.0).floor() * 10.0)
+        } else {
+            format!("{}Mi", (alloc * 0.9 / MI).floor())
+        };
+        let path = c.field(&format!("/resources/requests/{res}"));
+        let mut ops = vec![FixOp::Replace { path, value: Value::String(value.clone()) }];
+        // Limits below the new request would be rejected; limits above it stay.
+        let limit = c.get(&format!("/resources/limits/{res}")).and_then(Quantity::from_json).map(Quantity::value);
+        let new = Quantity::parse(&value).map_or(0.0, Quantity::value);
+        if limit.is_some_and(|l| l < new) {
+            ops.push(FixOp::Replace {
+                path: c.field(&format!("/resources/limits/{res}")),
+                value: Value::String(value.clone()),
+            });
+        }
+        return Some(
+            Fix::new(format!("Lower requests.{res} of container {} to {value} so a node can fit it", c.name()), Applicability::Unsafe, ops)
+                .with_note("90% of the largest node's allocatable; the application gets less than it asked for, or add bigger nodes instead"),
+        );
+    }
+    None
 }
 
 #[cfg(test)]

@@ -395,3 +395,54 @@ fn pods_whose_replicaset_is_missing_are_reported_on_their_deployment() {
     assert!(f.message.contains("in 3 of 3 pods"), "{}", f.message);
     assert_eq!(f.fingerprint, only(&diagnose_text("dump.json", &text), "oom-killed").fingerprint);
 }
+
+/// Diagnoses a live fixture and links it to manifest text.
+fn linked(live_rel: &str, manifest: &str) -> Audit {
+    let mut live = source::Input::default();
+    source::load_text("live.json", read(live_rel), Limits::default(), &mut live);
+    let opts = RunOptions { select: vec!["diagnosis".into()], ..RunOptions::default() };
+    let (mut a, objects) = audit::run_with_objects(live, &Config::defaults(), &opts);
+    let mut m = source::Input::default();
+    source::load_text("k8s/app.yaml", manifest.to_string(), Limits::default(), &mut m);
+    assert!(m.errors.is_empty(), "{:?}", m.errors);
+    clustergpt::link::link(&mut a, &objects, &m.objects);
+    a
+}
+
+fn manifest_fix(a: &Audit, class: &str) -> (Option<u32>, String, clustergpt::model::Fix) {
+    let link = only(a, class).diagnosis.as_ref().and_then(|d| d.manifest.clone()).expect("linked");
+    (link.location.line, link.location.path, link.fix.expect("a manifest fix"))
+}
+
+#[test]
+fn manifest_fixes_for_probe_ports_missing_tags_and_oversized_requests() {
+    let pod = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: api-standalone\n  namespace: shop\nspec:\n  containers:\n    - name: app\n      image: registry.example.com/shop/api:1.4.2\n      ports:\n        - containerPort: 8080\n      readinessProbe:\n        httpGet:\n          path: /ready\n          port: 9090\n";
+    let (line, path, fix) = manifest_fix(&linked("DIA010/fail-probe-port.json", pod), "readiness-failing");
+    assert_eq!((line, path.as_str()), (Some(12), "/spec/containers/0/readinessProbe"));
+    assert_eq!(fix.title, "Probe readiness on port 8080 (the container's port) instead of 9090");
+    assert_eq!(
+        serde_json::to_value(&fix.ops).expect("ops")[0]["path"],
+        "/spec/containers/0/readinessProbe/httpGet/port"
+    );
+
+    let deploy = |image: &str, cpu: &str| {
+        format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: api\nspec:\n  selector:\n    matchLabels:\n      app: api\n  template:\n    metadata:\n      labels:\n        app: api\n    spec:\n      containers:\n        - name: app\n          image: {image}\n          resources:\n            requests:\n              cpu: \"{cpu}\"\n"
+        )
+    };
+    let (_, path, fix) = manifest_fix(
+        &linked("DIA003/fail-not-found.json", &deploy("registry.example.com/shop/api:1.4.3", "250m")),
+        "image-pull",
+    );
+    assert_eq!(path, "/spec/template/spec/containers/0/image");
+    assert_eq!(fix.applicability, clustergpt::model::Applicability::DisplayOnly);
+    assert_eq!(serde_json::to_value(&fix.ops).expect("ops")[0]["value"], "registry.example.com/shop/api:<TAG>");
+
+    let (line, path, fix) = manifest_fix(
+        &linked("DIA006/fail-insufficient-cpu.json", &deploy("registry.example.com/shop/api:1.4.2", "4")),
+        "unschedulable",
+    );
+    assert_eq!((line, path.as_str()), (Some(19), "/spec/template/spec/containers/0/resources/requests/cpu"));
+    assert_eq!(fix.title, "Lower requests.cpu of container app to 1730m so a node can fit it");
+    assert_eq!(fix.applicability, clustergpt::model::Applicability::Unsafe);
+}
