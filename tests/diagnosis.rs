@@ -446,3 +446,24 @@ fn manifest_fixes_for_probe_ports_missing_tags_and_oversized_requests() {
     assert_eq!(fix.title, "Lower requests.cpu of container app to 1730m so a node can fit it");
     assert_eq!(fix.applicability, clustergpt::model::Applicability::Unsafe);
 }
+
+#[test]
+fn hostile_status_values_do_not_break_a_diagnosis() {
+    // Wrong types everywhere, counts at the top of u64, timestamps that are not timestamps.
+    let text = r#"{"apiVersion": "v1", "kind": "List", "items": [
+      {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "x", "deletionTimestamp": 12},
+       "spec": {"containers": "nope"},
+       "status": {"phase": 7, "conditions": {"type": "Ready"}, "containerStatuses": [
+         {"name": "a", "state": {"waiting": {"reason": "CrashLoopBackOff"}}, "lastState": {"terminated": {"exitCode": "137", "finishedAt": 5}}, "restartCount": -1},
+         {"name": "b", "state": {"waiting": {"reason": "ErrImagePull", "message": ["x"]}}}, 42, null]}},
+      {"apiVersion": "v1", "kind": "Event", "metadata": {"name": "e1", "namespace": "x"}, "involvedObject": {"kind": "Pod", "name": "p", "namespace": "x"},
+       "reason": "Failed", "message": "toomanyrequests", "count": 18446744073709551615, "lastTimestamp": "9999-12-31T23:59:59Z"},
+      {"apiVersion": "v1", "kind": "Event", "metadata": {"name": "e2", "namespace": "x"}, "involvedObject": {"kind": "Pod", "name": "p", "namespace": "x"},
+       "reason": "Failed", "message": "again", "count": 18446744073709551615, "lastTimestamp": "0000-01-01T00:00:00Z"},
+      {"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n"}, "status": {"conditions": [{"type": "Ready", "status": ["False"]}, 3]}}
+    ]}"#;
+    let a = diagnose_text("hostile.json", text);
+    assert!(a.internal_errors.is_empty(), "{:#?}", a.internal_errors);
+    let f = only(&a, "image-pull");
+    assert_eq!(f.diagnosis.as_ref().map(|d| d.count), Some(u64::MAX));
+}

@@ -263,7 +263,11 @@ const EVIDENCE_SHOWN: usize = 4;
 fn diagnosis(out: &mut String, p: &Paint, f: &Finding) {
     let Some(d) = &f.diagnosis else { return };
     let since = d.since.as_deref().map(|t| format!(", since {t}")).unwrap_or_default();
-    let _ = writeln!(out, "           {}", p.dim(&clean(&format!("class {}{since}", d.class))));
+    let _ = writeln!(
+        out,
+        "           {}",
+        p.dim(&clean(&format!("class {}{since}, read from {}", d.class, source_label(f))))
+    );
     if let Some(m) = &d.manifest {
         let at = match (&m.location.file, m.location.line) {
             (Some(file), Some(line)) => format!("{file}:{line}"),

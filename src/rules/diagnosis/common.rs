@@ -774,7 +774,8 @@ pub fn report_hits(
     }
     for (container, hs) in groups {
         let n = affected(&container);
-        let count: u64 = hs.iter().map(|h| h.count).sum::<u64>().max(1);
+        // Counts come from the input: saturate rather than overflow.
+        let count: u64 = hs.iter().fold(0u64, |a, h| a.saturating_add(h.count)).max(1);
         let since = hs.iter().filter_map(|h| h.since.clone()).min_by_key(|t| parse_time(t).unwrap_or(i64::MAX));
         let cap = if hs.iter().all(|h| h.cap.is_some()) { hs.iter().filter_map(|h| h.cap).max() } else { None };
         let mut whats: Vec<String> = hs.iter().map(|h| h.what.clone()).collect();
@@ -872,7 +873,7 @@ pub fn container_spec<'a>(pod: &'a Object, name: &str) -> Option<(&'a Value, Str
 #[must_use]
 pub fn event_evidence(cx: &Context<'_>, events: &[&EventView]) -> (Vec<Evidence>, u64, Option<String>) {
     let ev = events.iter().map(|e| e.evidence(cx)).collect();
-    let count = events.iter().map(|e| e.count).sum();
+    let count = events.iter().fold(0u64, |a, e| a.saturating_add(e.count));
     let first = events.iter().filter_map(|e| e.first.clone()).min_by_key(|t| parse_time(t).unwrap_or(i64::MAX));
     (ev, count, first)
 }

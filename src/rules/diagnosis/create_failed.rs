@@ -48,7 +48,7 @@ impl Rule for CreateFailed {
         let Some(family) = subject_family(cx, idx) else { return };
         let mut ev = Vec::new();
         let mut messages = Vec::new();
-        let mut count = 0;
+        let mut count: u64 = 0;
         let mut first: Option<String> = None;
         for i in family {
             let Some(o) = cx.object(i) else { continue };
@@ -62,12 +62,12 @@ impl Rule for CreateFailed {
                 ev.extend(field(o, &format!("/status/conditions/{ci}/reason")));
                 ev.extend(field(o, &format!("/status/conditions/{ci}/message")));
                 messages.push(s(c, "/message").to_string());
-                count += 1;
+                count = count.saturating_add(1);
             }
             let events = events_with(cx, o, &["FailedCreate"]);
             let (eev, n, f) = event_evidence(cx, &events);
             ev.extend(eev);
-            count += n;
+            count = count.saturating_add(n);
             messages.extend(events.iter().map(|e| e.message.clone()));
             first = match (first, f) {
                 (Some(a), Some(b)) => Some(if parse_time(&a) <= parse_time(&b) { a } else { b }),

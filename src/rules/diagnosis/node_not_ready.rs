@@ -52,7 +52,8 @@ impl Rule for NodeNotReady {
         }
         let Some((ci, c)) = condition(n, "Ready") else { return };
         let status = s(c, "/status");
-        if status == "True" {
+        // Only the three values the API server writes; anything else is not a node status.
+        if !matches!(status, "False" | "Unknown") {
             return;
         }
         let base = format!("/status/conditions/{ci}");
