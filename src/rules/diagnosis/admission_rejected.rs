@@ -69,5 +69,5 @@ fn detect(_cx: &Context<'_>, _p: usize, pod: &Object) -> Vec<Hit> {
         r => format!("the node had no room left for the pod ({r})"),
     };
     let since = pod.get("/status/startTime").and_then(Value::as_str);
-    vec![Hit::new(reason, cause, Confidence::High, ev).subclass(reason.to_ascii_lowercase()).since(since)]
+    vec![Hit::new(reason, cause, Confidence::High, ev).subclass(kebab(reason)).since(since)]
 }

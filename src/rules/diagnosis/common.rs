@@ -279,6 +279,32 @@ fn timestamps(v: &Value) -> Vec<&str> {
     out
 }
 
+/// A Kubernetes reason as a sub-class: `BackoffLimitExceeded` → `backoff-limit-exceeded`,
+/// `OutOfcpu` → `out-of-cpu`, `PIDPressure` → `pid-pressure`.
+#[must_use]
+pub fn kebab(reason: &str) -> String {
+    if let Some(rest) = reason.strip_prefix("OutOf") {
+        return format!("out-of-{}", rest.to_ascii_lowercase());
+    }
+    let chars: Vec<char> = reason.chars().collect();
+    let mut out = String::with_capacity(reason.len() + 4);
+    for (i, &c) in chars.iter().enumerate() {
+        let prev = i.checked_sub(1).and_then(|j| chars.get(j));
+        let next = chars.get(i + 1);
+        let boundary = c.is_ascii_uppercase()
+            && prev.is_some_and(|p| {
+                p.is_ascii_lowercase()
+                    || p.is_ascii_digit()
+                    || (p.is_ascii_uppercase() && next.is_some_and(char::is_ascii_lowercase))
+            });
+        if boundary {
+            out.push('-');
+        }
+        out.push(c.to_ascii_lowercase());
+    }
+    out
+}
+
 /// A message cut to a readable length, on one line.
 #[must_use]
 pub fn short(s: &str) -> String {
@@ -922,6 +948,10 @@ mod tests {
             assert_eq!(parse_time(bad), None, "{bad}");
         }
         assert_eq!(human_duration(3 * 3600 + 5), "3h");
+        assert_eq!(kebab("BackoffLimitExceeded"), "backoff-limit-exceeded");
+        assert_eq!(kebab("OutOfcpu"), "out-of-cpu");
+        assert_eq!(kebab("PIDPressure"), "pid-pressure");
+        assert_eq!(kebab("FailedGetResourceMetric"), "failed-get-resource-metric");
     }
 
     #[test]

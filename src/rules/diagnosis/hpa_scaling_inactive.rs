@@ -88,7 +88,7 @@ impl Rule for HpaScalingInactive {
                 _ => format!("{kind} is {bad}: {}", short(msg)),
             };
             let h1 = Hit::new(format!("{kind}={bad}"), cause, Confidence::High, ev)
-                .subclass(reason.to_string())
+                .subclass(kebab(reason))
                 .since(c.get("lastTransitionTime").and_then(Value::as_str));
             hit = Some(match hit {
                 None => h1.cap(cap),

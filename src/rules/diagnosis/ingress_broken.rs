@@ -72,10 +72,8 @@ impl Rule for IngressBroken {
                     ev.extend(field(o, &format!("{base}/{ci}/message")));
                     let cause = format!("{kind} is False ({reason}): {}", short(s(c, "/message")));
                     hit = Some(match hit {
-                        None => {
-                            Hit::new(format!("{kind}=False"), cause, Confidence::High, ev).subclass(reason.to_string())
-                        }
-                        Some(h) => h.or(cause, Confidence::High, ev).subclass(reason.to_string()),
+                        None => Hit::new(format!("{kind}=False"), cause, Confidence::High, ev).subclass(kebab(reason)),
+                        Some(h) => h.or(cause, Confidence::High, ev).subclass(kebab(reason)),
                     });
                 }
             }

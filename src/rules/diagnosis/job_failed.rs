@@ -73,8 +73,8 @@ impl Rule for JobFailed {
                 "MaxFailedIndexesExceeded" => "more indexes failed than maxFailedIndexes allows",
                 _ => "the Job failed",
             };
-            let mut hit = Hit::new(format!("Job failed ({reason})"), cause, Confidence::High, ev)
-                .subclass(reason.to_ascii_lowercase());
+            let mut hit =
+                Hit::new(format!("Job failed ({reason})"), cause, Confidence::High, ev).subclass(kebab(reason));
             // Down the owner chain: how its pods ended.
             let mut ends: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
             for p in cx.graph.controlled(i) {

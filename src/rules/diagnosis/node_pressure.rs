@@ -71,8 +71,8 @@ impl Rule for NodePressure {
             };
             let since = c.get("lastTransitionTime").and_then(Value::as_str);
             hit = Some(match hit {
-                None => Hit::new(kind, cause, Confidence::High, ev).subclass(kind.to_ascii_lowercase()).since(since),
-                Some(h) => h.or(cause, Confidence::High, ev).subclass(kind.to_ascii_lowercase()),
+                None => Hit::new(kind, cause, Confidence::High, ev).subclass(kebab(kind)).since(since),
+                Some(h) => h.or(cause, Confidence::High, ev).subclass(kebab(kind)),
             });
         }
         let Some(mut hit) = hit else { return };
