@@ -23,7 +23,7 @@ pub const TERMINATING_MARGIN_SECS: i64 = 60;
 /// Longest event message or status message kept in evidence.
 const MESSAGE_MAX: usize = 300;
 /// Evidence items kept per hypothesis (the pods beyond are counted, not listed).
-const EVIDENCE_MAX: usize = 12;
+const EVIDENCE_MAX: usize = 24;
 
 /// Seconds since the Unix epoch of an RFC 3339 timestamp (`2023-07-11T04:43:25Z`,
 /// `2023-07-11T04:43:25.123456+02:00`). `None` for anything else.
@@ -772,8 +772,13 @@ pub fn report_pods(
         if p == idx && skipped_pod(cx, p) {
             return;
         }
-        for h in detect(cx, p, pod) {
+        let uid = field(pod, "/metadata/uid");
+        for mut h in detect(cx, p, pod) {
             pods_hit.entry(h.container.clone()).or_default().insert(p);
+            // The pod's UID first: names are reused, UIDs say which incarnation failed.
+            if let (Some(u), Some(first)) = (&uid, h.hypotheses.first_mut()) {
+                first.evidence.insert(0, u.clone());
+            }
             hits.push(h);
         }
     }
