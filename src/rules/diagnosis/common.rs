@@ -174,6 +174,9 @@ pub struct LiveIndex {
     pub now: Option<i64>,
     /// Whether the input holds any Event at all ("no recent events" is said only then).
     pub has_events: bool,
+    /// Whether the input is live state (an Event, or an object with status), not only manifests:
+    /// an absence (a Service missing) is a live failure only there.
+    pub is_live: bool,
     /// Pods whose ReplicaSet is missing from the input → the Deployment that stands for them.
     pub implied_owner: BTreeMap<usize, usize>,
     /// The reverse: Deployment → those pods.
@@ -209,6 +212,7 @@ impl LiveIndex {
                 continue;
             }
             if let Some(status) = o.body.get("status") {
+                ix.is_live |= status.as_object().is_some_and(|m| !m.is_empty());
                 for t in timestamps(status) {
                     bump(Some(t));
                 }
@@ -216,6 +220,7 @@ impl LiveIndex {
             bump(o.get("/metadata/creationTimestamp").and_then(Value::as_str));
         }
         ix.has_events = !ix.events.is_empty();
+        ix.is_live |= ix.has_events;
         ix.now = now;
         ix
     }

@@ -8,8 +8,9 @@ use crate::rules::{Context, Equivalents, Rule, RuleMeta, Violation};
 declare_rule! {
     /// ## What it checks
     /// A ValidatingWebhookConfiguration or MutatingWebhookConfiguration whose webhook calls a Service
-    /// that has no ready endpoint in the input's EndpointSlices or Endpoints, or that is missing while
-    /// other objects of its namespace are in the input. With `failurePolicy: Fail` (the default) every
+    /// that has no ready endpoint in the input's EndpointSlices or Endpoints, or that is missing from
+    /// live input (status or events present) holding other objects of its namespace; in manifests
+    /// alone a missing Service is not a live failure. With `failurePolicy: Fail` (the default) every
     /// matching create or update is rejected (ties to `create-failed`); with `Ignore` the finding is low.
     ///
     /// ## Why it matters
@@ -60,7 +61,7 @@ impl Rule for WebhookUnavailable {
             let policy = w.get("failurePolicy").and_then(Value::as_str).unwrap_or("Fail");
             let svc = cx.graph.find("Service", Some(ns), name);
             let state = match svc {
-                None if !cx.graph.in_namespace(ns).is_empty() => {
+                None if cx.live().is_live && !cx.graph.in_namespace(ns).is_empty() => {
                     Some(("service-missing", format!("its Service {ns}/{name} does not exist")))
                 }
                 None => None,
