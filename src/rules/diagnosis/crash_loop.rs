@@ -117,8 +117,10 @@ fn detect(cx: &Context<'_>, _p: usize, pod: &Object) -> Vec<Hit> {
         }
         let what = if looping {
             "CrashLoopBackOff".to_string()
+        } else if cap.is_some() {
+            "restarted (Ready now)".to_string()
         } else {
-            format!("restarted {} times (Ready now)", c.restarts())
+            "restarted, not Ready".to_string()
         };
         let mut hit = Hit::new(what, cause, Confidence::High, ev)
             .subclass(format!("exit-{code}"))
