@@ -475,13 +475,13 @@ pub fn apply_linked(files: &mut [(String, String)], live: &Audit, allow_unsafe: 
             report.failed.push(na(format!("{file} is not among the files to fix")));
             continue;
         };
-        let input = parse_one(&slot.0, &slot.1);
+        let input = verify::parse_one(&slot.0, &slot.1);
         let Some(obj) = input.objects.iter().find(|o| ObjectRef::of(o) == link.object) else {
             report.failed.push(na(format!("{object} is no longer in {file}")));
             continue;
         };
         match text_edit(obj, fix) {
-            Ok(fixed) if parse_one(&slot.0, &fixed).errors.is_empty() => {
+            Ok(fixed) if verify::parse_one(&slot.0, &fixed).errors.is_empty() => {
                 let original = report.changed.get(&slot.0).map_or_else(|| slot.1.clone(), |(o, _)| o.clone());
                 report.changed.insert(slot.0.clone(), (original, fixed.clone()));
                 slot.1 = fixed;
