@@ -76,12 +76,10 @@ pub struct InternalError {
 pub struct Summary {
     /// Files read.
     pub files: usize,
-    /// Contexts of live clusters read, sorted.
+    /// Contexts of live clusters read (live or replayed from a snapshot, which audits exactly as
+    /// the live run that wrote it), sorted.
     #[serde(default)]
     pub contexts: Vec<String>,
-    /// Snapshot files replayed, sorted.
-    #[serde(default)]
-    pub snapshots: Vec<String>,
     /// Objects audited.
     pub objects: usize,
     /// Findings reported.
@@ -125,6 +123,9 @@ pub struct Audit {
     pub exemption_notes: Vec<ExemptionNote>,
     /// Rule ids that ran.
     pub rules_run: Vec<String>,
+    /// Cluster resource types that could not be read, with the rules left unevaluated there.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_evaluated: Vec<crate::coverage::NotEvaluated>,
     /// Architecture summary.
     pub architecture: Architecture,
     /// Counts.
@@ -221,7 +222,7 @@ pub fn run_with_objects(input: Input, config: &Config, opts: &RunOptions) -> (Au
 
 /// The engine over an explicit list of rules.
 fn run_rules(input: Input, config: &Config, opts: &RunOptions, selected: &[&'static dyn Rule]) -> (Audit, Vec<Object>) {
-    let Input { objects, mut errors, mut skipped, files } = input;
+    let Input { objects, mut errors, mut skipped, files, gaps } = input;
     let graph = Graph::build(&objects);
     let cx = Context::new(&objects, &graph, &config.rules);
     let duplicate = duplicates(&objects, &mut skipped);
@@ -303,29 +304,27 @@ fn run_rules(input: Input, config: &Config, opts: &RunOptions, selected: &[&'sta
     }
     let mut kinds: BTreeMap<String, usize> = BTreeMap::new();
     let mut contexts: BTreeSet<String> = BTreeSet::new();
-    let mut snapshots: BTreeSet<String> = BTreeSet::new();
     for o in &objects {
         *kinds.entry(o.kind.clone()).or_insert(0) += 1;
         match &o.origin {
             Origin::File { .. } => {}
-            Origin::Cluster { context, .. } => {
+            Origin::Cluster { context, .. } | Origin::Snapshot { context, .. } => {
                 contexts.insert(context.clone());
-            }
-            Origin::Snapshot { path, .. } => {
-                snapshots.insert(path.clone());
             }
         }
     }
+    // A cluster with nothing readable still counts as read.
+    contexts.extend(gaps.iter().map(|g| g.context.clone()));
     let summary = Summary {
         files,
         contexts: contexts.into_iter().collect(),
-        snapshots: snapshots.into_iter().collect(),
         objects: objects.len(),
         findings: findings.len(),
         risk_score: risk_score(&by_severity, objects.len()),
         by_severity,
         by_area,
     };
+    let rules_run: Vec<String> = selected.iter().map(|r| r.meta().id.to_string()).collect();
     let audit = Audit {
         schema_version: SCHEMA_VERSION.to_string(),
         findings,
@@ -334,7 +333,8 @@ fn run_rules(input: Input, config: &Config, opts: &RunOptions, selected: &[&'sta
         internal_errors,
         suppressed,
         exemption_notes: notes,
-        rules_run: selected.iter().map(|r| r.meta().id.to_string()).collect(),
+        not_evaluated: crate::coverage::not_evaluated(&gaps, &rules_run),
+        rules_run,
         architecture: Architecture {
             kinds,
             namespaces: graph.namespaces().iter().cloned().collect(),
@@ -382,7 +382,10 @@ fn duplicates(objects: &[Object], skipped: &mut Vec<Skipped>) -> Vec<bool> {
             Origin::Cluster { context, .. } => {
                 (crate::source::cluster_source(context, &ObjectRef::of(o).to_string()), None)
             }
-            Origin::Snapshot { path, .. } => (path.clone(), None),
+            // Named like the live object, so a snapshot replay reports what the live run did.
+            Origin::Snapshot { context, .. } => {
+                (crate::source::cluster_source(context, &ObjectRef::of(o).to_string()), None)
+            }
         };
         skipped.push(Skipped {
             source,
@@ -712,7 +715,7 @@ mod tests {
                 Object::from_body(body, crate::model::Origin::File { path: format!("f{}.yaml", (i * 5) % 3), document: i, prefix: String::new() })
             })
             .collect();
-        let input = Input { objects, errors: Vec::new(), skipped: Vec::new(), files: 3 };
+        let input = Input { objects, files: 3, ..Input::default() };
         let a = run(input, &Config::defaults(), &RunOptions { select: vec!["all".into()], ..RunOptions::default() });
         let mut expected = a.findings.clone();
         expected.sort_by(|x, y| sort_key(x).cmp(&sort_key(y)));

@@ -29,8 +29,11 @@ pub struct Cli {
 /// Commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Audit manifests (files, directories, or `-` for stdin).
+    /// Audit manifests (files, directories, or `-` for stdin), a live cluster (`--cluster`) or a
+    /// snapshot of one (`--snapshot FILE`).
     Analyze(AnalyzeArgs),
+    /// Save what a cluster holds to a compressed, versioned file that `analyze --snapshot` replays.
+    Snapshot(SnapshotArgs),
     /// List rules, or explain one.
     Rules(RulesArgs),
     /// Apply fixes to manifest files, keeping their formatting (prints a diff unless --write).
@@ -98,12 +101,87 @@ impl ColorChoice {
     }
 }
 
+/// How to read live clusters (`analyze --cluster`, `snapshot --cluster`).
+#[derive(Debug, Args)]
+pub struct ClusterArgs {
+    /// Read a live cluster through the kubeconfig (the current context unless --context), read-only.
+    #[arg(long)]
+    pub cluster: bool,
+    /// Context to read; repeat for several clusters in one report.
+    #[arg(long = "context", value_name = "NAME", requires = "cluster")]
+    pub contexts: Vec<String>,
+    /// Namespace to read; repeatable (default: all namespaces and the cluster-scoped types; with
+    /// namespaces, cluster-scoped types such as Nodes and ClusterRoles are not read).
+    #[arg(long = "namespace", short = 'n', value_name = "NAMESPACE", requires = "cluster")]
+    pub namespaces: Vec<String>,
+    /// Kubeconfig file (default: KUBECONFIG, several files merged, then ~/.kube/config, then the
+    /// in-cluster service account).
+    #[arg(long, value_name = "FILE", requires = "cluster")]
+    pub kubeconfig: Option<PathBuf>,
+    /// Seconds to wait for one answer from the API server.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30, requires = "cluster")]
+    pub request_timeout: u64,
+    /// Seconds the whole read of one cluster may take; what is not read by then is reported.
+    #[arg(long, value_name = "SECONDS", default_value_t = 300, requires = "cluster")]
+    pub deadline: u64,
+    /// Lists in flight at once, per cluster.
+    #[arg(long, value_name = "N", default_value_t = 4, requires = "cluster")]
+    pub concurrency: usize,
+    /// Items per list page.
+    #[arg(long, value_name = "N", default_value_t = 500, requires = "cluster")]
+    pub page_size: u32,
+}
+
+impl ClusterArgs {
+    fn options(&self, read_at: String) -> crate::cluster::Options {
+        crate::cluster::Options {
+            kubeconfig: self.kubeconfig.clone(),
+            contexts: self.contexts.clone(),
+            namespaces: self.namespaces.clone(),
+            page_size: self.page_size.max(1),
+            concurrency: self.concurrency.max(1),
+            request_timeout: std::time::Duration::from_secs(self.request_timeout.max(1)),
+            deadline: std::time::Duration::from_secs(self.deadline.max(1)),
+            read_at,
+        }
+    }
+
+    /// Reads the clusters: reads and contexts that could not be reached.
+    fn read(&self, read_at: String) -> anyhow::Result<(Vec<crate::cluster::ClusterRead>, Vec<source::InputError>)> {
+        Ok(crate::cluster::read_all(&self.options(read_at))?)
+    }
+}
+
+/// Flags of `snapshot`.
+#[derive(Debug, Args)]
+#[command(after_help = "Example:\n  clustergpt snapshot --cluster --context prod -o prod.snap.json.zst")]
+pub struct SnapshotArgs {
+    /// The cluster to read.
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// The file to write (zstd-compressed JSON, e.g. `prod.snap.json.zst`).
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: PathBuf,
+}
+
 /// Flags of `analyze`.
 #[derive(Debug, Args)]
 pub struct AnalyzeArgs {
-    /// Files or directories to audit (`.yaml`, `.yml`, `.json`, recursively); `-` reads stdin.
-    #[arg(default_value = ".")]
+    /// Files or directories to audit (`.yaml`, `.yml`, `.json`, recursively; default `.`); `-`
+    /// reads stdin.
+    #[arg(conflicts_with_all = ["cluster", "snapshot"])]
     pub paths: Vec<PathBuf>,
+    /// The live cluster to audit instead of files.
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// Audit a snapshot written by `clustergpt snapshot` (its read time is "now", so the same
+    /// snapshot always gives the same report).
+    #[arg(long, value_name = "FILE", conflicts_with = "cluster")]
+    pub snapshot: Option<PathBuf>,
+    /// Exit 2 when a cluster resource type could not be read (forbidden, timed out), so some
+    /// rules were not evaluated.
+    #[arg(long)]
+    pub require_complete: bool,
     /// Output format, optionally to a file: `terminal`, `json`, `sarif`, `md`; e.g. `--format sarif=out.sarif`. Repeatable.
     #[arg(long = "format", short = 'f', value_name = "FORMAT[=PATH]")]
     pub formats: Vec<String>,
@@ -263,6 +341,7 @@ pub struct InitArgs {
 pub fn run(cli: Cli) -> anyhow::Result<Status> {
     match cli.command {
         Command::Analyze(a) => analyze(a),
+        Command::Snapshot(s) => snapshot_cmd(&s),
         Command::Rules(r) => rules_cmd(r),
         Command::Fix(f) => fix_cmd(f),
         Command::Init(i) => init(i),
@@ -340,10 +419,22 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<Status> {
     let fail_on = parse_severity(a.fail_on.as_deref())?.or(config.fail_on);
     config.fail_on = fail_on;
     a.rules.check()?;
-    let opts = a.rules.run_options(today());
     let mut timings = Timings::from_env();
-    let mut stdin = std::io::stdin().lock();
-    let input = source::load_paths(&a.paths, &mut stdin as &mut dyn Read, Limits::default());
+    let (input, day) = if a.cluster.cluster {
+        let read_at = crate::settings::now_utc();
+        let (reads, errors) = a.cluster.read(read_at.clone())?;
+        (crate::cluster::into_input(reads, errors), day_of(&read_at))
+    } else if let Some(path) = &a.snapshot {
+        let snap = crate::cluster::snapshot::Snapshot::read(path)?;
+        // The snapshot's time is "now": a replay gives the same report whenever it runs.
+        let day = snap.read_at().map_or_else(today, day_of);
+        (snap.into_input(&path.display().to_string()), day)
+    } else {
+        let paths = if a.paths.is_empty() { vec![PathBuf::from(".")] } else { a.paths.clone() };
+        let mut stdin = std::io::stdin().lock();
+        (source::load_paths(&paths, &mut stdin as &mut dyn Read, Limits::default()), today())
+    };
+    let opts = a.rules.run_options(day);
     timings.lap("read and parse");
     let (mut audit, objects) = audit::run_with_objects(input, &config, &opts);
     timings.lap("audit (graph, rules, cost)");
@@ -380,7 +471,47 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<Status> {
         // Everything readable was audited and reported; the run still did not see (or check) all its input.
         return Ok(Status::Error);
     }
+    if a.require_complete && !audit.not_evaluated.is_empty() {
+        eprintln!(
+            "clustergpt: {} cluster resource type(s) could not be read; --require-complete makes that exit 2",
+            audit.not_evaluated.len()
+        );
+        return Ok(Status::Error);
+    }
     Ok(gate(&audit, fail_on))
+}
+
+/// `YYYY-MM-DD` of an RFC 3339 time.
+fn day_of(time: &str) -> String {
+    time.get(..10).unwrap_or(time).to_string()
+}
+
+fn snapshot_cmd(s: &SnapshotArgs) -> anyhow::Result<Status> {
+    if !s.cluster.cluster {
+        bail!("snapshot reads a live cluster: pass --cluster (and --context NAME for another than the current one)");
+    }
+    let (reads, errors) = s.cluster.read(crate::settings::now_utc())?;
+    for e in &errors {
+        eprintln!("clustergpt: error: {e}");
+    }
+    if reads.is_empty() {
+        return Ok(Status::Error);
+    }
+    let snap = crate::cluster::snapshot::Snapshot::of(&reads);
+    snap.write(&s.output)?;
+    for c in &snap.clusters {
+        eprintln!(
+            "context {}: {} objects{}",
+            c.context,
+            c.objects.len(),
+            if c.gaps.is_empty() { String::new() } else { format!(", {} resource type(s) not readable", c.gaps.len()) }
+        );
+        for g in &c.gaps {
+            eprintln!("  not read: {}", g.message);
+        }
+    }
+    eprintln!("wrote {}", s.output.display());
+    Ok(if errors.is_empty() { Status::Passed } else { Status::Error })
 }
 
 /// Phase timings on stderr when `CLUSTERGPT_TIMINGS` is set, for profiling and BENCHMARKS.md.

@@ -6,8 +6,10 @@
 pub mod audit;
 pub mod baseline;
 pub mod cli;
+pub mod cluster;
 pub mod config;
 pub mod cost;
+pub mod coverage;
 pub mod diff;
 pub mod fix;
 pub mod git;

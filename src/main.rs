@@ -9,6 +9,8 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use clustergpt::cli::{self, Cli, Status};
 
 fn main() -> ExitCode {
+    // One rustls provider (ring) for kube and octocrab alike, before any client is built.
+    clustergpt::cluster::install_crypto_provider();
     let cli = Cli::parse();
     match cli::run(cli) {
         Ok(status) => ExitCode::from(status as u8),

@@ -110,6 +110,16 @@ pub fn today() -> String {
     civil_date(i64::try_from(secs / 86_400).unwrap_or(0))
 }
 
+/// The current time (UTC) as RFC 3339 to the second (`2026-12-02T00:09:05Z`), for snapshot read
+/// times.
+#[must_use]
+pub fn now_utc() -> String {
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let day = civil_date(i64::try_from(secs / 86_400).unwrap_or(0));
+    let s = secs % 86_400;
+    format!("{day}T{:02}:{:02}:{:02}Z", s / 3600, s % 3600 / 60, s % 60)
+}
+
 /// Days since 1970-01-01 as `YYYY-MM-DD` (Howard Hinnant's days-to-civil algorithm).
 fn civil_date(days: i64) -> String {
     let z = days + 719_468;

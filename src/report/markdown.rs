@@ -76,11 +76,22 @@ struct View {
     groups: Vec<Group>,
     errors: Vec<ErrorRow>,
     internal_errors: Vec<InternalRow>,
+    not_evaluated: Vec<GapRow>,
     skipped: Vec<SkippedRow>,
     suppressed: Vec<SuppressedRow>,
     exemption_notes: Vec<NoteRow>,
     cost: Option<CostView>,
     baseline: Option<BaselineView>,
+}
+
+/// A cluster resource type that could not be read, and the rules it leaves unevaluated.
+#[derive(Serialize)]
+struct GapRow {
+    context_md: String,
+    resource_md: String,
+    reason: String,
+    message: String,
+    rules: String,
 }
 
 #[derive(Serialize)]
@@ -347,6 +358,21 @@ impl View {
                         (None, _, None) => String::new(),
                     },
                     message: e.message.clone(),
+                })
+                .collect(),
+            not_evaluated: audit
+                .not_evaluated
+                .iter()
+                .map(|g| GapRow {
+                    context_md: code(&g.context, true),
+                    resource_md: code(&g.resource, true),
+                    reason: g.reason.clone(),
+                    message: g.message.clone(),
+                    rules: if g.rules.is_empty() {
+                        "none of the rules that ran".to_string()
+                    } else {
+                        g.rules.join(", ")
+                    },
                 })
                 .collect(),
             skipped: audit

@@ -61,7 +61,7 @@ pub fn source_label(f: &Finding) -> String {
 }
 
 /// What an audit read, for "N findings in M objects from ...": `3 files`, `context prod`,
-/// `snapshot snap.json`, or several joined with `and`.
+/// or both joined with `and` (a snapshot replay reads as the live run that wrote it).
 #[must_use]
 pub fn read_from(s: &Summary) -> String {
     let list = |word: &str, items: &[String]| match items {
@@ -69,14 +69,11 @@ pub fn read_from(s: &Summary) -> String {
         many => format!("{word}s {}", many.join(", ")),
     };
     let mut parts = Vec::new();
-    if s.files > 0 || (s.contexts.is_empty() && s.snapshots.is_empty()) {
+    if s.files > 0 || s.contexts.is_empty() {
         parts.push(format!("{} file{}", s.files, if s.files == 1 { "" } else { "s" }));
     }
     if !s.contexts.is_empty() {
         parts.push(list("context", &s.contexts));
-    }
-    if !s.snapshots.is_empty() {
-        parts.push(list("snapshot", &s.snapshots));
     }
     parts.join(" and ")
 }

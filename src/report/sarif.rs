@@ -156,11 +156,12 @@ fn envelope(audit: &Audit, index: &BTreeMap<&str, usize>, results: Value) -> Val
 }
 
 /// Notification descriptors: id and description, indexed by position.
-const NOTIFICATIONS: [(&str, &str); 4] = [
+const NOTIFICATIONS: [(&str, &str); 5] = [
     ("input-error", "An input file or document could not be read; it was not audited"),
     ("skipped-document", "A document is not a Kubernetes object (or duplicates another) and was skipped"),
     ("exemption", "An exemption matched nothing, expired, or is malformed"),
     ("internal-error", "A rule failed on an object (a bug in clustergpt); its result for that object is missing"),
+    ("not-evaluated", "A cluster resource type could not be listed; the rules that read it were not evaluated there"),
 ];
 
 fn information_uri() -> Option<&'static str> {
@@ -439,6 +440,11 @@ fn invocation(audit: &Audit) -> Value {
         let document = s.document.map(|d| format!(" (document {d})")).unwrap_or_default();
         let text = format!("{}{document} skipped: {}", s.source, s.reason);
         notification(1, "note", text, crate::source::source_file(&s.source), s.line, None)
+    }));
+    execution.extend(audit.not_evaluated.iter().map(|g| {
+        let rules = if g.rules.is_empty() { "none".to_string() } else { g.rules.join(", ") };
+        let text = format!("context {}: {} ({}); rules not evaluated there: {rules}", g.context, g.message, g.reason);
+        notification(4, "warning", text, None, None, None)
     }));
     let configuration: Vec<Value> = audit
         .exemption_notes

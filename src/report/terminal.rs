@@ -80,6 +80,18 @@ pub fn render(audit: &Audit, color: bool) -> String {
         };
         let _ = writeln!(out, "{} {}{}", p.wrap("1;31", "internal error:"), clean(&at), clean(&e.message));
     }
+    for g in &audit.not_evaluated {
+        let rules = if g.rules.is_empty() { "no rule that ran reads it".to_string() } else { g.rules.join(", ") };
+        let _ = writeln!(
+            out,
+            "{} context {}: {} ({}); not evaluated there: {}",
+            p.wrap("1;33", "not evaluated:"),
+            clean(&g.context),
+            clean(&g.message),
+            clean(&g.reason),
+            clean(&rules)
+        );
+    }
     for s in &audit.skipped {
         let _ = writeln!(out, "{} {}: {}", p.dim("skipped:"), clean(&skipped_at(s)), clean(&s.reason));
     }
@@ -96,7 +108,11 @@ pub fn render(audit: &Audit, color: bool) -> String {
         .filter_map(|sev| s.by_severity.get(sev).filter(|n| **n > 0).map(|n| format!("{n} {sev}")))
         .collect();
     let mut problems = String::new();
-    for (n, what) in [(audit.errors.len(), "input error"), (audit.internal_errors.len(), "internal error")] {
+    for (n, what) in [
+        (audit.errors.len(), "input error"),
+        (audit.internal_errors.len(), "internal error"),
+        (audit.not_evaluated.len(), "unreadable resource type"),
+    ] {
         if n > 0 {
             problems.push_str(&format!("; {n} {what}{}", plural(n)));
         }

@@ -90,6 +90,26 @@ pub struct Input {
     pub skipped: Vec<Skipped>,
     /// Number of files read.
     pub files: usize,
+    /// Resource types a cluster did not let us list (live runs and snapshot replays).
+    pub gaps: Vec<Gap>,
+}
+
+/// A resource type of a cluster that could not be read (forbidden, not found, timed out): the
+/// rules that needed it are reported "not evaluated" for that cluster, never as passed.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Gap {
+    /// The context (cluster) it is about.
+    pub context: String,
+    /// API group (`""` for core).
+    pub group: String,
+    /// Kind (`Secret`).
+    pub kind: String,
+    /// Plural resource name (`secrets`).
+    pub resource: String,
+    /// `forbidden`, `not-found`, `timeout`, `error`, `deadline`.
+    pub reason: String,
+    /// What the server or client said (`could not list secrets: forbidden: ...`).
+    pub message: String,
 }
 
 /// Whether a path looks like a manifest file.

@@ -1,0 +1,588 @@
+//! Live clusters as an input: the objects of one or more kubeconfig contexts, read through kube.
+//!
+//! Read-only by construction: the only requests are `GET /version`, discovery and paginated
+//! `list`s of the types in [`RESOURCES`]. Secrets are listed metadata-only
+//! (`PartialObjectMetadataList`), so no Secret data is ever requested. A type the credentials may
+//! not list (403), that is not there (404) or that does not answer in time becomes a [`Gap`]: the
+//! audit reports the rules that needed it as "not evaluated" for that cluster, never as passed.
+//!
+//! Each page is converted into model objects as it arrives (`managedFields` and the
+//! `last-applied-configuration` annotation dropped), and the page itself is freed.
+
+pub mod snapshot;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use kube::api::{ApiResource, DynamicObject, ListParams};
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::discovery::{Discovery, Scope, verbs};
+use kube::{Client, Config, Resource};
+use serde_json::Value;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+
+use crate::model::{Object, Origin};
+use crate::source::{Gap, Input, InputError};
+
+/// One resource type the rules read: where it is served and how to list it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResourceType {
+    /// API group, `""` for core.
+    pub group: &'static str,
+    /// Version listed.
+    pub version: &'static str,
+    /// Kind.
+    pub kind: &'static str,
+    /// Plural resource name (the URL segment).
+    pub plural: &'static str,
+    /// Listed as `PartialObjectMetadataList`: only metadata, never data (Secrets).
+    pub metadata_only: bool,
+}
+
+const fn r(group: &'static str, version: &'static str, kind: &'static str, plural: &'static str) -> ResourceType {
+    ResourceType { group, version, kind, plural, metadata_only: false }
+}
+
+/// Every type read from a cluster, in the order objects are handed to the audit. A type the server
+/// does not serve (no Gateway API, no VPA, an old `autoscaling/v2`) is not read and is no gap:
+/// there are no such objects to miss.
+pub const RESOURCES: &[ResourceType] = &[
+    r("", "v1", "Namespace", "namespaces"),
+    r("", "v1", "Node", "nodes"),
+    r("", "v1", "Pod", "pods"),
+    r("", "v1", "Service", "services"),
+    r("", "v1", "ServiceAccount", "serviceaccounts"),
+    r("", "v1", "ConfigMap", "configmaps"),
+    ResourceType { metadata_only: true, ..r("", "v1", "Secret", "secrets") },
+    r("", "v1", "PersistentVolumeClaim", "persistentvolumeclaims"),
+    r("", "v1", "PersistentVolume", "persistentvolumes"),
+    r("", "v1", "ReplicationController", "replicationcontrollers"),
+    r("", "v1", "LimitRange", "limitranges"),
+    r("", "v1", "ResourceQuota", "resourcequotas"),
+    r("", "v1", "Event", "events"),
+    r("apps", "v1", "Deployment", "deployments"),
+    r("apps", "v1", "StatefulSet", "statefulsets"),
+    r("apps", "v1", "DaemonSet", "daemonsets"),
+    r("apps", "v1", "ReplicaSet", "replicasets"),
+    r("batch", "v1", "Job", "jobs"),
+    r("batch", "v1", "CronJob", "cronjobs"),
+    r("autoscaling", "v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers"),
+    r("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets"),
+    r("networking.k8s.io", "v1", "Ingress", "ingresses"),
+    r("networking.k8s.io", "v1", "IngressClass", "ingressclasses"),
+    r("networking.k8s.io", "v1", "NetworkPolicy", "networkpolicies"),
+    r("rbac.authorization.k8s.io", "v1", "Role", "roles"),
+    r("rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings"),
+    r("rbac.authorization.k8s.io", "v1", "ClusterRole", "clusterroles"),
+    r("rbac.authorization.k8s.io", "v1", "ClusterRoleBinding", "clusterrolebindings"),
+    r("storage.k8s.io", "v1", "StorageClass", "storageclasses"),
+    r("scheduling.k8s.io", "v1", "PriorityClass", "priorityclasses"),
+    r("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices"),
+    r("gateway.networking.k8s.io", "v1", "HTTPRoute", "httproutes"),
+    r("autoscaling.k8s.io", "v1", "VerticalPodAutoscaler", "verticalpodautoscalers"),
+];
+
+/// The annotation `kubectl apply` leaves: a full copy of the applied object (Secret data too).
+const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
+
+/// How to reach the clusters and how long to try.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// A kubeconfig file; `None`: `KUBECONFIG` (several files merged), `~/.kube/config`, then the
+    /// in-cluster service account.
+    pub kubeconfig: Option<PathBuf>,
+    /// Contexts to read; empty: the current context.
+    pub contexts: Vec<String>,
+    /// Namespaces to read; empty: all (and the cluster-scoped types).
+    pub namespaces: Vec<String>,
+    /// Items per list page.
+    pub page_size: u32,
+    /// Lists in flight at once, per cluster.
+    pub concurrency: usize,
+    /// Longest wait for one answer.
+    pub request_timeout: Duration,
+    /// Longest time for the whole read of one cluster.
+    pub deadline: Duration,
+    /// When the read happens (RFC 3339, UTC), from the caller's clock.
+    pub read_at: String,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            kubeconfig: None,
+            contexts: Vec::new(),
+            namespaces: Vec::new(),
+            page_size: 500,
+            concurrency: 4,
+            request_timeout: Duration::from_secs(30),
+            deadline: Duration::from_secs(300),
+            read_at: String::new(),
+        }
+    }
+}
+
+/// What one cluster gave.
+#[derive(Debug, Clone)]
+pub struct ClusterRead {
+    /// The context name (the cluster's identity in findings).
+    pub context: String,
+    /// `gitVersion` of the API server.
+    pub server_version: Option<String>,
+    /// When it was read (RFC 3339).
+    pub read_at: String,
+    /// Namespaces the read was limited to (empty: all).
+    pub namespaces: Vec<String>,
+    /// `aggregated` or `legacy`.
+    pub discovery: String,
+    /// Objects as read (without managed fields and the last-applied annotation).
+    pub objects: Vec<Object>,
+    /// Types that could not be read.
+    pub gaps: Vec<Gap>,
+}
+
+/// Why a cluster could not be read at all.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// No usable kubeconfig or in-cluster configuration.
+    #[error("{0}")]
+    Config(String),
+    /// The API server did not answer `/version` or discovery.
+    #[error("cannot reach the API server of context `{context}`: {message}")]
+    Unreachable {
+        /// The context.
+        context: String,
+        /// What failed.
+        message: String,
+    },
+}
+
+/// Installs ring as the process's rustls crypto provider (once; later calls do nothing), so kube's
+/// TLS stack never has to guess between providers.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// Reads every requested context, one after the other, on a runtime of its own.
+///
+/// # Errors
+/// When no kubeconfig or in-cluster configuration can be loaded, or the runtime cannot start.
+/// A context that cannot be reached is an `InputError` in the result, not an error.
+pub fn read_all(opts: &Options) -> Result<(Vec<ClusterRead>, Vec<InputError>), Error> {
+    install_crypto_provider();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Config(format!("cannot start the runtime: {e}")))?;
+    rt.block_on(async {
+        let targets = resolve_contexts(opts)?;
+        let mut reads = Vec::new();
+        let mut errors = Vec::new();
+        for target in targets {
+            let context = target.name().to_string();
+            let client = match target.client(opts).await {
+                Ok(c) => c,
+                Err(e) => {
+                    errors.push(unreachable(&context, &e));
+                    continue;
+                }
+            };
+            match read_cluster(client, &context, opts).await {
+                Ok(read) => reads.push(read),
+                Err(e) => errors.push(unreachable(&context, &e)),
+            }
+        }
+        Ok::<_, Error>((reads, errors))
+    })
+}
+
+fn unreachable(context: &str, e: &Error) -> InputError {
+    InputError {
+        source: format!("{}{context}", crate::source::CLUSTER_PREFIX),
+        line: None,
+        column: None,
+        message: format!("{e}; check the context with `kubectl --context {context} get --raw /version`"),
+    }
+}
+
+/// Where a client comes from.
+enum Target {
+    Kubeconfig { kubeconfig: Box<Kubeconfig>, context: String },
+    InCluster,
+}
+
+impl Target {
+    fn name(&self) -> &str {
+        match self {
+            Target::Kubeconfig { context, .. } => context,
+            Target::InCluster => "in-cluster",
+        }
+    }
+
+    async fn client(self, opts: &Options) -> Result<Client, Error> {
+        let name = self.name().to_string();
+        let mut config = match self {
+            Target::Kubeconfig { kubeconfig, context } => {
+                let options = KubeConfigOptions { context: Some(context), ..KubeConfigOptions::default() };
+                Config::from_custom_kubeconfig(*kubeconfig, &options)
+                    .await
+                    .map_err(|e| Error::Config(format!("context `{name}`: {e}")))?
+            }
+            Target::InCluster => {
+                Config::incluster().map_err(|e| Error::Config(format!("in-cluster configuration: {e}")))?
+            }
+        };
+        config.connect_timeout = Some(opts.request_timeout);
+        config.read_timeout = Some(opts.request_timeout);
+        Client::try_from(config).map_err(|e| Error::Unreachable { context: name, message: e.to_string() })
+    }
+}
+
+/// The contexts to read: the named ones, or the current one, or the in-cluster account.
+fn resolve_contexts(opts: &Options) -> Result<Vec<Target>, Error> {
+    let loaded = match &opts.kubeconfig {
+        Some(path) => Some(load_kubeconfig(path)?),
+        None => match Kubeconfig::read() {
+            Ok(kc) => Some(kc),
+            // No kubeconfig anywhere: inside a pod, its service account is the way in.
+            Err(_) if std::env::var_os("KUBERNETES_SERVICE_HOST").is_some() && opts.contexts.is_empty() => None,
+            Err(e) => {
+                return Err(Error::Config(format!(
+                    "cannot load a kubeconfig ({e}); pass --kubeconfig FILE or set KUBECONFIG"
+                )));
+            }
+        },
+    };
+    let Some(kc) = loaded else { return Ok(vec![Target::InCluster]) };
+    let names: Vec<String> = if opts.contexts.is_empty() {
+        match &kc.current_context {
+            Some(c) if !c.is_empty() => vec![c.clone()],
+            _ => return Err(Error::Config("the kubeconfig has no current context; pass --context NAME".to_string())),
+        }
+    } else {
+        opts.contexts.clone()
+    };
+    let mut out = Vec::new();
+    for name in names {
+        if !kc.contexts.iter().any(|c| c.name == name) {
+            let known: Vec<&str> = kc.contexts.iter().map(|c| c.name.as_str()).collect();
+            return Err(Error::Config(format!(
+                "no context `{name}` in the kubeconfig (it has: {})",
+                if known.is_empty() { "none".to_string() } else { known.join(", ") }
+            )));
+        }
+        if out.iter().any(|t: &Target| t.name() == name) {
+            continue;
+        }
+        out.push(Target::Kubeconfig { kubeconfig: Box::new(kc.clone()), context: name });
+    }
+    Ok(out)
+}
+
+fn load_kubeconfig(path: &Path) -> Result<Kubeconfig, Error> {
+    Kubeconfig::read_from(path).map_err(|e| Error::Config(format!("cannot read kubeconfig {}: {e}", path.display())))
+}
+
+/// Reads one cluster through `client`.
+///
+/// # Errors
+/// When the API server does not answer `/version` or discovery.
+pub async fn read_cluster(client: Client, context: &str, opts: &Options) -> Result<ClusterRead, Error> {
+    let deadline = Instant::now() + opts.deadline;
+    let unreachable =
+        |e: &dyn std::fmt::Display| Error::Unreachable { context: context.to_string(), message: e.to_string() };
+    let version = tokio::time::timeout_at(deadline, client.apiserver_version())
+        .await
+        .map_err(|_| unreachable(&"no answer to /version before the deadline"))?
+        .map_err(|e| unreachable(&e))?;
+    let (discovery, mode) = tokio::time::timeout_at(deadline, discover(&client))
+        .await
+        .map_err(|_| unreachable(&"discovery timed out"))?
+        .map_err(|e| unreachable(&e))?;
+
+    let semaphore = Arc::new(Semaphore::new(opts.concurrency.max(1)));
+    let mut tasks: JoinSet<(usize, Result<Vec<Object>, Gap>)> = JoinSet::new();
+    let mut jobs = 0usize;
+    for rt in RESOURCES {
+        let Some((ar, namespaced)) = served(&discovery, rt) else { continue };
+        let scopes: Vec<Option<String>> = match (namespaced, opts.namespaces.is_empty()) {
+            (_, true) => vec![None],
+            (true, false) => opts.namespaces.iter().cloned().map(Some).collect(),
+            // Limited to namespaces: cluster-wide types are outside what was asked for.
+            (false, false) => Vec::new(),
+        };
+        for ns in scopes {
+            let job = List {
+                client: client.clone(),
+                ar: ar.clone(),
+                rt: *rt,
+                namespace: ns,
+                context: context.to_string(),
+                page_size: opts.page_size.max(1),
+                request_timeout: opts.request_timeout,
+            };
+            let semaphore = Arc::clone(&semaphore);
+            let index = jobs;
+            jobs += 1;
+            tasks.spawn(async move {
+                let gap = |reason: &str, message: String| job.gap(reason, message);
+                let run = async {
+                    let _permit = semaphore.acquire().await;
+                    job.run().await
+                };
+                let result = match tokio::time::timeout_at(deadline, run).await {
+                    Ok(r) => r,
+                    Err(_) => Err(gap(
+                        "deadline",
+                        format!("could not list {}: the read's deadline passed before it finished", job.what()),
+                    )),
+                };
+                (index, result)
+            });
+        }
+    }
+    let mut results: Vec<(usize, Result<Vec<Object>, Gap>)> = Vec::with_capacity(jobs);
+    while let Some(joined) = tasks.join_next().await {
+        // A list task only panics on a bug; its type then stays unread and unreported, so say so.
+        match joined {
+            Ok(r) => results.push(r),
+            Err(e) => {
+                return Err(Error::Unreachable {
+                    context: context.to_string(),
+                    message: format!("a list task failed: {e}"),
+                });
+            }
+        }
+    }
+    // Table order, then namespace order: the same cluster always gives the same object order.
+    results.sort_by_key(|(i, _)| *i);
+    let mut objects = Vec::new();
+    let mut gaps = Vec::new();
+    for (_, r) in results {
+        match r {
+            Ok(mut o) => objects.append(&mut o),
+            Err(g) => gaps.push(g),
+        }
+    }
+    Ok(ClusterRead {
+        context: context.to_string(),
+        server_version: Some(version.git_version),
+        read_at: opts.read_at.clone(),
+        namespaces: opts.namespaces.clone(),
+        discovery: mode.to_string(),
+        objects,
+        gaps,
+    })
+}
+
+/// Discovery limited to the groups of [`RESOURCES`]: aggregated (two requests), else legacy.
+async fn discover(client: &Client) -> Result<(Discovery, &'static str), kube::Error> {
+    let mut groups: Vec<&str> = RESOURCES.iter().map(|r| r.group).collect();
+    groups.sort_unstable();
+    groups.dedup();
+    match Discovery::new(client.clone()).filter(&groups).run_aggregated().await {
+        // A server without aggregated discovery may answer the legacy list, which reads as an
+        // empty aggregated one: only trust it when it has the core group.
+        Ok(d) if d.has_group("") => return Ok((d, "aggregated")),
+        Ok(_) | Err(_) => {}
+    }
+    Ok((Discovery::new(client.clone()).filter(&groups).run().await?, "legacy"))
+}
+
+/// The served resource for a table entry and whether it is namespaced, when the server has it
+/// and allows `list`.
+fn served(discovery: &Discovery, rt: &ResourceType) -> Option<(ApiResource, bool)> {
+    let group = discovery.get(rt.group)?;
+    group
+        .versioned_resources(rt.version)
+        .into_iter()
+        .find(|(ar, caps)| ar.plural == rt.plural && caps.supports_operation(verbs::LIST))
+        .map(|(ar, caps)| (ar, caps.scope == Scope::Namespaced))
+}
+
+/// One paginated list: a type, cluster-wide or in one namespace.
+struct List {
+    client: Client,
+    ar: ApiResource,
+    rt: ResourceType,
+    namespace: Option<String>,
+    context: String,
+    page_size: u32,
+    request_timeout: Duration,
+}
+
+/// How many times a list restarts after its continue token expired (410) before giving up.
+const MAX_RESTARTS: usize = 3;
+
+impl List {
+    fn what(&self) -> String {
+        match &self.namespace {
+            Some(ns) => format!("{} in namespace {ns}", self.rt.plural),
+            None => self.rt.plural.to_string(),
+        }
+    }
+
+    fn gap(&self, reason: &str, message: String) -> Gap {
+        Gap {
+            context: self.context.clone(),
+            group: self.rt.group.to_string(),
+            kind: self.rt.kind.to_string(),
+            resource: match &self.namespace {
+                Some(ns) => format!("{}/{ns}", self.rt.plural),
+                None => self.rt.plural.to_string(),
+            },
+            reason: reason.to_string(),
+            message,
+        }
+    }
+
+    async fn run(&self) -> Result<Vec<Object>, Gap> {
+        let url = DynamicObject::url_path(&self.ar, self.namespace.as_deref());
+        let request = kube::core::Request::new(url);
+        let mut restarts = 0;
+        'list: loop {
+            let mut objects = Vec::new();
+            let mut token: Option<String> = None;
+            loop {
+                let mut lp = ListParams::default().limit(self.page_size);
+                if let Some(t) = &token {
+                    lp = lp.continue_token(t);
+                }
+                let built = if self.rt.metadata_only { request.list_metadata(&lp) } else { request.list(&lp) };
+                let req = built.map_err(|e| self.gap("error", format!("could not list {}: {e}", self.what())))?;
+                let page = match tokio::time::timeout(self.request_timeout, self.client.request::<Value>(req)).await {
+                    Err(_) => {
+                        return Err(self.gap(
+                            "timeout",
+                            format!(
+                                "could not list {}: no answer within {} s",
+                                self.what(),
+                                self.request_timeout.as_secs_f64()
+                            ),
+                        ));
+                    }
+                    Ok(Err(kube::Error::Api(s))) if s.code == 410 && restarts < MAX_RESTARTS => {
+                        // The continue token expired (compaction): the list must start again.
+                        restarts += 1;
+                        continue 'list;
+                    }
+                    Ok(Err(e)) => return Err(self.error_gap(&e)),
+                    Ok(Ok(page)) => page,
+                };
+                token = self.take_page(page, &mut objects);
+                if token.is_none() {
+                    return Ok(objects);
+                }
+            }
+        }
+    }
+
+    fn error_gap(&self, e: &kube::Error) -> Gap {
+        let what = self.what();
+        match e {
+            kube::Error::Api(s) if s.code == 403 => {
+                self.gap("forbidden", format!("could not list {what}: forbidden: {}", s.message))
+            }
+            kube::Error::Api(s) if s.code == 404 => {
+                self.gap("not-found", format!("could not list {what}: not found: {}", s.message))
+            }
+            kube::Error::Api(s) if s.code == 410 => self.gap(
+                "expired",
+                format!("could not list {what}: the list kept expiring (410) after {MAX_RESTARTS} restarts"),
+            ),
+            kube::Error::Api(s) => {
+                self.gap("error", format!("could not list {what}: {} {}: {}", s.code, s.reason, s.message))
+            }
+            other => self.gap("error", format!("could not list {what}: {other}")),
+        }
+    }
+
+    /// Converts one page into objects and returns its continue token.
+    fn take_page(&self, mut page: Value, objects: &mut Vec<Object>) -> Option<String> {
+        let token =
+            page.pointer("/metadata/continue").and_then(Value::as_str).filter(|t| !t.is_empty()).map(str::to_string);
+        let items = match page.get_mut("items").map(Value::take) {
+            Some(Value::Array(items)) => items,
+            _ => Vec::new(),
+        };
+        drop(page);
+        objects.reserve(items.len());
+        for item in items {
+            let body = self.clean(item);
+            let uid = body.pointer("/metadata/uid").and_then(Value::as_str).unwrap_or_default().to_string();
+            objects.push(Object::from_body(body, Origin::Cluster { context: self.context.clone(), uid }));
+        }
+        token
+    }
+
+    /// An item as the model keeps it: typed (list items carry no `kind`), without managed fields
+    /// or the last-applied copy, and metadata alone for metadata-only types.
+    fn clean(&self, item: Value) -> Value {
+        let Value::Object(mut map) = item else { return Value::Null };
+        if self.rt.metadata_only {
+            map.retain(|k, _| k == "metadata");
+        }
+        map.insert("apiVersion".to_string(), Value::String(self.ar.api_version.clone()));
+        map.insert("kind".to_string(), Value::String(self.ar.kind.clone()));
+        let mut body = Value::Object(map);
+        strip(&mut body);
+        body
+    }
+}
+
+/// Drops what a cluster adds that audits never read and snapshots should not carry:
+/// `managedFields`, and the `last-applied-configuration` annotation (a full copy of the object,
+/// Secret data included).
+pub fn strip(body: &mut Value) {
+    let Some(meta) = body.get_mut("metadata").and_then(Value::as_object_mut) else { return };
+    meta.remove("managedFields");
+    let empty = match meta.get_mut("annotations").and_then(Value::as_object_mut) {
+        Some(annotations) => {
+            annotations.remove(LAST_APPLIED);
+            annotations.is_empty()
+        }
+        None => false,
+    };
+    if empty {
+        meta.remove("annotations");
+    }
+}
+
+/// The audit input of live reads: their objects (`Origin::Cluster`) and gaps.
+#[must_use]
+pub fn into_input(reads: Vec<ClusterRead>, errors: Vec<InputError>) -> Input {
+    let mut input = Input { errors, ..Input::default() };
+    for read in reads {
+        input.objects.extend(read.objects);
+        input.gaps.extend(read.gaps);
+    }
+    input
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn strip_drops_managed_fields_and_last_applied() {
+        let mut body = json!({"metadata": {"name": "a", "managedFields": [{}],
+            "annotations": {LAST_APPLIED: "{\"data\":{\"password\":\"aHVudGVyMg==\"}}"}}});
+        strip(&mut body);
+        assert_eq!(body, json!({"metadata": {"name": "a"}}));
+        let mut kept = json!({"metadata": {"annotations": {"a": "b", LAST_APPLIED: "{}"}}});
+        strip(&mut kept);
+        assert_eq!(kept, json!({"metadata": {"annotations": {"a": "b"}}}));
+    }
+
+    #[test]
+    fn table_is_consistent() {
+        for (i, a) in RESOURCES.iter().enumerate() {
+            assert!(!RESOURCES[..i].iter().any(|b| b.group == a.group && b.plural == a.plural), "{a:?}");
+        }
+        assert!(RESOURCES.iter().filter(|r| r.metadata_only).all(|r| r.kind == "Secret"));
+    }
+}

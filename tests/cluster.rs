@@ -1,0 +1,448 @@
+//! Live clusters against a loopback Kubernetes API server (`tests/cluster_fake`), reached by the
+//! real `kube::Client` through a generated kubeconfig: discovery both ways, paging and 410
+//! restarts, 403s reported as "not evaluated", timeouts and the deadline, metadata-only Secrets,
+//! no writes, the concurrency bound, several contexts, snapshots, and the real `kubectl`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod cluster_fake;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use cluster_fake::{DiscoveryMode, FakeCluster, Logged, max_in_flight};
+use clustergpt::audit::{self, RunOptions};
+use clustergpt::cluster::{self, ClusterRead, Options};
+use clustergpt::config::Config;
+use clustergpt::model::Origin;
+use serde_json::Value;
+
+const READ_AT: &str = "2026-12-01T08:00:00Z";
+
+fn fixture() -> Vec<Value> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("manifests-fixtures/cluster/shop.json");
+    cluster_fake::load_objects(&path)
+}
+
+struct Harness {
+    fake: FakeCluster,
+    dir: tempfile::TempDir,
+    kubeconfig: PathBuf,
+    _rt: tokio::runtime::Runtime,
+}
+
+impl Harness {
+    fn new(objects: Vec<Value>, contexts: &[&str]) -> Harness {
+        cluster::install_crypto_provider();
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let fake = rt.block_on(FakeCluster::start(objects));
+        let dir = tempfile::tempdir().unwrap();
+        let kubeconfig = dir.path().join("kubeconfig");
+        std::fs::write(&kubeconfig, fake.kubeconfig(contexts)).unwrap();
+        Harness { fake, dir, kubeconfig, _rt: rt }
+    }
+
+    fn shop() -> Harness {
+        Harness::new(fixture(), &["kind-shop"])
+    }
+
+    fn options(&self) -> Options {
+        Options {
+            kubeconfig: Some(self.kubeconfig.clone()),
+            page_size: 2,
+            request_timeout: Duration::from_secs(5),
+            deadline: Duration::from_secs(20),
+            read_at: READ_AT.to_string(),
+            ..Options::default()
+        }
+    }
+
+    fn read(&self, opts: &Options) -> Vec<ClusterRead> {
+        let (reads, errors) = cluster::read_all(opts).expect("read");
+        assert!(errors.is_empty(), "{errors:?}");
+        reads
+    }
+
+    fn read_one(&self) -> ClusterRead {
+        self.read(&self.options()).pop().expect("one cluster")
+    }
+
+    fn bin(&self, args: &[&str]) -> std::process::Output {
+        Command::new(env!("CARGO_BIN_EXE_clustergpt"))
+            .args(args)
+            .env("KUBECONFIG", &self.kubeconfig)
+            .env("NO_COLOR", "1")
+            .current_dir(self.dir.path())
+            .output()
+            .expect("run clustergpt")
+    }
+}
+
+fn lists<'a>(log: &'a [Logged], resource: &str) -> Vec<&'a Logged> {
+    log.iter().filter(|l| l.path.ends_with(&format!("/{resource}")) && l.query.contains_key("limit")).collect()
+}
+
+fn assert_read_only(log: &[Logged]) {
+    assert!(!log.is_empty());
+    for l in log {
+        assert_eq!(l.method, "GET", "{l:?}");
+        assert!(l.authorized, "every request carries the kubeconfig's token: {l:?}");
+        assert!(!l.query.contains_key("watch"), "{l:?}");
+    }
+    // Secrets are only ever asked for as metadata.
+    for l in log.iter().filter(|l| l.path.contains("/secrets")) {
+        assert!(l.accept.starts_with("application/json;as=PartialObjectMetadataList"), "{l:?}");
+        assert!(!l.accept.contains("as=Table"), "{l:?}");
+    }
+}
+
+#[test]
+fn reads_every_object_page_by_page_through_aggregated_discovery() {
+    let h = Harness::shop();
+    let read = h.read_one();
+    assert_eq!(read.context, "kind-shop");
+    assert_eq!(read.discovery, "aggregated");
+    assert_eq!(read.server_version.as_deref(), Some("v1.31.0-fake"));
+    assert_eq!(read.read_at, READ_AT);
+    assert!(read.gaps.is_empty(), "{:?}", read.gaps);
+    assert_eq!(read.objects.len(), fixture().len());
+
+    for o in &read.objects {
+        assert!(!o.api_version.is_empty() && !o.kind.is_empty(), "{:?}", o.body);
+        let meta = &o.body["metadata"];
+        assert!(meta.get("managedFields").is_none(), "{}", o.body);
+        assert!(meta.pointer("/annotations/kubectl.kubernetes.io~1last-applied-configuration").is_none(), "{}", o.body);
+        match &o.origin {
+            Origin::Cluster { context, uid } => {
+                assert_eq!(context, "kind-shop");
+                assert_eq!(Some(uid.as_str()), meta["uid"].as_str());
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    let secret = read.objects.iter().find(|o| o.kind == "Secret").expect("secret");
+    assert_eq!(secret.api_version, "v1");
+    assert_eq!(secret.body.as_object().map(|m| m.len()), Some(3), "metadata only: {}", secret.body);
+    assert!(!secret.body.to_string().contains("aHVudGVyMg=="), "no Secret data, not even in annotations");
+    let deployment = read.objects.iter().find(|o| o.kind == "Deployment").expect("deployment");
+    assert_eq!(deployment.body["metadata"]["annotations"]["deployment.kubernetes.io/revision"], "1");
+
+    let log = h.fake.log();
+    assert_read_only(&log);
+    // Five pods in pages of two: three requests, each continuing where the last stopped.
+    let pods = lists(&log, "pods");
+    let tokens: Vec<Option<&str>> = pods.iter().map(|l| l.query.get("continue").map(String::as_str)).collect();
+    assert_eq!(tokens, [None, Some("offset-2"), Some("offset-4")]);
+    assert!(pods.iter().all(|l| l.query.get("limit").map(String::as_str) == Some("2")));
+    // Two discovery requests, no per-group ones.
+    assert!(!log.iter().any(|l| l.path.starts_with("/apis/") && l.path.matches('/').count() == 3), "{log:?}");
+}
+
+#[test]
+fn falls_back_to_legacy_discovery_both_ways() {
+    for mode in [DiscoveryMode::LegacyJson, DiscoveryMode::Legacy406] {
+        let h = Harness::shop();
+        h.fake.with(|s| s.discovery = mode);
+        let read = h.read_one();
+        assert_eq!(read.discovery, "legacy", "{mode:?}");
+        assert_eq!(read.objects.len(), fixture().len(), "{mode:?}");
+        let log = h.fake.log();
+        assert_read_only(&log);
+        assert!(log.iter().any(|l| l.path == "/apis/apps/v1"), "legacy discovery asks each group: {mode:?}");
+    }
+}
+
+#[test]
+fn an_expired_continue_token_restarts_the_list() {
+    let h = Harness::shop();
+    h.fake.with(|s| {
+        s.expire_once.insert("pods".into(), 1);
+    });
+    let read = h.read_one();
+    assert!(read.gaps.is_empty(), "{:?}", read.gaps);
+    let mut pods: Vec<&str> = read.objects.iter().filter(|o| o.kind == "Pod").map(|o| o.name.as_str()).collect();
+    assert_eq!(pods.len(), 5);
+    pods.dedup();
+    assert_eq!(pods.len(), 5, "no duplicates after the restart");
+    let log = h.fake.log();
+    let tokens: Vec<Option<&str>> =
+        lists(&log, "pods").iter().map(|l| l.query.get("continue").map(String::as_str)).collect();
+    assert_eq!(tokens, [None, Some("offset-2"), None, Some("offset-2"), Some("offset-4")]);
+}
+
+#[test]
+fn forbidden_resources_are_gaps_and_their_rules_are_not_evaluated() {
+    let h = Harness::shop();
+    h.fake.with(|s| {
+        s.forbidden.insert("secrets".into());
+        s.forbidden.insert("clusterroles".into());
+    });
+    let read = h.read_one();
+    let gaps: Vec<(&str, &str)> = read.gaps.iter().map(|g| (g.resource.as_str(), g.reason.as_str())).collect();
+    assert_eq!(gaps, [("secrets", "forbidden"), ("clusterroles", "forbidden")]);
+    assert_eq!(
+        read.gaps[0].message,
+        "could not list secrets: forbidden: secrets is forbidden: User \"system:serviceaccount:audit:clustergpt\" \
+         cannot list resource \"secrets\" in API group \"\" at the cluster scope"
+    );
+    assert!(!read.objects.iter().any(|o| o.kind == "Secret" || o.kind == "ClusterRole"));
+    assert!(read.objects.iter().any(|o| o.kind == "ClusterRoleBinding"));
+
+    let input = cluster::into_input(vec![read], Vec::new());
+    let opts = RunOptions { today: Some("2026-12-01".into()), ..RunOptions::default() };
+    let a = audit::run(input, &Config::defaults(), &opts);
+    assert!(a.errors.is_empty(), "{:?}", a.errors);
+    assert_eq!(a.summary.contexts, ["kind-shop"]);
+    let secrets = a.not_evaluated.iter().find(|n| n.resource == "secrets").expect("secrets gap");
+    assert!(secrets.rules.iter().any(|r| r == "ARC005"), "{secrets:?}");
+    assert!(!secrets.rules.iter().any(|r| r == "SEC001"), "{secrets:?}");
+    let roles = a.not_evaluated.iter().find(|n| n.resource == "clusterroles").expect("roles gap");
+    assert!(roles.rules.iter().any(|r| r == "SEC016"), "{roles:?}");
+
+    let text = clustergpt::report::terminal::render(&a, false);
+    assert!(text.contains("not evaluated: context kind-shop: could not list secrets: forbidden"), "{text}");
+    let md = clustergpt::report::markdown::render(&a).unwrap();
+    assert!(md.contains("## Not evaluated"), "{md}");
+    assert!(md.contains("| `kind-shop` | `secrets` | forbidden |"), "{md}");
+    let json: Value = serde_json::from_str(&clustergpt::report::json::render(&a).unwrap()).unwrap();
+    assert_eq!(json["not_evaluated"][0]["reason"], "forbidden");
+    let sarif = clustergpt::report::sarif::render(&a).unwrap();
+    assert!(sarif.contains("rules not evaluated there"), "{sarif}");
+
+    // The command line: gaps are reported; --require-complete makes them exit 2.
+    let out = h.bin(&["analyze", "--cluster", "--format", "json"]);
+    assert_ne!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = h.bin(&["analyze", "--cluster", "--require-complete", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--require-complete"));
+}
+
+#[test]
+fn slow_answers_become_timeouts_and_the_deadline_bounds_the_read() {
+    let h = Harness::shop();
+    h.fake.with(|s| {
+        s.slow.insert("pods".into(), Duration::from_secs(3));
+    });
+    let opts = Options { request_timeout: Duration::from_millis(500), ..h.options() };
+    let started = std::time::Instant::now();
+    let read = h.read(&opts).pop().unwrap();
+    let gaps: Vec<(&str, &str)> = read.gaps.iter().map(|g| (g.resource.as_str(), g.reason.as_str())).collect();
+    assert_eq!(gaps, [("pods", "timeout")]);
+    assert!(read.objects.iter().any(|o| o.kind == "Deployment"));
+    assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+
+    let h = Harness::shop();
+    h.fake.with(|s| {
+        s.slow.insert("deployments".into(), Duration::from_secs(4));
+    });
+    let opts = Options { request_timeout: Duration::from_secs(10), deadline: Duration::from_secs(1), ..h.options() };
+    let started = std::time::Instant::now();
+    let read = h.read(&opts).pop().unwrap();
+    assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+    let deployments = read.gaps.iter().find(|g| g.resource == "deployments").expect("deployments gap");
+    assert_eq!(deployments.reason, "deadline");
+    assert!(read.objects.iter().any(|o| o.kind == "Pod"));
+}
+
+#[test]
+fn concurrency_is_bounded() {
+    for bound in [1, 3] {
+        let h = Harness::shop();
+        h.fake.with(|s| s.list_delay = Duration::from_millis(60));
+        let opts = Options { concurrency: bound, ..h.options() };
+        let read = h.read(&opts).pop().unwrap();
+        assert!(read.gaps.is_empty(), "{:?}", read.gaps);
+        let seen = max_in_flight(&h.fake.log());
+        assert!(seen <= bound, "{seen} lists in flight with a bound of {bound}");
+        assert!(seen >= bound.min(2), "lists do run side by side: {seen}");
+    }
+}
+
+#[test]
+fn several_contexts_make_one_audit_and_namespaces_limit_the_read() {
+    let h = Harness::new(fixture(), &["eu", "us"]);
+    let opts = Options { contexts: vec!["us".into(), "eu".into()], ..h.options() };
+    let reads = h.read(&opts);
+    assert_eq!(reads.iter().map(|r| r.context.as_str()).collect::<Vec<_>>(), ["us", "eu"]);
+    let input = cluster::into_input(reads, Vec::new());
+    let a = audit::run(input, &Config::defaults(), &RunOptions::default());
+    assert_eq!(a.summary.contexts, ["eu", "us"]);
+    let sec001: Vec<Option<&str>> =
+        a.findings.iter().filter(|f| f.rule == "SEC001").map(|f| f.object.context.as_deref()).collect();
+    assert!(sec001.contains(&Some("eu")) && sec001.contains(&Some("us")), "{sec001:?}");
+    // The same object in two clusters is two findings, with different fingerprints.
+    let fps: std::collections::BTreeSet<&str> =
+        a.findings.iter().filter(|f| f.rule == "SEC001").map(|f| f.fingerprint.as_str()).collect();
+    assert_eq!(fps.len(), sec001.len());
+
+    let h = Harness::shop();
+    let opts = Options { namespaces: vec!["shop".into()], ..h.options() };
+    let read = h.read(&opts).pop().unwrap();
+    assert!(read.objects.iter().all(|o| o.namespace.as_deref() == Some("shop")), "only the namespace");
+    let log = h.fake.log();
+    assert!(log.iter().any(|l| l.path == "/api/v1/namespaces/shop/pods"));
+    assert!(!log.iter().any(|l| l.path == "/api/v1/nodes" || l.path == "/api/v1/pods"), "{log:?}");
+
+    let err = cluster::read_all(&Options { contexts: vec!["nope".into()], ..h.options() }).unwrap_err();
+    assert!(err.to_string().contains("no context `nope`"), "{err}");
+}
+
+#[test]
+fn an_unreachable_cluster_is_an_input_error() {
+    cluster::install_crypto_provider();
+    let dir = tempfile::tempdir().unwrap();
+    let kc = dir.path().join("kubeconfig");
+    // Nothing listens on port 9 of the loopback.
+    std::fs::write(&kc, cluster_fake::kubeconfig(&[("http://127.0.0.1:9", &["gone"])])).unwrap();
+    let opts = Options { kubeconfig: Some(kc), request_timeout: Duration::from_secs(2), ..Options::default() };
+    let (reads, errors) = cluster::read_all(&opts).unwrap();
+    assert!(reads.is_empty());
+    assert_eq!(errors.len(), 1);
+    assert_eq!(errors[0].source, "cluster:gone");
+    assert!(!errors[0].message.contains(cluster_fake::TOKEN));
+}
+
+#[test]
+fn a_snapshot_replays_byte_identical_to_the_live_run() {
+    let h = Harness::shop();
+    h.fake.with(|s| {
+        s.forbidden.insert("configmaps".into());
+    });
+    let snap = h.dir.path().join("shop.snap.json.zst");
+    let out = h.bin(&["snapshot", "--cluster", "--page-size", "2", "-o", snap.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("could not list configmaps: forbidden"), "{stderr}");
+
+    let formats = |prefix: &str| {
+        vec![
+            "--format".to_string(),
+            format!("json={prefix}.json"),
+            "--format".to_string(),
+            format!("sarif={prefix}.sarif"),
+            "--format".to_string(),
+            format!("md={prefix}.md"),
+        ]
+    };
+    let mut live = vec!["analyze".to_string(), "--cluster".to_string()];
+    live.extend(formats("live"));
+    let live_out = h.bin(&live.iter().map(String::as_str).collect::<Vec<_>>());
+    let mut replay = vec!["analyze".to_string(), "--snapshot".to_string(), snap.display().to_string()];
+    replay.extend(formats("replay"));
+    let replay_out = h.bin(&replay.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(live_out.status.code(), replay_out.status.code());
+    for ext in ["json", "sarif", "md"] {
+        let a = std::fs::read(h.dir.path().join(format!("live.{ext}"))).unwrap();
+        let b = std::fs::read(h.dir.path().join(format!("replay.{ext}"))).unwrap();
+        assert!(!a.is_empty());
+        assert!(a == b, "{ext} differs:\n{}\n---\n{}", String::from_utf8_lossy(&a), String::from_utf8_lossy(&b));
+    }
+    let json: Value = serde_json::from_slice(&std::fs::read(h.dir.path().join("replay.json")).unwrap()).unwrap();
+    assert_eq!(json["summary"]["contexts"][0], "kind-shop");
+    assert_eq!(json["not_evaluated"][0]["resource"], "configmaps");
+
+    // The file itself: versioned, compressed, no Secret data, no managed fields.
+    let s = cluster::snapshot::Snapshot::read(&snap).unwrap();
+    assert_eq!((s.format.as_str(), s.version), (cluster::snapshot::FORMAT, cluster::snapshot::VERSION));
+    assert_eq!(s.clusters[0].server_version.as_deref(), Some("v1.31.0-fake"));
+    assert_eq!(s.clusters[0].gaps.len(), 1);
+    let text = serde_json::to_string(&s).unwrap();
+    assert!(!text.contains("aHVudGVyMg==") && !text.contains("managedFields"));
+    assert_eq!(&std::fs::read(&snap).unwrap()[..4], &[0x28, 0xB5, 0x2F, 0xFD]);
+
+    // A damaged or foreign file is refused with its name.
+    let bad = h.dir.path().join("bad.json");
+    std::fs::write(&bad, "{\"format\": \"other\"}").unwrap();
+    let out = h.bin(&["analyze", "--snapshot", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a clustergpt snapshot"));
+}
+
+#[test]
+fn the_live_corpus_dumps_read_through_the_fake() {
+    // Like tests/corpus.rs: `$CLUSTERGPT_CORPUS`, else `../shared/corpus` beside the repository.
+    let corpus = std::env::var_os("CLUSTERGPT_CORPUS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus"));
+    let dir = corpus.join("live/troubleshoot-analyze-files/support-bundle/cluster-resources");
+    if !dir.is_dir() {
+        eprintln!("skipped: {} is absent", dir.display());
+        return;
+    }
+    let objects = cluster_fake::load_dir(&dir);
+    let served = objects
+        .iter()
+        .filter(|o| {
+            let kind = o["kind"].as_str().unwrap_or_default();
+            cluster::RESOURCES.iter().any(|r| r.kind == kind)
+        })
+        .count();
+    assert!(served > 10, "{served}");
+    let h = Harness::new(objects, &["bundle"]);
+    let read = h.read(&Options { page_size: 7, ..h.options() }).pop().unwrap();
+    assert_eq!(read.objects.len(), served);
+    let a = audit::run(cluster::into_input(vec![read], Vec::new()), &Config::defaults(), &RunOptions::default());
+    assert!(a.errors.is_empty() && a.internal_errors.is_empty(), "{:?} {:?}", a.errors, a.internal_errors);
+    assert_read_only(&h.fake.log());
+}
+
+#[test]
+fn kubectl_reads_the_fake_too() {
+    if Command::new("kubectl").arg("version").arg("--client").output().is_err() {
+        eprintln!("skipped: kubectl is not installed");
+        return;
+    }
+    let h = Harness::shop();
+    // kubectl sends no credentials over plain http: let it in anonymously.
+    h.fake.with(|s| s.require_token = false);
+    let kubectl = |args: &[&str]| {
+        Command::new("kubectl")
+            .arg("--kubeconfig")
+            .arg(&h.kubeconfig)
+            .args(args)
+            .env("HOME", h.dir.path())
+            .env("KUBECACHEDIR", h.dir.path().join("cache"))
+            .output()
+            .expect("run kubectl")
+    };
+    let out = kubectl(&["get", "pods", "-A", "--chunk-size=2", "-o", "name"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let names = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(names.lines().count(), 5, "{names}");
+    assert!(names.contains("pod/web-5d8f7-a1b2c") && names.contains("pod/coredns-0"), "{names}");
+    let tokens: Vec<Option<String>> =
+        lists(&h.fake.log(), "pods").iter().map(|l| l.query.get("continue").cloned()).collect();
+    assert_eq!(tokens.len(), 3, "kubectl paged in twos: {tokens:?}");
+
+    let out = kubectl(&["api-resources", "--no-headers"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    for want in ["deployments", "secrets", "endpointslices", "clusterroles"] {
+        assert!(text.lines().any(|l| l.starts_with(want)), "{want} in:\n{text}");
+    }
+    assert_read_only_anonymous(&h.fake.log());
+}
+
+fn assert_read_only_anonymous(log: &[Logged]) {
+    assert!(log.iter().all(|l| l.method == "GET"), "{log:?}");
+}
+
+/// A real cluster (kind in `.github/workflows/e2e.yml`): everything the read-only role grants is
+/// read, nothing is a gap, and the demo app is there.
+#[test]
+#[ignore = "needs a real cluster: set CLUSTERGPT_E2E_KUBECONFIG"]
+fn real_cluster_reads_completely() {
+    let Some(kubeconfig) = std::env::var_os("CLUSTERGPT_E2E_KUBECONFIG") else {
+        eprintln!("skipped: CLUSTERGPT_E2E_KUBECONFIG is not set");
+        return;
+    };
+    cluster::install_crypto_provider();
+    let opts = Options { kubeconfig: Some(PathBuf::from(kubeconfig)), read_at: READ_AT.into(), ..Options::default() };
+    let (reads, errors) = cluster::read_all(&opts).expect("kubeconfig");
+    assert!(errors.is_empty(), "{errors:?}");
+    let read = &reads[0];
+    assert!(read.gaps.is_empty(), "{:?}", read.gaps);
+    assert!(read.objects.iter().any(|o| o.kind == "Node"));
+    assert!(read.objects.iter().any(|o| o.kind == "Deployment"));
+    assert!(read.objects.iter().filter(|o| o.kind == "Secret").all(|o| o.body.get("data").is_none()));
+}

@@ -1,0 +1,473 @@
+//! A loopback Kubernetes API server for the live-cluster tests: a wiremock server whose single
+//! responder answers the real REST paths from objects loaded out of JSON fixtures: `/version`,
+//! legacy and aggregated discovery, paginated lists (cluster-wide and per namespace, `limit` and
+//! `continue`, `remainingItemCount`), `PartialObjectMetadataList` for metadata-only Accept headers,
+//! 403 `Status` answers for chosen resources, expired continue tokens (410), slow answers, and a
+//! request log (method, path, query, Accept; never the token) for the assertions.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use clustergpt::cluster::RESOURCES;
+use serde_json::{Value, json};
+use wiremock::matchers::any;
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+pub const TOKEN: &str = "fake-bearer-token-0123456789";
+
+/// How the fake answers discovery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DiscoveryMode {
+    /// Aggregated (`APIGroupDiscoveryList`) when asked for, legacy otherwise (Kubernetes ≥ 1.30).
+    Aggregated,
+    /// No aggregated discovery: legacy JSON whatever the Accept header (what a real old server
+    /// does, since clients end their Accept list with `application/json`).
+    LegacyJson,
+    /// No aggregated discovery, and 406 to an Accept header that asks for it.
+    Legacy406,
+}
+
+/// One request as the fake saw it.
+#[derive(Debug, Clone)]
+pub struct Logged {
+    pub method: String,
+    pub path: String,
+    pub query: BTreeMap<String, String>,
+    pub accept: String,
+    pub authorized: bool,
+    pub start: Instant,
+    pub delay: Duration,
+}
+
+pub struct State {
+    /// Objects per plural resource name (group ignored: the table has no two types with one plural).
+    pub objects: BTreeMap<String, Vec<Value>>,
+    pub discovery: DiscoveryMode,
+    /// Resources answered with 403.
+    pub forbidden: BTreeSet<String>,
+    /// Resources whose next `continue` request gets 410 Expired (once per entry).
+    pub expire_once: BTreeMap<String, usize>,
+    /// Resources answered after a delay.
+    pub slow: BTreeMap<String, Duration>,
+    /// Delay for every list answer (concurrency tests).
+    pub list_delay: Duration,
+    /// Refuse requests without the bearer token (401); kubectl sends none over plain http.
+    pub require_token: bool,
+    pub log: Vec<Logged>,
+    pub port: u16,
+}
+
+pub struct FakeCluster {
+    pub server: MockServer,
+    pub state: Arc<Mutex<State>>,
+}
+
+struct Responder(Arc<Mutex<State>>);
+
+impl Respond for Responder {
+    fn respond(&self, req: &Request) -> ResponseTemplate {
+        let mut st = self.0.lock().unwrap();
+        let query: BTreeMap<String, String> =
+            req.url.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+        let accept = req.headers.get("accept").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+        let authorized = req
+            .headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v == format!("Bearer {TOKEN}"));
+        let path = req.url.path().to_string();
+        let method = req.method.to_string();
+        let (resp, delay) = if st.require_token && !authorized {
+            (status(401, "Unauthorized", "Unauthorized".to_string()), Duration::ZERO)
+        } else if method != "GET" {
+            (status(405, "MethodNotAllowed", format!("{method} is not allowed by the fake")), Duration::ZERO)
+        } else {
+            answer(&mut st, &path, &query, &accept)
+        };
+        st.log.push(Logged { method, path, query, accept, authorized, start: Instant::now(), delay });
+        resp.set_delay(delay)
+    }
+}
+
+fn status(code: u16, reason: &str, message: String) -> ResponseTemplate {
+    ResponseTemplate::new(code).set_body_json(json!({
+        "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+        "message": message, "reason": reason, "code": code
+    }))
+}
+
+fn json_with(body: Value, content_type: &str) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_raw(serde_json::to_vec(&body).unwrap(), content_type)
+}
+
+fn plain(body: Value) -> ResponseTemplate {
+    json_with(body, "application/json")
+}
+
+/// The resources the fake serves: the connector's table.
+fn served() -> impl Iterator<Item = &'static clustergpt::cluster::ResourceType> {
+    RESOURCES.iter()
+}
+
+fn namespaced(kind: &str) -> bool {
+    !clustergpt::kinds::is_cluster_scoped(kind)
+}
+
+fn answer(st: &mut State, path: &str, query: &BTreeMap<String, String>, accept: &str) -> (ResponseTemplate, Duration) {
+    let zero = Duration::ZERO;
+    let wants_aggregated = accept.contains("as=APIGroupDiscoveryList");
+    match path {
+        "/version" => {
+            return (
+                plain(json!({"major": "1", "minor": "31", "gitVersion": "v1.31.0-fake", "gitCommit": "0",
+                    "gitTreeState": "clean", "buildDate": "2026-01-01T00:00:00Z", "goVersion": "go1.23",
+                    "compiler": "gc", "platform": "linux/amd64"})),
+                zero,
+            );
+        }
+        "/api" | "/apis" => {
+            let core = path == "/api";
+            if wants_aggregated {
+                match st.discovery {
+                    DiscoveryMode::Aggregated => {
+                        return (
+                            json_with(
+                                aggregated(core),
+                                "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList",
+                            ),
+                            zero,
+                        );
+                    }
+                    DiscoveryMode::Legacy406 if !accept.split(',').any(|a| a.trim() == "application/json") => {
+                        return (status(406, "NotAcceptable", "only application/json is served".into()), zero);
+                    }
+                    DiscoveryMode::Legacy406 => {
+                        return (status(406, "NotAcceptable", "aggregated discovery is not served".into()), zero);
+                    }
+                    DiscoveryMode::LegacyJson => {}
+                }
+            }
+            return (plain(if core { legacy_core_versions(st.port) } else { legacy_groups() }), zero);
+        }
+        _ => {}
+    }
+    let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    // /api/v1[/namespaces/{ns}]/{plural} or /apis/{g}/{v}[/namespaces/{ns}]/{plural}
+    let (group, version, rest) = match parts.as_slice() {
+        ["api", v, rest @ ..] => ("", *v, rest),
+        ["apis", g, v, rest @ ..] => (*g, *v, rest),
+        _ => {
+            return (
+                status(404, "NotFound", format!("the server could not find the requested resource ({path})")),
+                zero,
+            );
+        }
+    };
+    if rest.is_empty() {
+        return (plain(legacy_resource_list(group, version)), zero);
+    }
+    let (ns, plural, name) = match rest {
+        ["namespaces", ns, plural] => (Some(*ns), *plural, None),
+        ["namespaces", ns, plural, name] => (Some(*ns), *plural, Some(*name)),
+        [plural] => (None, *plural, None),
+        [plural, name] => (None, *plural, Some(*name)),
+        _ => return (status(404, "NotFound", "the server could not find the requested resource".into()), zero),
+    };
+    let Some(rt) = served().find(|r| r.group == group && r.version == version && r.plural == plural) else {
+        return (status(404, "NotFound", "the server could not find the requested resource".into()), zero);
+    };
+    if st.forbidden.contains(plural) {
+        let scope = match ns {
+            Some(ns) => format!("in the namespace \"{ns}\""),
+            None => "at the cluster scope".to_string(),
+        };
+        let msg = format!(
+            "{plural} is forbidden: User \"system:serviceaccount:audit:clustergpt\" cannot list resource \"{plural}\" in API group \"{group}\" {scope}"
+        );
+        return (status(403, "Forbidden", msg), zero);
+    }
+    let delay = st.slow.get(plural).copied().unwrap_or(st.list_delay);
+    let all: Vec<Value> = st
+        .objects
+        .get(plural)
+        .map(|items| {
+            items
+                .iter()
+                .filter(|o| ns.is_none() || o.pointer("/metadata/namespace").and_then(Value::as_str) == ns)
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default();
+    if let Some(name) = name {
+        return match all.into_iter().find(|o| o.pointer("/metadata/name").and_then(Value::as_str) == Some(name)) {
+            Some(o) => (plain(o), delay),
+            None => (status(404, "NotFound", format!("{plural} \"{name}\" not found")), delay),
+        };
+    }
+    let start: usize = match query.get("continue") {
+        Some(token) => {
+            if let Some(n) = st.expire_once.get_mut(plural).filter(|n| **n > 0) {
+                *n -= 1;
+                let msg = "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.";
+                return (status(410, "Expired", msg.to_string()), delay);
+            }
+            match token.strip_prefix("offset-").and_then(|n| n.parse().ok()) {
+                Some(n) => n,
+                None => return (status(400, "BadRequest", "invalid continue token".into()), delay),
+            }
+        }
+        None => 0,
+    };
+    let limit: usize = query.get("limit").and_then(|l| l.parse().ok()).filter(|l| *l > 0).unwrap_or(usize::MAX);
+    let end = start.saturating_add(limit).min(all.len());
+    let mut meta = json!({"resourceVersion": "1000"});
+    if end < all.len() {
+        meta["continue"] = json!(format!("offset-{end}"));
+        meta["remainingItemCount"] = json!(all.len() - end);
+    }
+    let page: Vec<Value> = all.get(start.min(all.len())..end).unwrap_or_default().to_vec();
+    let metadata_only = accept.contains("as=PartialObjectMetadataList");
+    let body = if metadata_only {
+        let items: Vec<Value> = page
+            .into_iter()
+            .map(
+                |o| json!({"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": o["metadata"]}),
+            )
+            .collect();
+        json!({"kind": "PartialObjectMetadataList", "apiVersion": "meta.k8s.io/v1", "metadata": meta, "items": items})
+    } else {
+        // Items of a typed list carry no kind or apiVersion, as the real server sends them.
+        let items: Vec<Value> = page
+            .into_iter()
+            .map(|mut o| {
+                if let Some(m) = o.as_object_mut() {
+                    m.remove("kind");
+                    m.remove("apiVersion");
+                }
+                o
+            })
+            .collect();
+        let api_version = if group.is_empty() { version.to_string() } else { format!("{group}/{version}") };
+        json!({"kind": format!("{}List", rt.kind), "apiVersion": api_version, "metadata": meta, "items": items})
+    };
+    (plain(body), delay)
+}
+
+fn verbs() -> Value {
+    json!(["get", "list", "watch"])
+}
+
+fn aggregated(core: bool) -> Value {
+    let mut groups: BTreeMap<&str, BTreeMap<&str, Vec<Value>>> = BTreeMap::new();
+    for r in served().filter(|r| r.group.is_empty() == core) {
+        groups.entry(r.group).or_default().entry(r.version).or_default().push(json!({
+            "resource": r.plural,
+            "responseKind": {"group": r.group, "version": r.version, "kind": r.kind},
+            "scope": if namespaced(r.kind) { "Namespaced" } else { "Cluster" },
+            "singularResource": r.kind.to_lowercase(),
+            "verbs": verbs(),
+        }));
+    }
+    let items: Vec<Value> = groups
+        .into_iter()
+        .map(|(g, versions)| {
+            let versions: Vec<Value> = versions
+                .into_iter()
+                .map(|(v, resources)| json!({"version": v, "resources": resources, "freshness": "Current"}))
+                .collect();
+            let mut meta = json!({"creationTimestamp": null});
+            if !g.is_empty() {
+                meta["name"] = json!(g);
+            }
+            json!({"metadata": meta, "versions": versions})
+        })
+        .collect();
+    json!({"kind": "APIGroupDiscoveryList", "apiVersion": "apidiscovery.k8s.io/v2", "metadata": {}, "items": items})
+}
+
+fn legacy_core_versions(port: u16) -> Value {
+    json!({"kind": "APIVersions", "versions": ["v1"],
+        "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": format!("127.0.0.1:{port}")}]})
+}
+
+fn legacy_groups() -> Value {
+    let mut groups: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for r in served().filter(|r| !r.group.is_empty()) {
+        groups.entry(r.group).or_default().insert(r.version);
+    }
+    let groups: Vec<Value> = groups
+        .into_iter()
+        .map(|(g, versions)| {
+            let versions: Vec<Value> =
+                versions.iter().map(|v| json!({"groupVersion": format!("{g}/{v}"), "version": v})).collect();
+            let preferred = versions[0].clone();
+            json!({"name": g, "versions": versions, "preferredVersion": preferred})
+        })
+        .collect();
+    json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
+}
+
+fn legacy_resource_list(group: &str, version: &str) -> Value {
+    let resources: Vec<Value> = served()
+        .filter(|r| r.group == group && r.version == version)
+        .map(|r| {
+            json!({"name": r.plural, "singularName": r.kind.to_lowercase(), "namespaced": namespaced(r.kind),
+                "kind": r.kind, "verbs": verbs()})
+        })
+        .collect();
+    let gv = if group.is_empty() { version.to_string() } else { format!("{group}/{version}") };
+    json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": resources})
+}
+
+impl FakeCluster {
+    /// A fake serving `objects` (full objects with kind and apiVersion).
+    pub async fn start(objects: Vec<Value>) -> FakeCluster {
+        let mut by_plural: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+        for o in objects {
+            let kind = o["kind"].as_str().unwrap_or_default();
+            let group = o["apiVersion"].as_str().unwrap_or_default().rsplit_once('/').map_or("", |(g, _)| g);
+            if let Some(r) = RESOURCES.iter().find(|r| r.kind == kind && r.group == group) {
+                by_plural.entry(r.plural.to_string()).or_default().push(o);
+            }
+        }
+        // Real lists come sorted by namespace and name.
+        for items in by_plural.values_mut() {
+            items.sort_by_key(|o| {
+                (
+                    o.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or_default().to_string(),
+                    o.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default().to_string(),
+                )
+            });
+        }
+        let server = MockServer::start().await;
+        let state = Arc::new(Mutex::new(State {
+            objects: by_plural,
+            discovery: DiscoveryMode::Aggregated,
+            forbidden: BTreeSet::new(),
+            expire_once: BTreeMap::new(),
+            slow: BTreeMap::new(),
+            list_delay: Duration::ZERO,
+            require_token: true,
+            log: Vec::new(),
+            port: server.address().port(),
+        }));
+        Mock::given(any()).respond_with(Responder(Arc::clone(&state))).mount(&server).await;
+        FakeCluster { server, state }
+    }
+
+    pub fn with(&self, f: impl FnOnce(&mut State)) {
+        f(&mut self.state.lock().unwrap());
+    }
+
+    pub fn log(&self) -> Vec<Logged> {
+        self.state.lock().unwrap().log.clone()
+    }
+
+    pub fn url(&self) -> String {
+        self.server.uri()
+    }
+
+    /// A kubeconfig with one context per name, all pointing at this fake with the bearer token.
+    pub fn kubeconfig(&self, contexts: &[&str]) -> String {
+        kubeconfig(&[(&self.url(), contexts)])
+    }
+}
+
+/// A kubeconfig (JSON is YAML) for servers and their context names; the first is current.
+pub fn kubeconfig(servers: &[(&str, &[&str])]) -> String {
+    let mut clusters = Vec::new();
+    let mut contexts = Vec::new();
+    for (i, (url, names)) in servers.iter().enumerate() {
+        clusters.push(json!({"name": format!("fake{i}"), "cluster": {"server": url}}));
+        for n in *names {
+            contexts.push(json!({"name": n, "context": {"cluster": format!("fake{i}"), "user": "auditor"}}));
+        }
+    }
+    let current = contexts.first().map(|c| c["name"].clone()).unwrap_or(Value::Null);
+    serde_json::to_string_pretty(&json!({
+        "apiVersion": "v1", "kind": "Config", "current-context": current,
+        "clusters": clusters, "contexts": contexts,
+        "users": [{"name": "auditor", "user": {"token": TOKEN}}]
+    }))
+    .unwrap()
+}
+
+/// Objects of a fixture file: a `List`, a typed list, or an array.
+pub fn load_objects(path: &Path) -> Vec<Value> {
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    list_items(v)
+}
+
+fn list_items(v: Value) -> Vec<Value> {
+    match v {
+        Value::Array(items) => items,
+        Value::Object(mut m) => {
+            let list_kind = m.get("kind").and_then(Value::as_str).unwrap_or_default().to_string();
+            let api_version = m.get("apiVersion").cloned().unwrap_or(Value::Null);
+            match m.remove("items") {
+                Some(Value::Array(items)) => items
+                    .into_iter()
+                    .map(|mut o| {
+                        if o.get("kind").is_none()
+                            && let Some(kind) = list_kind.strip_suffix("List").filter(|k| !k.is_empty())
+                        {
+                            o["kind"] = json!(kind);
+                            o["apiVersion"] = api_version.clone();
+                        }
+                        o
+                    })
+                    .collect(),
+                _ => vec![Value::Object(m)],
+            }
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// Every object of the JSON files under `dir` (recursively), deduplicated by kind, namespace
+/// and name.
+pub fn load_dir(dir: &Path) -> Vec<Value> {
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "json") {
+                files.push(p);
+            }
+        }
+    }
+    files.sort();
+    let mut seen = BTreeSet::new();
+    let mut out = Vec::new();
+    for f in files {
+        for o in load_objects(&f) {
+            let key = (
+                o["kind"].as_str().unwrap_or_default().to_string(),
+                o.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or_default().to_string(),
+                o.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default().to_string(),
+            );
+            if seen.insert(key) {
+                out.push(o);
+            }
+        }
+    }
+    out
+}
+
+/// The most list requests in flight at once, from the log (each answer occupies
+/// `[start, start + delay)`).
+pub fn max_in_flight(log: &[Logged]) -> usize {
+    let lists: Vec<&Logged> = log.iter().filter(|l| l.query.contains_key("limit")).collect();
+    let mut best = 0;
+    for a in &lists {
+        let n = lists.iter().filter(|b| b.start <= a.start && a.start < b.start + b.delay).count();
+        best = best.max(n);
+    }
+    best
+}
