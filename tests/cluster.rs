@@ -446,3 +446,31 @@ fn real_cluster_reads_completely() {
     assert!(read.objects.iter().any(|o| o.kind == "Deployment"));
     assert!(read.objects.iter().filter(|o| o.kind == "Secret").all(|o| o.body.get("data").is_none()));
 }
+
+#[test]
+fn live_nodes_are_priced_by_instance_type_with_their_idle_part() {
+    let h = Harness::shop();
+    let read = h.read_one();
+    let a = audit::run(cluster::into_input(vec![read], Vec::new()), &Config::defaults(), &RunOptions::default());
+    let nodes = &a.cost.nodes;
+    assert_eq!(nodes.len(), 1);
+    let n = &nodes[0];
+    assert_eq!((n.name.as_str(), n.context.as_deref()), ("node-1", Some("kind-shop")));
+    assert_eq!(n.instance_type.as_deref(), Some("m5.large"));
+    assert_eq!(n.region.as_deref(), Some("us-east-1"));
+    // m5.large: 0.096 per hour × 730 hours.
+    assert_eq!(n.monthly, 70.08);
+    assert_eq!((n.cpu_allocatable, n.memory_allocatable_gib), (1.93, 7.0));
+    // Running pods on it: three web pods and the debug pod request nothing; coredns 100m and 70Mi.
+    assert_eq!(n.pods, 5);
+    assert_eq!(n.cpu_requested, 0.1);
+    // Idle: the larger ratio is CPU, 0.1 / 1.93.
+    let idle = ((70.08 * (1.0 - 0.1 / 1.93)) * 100.0_f64).round() / 100.0;
+    assert_eq!(n.idle_monthly, idle);
+    assert_eq!(a.cost.clusters.len(), 1);
+    assert_eq!((a.cost.clusters[0].context.as_str(), a.cost.clusters[0].nodes), ("kind-shop", 1));
+    let text = clustergpt::report::terminal::render(&a, false);
+    assert!(text.contains("Nodes: 1 node of context kind-shop cost $70.08 per month"), "{text}");
+    let md = clustergpt::report::markdown::render(&a).unwrap();
+    assert!(md.contains("| `node-1` | `kind-shop` | `m5.large` | 0.1 / 1.93 | "), "{md}");
+}

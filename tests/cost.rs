@@ -244,6 +244,26 @@ spec:
 }
 
 #[test]
+fn a_live_daemonset_counts_the_nodes_it_is_scheduled_on() {
+    // 2.911707 per pod (above) × 5 nodes from the status = 14.56, whatever `cost.node_count` says.
+    let yaml = r"
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: agent, namespace: ops}
+spec:
+  template:
+    spec:
+      containers:
+        - {name: a, image: a, resources: {requests: {cpu: 100m, memory: 200Mi}}}
+status: {desiredNumberScheduled: 5, currentNumberScheduled: 5}
+";
+    let w = item(&cost(yaml), "DaemonSet", "agent").clone();
+    assert_eq!(w.replicas, Some(5));
+    close(w.monthly, 14.56);
+    assert!(w.assumptions.iter().any(|a| a.contains("desiredNumberScheduled")), "{:?}", w.assumptions);
+}
+
+#[test]
 fn statefulset_claims_times_replicas_by_storage_class() {
     // Pod: 0.5 × 23.07603 + 1 × 3.09301 = 14.631025.
     // Claims per replica: 10Gi of `fast` at 0.10 = 1.00, plus 0.5Ti = 512 GiB of the default class at

@@ -169,6 +169,61 @@ pub struct CostReport {
     pub assumptions: Vec<String>,
     /// The prices used.
     pub prices: PriceModel,
+    /// Nodes of live clusters (or snapshots), priced by instance type, with what their pods request.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub nodes: Vec<NodeCost>,
+    /// Node cost per cluster (context), with its idle part.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub clusters: Vec<ClusterCost>,
+}
+
+/// One node: its price and how much of it the pods scheduled there request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NodeCost {
+    /// The cluster (context) it belongs to; absent for nodes read from files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<String>,
+    /// Node name.
+    pub name: String,
+    /// `node.kubernetes.io/instance-type`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance_type: Option<String>,
+    /// `topology.kubernetes.io/region`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// `topology.kubernetes.io/zone`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zone: Option<String>,
+    /// Allocatable vCPUs.
+    pub cpu_allocatable: f64,
+    /// Allocatable memory, GiB.
+    pub memory_allocatable_gib: f64,
+    /// vCPUs requested by the running pods on it.
+    pub cpu_requested: f64,
+    /// Memory requested by the running pods on it, GiB.
+    pub memory_requested_gib: f64,
+    /// Pods counted (not Succeeded or Failed).
+    pub pods: u64,
+    /// Monthly price of the node.
+    pub monthly: f64,
+    /// The part of `monthly` no pod requests: price × (1 − the larger of the CPU and memory
+    /// request ratios).
+    pub idle_monthly: f64,
+    /// How it was priced.
+    pub priced_by: String,
+}
+
+/// Node cost of one cluster.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClusterCost {
+    /// The context (`""` for nodes read from files).
+    pub context: String,
+    /// Nodes counted.
+    pub nodes: usize,
+    /// Sum of the nodes' `monthly`.
+    pub monthly: f64,
+    /// Sum of the nodes' `idle_monthly`.
+    pub idle_monthly: f64,
 }
 
 impl Default for CostReport {
@@ -183,8 +238,29 @@ impl Default for CostReport {
             unpriced: Vec::new(),
             assumptions: Vec::new(),
             prices: PriceModel::default(),
+            nodes: Vec::new(),
+            clusters: Vec::new(),
         }
     }
+}
+
+/// Node cost summed per cluster, by context.
+fn cluster_costs(nodes: &[NodeCost]) -> Vec<ClusterCost> {
+    let mut by: BTreeMap<String, (usize, f64, f64)> = BTreeMap::new();
+    for n in nodes {
+        let e = by.entry(n.context.clone().unwrap_or_default()).or_insert((0, 0.0, 0.0));
+        e.0 += 1;
+        e.1 += n.monthly;
+        e.2 += n.idle_monthly;
+    }
+    by.into_iter()
+        .map(|(context, (nodes, m, idle))| ClusterCost {
+            context,
+            nodes,
+            monthly: round_cents(m),
+            idle_monthly: round_cents(idle),
+        })
+        .collect()
 }
 
 /// Rounds an amount to cents (and turns `-0` into `0`).
@@ -318,6 +394,7 @@ impl<'a> Estimator<'a> {
                 .then(a.monthly.total_cmp(&b.monthly))
         });
         unpriced.sort();
+        let nodes = self.nodes();
         let mut namespaces: BTreeMap<String, (f64, f64)> = BTreeMap::new();
         let (mut total, mut total_max) = (0.0, 0.0);
         for w in &workloads {
@@ -344,7 +421,71 @@ impl<'a> Estimator<'a> {
             unpriced,
             assumptions: self.assumptions(),
             prices: self.prices.clone(),
+            clusters: cluster_costs(&nodes),
+            nodes,
         }
+    }
+
+    /// Every Node object priced, with the requests of the pods scheduled on it (same cluster).
+    fn nodes(&self) -> Vec<NodeCost> {
+        let hours = self.settings.hours_per_month;
+        // (context, node name) → (cpu, memory bytes, pods)
+        let mut requested: BTreeMap<(Option<&str>, &str), (f64, f64, u64)> = BTreeMap::new();
+        for o in self.objects.iter().filter(|o| o.kind == "Pod") {
+            let phase = o.get("/status/phase").and_then(Value::as_str);
+            let Some(node) = o.get("/spec/nodeName").and_then(Value::as_str) else { continue };
+            if matches!(phase, Some("Succeeded" | "Failed")) {
+                continue;
+            }
+            let Some(r) = Workload::of(o).and_then(|w| pod_requests(&w).ok()) else { continue };
+            let e = requested.entry((o.origin.context(), node)).or_insert((0.0, 0.0, 0));
+            e.0 += r.total.cpu;
+            e.1 += r.total.memory;
+            e.2 += 1;
+        }
+        let quantity = |o: &Object, path: &str| o.get(path).and_then(Quantity::from_json).map_or(0.0, Quantity::value);
+        let mut out = Vec::new();
+        for o in self.objects.iter().filter(|o| o.kind == "Node") {
+            let label = |k: &str| o.labels().and_then(|l| l.get(k)).and_then(Value::as_str).map(str::to_string);
+            let instance_type =
+                label("node.kubernetes.io/instance-type").or_else(|| label("beta.kubernetes.io/instance-type"));
+            let cpu_alloc = quantity(o, "/status/allocatable/cpu");
+            let mem_alloc = quantity(o, "/status/allocatable/memory");
+            let (hourly, priced_by) = match instance_type.as_deref().and_then(|t| self.prices.instance_hour(t)) {
+                Some(h) => (h, format!("instance type {}", instance_type.as_deref().unwrap_or_default())),
+                None => {
+                    let cpu = quantity(o, "/status/capacity/cpu").max(cpu_alloc);
+                    let mem = quantity(o, "/status/capacity/memory").max(mem_alloc);
+                    (
+                        cpu * self.prices.cpu_hour + mem / GIB * self.prices.memory_gib_hour,
+                        "per-resource prices on its capacity (instance type unknown or not in the price table)"
+                            .to_string(),
+                    )
+                }
+            };
+            let (cpu_req, mem_req, pods) =
+                requested.get(&(o.origin.context(), o.name.as_str())).copied().unwrap_or((0.0, 0.0, 0));
+            let ratio = |req: f64, alloc: f64| if alloc > 0.0 { (req / alloc).clamp(0.0, 1.0) } else { 0.0 };
+            let used = ratio(cpu_req, cpu_alloc).max(ratio(mem_req, mem_alloc));
+            let monthly = hourly * hours;
+            out.push(NodeCost {
+                context: o.origin.context().map(str::to_string),
+                name: o.name.clone(),
+                instance_type,
+                region: label("topology.kubernetes.io/region"),
+                zone: label("topology.kubernetes.io/zone"),
+                cpu_allocatable: round_res(cpu_alloc),
+                memory_allocatable_gib: round_gib(mem_alloc / GIB),
+                cpu_requested: round_res(cpu_req),
+                memory_requested_gib: round_gib(mem_req / GIB),
+                pods,
+                monthly: round_cents(monthly),
+                idle_monthly: round_cents(monthly * (1.0 - used)),
+                priced_by,
+            });
+        }
+        out.sort_by(|a, b| (&a.context, &a.name).cmp(&(&b.context, &b.name)));
+        out
     }
 
     fn assumptions(&self) -> Vec<String> {
@@ -555,11 +696,22 @@ impl<'a> Estimator<'a> {
             (par, par, bh)
         } else {
             match o.kind.as_str() {
-                "DaemonSet" => {
-                    let n = u64::from(self.settings.node_count);
-                    w.assumptions.push(format!("one pod on each of {n} node{} (`cost.node_count`)", plural(n)));
-                    (n, n, hours)
-                }
+                "DaemonSet" => match o.get("/status/desiredNumberScheduled").and_then(Value::as_i64) {
+                    // A live DaemonSet says how many nodes it runs on.
+                    Some(n) => {
+                        let n = u(n);
+                        w.assumptions.push(format!(
+                            "one pod on each of the {n} node{} it is scheduled on (`status.desiredNumberScheduled`)",
+                            plural(n)
+                        ));
+                        (n, n, hours)
+                    }
+                    None => {
+                        let n = u64::from(self.settings.node_count);
+                        w.assumptions.push(format!("one pod on each of {n} node{} (`cost.node_count`)", plural(n)));
+                        (n, n, hours)
+                    }
+                },
                 "Pod" => (1, 1, hours),
                 _ => match self.scaler(idx, o, over) {
                     Some(s) => {

@@ -104,6 +104,20 @@ struct CostView {
     workloads: Vec<CostRow>,
     assumptions_md: Vec<String>,
     unpriced: Vec<UnpricedRow>,
+    nodes: Vec<NodeRow>,
+}
+
+/// One node of a live cluster.
+#[derive(Serialize)]
+struct NodeRow {
+    node_md: String,
+    context_md: String,
+    instance_md: String,
+    cpu: String,
+    memory: String,
+    pods: u64,
+    monthly: String,
+    idle: String,
 }
 
 #[derive(Serialize)]
@@ -431,6 +445,20 @@ impl CostView {
             s.trim_end_matches('0').trim_end_matches('.').to_string()
         };
         Some(CostView {
+            nodes: c
+                .nodes
+                .iter()
+                .map(|n| NodeRow {
+                    node_md: code(&n.name, true),
+                    context_md: n.context.as_deref().map(|x| code(x, true)).unwrap_or_default(),
+                    instance_md: n.instance_type.as_deref().map(|x| code(x, true)).unwrap_or_default(),
+                    cpu: format!("{} / {}", num(n.cpu_requested), num(n.cpu_allocatable)),
+                    memory: format!("{} / {} GiB", num(n.memory_requested_gib), num(n.memory_allocatable_gib)),
+                    pods: n.pods,
+                    monthly: m(n.monthly),
+                    idle: m(n.idle_monthly),
+                })
+                .collect(),
             total: m(c.monthly_total),
             total_max: (c.monthly_total_max != c.monthly_total).then(|| m(c.monthly_total_max)),
             currency: c.currency.clone(),

@@ -165,7 +165,25 @@ fn baseline(out: &mut String, p: &Paint, b: &crate::baseline::BaselineReport) {
     }
 }
 
+/// Node cost per cluster: what the nodes cost and how much of it no pod requests.
+fn nodes(out: &mut String, p: &Paint, c: &crate::cost::CostReport) {
+    let m = |v: f64| crate::cost::money(&c.currency, v);
+    for k in &c.clusters {
+        let at = if k.context.is_empty() { String::new() } else { format!(" of context {}", clean(&k.context)) };
+        let _ = writeln!(
+            out,
+            "{} {} node{}{at} cost {} per month; {} of it idle (capacity no pod requests)",
+            p.bold("Nodes:"),
+            k.nodes,
+            plural(k.nodes),
+            m(k.monthly),
+            m(k.idle_monthly)
+        );
+    }
+}
+
 fn cost(out: &mut String, p: &Paint, c: &crate::cost::CostReport) {
+    nodes(out, p, c);
     if c.workloads.is_empty() && c.unpriced.is_empty() {
         return;
     }
