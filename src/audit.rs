@@ -222,7 +222,7 @@ pub fn run_with_objects(input: Input, config: &Config, opts: &RunOptions) -> (Au
 
 /// The engine over an explicit list of rules.
 fn run_rules(input: Input, config: &Config, opts: &RunOptions, selected: &[&'static dyn Rule]) -> (Audit, Vec<Object>) {
-    let Input { objects, mut errors, mut skipped, files, gaps } = input;
+    let Input { objects, mut errors, mut skipped, files, gaps, usage } = input;
     let graph = Graph::build(&objects);
     let cx = Context::new(&objects, &graph, &config.rules);
     let duplicate = duplicates(&objects, &mut skipped);
@@ -341,7 +341,7 @@ fn run_rules(input: Input, config: &Config, opts: &RunOptions, selected: &[&'sta
             relations: graph.edge_counts(),
         },
         summary,
-        cost: crate::cost::Estimator::new(&objects, &graph, &config.prices, &config.cost).report(),
+        cost: crate::cost::Estimator::new(&objects, &graph, &config.prices, &config.cost).with_usage(&usage).report(),
         baseline: None,
     };
     drop(cx);

@@ -474,3 +474,44 @@ fn live_nodes_are_priced_by_instance_type_with_their_idle_part() {
     let md = clustergpt::report::markdown::render(&a).unwrap();
     assert!(md.contains("| `node-1` | `kind-shop` | `m5.large` | 0.1 / 1.93 | "), "{md}");
 }
+
+#[test]
+fn usage_comes_from_the_metrics_api_and_its_absence_is_said() {
+    // No metrics-server: said, and no numbers.
+    let h = Harness::shop();
+    let read = h.read_one();
+    assert!(!read.usage.available);
+    assert!(read.usage.note.contains("not served (no metrics-server)"), "{}", read.usage.note);
+    let a = audit::run(cluster::into_input(vec![read], Vec::new()), &Config::defaults(), &RunOptions::default());
+    assert_eq!(a.cost.nodes[0].cpu_used, None);
+    let text = clustergpt::report::terminal::render(&a, false);
+    assert!(text.contains("  usage: metrics.k8s.io is not served (no metrics-server)"), "{text}");
+
+    let h = Harness::shop();
+    h.fake.with(|s| {
+        let nodes =
+            vec![serde_json::json!({"metadata": {"name": "node-1"}, "usage": {"cpu": "250m", "memory": "2Gi"}})];
+        let pods = vec![
+            serde_json::json!({"metadata": {"name": "web-5d8f7-a1b2c", "namespace": "shop"},
+                "containers": [{"name": "web", "usage": {"cpu": "20m", "memory": "64Mi"}}]}),
+            serde_json::json!({"metadata": {"name": "coredns-0", "namespace": "kube-system"},
+                "containers": [{"name": "coredns", "usage": {"cpu": "5m", "memory": "20Mi"}}]}),
+        ];
+        s.metrics = Some((nodes, pods));
+    });
+    let read = h.read_one();
+    assert!(read.usage.available, "{}", read.usage.note);
+    assert_eq!(read.usage.pods.len(), 2);
+    let a =
+        audit::run(cluster::into_input(vec![read.clone()], Vec::new()), &Config::defaults(), &RunOptions::default());
+    let n = &a.cost.nodes[0];
+    assert_eq!((n.cpu_used, n.memory_used_gib), (Some(0.25), Some(2.0)));
+    let c = &a.cost.clusters[0];
+    // Pods: 20m + 5m; 64Mi + 20Mi = 84Mi = 0.08203125 GiB.
+    assert_eq!(c.cpu_used, Some(0.025));
+    assert!(c.memory_used_gib.is_some_and(|m| (m - 0.082).abs() < 0.001), "{c:?}");
+    assert_read_only(&h.fake.log());
+    // Snapshots carry the sample.
+    let snap = cluster::snapshot::Snapshot::of(&[read]);
+    assert_eq!(snap.clusters[0].usage.as_ref().map(|u| u.nodes.len()), Some(1));
+}

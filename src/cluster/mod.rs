@@ -24,7 +24,9 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
+use crate::cost::{ClusterUsage, Usage};
 use crate::model::{Object, Origin};
+use crate::quantity::Quantity;
 use crate::source::{Gap, Input, InputError};
 
 /// One resource type the rules read: where it is served and how to list it.
@@ -142,6 +144,8 @@ pub struct ClusterRead {
     pub objects: Vec<Object>,
     /// Types that could not be read.
     pub gaps: Vec<Gap>,
+    /// What `metrics.k8s.io` reported, or why it did not.
+    pub usage: ClusterUsage,
 }
 
 /// Why a cluster could not be read at all.
@@ -367,6 +371,14 @@ pub async fn read_cluster(client: Client, context: &str, opts: &Options) -> Resu
             Err(g) => gaps.push(g),
         }
     }
+    let usage = match tokio::time::timeout_at(deadline, read_usage(&client, &discovery, context, opts)).await {
+        Ok(u) => u,
+        Err(_) => ClusterUsage {
+            context: context.to_string(),
+            note: format!("{METRICS_GROUP} did not answer before the deadline: usage is not shown"),
+            ..ClusterUsage::default()
+        },
+    };
     Ok(ClusterRead {
         context: context.to_string(),
         server_version: Some(version.git_version),
@@ -375,12 +387,77 @@ pub async fn read_cluster(client: Client, context: &str, opts: &Options) -> Resu
         discovery: mode.to_string(),
         objects,
         gaps,
+        usage,
     })
 }
 
-/// Discovery limited to the groups of [`RESOURCES`]: aggregated (two requests), else legacy.
+/// The resource metrics API (metrics-server).
+const METRICS_GROUP: &str = "metrics.k8s.io";
+
+/// Node and pod usage from `metrics.k8s.io/v1beta1`, when served: a sample at read time.
+async fn read_usage(client: &Client, discovery: &Discovery, context: &str, opts: &Options) -> ClusterUsage {
+    let mut u = ClusterUsage { context: context.to_string(), ..ClusterUsage::default() };
+    if !discovery.has_group(METRICS_GROUP) {
+        u.note = format!("{METRICS_GROUP} is not served (no metrics-server): usage is not shown");
+        return u;
+    }
+    let base = format!("/apis/{METRICS_GROUP}/v1beta1");
+    let mut paths = Vec::new();
+    if opts.namespaces.is_empty() {
+        paths.push((false, format!("{base}/nodes")));
+        paths.push((true, format!("{base}/pods")));
+    } else {
+        paths.extend(opts.namespaces.iter().map(|ns| (true, format!("{base}/namespaces/{ns}/pods"))));
+    }
+    for (pods, path) in paths {
+        let req = match kube::core::Request::new(&path).list(&ListParams::default()) {
+            Ok(r) => r,
+            Err(e) => {
+                u.note = format!("{METRICS_GROUP} could not be asked: {e}");
+                return u;
+            }
+        };
+        let page = match tokio::time::timeout(opts.request_timeout, client.request::<Value>(req)).await {
+            Ok(Ok(page)) => page,
+            Ok(Err(e)) => {
+                u.note = format!("{METRICS_GROUP} did not answer ({e}): usage is not shown");
+                return u;
+            }
+            Err(_) => {
+                u.note = format!("{METRICS_GROUP} did not answer in time: usage is not shown");
+                return u;
+            }
+        };
+        for item in page.get("items").and_then(Value::as_array).into_iter().flatten() {
+            let name = item.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default();
+            if pods {
+                let ns = item.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or_default();
+                let mut total = Usage::default();
+                for c in item.get("containers").and_then(Value::as_array).into_iter().flatten() {
+                    let one = usage_of(c.get("usage"));
+                    total.cpu += one.cpu;
+                    total.memory += one.memory;
+                }
+                u.pods.insert(format!("{ns}/{name}"), total);
+            } else {
+                u.nodes.insert(name.to_string(), usage_of(item.get("usage")));
+            }
+        }
+    }
+    u.available = true;
+    u.note = format!("{METRICS_GROUP}: a sample at read time");
+    u
+}
+
+/// `{cpu, memory}` quantities; what does not parse counts as zero.
+fn usage_of(v: Option<&Value>) -> Usage {
+    let q = |k: &str| v.and_then(|v| v.get(k)).and_then(Quantity::from_json).map_or(0.0, Quantity::value);
+    Usage { cpu: q("cpu"), memory: q("memory") }
+}
+
+/// Discovery limited to the groups of [`RESOURCES`] and the metrics API: aggregated (two requests), else legacy.
 async fn discover(client: &Client) -> Result<(Discovery, &'static str), kube::Error> {
-    let mut groups: Vec<&str> = RESOURCES.iter().map(|r| r.group).collect();
+    let mut groups: Vec<&str> = RESOURCES.iter().map(|r| r.group).chain([METRICS_GROUP]).collect();
     groups.sort_unstable();
     groups.dedup();
     match Discovery::new(client.clone()).filter(&groups).run_aggregated().await {
@@ -558,6 +635,7 @@ pub fn into_input(reads: Vec<ClusterRead>, errors: Vec<InputError>) -> Input {
     for read in reads {
         input.objects.extend(read.objects);
         input.gaps.extend(read.gaps);
+        input.usage.push(read.usage);
     }
     input
 }

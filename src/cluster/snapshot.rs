@@ -57,6 +57,9 @@ pub struct ClusterSnapshot {
     /// What could not be read.
     #[serde(default)]
     pub gaps: Vec<Gap>,
+    /// What the metrics API reported (absent in snapshots without it).
+    #[serde(default)]
+    pub usage: Option<crate::cost::ClusterUsage>,
     /// The objects, as read.
     pub objects: Vec<Value>,
 }
@@ -98,6 +101,7 @@ impl Snapshot {
                     namespaces: r.namespaces.clone(),
                     discovery: r.discovery.clone(),
                     gaps: r.gaps.clone(),
+                    usage: Some(r.usage.clone()),
                     objects: r.objects.iter().map(|o| o.body.clone()).collect(),
                 })
                 .collect(),
@@ -163,6 +167,7 @@ impl Snapshot {
         let mut input = Input::default();
         for c in self.clusters {
             input.gaps.extend(c.gaps);
+            input.usage.extend(c.usage);
             for body in c.objects {
                 let uid = body.pointer("/metadata/uid").and_then(Value::as_str).unwrap_or_default().to_string();
                 let origin = Origin::Snapshot { path: path.to_string(), context: c.context.clone(), uid };

@@ -211,6 +211,38 @@ pub struct NodeCost {
     pub idle_monthly: f64,
     /// How it was priced.
     pub priced_by: String,
+    /// vCPUs in use, when the cluster's metrics API answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_used: Option<f64>,
+    /// Memory in use, GiB, when the cluster's metrics API answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_used_gib: Option<f64>,
+}
+
+/// What a cluster's metrics API (`metrics.k8s.io`) reported: a point-in-time sample.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ClusterUsage {
+    /// The context.
+    pub context: String,
+    /// Whether `metrics.k8s.io` answered.
+    pub available: bool,
+    /// Where the numbers come from, or why there are none.
+    pub note: String,
+    /// Usage per node name.
+    #[serde(default)]
+    pub nodes: BTreeMap<String, Usage>,
+    /// Usage per `namespace/pod`, summed over its containers.
+    #[serde(default)]
+    pub pods: BTreeMap<String, Usage>,
+}
+
+/// CPU and memory in use.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Usage {
+    /// vCPUs.
+    pub cpu: f64,
+    /// Bytes.
+    pub memory: f64,
 }
 
 /// Node cost of one cluster.
@@ -224,6 +256,15 @@ pub struct ClusterCost {
     pub monthly: f64,
     /// Sum of the nodes' `idle_monthly`.
     pub idle_monthly: f64,
+    /// Where usage comes from (`metrics.k8s.io`), or why there is none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<String>,
+    /// vCPUs in use by its pods, when the metrics API answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_used: Option<f64>,
+    /// Memory in use by its pods, GiB, when the metrics API answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_used_gib: Option<f64>,
 }
 
 impl Default for CostReport {
@@ -245,7 +286,7 @@ impl Default for CostReport {
 }
 
 /// Node cost summed per cluster, by context.
-fn cluster_costs(nodes: &[NodeCost]) -> Vec<ClusterCost> {
+fn cluster_costs(nodes: &[NodeCost], usage: &[ClusterUsage]) -> Vec<ClusterCost> {
     let mut by: BTreeMap<String, (usize, f64, f64)> = BTreeMap::new();
     for n in nodes {
         let e = by.entry(n.context.clone().unwrap_or_default()).or_insert((0, 0.0, 0.0));
@@ -253,12 +294,24 @@ fn cluster_costs(nodes: &[NodeCost]) -> Vec<ClusterCost> {
         e.1 += n.monthly;
         e.2 += n.idle_monthly;
     }
+    for u in usage {
+        by.entry(u.context.clone()).or_insert((0, 0.0, 0.0));
+    }
     by.into_iter()
-        .map(|(context, (nodes, m, idle))| ClusterCost {
-            context,
-            nodes,
-            monthly: round_cents(m),
-            idle_monthly: round_cents(idle),
+        .map(|(context, (nodes, m, idle))| {
+            let u = usage.iter().find(|u| u.context == context);
+            let total = u.filter(|u| u.available).map(|u| {
+                u.pods.values().fold(Usage::default(), |a, p| Usage { cpu: a.cpu + p.cpu, memory: a.memory + p.memory })
+            });
+            ClusterCost {
+                metrics: u.map(|u| u.note.clone()),
+                cpu_used: total.map(|t| round_res(t.cpu)),
+                memory_used_gib: total.map(|t| round_gib(t.memory / GIB)),
+                context,
+                nodes,
+                monthly: round_cents(m),
+                idle_monthly: round_cents(idle),
+            }
         })
         .collect()
 }
@@ -309,6 +362,8 @@ pub struct Estimator<'a> {
     default_class: Option<String>,
     /// Monthly cost of each object as it is, computed once: several findings on one object ask.
     before: std::cell::RefCell<BTreeMap<usize, Option<(f64, bool)>>>,
+    /// What live clusters' metrics APIs reported.
+    usage: &'a [ClusterUsage],
 }
 
 fn ns_of(o: &Object) -> String {
@@ -368,7 +423,15 @@ impl<'a> Estimator<'a> {
             sts_claim_prefixes,
             default_class,
             before: std::cell::RefCell::new(BTreeMap::new()),
+            usage: &[],
         }
+    }
+
+    /// Adds what live clusters' metrics APIs reported (node usage, per-cluster totals).
+    #[must_use]
+    pub fn with_usage(mut self, usage: &'a [ClusterUsage]) -> Self {
+        self.usage = usage;
+        self
     }
 
     /// The cost report over every object.
@@ -421,7 +484,7 @@ impl<'a> Estimator<'a> {
             unpriced,
             assumptions: self.assumptions(),
             prices: self.prices.clone(),
-            clusters: cluster_costs(&nodes),
+            clusters: cluster_costs(&nodes, self.usage),
             nodes,
         }
     }
@@ -468,6 +531,11 @@ impl<'a> Estimator<'a> {
             let ratio = |req: f64, alloc: f64| if alloc > 0.0 { (req / alloc).clamp(0.0, 1.0) } else { 0.0 };
             let used = ratio(cpu_req, cpu_alloc).max(ratio(mem_req, mem_alloc));
             let monthly = hourly * hours;
+            let sample = self
+                .usage
+                .iter()
+                .find(|u| u.available && Some(u.context.as_str()) == o.origin.context())
+                .and_then(|u| u.nodes.get(&o.name));
             out.push(NodeCost {
                 context: o.origin.context().map(str::to_string),
                 name: o.name.clone(),
@@ -482,6 +550,8 @@ impl<'a> Estimator<'a> {
                 monthly: round_cents(monthly),
                 idle_monthly: round_cents(monthly * (1.0 - used)),
                 priced_by,
+                cpu_used: sample.map(|s| round_res(s.cpu)),
+                memory_used_gib: sample.map(|s| round_gib(s.memory / GIB)),
             });
         }
         out.sort_by(|a, b| (&a.context, &a.name).cmp(&(&b.context, &b.name)));

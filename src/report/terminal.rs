@@ -179,6 +179,15 @@ fn nodes(out: &mut String, p: &Paint, c: &crate::cost::CostReport) {
             m(k.monthly),
             m(k.idle_monthly)
         );
+        match (&k.metrics, k.cpu_used, k.memory_used_gib) {
+            (Some(note), Some(cpu), Some(mem)) => {
+                let _ = writeln!(out, "  usage: pods use {cpu} vCPU and {mem} GiB ({})", clean(note));
+            }
+            (Some(note), _, _) => {
+                let _ = writeln!(out, "  usage: {}", clean(note));
+            }
+            _ => {}
+        }
     }
 }
 

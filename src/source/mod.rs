@@ -92,6 +92,8 @@ pub struct Input {
     pub files: usize,
     /// Resource types a cluster did not let us list (live runs and snapshot replays).
     pub gaps: Vec<Gap>,
+    /// What live clusters' metrics APIs reported (or why they did not).
+    pub usage: Vec<crate::cost::ClusterUsage>,
 }
 
 /// A resource type of a cluster that could not be read (forbidden, not found, timed out): the

@@ -58,6 +58,8 @@ pub struct State {
     pub require_token: bool,
     pub log: Vec<Logged>,
     pub port: u16,
+    /// `metrics.k8s.io`: NodeMetrics and PodMetrics items, or absent (no metrics-server).
+    pub metrics: Option<(Vec<Value>, Vec<Value>)>,
 }
 
 pub struct FakeCluster {
@@ -112,6 +114,34 @@ fn served() -> impl Iterator<Item = &'static clustergpt::cluster::ResourceType> 
     RESOURCES.iter()
 }
 
+pub const METRICS: &str = "metrics.k8s.io";
+
+/// The metrics API's two resources, when it is served.
+const METRICS_TYPES: &[clustergpt::cluster::ResourceType] = &[
+    clustergpt::cluster::ResourceType {
+        group: METRICS,
+        version: "v1beta1",
+        kind: "NodeMetrics",
+        plural: "nodes",
+        metadata_only: false,
+    },
+    clustergpt::cluster::ResourceType {
+        group: METRICS,
+        version: "v1beta1",
+        kind: "PodMetrics",
+        plural: "pods",
+        metadata_only: false,
+    },
+];
+
+fn discoverable(metrics: bool) -> impl Iterator<Item = &'static clustergpt::cluster::ResourceType> {
+    served().chain(METRICS_TYPES.iter().filter(move |_| metrics))
+}
+
+fn scope_namespaced(r: &clustergpt::cluster::ResourceType) -> bool {
+    if r.group == METRICS { r.plural == "pods" } else { namespaced(r.kind) }
+}
+
 fn namespaced(kind: &str) -> bool {
     !clustergpt::kinds::is_cluster_scoped(kind)
 }
@@ -135,7 +165,7 @@ fn answer(st: &mut State, path: &str, query: &BTreeMap<String, String>, accept: 
                     DiscoveryMode::Aggregated => {
                         return (
                             json_with(
-                                aggregated(core),
+                                aggregated(core, st.metrics.is_some()),
                                 "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList",
                             ),
                             zero,
@@ -150,7 +180,10 @@ fn answer(st: &mut State, path: &str, query: &BTreeMap<String, String>, accept: 
                     DiscoveryMode::LegacyJson => {}
                 }
             }
-            return (plain(if core { legacy_core_versions(st.port) } else { legacy_groups() }), zero);
+            return (
+                plain(if core { legacy_core_versions(st.port) } else { legacy_groups(st.metrics.is_some()) }),
+                zero,
+            );
         }
         _ => {}
     }
@@ -166,6 +199,30 @@ fn answer(st: &mut State, path: &str, query: &BTreeMap<String, String>, accept: 
             );
         }
     };
+    if group == METRICS {
+        let Some((nodes, pods)) = &st.metrics else {
+            return (status(404, "NotFound", "the server could not find the requested resource".into()), zero);
+        };
+        let list = |kind: &str, items: Vec<&Value>| {
+            plain(json!({"kind": kind, "apiVersion": "metrics.k8s.io/v1beta1", "metadata": {}, "items": items}))
+        };
+        return match rest {
+            [] => (plain(legacy_resource_list(group, version)), zero),
+            ["nodes"] => (list("NodeMetricsList", nodes.iter().collect()), zero),
+            ["pods"] | ["namespaces", _, "pods"] => {
+                let ns = match rest {
+                    ["namespaces", ns, _] => Some(*ns),
+                    _ => None,
+                };
+                let items: Vec<&Value> = pods
+                    .iter()
+                    .filter(|p| ns.is_none() || p.pointer("/metadata/namespace").and_then(Value::as_str) == ns)
+                    .collect();
+                (list("PodMetricsList", items), zero)
+            }
+            _ => (status(404, "NotFound", "the server could not find the requested resource".into()), zero),
+        };
+    }
     if rest.is_empty() {
         return (plain(legacy_resource_list(group, version)), zero);
     }
@@ -260,13 +317,13 @@ fn verbs() -> Value {
     json!(["get", "list", "watch"])
 }
 
-fn aggregated(core: bool) -> Value {
+fn aggregated(core: bool, metrics: bool) -> Value {
     let mut groups: BTreeMap<&str, BTreeMap<&str, Vec<Value>>> = BTreeMap::new();
-    for r in served().filter(|r| r.group.is_empty() == core) {
+    for r in discoverable(metrics).filter(|r| r.group.is_empty() == core) {
         groups.entry(r.group).or_default().entry(r.version).or_default().push(json!({
             "resource": r.plural,
             "responseKind": {"group": r.group, "version": r.version, "kind": r.kind},
-            "scope": if namespaced(r.kind) { "Namespaced" } else { "Cluster" },
+            "scope": if scope_namespaced(r) { "Namespaced" } else { "Cluster" },
             "singularResource": r.kind.to_lowercase(),
             "verbs": verbs(),
         }));
@@ -293,9 +350,9 @@ fn legacy_core_versions(port: u16) -> Value {
         "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": format!("127.0.0.1:{port}")}]})
 }
 
-fn legacy_groups() -> Value {
+fn legacy_groups(metrics: bool) -> Value {
     let mut groups: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
-    for r in served().filter(|r| !r.group.is_empty()) {
+    for r in discoverable(metrics).filter(|r| !r.group.is_empty()) {
         groups.entry(r.group).or_default().insert(r.version);
     }
     let groups: Vec<Value> = groups
@@ -311,10 +368,10 @@ fn legacy_groups() -> Value {
 }
 
 fn legacy_resource_list(group: &str, version: &str) -> Value {
-    let resources: Vec<Value> = served()
+    let resources: Vec<Value> = discoverable(true)
         .filter(|r| r.group == group && r.version == version)
         .map(|r| {
-            json!({"name": r.plural, "singularName": r.kind.to_lowercase(), "namespaced": namespaced(r.kind),
+            json!({"name": r.plural, "singularName": r.kind.to_lowercase(), "namespaced": scope_namespaced(r),
                 "kind": r.kind, "verbs": verbs()})
         })
         .collect();
@@ -351,6 +408,7 @@ impl FakeCluster {
             slow: BTreeMap::new(),
             list_delay: Duration::ZERO,
             require_token: true,
+            metrics: None,
             log: Vec::new(),
             port: server.address().port(),
         }));
