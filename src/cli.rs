@@ -207,11 +207,12 @@ pub struct AnalyzeArgs {
 /// Flags of `diff`.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  clustergpt diff --base origin/main k8s/\n  clustergpt diff --base-dir old/ --head-dir new/\n  clustergpt diff base-audit.json head-audit.json\n  clustergpt diff --base origin/main k8s/ --fail-on-new high --max-cost-increase 10%"
+    after_help = "Examples:\n  clustergpt diff --base origin/main k8s/\n  clustergpt diff --base-dir old/ --head-dir new/\n  clustergpt diff base-audit.json head-audit.json\n  clustergpt diff monday.snap.json.zst friday.snap.json.zst\n  clustergpt diff --base origin/main k8s/ --fail-on-new high --max-cost-increase 10%"
 )]
 pub struct DiffArgs {
     /// Head paths (default `.`), compared with the same paths at `--base`; or two saved JSON audits
-    /// (`clustergpt analyze --format json`): `BASE.json HEAD.json`.
+    /// (`clustergpt analyze --format json`): `BASE.json HEAD.json`; or two cluster snapshots
+    /// (`clustergpt snapshot`): `MONDAY.snap.json.zst FRIDAY.snap.json.zst`.
     pub paths: Vec<PathBuf>,
     /// Git ref of the base (e.g. `origin/main`): the same paths are read from that commit through git,
     /// without touching the working tree.
@@ -479,6 +480,12 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<Status> {
         return Ok(Status::Error);
     }
     Ok(gate(&audit, fail_on))
+}
+
+/// Whether a file is named like a snapshot (`x.snap.json.zst`, `x.zst`, `x.snap.json`).
+fn is_snapshot_path(p: &std::path::Path) -> bool {
+    let name = p.file_name().map(|n| n.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
+    name.ends_with(".zst") || name.ends_with(".snap.json")
 }
 
 /// `YYYY-MM-DD` of an RFC 3339 time.
@@ -829,6 +836,15 @@ fn diff_cmd(a: DiffArgs) -> anyhow::Result<Status> {
         let base = audit::run(load_dir_or_paths(std::slice::from_ref(base_dir)), &config, &opts);
         let head = audit::run(load_dir_or_paths(&head_paths), &config, &opts);
         (base, head, base_dir.display().to_string(), label(&head_paths))
+    } else if a.paths.len() == 2 && a.paths.iter().all(|p| p.is_file() && is_snapshot_path(p)) {
+        // Two snapshots of a cluster: what changed between them, each audited at its own read time.
+        let replay = |p: &PathBuf| -> anyhow::Result<Audit> {
+            let snap = crate::cluster::snapshot::Snapshot::read(p)?;
+            let day = snap.read_at().map_or_else(today, day_of);
+            Ok(audit::run(snap.into_input(&p.display().to_string()), &config, &a.rules.run_options(day)))
+        };
+        let (base, head) = (replay(&a.paths[0])?, replay(&a.paths[1])?);
+        (base, head, a.paths[0].display().to_string(), a.paths[1].display().to_string())
     } else if a.paths.len() == 2
         && a.paths.iter().all(|p| p.is_file() && p.extension().is_some_and(|e| e.eq_ignore_ascii_case("json")))
     {
@@ -837,7 +853,7 @@ fn diff_cmd(a: DiffArgs) -> anyhow::Result<Status> {
         (base, head, a.paths[0].display().to_string(), a.paths[1].display().to_string())
     } else {
         bail!(
-            "diff needs a base: --base REF (a git ref such as origin/main), --base-dir DIR, or two saved JSON audits (BASE.json HEAD.json)"
+            "diff needs a base: --base REF (a git ref such as origin/main), --base-dir DIR, two saved JSON audits (BASE.json HEAD.json) or two cluster snapshots (BASE.snap.json.zst HEAD.snap.json.zst)"
         );
     };
     let mut d = crate::diff::Diff::new(&base, &head).labeled(base_label, head_label);

@@ -515,3 +515,28 @@ fn usage_comes_from_the_metrics_api_and_its_absence_is_said() {
     let snap = cluster::snapshot::Snapshot::of(&[read]);
     assert_eq!(snap.clusters[0].usage.as_ref().map(|u| u.nodes.len()), Some(1));
 }
+
+#[test]
+fn two_snapshots_diff_like_two_audits() {
+    let h = Harness::shop();
+    let monday = h.dir.path().join("monday.snap.json.zst");
+    let friday = h.dir.path().join("friday.snap.json.zst");
+    let out = h.bin(&["snapshot", "--cluster", "-o", monday.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    // By Friday the debug pod is gone.
+    h.fake.with(|s| {
+        if let Some(pods) = s.objects.get_mut("pods") {
+            pods.retain(|p| p["metadata"]["name"] != "debug");
+        }
+    });
+    let out = h.bin(&["snapshot", "--cluster", "-o", friday.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = h.bin(&["diff", monday.to_str().unwrap(), friday.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let d: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(d["new"].as_array().is_some_and(Vec::is_empty), "{d}");
+    let resolved = d["resolved"].as_array().unwrap();
+    assert!(!resolved.is_empty(), "{d}");
+    assert!(resolved.iter().all(|f| f["object"]["name"] == "debug" && f["object"]["context"] == "kind-shop"), "{d}");
+    assert!(d["unchanged"].as_u64().is_some_and(|n| n > 0), "{d}");
+}

@@ -587,7 +587,8 @@ impl List {
         };
         drop(page);
         objects.reserve(items.len());
-        for item in items {
+        // A list item that is not an object is no Kubernetes object: nothing to audit.
+        for item in items.into_iter().filter(Value::is_object) {
             let body = self.clean(item);
             let uid = body.pointer("/metadata/uid").and_then(Value::as_str).unwrap_or_default().to_string();
             objects.push(Object::from_body(body, Origin::Cluster { context: self.context.clone(), uid }));
