@@ -143,6 +143,7 @@ impl ClusterArgs {
             request_timeout: std::time::Duration::from_secs(self.request_timeout.max(1)),
             deadline: std::time::Duration::from_secs(self.deadline.max(1)),
             read_at,
+            progress: std::io::stderr().is_terminal(),
         }
     }
 

@@ -110,6 +110,8 @@ pub struct Options {
     pub deadline: Duration,
     /// When the read happens (RFC 3339, UTC), from the caller's clock.
     pub read_at: String,
+    /// Show progress on stderr (the caller sets it when stderr is a terminal).
+    pub progress: bool,
 }
 
 impl Default for Options {
@@ -123,6 +125,7 @@ impl Default for Options {
             request_timeout: Duration::from_secs(30),
             deadline: Duration::from_secs(300),
             read_at: String::new(),
+            progress: false,
         }
     }
 }
@@ -349,7 +352,14 @@ pub async fn read_cluster(client: Client, context: &str, opts: &Options) -> Resu
         }
     }
     let mut results: Vec<(usize, Result<Vec<Object>, Gap>)> = Vec::with_capacity(jobs);
+    let mut objects_read = 0usize;
     while let Some(joined) = tasks.join_next().await {
+        if opts.progress {
+            if let Ok((_, Ok(o))) = &joined {
+                objects_read += o.len();
+            }
+            eprint!("\r\x1b[2Kcontext {context}: {}/{jobs} lists, {objects_read} objects", results.len() + 1);
+        }
         // A list task only panics on a bug; its type then stays unread and unreported, so say so.
         match joined {
             Ok(r) => results.push(r),
@@ -360,6 +370,9 @@ pub async fn read_cluster(client: Client, context: &str, opts: &Options) -> Resu
                 });
             }
         }
+    }
+    if opts.progress {
+        eprint!("\r\x1b[2K");
     }
     // Table order, then namespace order: the same cluster always gives the same object order.
     results.sort_by_key(|(i, _)| *i);
