@@ -540,3 +540,43 @@ fn two_snapshots_diff_like_two_audits() {
     assert!(resolved.iter().all(|f| f["object"]["name"] == "debug" && f["object"]["context"] == "kind-shop"), "{d}");
     assert!(d["unchanged"].as_u64().is_some_and(|n| n > 0), "{d}");
 }
+
+/// Scale check, run by hand: `cargo test --test cluster -- --ignored synthetic --nocapture`
+/// (`CLUSTERGPT_SYNTHETIC_PODS`, default 20,000 pods on 1,000 nodes with 4,000 events).
+#[test]
+#[ignore = "a scale measurement, not a check: run by hand"]
+fn synthetic_cluster_scale() {
+    let pods: usize = std::env::var("CLUSTERGPT_SYNTHETIC_PODS").ok().and_then(|v| v.parse().ok()).unwrap_or(20_000);
+    let nodes = (pods / 20).max(1);
+    let mut objects = Vec::with_capacity(pods + nodes + pods / 5);
+    for n in 0..nodes {
+        objects.push(serde_json::json!({"apiVersion": "v1", "kind": "Node",
+            "metadata": {"name": format!("node-{n}"), "uid": format!("n{n}"), "labels": {"node.kubernetes.io/instance-type": "m5.large"}},
+            "status": {"allocatable": {"cpu": "1930m", "memory": "7Gi"}}}));
+    }
+    for p in 0..pods {
+        objects.push(serde_json::json!({"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": format!("pod-{p}"), "namespace": format!("ns-{}", p % 50), "uid": format!("p{p}"), "labels": {"app": format!("a{}", p % 500)}},
+            "spec": {"nodeName": format!("node-{}", p % nodes), "containers": [{"name": "c", "image": "nginx:1.27",
+                "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}}}]},
+            "status": {"phase": "Running"}}));
+    }
+    for e in 0..pods / 5 {
+        objects.push(serde_json::json!({"apiVersion": "v1", "kind": "Event",
+            "metadata": {"name": format!("ev-{e}"), "namespace": format!("ns-{}", e % 50), "uid": format!("e{e}")},
+            "involvedObject": {"kind": "Pod", "name": format!("pod-{e}")}, "reason": "Pulled", "message": "pulled"}));
+    }
+    let h = Harness::new(objects, &["big"]);
+    let started = std::time::Instant::now();
+    let read = h.read(&Options { page_size: 500, ..h.options() }).pop().unwrap();
+    let read_time = started.elapsed();
+    let n = read.objects.len();
+    let a = audit::run(cluster::into_input(vec![read], Vec::new()), &Config::defaults(), &RunOptions::default());
+    eprintln!(
+        "{pods} pods, {nodes} nodes: read {n} objects in {:.2} s, audited in {:.2} s more; {} findings",
+        read_time.as_secs_f64(),
+        (started.elapsed() - read_time).as_secs_f64(),
+        a.findings.len()
+    );
+    assert_eq!(a.cost.nodes.len(), nodes);
+}

@@ -247,20 +247,20 @@ fn answer(st: &mut State, path: &str, query: &BTreeMap<String, String>, accept: 
         return (status(403, "Forbidden", msg), zero);
     }
     let delay = st.slow.get(plural).copied().unwrap_or(st.list_delay);
-    let all: Vec<Value> = st
+    // References only: a page clones just its own items (large synthetic clusters stay linear).
+    let all: Vec<&Value> = st
         .objects
         .get(plural)
         .map(|items| {
             items
                 .iter()
                 .filter(|o| ns.is_none() || o.pointer("/metadata/namespace").and_then(Value::as_str) == ns)
-                .cloned()
                 .collect()
         })
         .unwrap_or_default();
     if let Some(name) = name {
         return match all.into_iter().find(|o| o.pointer("/metadata/name").and_then(Value::as_str) == Some(name)) {
-            Some(o) => (plain(o), delay),
+            Some(o) => (plain(o.clone()), delay),
             None => (status(404, "NotFound", format!("{plural} \"{name}\" not found")), delay),
         };
     }
@@ -285,7 +285,8 @@ fn answer(st: &mut State, path: &str, query: &BTreeMap<String, String>, accept: 
         meta["continue"] = json!(format!("offset-{end}"));
         meta["remainingItemCount"] = json!(all.len() - end);
     }
-    let page: Vec<Value> = all.get(start.min(all.len())..end).unwrap_or_default().to_vec();
+    let page: Vec<Value> =
+        all.get(start.min(all.len())..end).unwrap_or_default().iter().map(|o| (*o).clone()).collect();
     let metadata_only = accept.contains("as=PartialObjectMetadataList");
     let body = if metadata_only {
         let items: Vec<Value> = page
