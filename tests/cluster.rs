@@ -153,6 +153,34 @@ fn falls_back_to_legacy_discovery_both_ways() {
 }
 
 #[test]
+fn legacy_discovery_survives_a_metrics_api_that_is_down() {
+    let h = Harness::shop();
+    h.fake.with(|s| {
+        s.discovery = DiscoveryMode::LegacyJson;
+        s.metrics_down = true;
+    });
+    let read = h.read_one();
+    assert_eq!(read.discovery, "legacy");
+    assert_eq!(read.objects.len(), fixture().len());
+    assert!(!read.usage.available);
+    assert!(read.usage.note.contains("not served"), "{}", read.usage.note);
+}
+
+#[test]
+fn unavailable_answers_are_retried_briefly_then_reported() {
+    let h = Harness::shop();
+    h.fake.with(|s| {
+        s.unavailable.insert("pods".into(), 2);
+        s.unavailable.insert("services".into(), 10);
+    });
+    let read = h.read_one();
+    assert_eq!(read.objects.iter().filter(|o| o.kind == "Pod").count(), 5, "two 503s, then the list");
+    let gaps: Vec<(&str, &str)> = read.gaps.iter().map(|g| (g.resource.as_str(), g.reason.as_str())).collect();
+    assert_eq!(gaps, [("services", "error")]);
+    assert!(read.gaps[0].message.contains("503"), "{}", read.gaps[0].message);
+}
+
+#[test]
 fn an_expired_continue_token_restarts_the_list() {
     let h = Harness::shop();
     h.fake.with(|s| {

@@ -244,6 +244,9 @@ impl Target {
         };
         config.connect_timeout = Some(opts.request_timeout);
         config.read_timeout = Some(opts.request_timeout);
+        // kube's retry backs off for minutes (15 tries); lists retry briefly themselves, within the
+        // deadline, so one unavailable API cannot eat the whole read.
+        config.default_retry = false;
         Client::try_from(config).map_err(|e| Error::Unreachable { context: name, message: e.to_string() })
     }
 }
@@ -479,7 +482,15 @@ async fn discover(client: &Client) -> Result<(Discovery, &'static str), kube::Er
         Ok(d) if d.has_group("") => return Ok((d, "aggregated")),
         Ok(_) | Err(_) => {}
     }
-    Ok((Discovery::new(client.clone()).filter(&groups).run().await?, "legacy"))
+    match Discovery::new(client.clone()).filter(&groups).run().await {
+        Ok(d) => Ok((d, "legacy")),
+        // Legacy discovery fails whole when one aggregated API is down (a metrics-server that
+        // does not answer is common): try again without it; usage then says it is not served.
+        Err(_) => {
+            groups.retain(|g| *g != METRICS_GROUP);
+            Ok((Discovery::new(client.clone()).filter(&groups).run().await?, "legacy"))
+        }
+    }
 }
 
 /// The served resource for a table entry and whether it is namespaced, when the server has it
@@ -507,6 +518,9 @@ struct List {
 /// How many times a list restarts after its continue token expired (410) before giving up.
 const MAX_RESTARTS: usize = 3;
 
+/// How many times one list retries a 429, 503 or 504 (after 0.4 s, then 0.8 s) before giving up.
+const MAX_RETRIES: u32 = 2;
+
 impl List {
     fn what(&self) -> String {
         match &self.namespace {
@@ -533,6 +547,7 @@ impl List {
         let url = DynamicObject::url_path(&self.ar, self.namespace.as_deref());
         let request = kube::core::Request::new(url);
         let mut restarts = 0;
+        let mut retries = 0u32;
         'list: loop {
             let mut objects = Vec::new();
             let mut token: Option<String> = None;
@@ -558,6 +573,12 @@ impl List {
                         // The continue token expired (compaction): the list must start again.
                         restarts += 1;
                         continue 'list;
+                    }
+                    Ok(Err(kube::Error::Api(s))) if matches!(s.code, 429 | 503 | 504) && retries < MAX_RETRIES => {
+                        // Busy or briefly unavailable: the same page again after a short pause.
+                        retries += 1;
+                        tokio::time::sleep(Duration::from_millis(200 << retries)).await;
+                        continue;
                     }
                     Ok(Err(e)) => return Err(self.error_gap(&e)),
                     Ok(Ok(page)) => page,

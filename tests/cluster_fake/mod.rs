@@ -60,6 +60,10 @@ pub struct State {
     pub port: u16,
     /// `metrics.k8s.io`: NodeMetrics and PodMetrics items, or absent (no metrics-server).
     pub metrics: Option<(Vec<Value>, Vec<Value>)>,
+    /// `metrics.k8s.io` is registered (listed in discovery) but its server is down: 503.
+    pub metrics_down: bool,
+    /// Resources whose next N list requests get 503.
+    pub unavailable: BTreeMap<String, usize>,
 }
 
 pub struct FakeCluster {
@@ -181,7 +185,11 @@ fn answer(st: &mut State, path: &str, query: &BTreeMap<String, String>, accept: 
                 }
             }
             return (
-                plain(if core { legacy_core_versions(st.port) } else { legacy_groups(st.metrics.is_some()) }),
+                plain(if core {
+                    legacy_core_versions(st.port)
+                } else {
+                    legacy_groups(st.metrics.is_some() || st.metrics_down)
+                }),
                 zero,
             );
         }
@@ -199,6 +207,12 @@ fn answer(st: &mut State, path: &str, query: &BTreeMap<String, String>, accept: 
             );
         }
     };
+    if group == METRICS && st.metrics_down {
+        return (
+            status(503, "ServiceUnavailable", "the server is currently unable to handle the request".into()),
+            zero,
+        );
+    }
     if group == METRICS {
         let Some((nodes, pods)) = &st.metrics else {
             return (status(404, "NotFound", "the server could not find the requested resource".into()), zero);
@@ -245,6 +259,13 @@ fn answer(st: &mut State, path: &str, query: &BTreeMap<String, String>, accept: 
             "{plural} is forbidden: User \"system:serviceaccount:audit:clustergpt\" cannot list resource \"{plural}\" in API group \"{group}\" {scope}"
         );
         return (status(403, "Forbidden", msg), zero);
+    }
+    if let Some(n) = st.unavailable.get_mut(plural).filter(|n| **n > 0) {
+        *n -= 1;
+        return (
+            status(503, "ServiceUnavailable", "the server is currently unable to handle the request".into()),
+            zero,
+        );
     }
     let delay = st.slow.get(plural).copied().unwrap_or(st.list_delay);
     // References only: a page clones just its own items (large synthetic clusters stay linear).
@@ -410,6 +431,8 @@ impl FakeCluster {
             list_delay: Duration::ZERO,
             require_token: true,
             metrics: None,
+            metrics_down: false,
+            unavailable: BTreeMap::new(),
             log: Vec::new(),
             port: server.address().port(),
         }));
