@@ -587,7 +587,7 @@ fn run_full(
         objects,
         errors: files.values().flat_map(|f| f.errors.iter().cloned()).collect(),
         skipped: files.values().flat_map(|f| f.skipped.iter().cloned()).collect(),
-        files: 0,
+        ..Input::default()
     };
     audit::run_with_objects(input, config, opts)
 }
