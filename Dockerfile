@@ -1,5 +1,5 @@
 # syntax=docker/dockerfile:1
-# The clustergpt image: `docker run --rm -v "$PWD:/work" ghcr.io/<owner>/clustergpt audit .`
+# The clustergpt image: `docker run --rm -v "$PWD:/work" -w /work ghcr.io/<owner>/clustergpt analyze .`
 # Published by .github/workflows/release.yml; needs BuildKit (the cache mounts below).
 
 # --- build ------------------------------------------------------------------

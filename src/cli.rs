@@ -77,6 +77,9 @@ pub struct FixArgs {
     /// manifests: their manifest fixes (e.g. raising limits.memory after OOM kills) are applied too.
     #[arg(long, value_name = "PATH")]
     pub live: Vec<PathBuf>,
+    /// List every skipped fix, not only how many were skipped and why.
+    #[arg(long, short = 'v')]
+    pub verbose: bool,
 }
 
 /// When to colour terminal output.
@@ -186,7 +189,7 @@ pub struct AnalyzeArgs {
     /// Output format, optionally to a file: `terminal`, `json`, `sarif`, `md`; e.g. `--format sarif=out.sarif`. Repeatable.
     #[arg(long = "format", short = 'f', value_name = "FORMAT[=PATH]")]
     pub formats: Vec<String>,
-    /// Exit 1 when a finding at or above this severity remains.
+    /// Exit 1 when a finding at or above this severity remains: critical, high, medium, low or info.
     #[arg(long, value_name = "SEVERITY")]
     pub fail_on: Option<String>,
     /// Rule selection and configuration.
@@ -276,16 +279,17 @@ pub struct RulesArgs {
     /// `explain ID` prints a rule's documentation.
     #[command(subcommand)]
     pub action: Option<RulesAction>,
-    /// Output format.
-    #[arg(long, value_enum, default_value = "table")]
+    /// Output format: `terminal` (one line per rule) or `json`, as `analyze` names them.
+    #[arg(long, value_enum, default_value = "terminal")]
     pub format: RulesFormat,
 }
 
 /// Formats of `rules`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum RulesFormat {
-    /// One line per rule.
-    Table,
+    /// One line per rule (`table` is accepted too).
+    #[value(alias = "table")]
+    Terminal,
     /// A JSON array of rule descriptions.
     Json,
 }
@@ -469,18 +473,49 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<Status> {
     }
     timings.lap("render and write");
     timings.report();
+    let mut err = std::io::stderr().lock();
+    if std::io::stderr().is_terminal() {
+        for path in formats.iter().filter_map(|(_, p)| p.as_ref()) {
+            let n = audit.findings.len();
+            writeln!(err, "wrote {} ({n} finding{})", path.display(), if n == 1 { "" } else { "s" })?;
+        }
+    }
+    report_problems(&mut err, &audit)?;
     if !audit.errors.is_empty() || !audit.internal_errors.is_empty() {
         // Everything readable was audited and reported; the run still did not see (or check) all its input.
         return Ok(Status::Error);
     }
     if a.require_complete && !audit.not_evaluated.is_empty() {
-        eprintln!(
+        writeln!(
+            err,
             "clustergpt: {} cluster resource type(s) could not be read; --require-complete makes that exit 2",
             audit.not_evaluated.len()
-        );
+        )?;
         return Ok(Status::Error);
     }
-    Ok(gate(&audit, fail_on))
+    let status = gate(&audit, fail_on);
+    if let (Status::GateFailed, Some(min)) = (status, fail_on) {
+        let n = audit::count_at_or_above(&audit, min);
+        writeln!(err, "gate failed: {n} finding{} at or above {min}", if n == 1 { "" } else { "s" })?;
+    }
+    Ok(status)
+}
+
+/// Input and internal errors, one line each on stderr whatever the formats: the reports carry
+/// them too, but a run that did not read everything must say so where a person or a log sees it.
+fn report_problems(err: &mut dyn Write, audit: &Audit) -> std::io::Result<()> {
+    for e in &audit.errors {
+        writeln!(err, "error: {e}")?;
+    }
+    for e in &audit.internal_errors {
+        let at = match (&e.location.file, e.location.line) {
+            (Some(file), Some(line)) => format!("{file}:{line}: "),
+            (Some(file), None) => format!("{file}: "),
+            (None, _) => e.object.context.as_ref().map(|c| format!("context {c}: ")).unwrap_or_default(),
+        };
+        writeln!(err, "internal error: {at}{} ({})", e.message, e.rule)?;
+    }
+    Ok(())
 }
 
 /// Whether a file is named like a snapshot (`x.snap.json.zst`, `x.zst`, `x.snap.json`).
@@ -596,7 +631,7 @@ fn rules_cmd(r: RulesArgs) -> anyhow::Result<Status> {
                 let list: Vec<serde_json::Value> = rules::registry().iter().map(|r| rule_json(r.meta())).collect();
                 writeln!(out, "{}", serde_json::to_string_pretty(&list)?)?;
             }
-            RulesFormat::Table => {
+            RulesFormat::Terminal => {
                 writeln!(out, "{:<7} {:<36} {:<13} {:<9} {:<4} equivalents", "ID", "NAME", "AREA", "SEVERITY", "ON")?;
                 for rule in rules::registry() {
                     let m = rule.meta();
@@ -719,14 +754,19 @@ fn fix_cmd(a: FixArgs) -> anyhow::Result<Status> {
     if a.json_summary {
         writeln!(err, "{}", serde_json::to_string_pretty(&report)?)?;
     } else {
+        let verb = if a.write { "applied" } else { "would apply" };
         for x in &report.applied {
-            writeln!(err, "applied  {} {} on {}: {}", x.rule, applicability_word(x.applicability), x.object, x.title)?;
+            writeln!(err, "{verb} {} {} on {}: {}", x.rule, applicability_word(x.applicability), x.object, x.title)?;
         }
         for x in &report.failed {
-            writeln!(err, "failed   {} on {}: {} ({})", x.rule, x.object, x.title, x.reason)?;
+            writeln!(err, "failed {} on {}: {} ({})", x.rule, x.object, x.title, x.reason)?;
         }
-        for x in &report.skipped {
-            writeln!(err, "skipped  {} on {}: {} ({})", x.rule, x.object, x.title, x.reason)?;
+        if a.verbose {
+            for x in &report.skipped {
+                writeln!(err, "skipped {} on {}: {} ({})", x.rule, x.object, x.title, x.reason)?;
+            }
+        } else {
+            skipped_summary(&mut err, &report.skipped)?;
         }
         if report.did_not_converge {
             writeln!(err, "warning: fixes did not converge after {} passes; run fix again", crate::fix::MAX_PASSES)?;
@@ -742,9 +782,48 @@ fn fix_cmd(a: FixArgs) -> anyhow::Result<Status> {
             report.changed.len(),
             if report.changed.len() == 1 { "" } else { "s" }
         )?;
+        if !report.failed.is_empty() {
+            let rules: std::collections::BTreeSet<&str> = report.failed.iter().map(|x| x.rule.as_str()).collect();
+            writeln!(
+                err,
+                "error: {} fix{} could not be applied ({}); the findings stay",
+                report.failed.len(),
+                if report.failed.len() == 1 { "" } else { "es" },
+                rules.into_iter().collect::<Vec<_>>().join(", ")
+            )?;
+        }
     }
     let input_errors = !errors.is_empty() || report.after.as_ref().is_some_and(|x| !x.errors.is_empty());
-    Ok(if input_errors { Status::Error } else { Status::Passed })
+    Ok(if input_errors {
+        Status::Error
+    } else if !report.failed.is_empty() {
+        // A selected fix that could not be applied leaves its finding: as a gate would, exit 1.
+        Status::GateFailed
+    } else {
+        Status::Passed
+    })
+}
+
+/// Skipped fixes as one line per reason class, with what would include them.
+fn skipped_summary(err: &mut dyn Write, skipped: &[crate::fix::NotApplied]) -> std::io::Result<()> {
+    let unsafe_ = skipped.iter().filter(|x| x.reason.starts_with("unsafe")).count();
+    let manual = skipped.len() - unsafe_;
+    if unsafe_ > 0 {
+        writeln!(
+            err,
+            "skipped {unsafe_} unsafe fix{} (they change scheduling, security posture or cost): pass --unsafe to apply, --verbose to list",
+            if unsafe_ == 1 { "" } else { "es" }
+        )?;
+    }
+    if manual > 0 {
+        writeln!(
+            err,
+            "skipped {manual} fix{} that need{} values only you know: --verbose lists them, `clustergpt analyze` shows each",
+            if manual == 1 { "" } else { "es" },
+            if manual == 1 { "s" } else { "" }
+        )?;
+    }
+    Ok(())
 }
 
 fn applicability_word(a: crate::model::Applicability) -> &'static str {
@@ -853,6 +932,9 @@ fn diff_cmd(a: DiffArgs) -> anyhow::Result<Status> {
         let head = read_audit(&a.paths[1])?;
         (base, head, a.paths[0].display().to_string(), a.paths[1].display().to_string())
     } else {
+        if let Some(p) = a.paths.iter().find(|p| p.as_os_str() != "-" && !p.exists()) {
+            bail!("{}: no such file or directory", p.display());
+        }
         bail!(
             "diff needs a base: --base REF (a git ref such as origin/main), --base-dir DIR, two saved JSON audits (BASE.json HEAD.json) or two cluster snapshots (BASE.snap.json.zst HEAD.snap.json.zst)"
         );

@@ -494,6 +494,26 @@ mod tests {
         assert!(cfg.allow_annotation_exemptions);
     }
 
+    /// Uncommenting every commented example (deleting `# `, as editors toggle comments) leaves a
+    /// valid configuration that differs from the defaults.
+    #[test]
+    fn template_examples_uncomment_as_they_stand() {
+        let example = |l: &str| {
+            let t = l.trim_start().strip_prefix("# ")?;
+            let key = t.trim_start().trim_start_matches("- ");
+            let word = key.split(':').next()?;
+            (key.contains(':') && !word.is_empty() && !word.contains(' ')).then(|| l.replacen("# ", "", 1))
+        };
+        let uncommented: Vec<String> = TEMPLATE.lines().map(|l| example(l).unwrap_or_else(|| l.to_string())).collect();
+        let changed = TEMPLATE.lines().zip(&uncommented).filter(|(a, b)| a != b).count();
+        assert!(changed >= 10, "{changed} example lines");
+        let cfg = parse("t", &uncommented.join("\n")).unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(cfg.fail_on, Some(Severity::High));
+        assert_eq!(cfg.severity.len(), 2);
+        assert_eq!(cfg.exemptions.len(), 1);
+        assert_eq!(cfg.cost.batch_hours_per_month, Some(20.0));
+    }
+
     #[test]
     fn template_has_default_prices() {
         let cfg = parse("t", TEMPLATE).unwrap_or_else(|e| panic!("{e:?}"));

@@ -389,12 +389,71 @@ fn install_builds_from_source_without_a_release() {
     assert_eq!(i.github_path.trim(), i.bin_dir.display().to_string());
 }
 
+/// The cache key of a source build: stable for the same sources, new when any source changes.
+#[test]
+fn the_source_build_cache_key_follows_the_sources() {
+    let a = action();
+    let s = step(&a, "Source build cache key");
+    let key = |action_path: &Path| {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let out = tmp.path().join("out");
+        let mut env = step_env(&a, &s, &BTreeMap::new(), &BTreeMap::new());
+        env.insert("ACTION_PATH".into(), action_path.display().to_string());
+        env.insert("GITHUB_OUTPUT".into(), out.display().to_string());
+        let run = run_step(&s, &env, tmp.path(), tmp.path());
+        assert_eq!(run.code, Some(0), "{}{}", run.stdout, run.stderr);
+        outputs(&out).get("key").cloned().expect("key output")
+    };
+    let src = tempfile::tempdir().expect("src");
+    std::fs::create_dir(src.path().join("src")).expect("mkdir");
+    for (f, t) in [("Cargo.toml", "[package]\n"), ("Cargo.lock", "# lock\n"), ("src/main.rs", "fn main() {}\n")] {
+        std::fs::write(src.path().join(f), t).expect("write");
+    }
+    let first = key(src.path());
+    assert!(first.starts_with("clustergpt-build-") && first.len() > 30, "{first}");
+    assert_eq!(key(src.path()), first);
+    std::fs::write(src.path().join("src/main.rs"), "fn main() { }\n").expect("write");
+    assert_ne!(key(src.path()), first);
+    // The real action's sources give a key too.
+    assert!(key(Path::new(env!("CARGO_MANIFEST_DIR"))).starts_with("clustergpt-build-"));
+}
+
+#[test]
+fn install_uses_a_cached_source_build_without_downloading_or_building() {
+    let a = action();
+    let tmp = tempfile::tempdir().expect("tmp");
+    let bin = tmp.path().join("stubs");
+    std::fs::create_dir(&bin).expect("stubs");
+    write_exe(&bin.join("curl"), CURL_STUB);
+    write_exe(&bin.join("cargo"), CARGO_STUB);
+    let runner_temp = tmp.path().join("runner");
+    std::fs::create_dir_all(runner_temp.join("clustergpt-build/bin")).expect("cache dir");
+    write_exe(&runner_temp.join("clustergpt-build/bin/clustergpt"), "#!/bin/sh\necho cached\n");
+    let s = step(&a, "Install clustergpt");
+    let mut env = step_env(&a, &s, &BTreeMap::new(), &BTreeMap::new());
+    let log = tmp.path().join("log");
+    let github_path = tmp.path().join("github_path");
+    env.insert("RUNNER_TEMP".into(), runner_temp.display().to_string());
+    env.insert("GITHUB_PATH".into(), github_path.display().to_string());
+    env.insert("GITHUB_SERVER_URL".into(), "https://github.example".into());
+    env.insert("STUB_LOG".into(), log.display().to_string());
+    let run = run_step(&s, &env, &bin, tmp.path());
+    assert_eq!(run.code, Some(0), "{}{}", run.stdout, run.stderr);
+    assert_eq!(std::fs::read_to_string(&log).unwrap_or_default(), "", "neither curl nor cargo runs");
+    let out = Command::new(runner_temp.join("clustergpt-bin/clustergpt")).output().expect("run installed");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "cached");
+    assert_eq!(
+        std::fs::read_to_string(&github_path).unwrap_or_default().trim(),
+        runner_temp.join("clustergpt-bin").display().to_string()
+    );
+}
+
 /// Every step that runs a script is covered above; a new one needs a test here too.
 #[test]
 fn every_script_step_is_tested() {
     let a = action();
     let scripted: Vec<String> = steps(&a).iter().filter(|s| s.get("run").is_some()).map(|s| text(&s["name"])).collect();
-    assert_eq!(scripted, ["Install clustergpt", "Review the pull request", "Gate"]);
+    assert_eq!(scripted, ["Source build cache key", "Install clustergpt", "Review the pull request", "Gate"]);
     for s in steps(&a).iter().filter(|s| s.get("run").is_some()) {
         assert_eq!(s.get("shell").and_then(Value::as_str), Some("bash"), "{s}");
     }

@@ -239,3 +239,51 @@ fn broken_pipe_is_not_an_error() {
         assert!(!stderr.contains("panicked") && !stderr.contains("error"), "{format}: {stderr}");
     }
 }
+
+#[test]
+fn a_failed_gate_says_so_on_stderr_whatever_the_format() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let o = run(&[
+        "analyze",
+        "examples/demo-app",
+        "--fail-on",
+        "high",
+        "--format",
+        &format!("sarif={}", dir.path().join("s.sarif").display()),
+    ]);
+    assert_eq!(o.code, Some(1), "{}", o.stderr);
+    assert!(o.stdout.is_empty(), "{}", o.stdout);
+    let line = o.stderr.lines().find(|l| l.starts_with("gate failed: ")).unwrap_or_default();
+    assert!(line.ends_with(" at or above high") && line.contains(" findings "), "{}", o.stderr);
+    // Not a TTY: no `wrote ...` line.
+    assert!(!o.stderr.contains("wrote "), "{}", o.stderr);
+}
+
+#[test]
+fn input_errors_go_to_stderr_not_into_the_report() {
+    let o = run(&["analyze", "examples/demo-app", "no-such-dir/app.yaml"]);
+    assert_eq!(o.code, Some(2), "{}", o.stderr);
+    assert!(o.stderr.contains("error: no-such-dir/app.yaml"), "{}", o.stderr);
+    assert!(!o.stdout.contains("no-such-dir/app.yaml: "), "{}", o.stdout);
+    // The summary still counts it.
+    assert!(o.stdout.contains("1 input error"), "{}", o.stdout);
+}
+
+#[test]
+fn diff_names_a_missing_audit_file() {
+    let o = run(&["diff", "nope.json", "head.json"]);
+    assert_eq!(o.code, Some(2));
+    assert!(o.stderr.contains("nope.json: no such file or directory"), "{}", o.stderr);
+}
+
+#[test]
+fn rules_takes_analyzes_format_names() {
+    let terminal = run(&["rules", "--format", "terminal"]);
+    let table = run(&["rules", "--format", "table"]);
+    assert_eq!(terminal.code, Some(0), "{}", terminal.stderr);
+    assert_eq!(terminal.stdout, table.stdout);
+    assert!(run(&["rules", "--format", "json"]).stdout.trim_start().starts_with('['));
+    let help = run(&["analyze", "--help"]);
+    let flat = help.stdout.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(flat.contains("critical, high, medium, low or info"), "{}", help.stdout);
+}

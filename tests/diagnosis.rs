@@ -369,14 +369,14 @@ fn an_oom_killed_deployment_links_to_its_manifest_line_and_fix() {
     std::fs::write(&file, &original).expect("write");
     let file_arg = file.display().to_string();
     let (code, _, err) =
-        binary(&["fix", "--no-config", "--select", "DIA001", "--live", &dump, "--write", &file_arg], "");
+        binary(&["fix", "--no-config", "--select", "DIA001", "--live", &dump, "--write", "--verbose", &file_arg], "");
     assert_eq!(code, Some(0), "{err}");
-    assert!(err.contains("skipped  DIA001 on Deployment/default/api: Raise limits.memory"), "{err}");
+    assert!(err.contains("skipped DIA001 on Deployment/default/api: Raise limits.memory"), "{err}");
     assert_eq!(std::fs::read_to_string(&file).expect("read"), original, "unsafe needs --unsafe");
     let (code, _, err) =
         binary(&["fix", "--no-config", "--select", "DIA001", "--live", &dump, "--unsafe", "--write", &file_arg], "");
     assert_eq!(code, Some(0), "{err}");
-    assert!(err.contains("applied  DIA001 unsafe on Deployment/default/api"), "{err}");
+    assert!(err.contains("applied DIA001 unsafe on Deployment/default/api"), "{err}");
     let fixed = std::fs::read_to_string(&file).expect("read");
     assert_eq!(fixed, original.replace("memory: 256Mi # raised", "memory: 384Mi # raised"), "{fixed}");
 }

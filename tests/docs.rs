@@ -34,3 +34,66 @@ fn rules_reference_lists_every_rule_once() {
         assert!(doc.contains("### What it checks"), "{} sections", m.id);
     }
 }
+
+/// The rows of the first Markdown table after `heading`: the `code` names in each row's first cell.
+fn documented(doc: &str, heading: &str) -> Vec<String> {
+    let Some(start) = doc.find(heading) else { panic!("no `{heading}`") };
+    let mut names = Vec::new();
+    let mut in_table = false;
+    for line in doc[start..].lines().skip(1) {
+        if line.starts_with('|') {
+            in_table = true;
+            let first = line.split('|').nth(1).unwrap_or_default();
+            names.extend(first.split('`').skip(1).step_by(2).map(str::to_string));
+        } else if in_table {
+            break;
+        }
+    }
+    names
+}
+
+#[test]
+fn every_top_level_json_key_is_documented() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let doc = std::fs::read_to_string(root.join("docs/json-schema.md")).unwrap_or_default();
+    let keys = documented(&doc, "## `Audit`");
+    let input = clustergpt::source::load_paths(
+        &[root.join("examples/demo-app")],
+        &mut std::io::empty(),
+        clustergpt::yaml::Limits::default(),
+    );
+    let audit = clustergpt::audit::run(input, &clustergpt::config::Config::defaults(), &Default::default());
+    let json = serde_json::to_value(&audit).unwrap_or_default();
+    let carried: Vec<&String> = json.as_object().map(|m| m.keys().collect()).unwrap_or_default();
+    assert!(!carried.is_empty());
+    for k in carried {
+        assert!(keys.contains(k), "`{k}` is in the JSON but not in docs/json-schema.md's Audit table");
+    }
+}
+
+#[test]
+fn every_action_input_and_output_is_documented() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let doc = std::fs::read_to_string(root.join("docs/github-action.md")).unwrap_or_default();
+    let action = std::fs::read_to_string(root.join("action.yml")).unwrap_or_default();
+    let section = |name: &str| -> Vec<String> {
+        let Some(start) = action.find(&format!("\n{name}:\n")) else { panic!("no {name} in action.yml") };
+        action[start + name.len() + 3..]
+            .lines()
+            .take_while(|l| l.is_empty() || l.starts_with(' '))
+            .filter_map(|l| l.strip_prefix("  ").and_then(|r| r.strip_suffix(':')).filter(|k| !k.starts_with(' ')))
+            .map(str::to_string)
+            .collect()
+    };
+    for (kind, heading) in [("inputs", "## Inputs and flags"), ("outputs", "## Outputs")] {
+        let real = section(kind);
+        let doc_names = documented(&doc, heading);
+        assert!(real.len() > 5, "{kind}: {real:?}");
+        for name in &real {
+            assert!(doc_names.contains(name), "action {kind} `{name}` is not documented in docs/github-action.md");
+        }
+        for name in &doc_names {
+            assert!(real.contains(name), "docs/github-action.md documents `{name}`, which action.yml has not");
+        }
+    }
+}

@@ -48,7 +48,7 @@ fn write_unsafe_fixes_and_a_second_run_changes_nothing() {
     let dir = demo_copy();
     let (code, _, err) = run(dir.path(), &["fix", ".", "--unsafe", "--write"]);
     assert_eq!(code, Some(0), "{err}");
-    assert!(err.contains("applied  REL007"), "{err}");
+    assert!(err.contains("applied REL007"), "{err}");
     let after_first = snapshot(dir.path());
     let (code, out, err) = run(dir.path(), &["fix", ".", "--unsafe", "--write"]);
     assert_eq!(code, Some(0), "{err}");
@@ -96,4 +96,33 @@ fn bad_input_exits_2_and_stdin_is_refused() {
     let (code, _, err) = run(dir.path(), &["fix", "-"]);
     assert_eq!(code, Some(2));
     assert!(err.contains("write it to a file"), "{err}");
+}
+
+/// One Deployment as an item of a `kind: List`: its PodDisruptionBudget fix must create a new
+/// object, which a List item cannot take, so that fix fails.
+const LIST: &str = "apiVersion: v1\nkind: List\nitems:\n- apiVersion: apps/v1\n  kind: Deployment\n  metadata:\n    \
+                    name: api\n    namespace: shop\n  spec:\n    replicas: 3\n    selector:\n      matchLabels: {app: api}\n    \
+                    template:\n      metadata:\n        labels: {app: api}\n      spec:\n        containers:\n        \
+                    - name: app\n          image: nginx:1.25\n";
+
+#[test]
+fn diff_mode_says_would_apply_names_namespaces_and_summarises_skips() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("list.yaml"), LIST).expect("write");
+    let (code, _, err) = run(dir.path(), &["fix", "."]);
+    assert_eq!(code, Some(0), "{err}");
+    // Nothing safe to apply here: every fix is unsafe or needs values; one line per reason.
+    assert!(err.contains("skipped 11 unsafe fixes") && err.contains("pass --unsafe"), "{err}");
+    assert!(err.contains("skipped 2 fixes that need values only you know"), "{err}");
+    assert!(!err.contains("skipped REL001"), "skips are listed only with --verbose: {err}");
+    let (_, _, verbose) = run(dir.path(), &["fix", ".", "--verbose"]);
+    assert!(verbose.contains("skipped REL001 on Deployment/shop/api"), "{verbose}");
+
+    let (code, _, err) = run(dir.path(), &["fix", ".", "--unsafe"]);
+    assert!(err.contains("would apply SEC006 unsafe on Deployment/shop/api"), "{err}");
+    assert!(!err.contains("\napplied "), "nothing is applied without --write: {err}");
+    // The PodDisruptionBudget cannot be added to a List item: exit 1, and say which.
+    assert!(err.contains("failed REL010 on Deployment/shop/api"), "{err}");
+    assert!(err.contains("error: 1 fix could not be applied (REL010)"), "{err}");
+    assert_eq!(code, Some(1), "{err}");
 }

@@ -69,17 +69,7 @@ pub fn render(audit: &Audit, color: bool) -> String {
     if audit.findings.iter().any(|f| f.diagnosis.is_none()) {
         out.push('\n');
     }
-    for e in &audit.errors {
-        let _ = writeln!(out, "{} {}", p.wrap("1;31", "error:"), clean(&e.to_string()));
-    }
-    for e in &audit.internal_errors {
-        let at = match (&e.location.file, e.location.line) {
-            (Some(file), Some(line)) => format!("{file}:{line}: "),
-            (Some(file), None) => format!("{file}: "),
-            (None, _) => e.object.context.as_ref().map(|c| format!("context {c}: ")).unwrap_or_default(),
-        };
-        let _ = writeln!(out, "{} {}{}", p.wrap("1;31", "internal error:"), clean(&at), clean(&e.message));
-    }
+    // Input and internal errors go to stderr (`cli::report_problems`); the summary counts them.
     for g in &audit.not_evaluated {
         let rules = if g.rules.is_empty() { "no rule that ran reads it".to_string() } else { g.rules.join(", ") };
         let _ = writeln!(
