@@ -177,7 +177,7 @@ fn rules_formats_are_a_closed_set() {
     let plain = plain_dir();
     let o = run_in(plain.path(), &["rules", "--format", "yaml"]);
     assert_eq!(o.code, Some(2));
-    assert!(o.stderr.contains("[possible values: table, json]"), "{}", o.stderr);
+    assert!(o.stderr.contains("[possible values: terminal, json]"), "{}", o.stderr);
     assert_eq!(run_in(plain.path(), &["rules", "--format", "json"]).code, Some(0));
 }
 
