@@ -151,7 +151,9 @@ fn binary_on_stdin_exits_2_without_panicking() {
     }
     let out = child.wait_with_output().expect("wait");
     assert_eq!(out.status.code(), Some(2));
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("UTF-8"), "{stdout}");
-    assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
+    // Input errors are reported on stderr; the report's summary counts them.
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("UTF-8"), "{stderr}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("1 input error"));
+    assert!(!stderr.contains("panicked"));
 }

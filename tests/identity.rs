@@ -271,8 +271,10 @@ fn cluster_sources_in_errors_and_skips_render() {
         message: "forbidden: cannot list secrets (403)".into(),
     });
     let a = audit::run(input, &Config::defaults(), &all());
+    // Errors go to stderr as `error: {e}`; the terminal report counts them.
+    assert!(a.errors[0].to_string().starts_with("cluster:prod/secrets: forbidden"), "{}", a.errors[0]);
     let text = terminal::render(&a, false);
-    assert!(text.contains("error: cluster:prod/secrets: forbidden"), "{text}");
+    assert!(text.contains("1 input error"), "{text}");
     let md = markdown::render(&a).expect("md");
     assert!(md.contains("| `cluster:prod/secrets` | forbidden"), "{md}");
     let s: serde_json::Value = serde_json::from_str(&sarif::render(&a).expect("sarif")).expect("sarif");
