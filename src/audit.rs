@@ -703,6 +703,25 @@ pub fn count_at_or_above(audit: &Audit, min: Severity) -> usize {
     audit.findings.iter().filter(|f| f.severity >= min).count()
 }
 
+/// Drops findings below `min` (what `--min-severity` hides) and recounts the summary's findings
+/// by severity and area; the risk score still weighs everything found. Returns how many went.
+pub fn retain_at_or_above(audit: &mut Audit, min: Severity) -> usize {
+    let before = audit.findings.len();
+    audit.findings.retain(|f| f.severity >= min);
+    let s = &mut audit.summary;
+    s.findings = audit.findings.len();
+    for (sev, n) in &mut s.by_severity {
+        if *sev < min {
+            *n = 0;
+        }
+    }
+    s.by_area.clear();
+    for f in &audit.findings {
+        *s.by_area.entry(f.area).or_insert(0) += 1;
+    }
+    before - audit.findings.len()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -186,12 +186,15 @@ pub struct AnalyzeArgs {
     /// rules were not evaluated.
     #[arg(long)]
     pub require_complete: bool,
-    /// Output format, optionally to a file: `terminal`, `json`, `sarif`, `md`; e.g. `--format sarif=out.sarif`. Repeatable.
+    /// Output format, optionally to a file: `terminal`, `concise`, `json`, `sarif`, `md`; e.g. `--format sarif=out.sarif`. Repeatable.
     #[arg(long = "format", short = 'f', value_name = "FORMAT[=PATH]")]
     pub formats: Vec<String>,
     /// Exit 1 when a finding at or above this severity remains: critical, high, medium, low or info.
     #[arg(long, value_name = "SEVERITY")]
     pub fail_on: Option<String>,
+    /// Show only findings at or above this severity (the `--fail-on` gate still sees all).
+    #[arg(long, value_name = "SEVERITY")]
+    pub min_severity: Option<String>,
     /// Rule selection and configuration.
     #[command(flatten)]
     pub rules: RuleSelection,
@@ -314,6 +317,9 @@ impl DiffFormat {
             Some(Format::Sarif) => {
                 bail!("diff renders terminal, json or md; SARIF describes one audit, so use `analyze --format sarif`")
             }
+            Some(Format::Concise) => {
+                bail!("diff renders terminal, json or md; for one line per finding use `analyze --format concise`")
+            }
             None => bail!("unknown format `{name}`; diff renders terminal, json or md (optionally `=PATH`)"),
         }
     }
@@ -419,8 +425,9 @@ fn stream_output(
 fn analyze(a: AnalyzeArgs) -> anyhow::Result<Status> {
     let mut config = a.rules.resolve_config()?;
     let formats = parse_formats(&a.formats, Format::Terminal, |name| {
-        Format::parse(name)
-            .with_context(|| format!("unknown format `{name}`; use terminal, json, sarif or md (optionally `=PATH`)"))
+        Format::parse(name).with_context(|| {
+            format!("unknown format `{name}`; use terminal, concise, json, sarif or md (optionally `=PATH`)")
+        })
     })?;
     let fail_on = parse_severity(a.fail_on.as_deref())?.or(config.fail_on);
     config.fail_on = fail_on;
@@ -455,7 +462,14 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<Status> {
             crate::baseline::Baseline::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
         crate::baseline::apply(&mut audit, &baseline, &path.display().to_string());
     }
-    if formats.iter().any(|(f, _)| *f != Format::Terminal) {
+    // The gate sees every finding; `--min-severity` only hides some from the reports.
+    let gate_status = gate(&audit, fail_on);
+    let gate_count = fail_on.map_or(0, |min| audit::count_at_or_above(&audit, min));
+    let hidden = match parse_severity(a.min_severity.as_deref())? {
+        Some(min) => audit::retain_at_or_above(&mut audit, min),
+        None => 0,
+    };
+    if formats.iter().any(|(f, _)| !matches!(f, Format::Terminal | Format::Concise)) {
         // Line suggestions, patches and kubectl commands for every fix (the terminal shows titles only).
         crate::fix::enrich(&mut audit, &objects);
         timings.lap("fix suggestions and patches");
@@ -481,6 +495,9 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<Status> {
         }
     }
     report_problems(&mut err, &audit)?;
+    if hidden > 0 {
+        writeln!(err, "{hidden} finding{} below --min-severity not shown", if hidden == 1 { "" } else { "s" })?;
+    }
     if !audit.errors.is_empty() || !audit.internal_errors.is_empty() {
         // Everything readable was audited and reported; the run still did not see (or check) all its input.
         return Ok(Status::Error);
@@ -493,9 +510,9 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<Status> {
         )?;
         return Ok(Status::Error);
     }
-    let status = gate(&audit, fail_on);
+    let status = gate_status;
     if let (Status::GateFailed, Some(min)) = (status, fail_on) {
-        let n = audit::count_at_or_above(&audit, min);
+        let n = gate_count;
         writeln!(err, "gate failed: {n} finding{} at or above {min}", if n == 1 { "" } else { "s" })?;
     }
     Ok(status)
@@ -604,6 +621,7 @@ pub fn render(audit: &Audit, format: Format, color: bool) -> anyhow::Result<Stri
         Format::Json => report::json::render(audit)?,
         Format::Sarif => report::sarif::render(audit)?,
         Format::Markdown => report::markdown::render(audit)?,
+        Format::Concise => report::concise::render(audit),
     })
 }
 

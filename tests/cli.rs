@@ -287,3 +287,48 @@ fn rules_takes_analyzes_format_names() {
     let flat = help.stdout.split_whitespace().collect::<Vec<_>>().join(" ");
     assert!(flat.contains("critical, high, medium, low or info"), "{}", help.stdout);
 }
+
+#[test]
+fn concise_prints_one_clickable_line_per_finding() {
+    let o = run(&["analyze", "examples/demo-app", "--format", "concise"]);
+    let json = run(&["analyze", "examples/demo-app", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&json.stdout).expect("json");
+    let n = v["findings"].as_array().map_or(0, Vec::len);
+    assert!(n > 0);
+    let lines: Vec<&str> = o.stdout.lines().collect();
+    assert_eq!(lines.len(), n, "{}", o.stdout);
+    let f = &v["findings"][0];
+    let first = format!(
+        "{}:{}:{}: {} {} {}",
+        f["location"]["file"].as_str().unwrap_or_default(),
+        f["location"]["line"],
+        f["location"]["column"],
+        f["severity"].as_str().unwrap_or_default(),
+        f["rule"].as_str().unwrap_or_default(),
+        f["message"].as_str().unwrap_or_default()
+    );
+    assert_eq!(lines[0], first);
+}
+
+#[test]
+fn min_severity_hides_findings_but_not_from_the_gate() {
+    let all = run(&["analyze", "examples/demo-app", "--format", "concise"]);
+    let high = run(&[
+        "analyze",
+        "examples/demo-app",
+        "--format",
+        "concise",
+        "--min-severity",
+        "critical",
+        "--fail-on",
+        "medium",
+    ]);
+    assert!(high.stdout.lines().count() < all.stdout.lines().count());
+    assert!(high.stdout.lines().all(|l| l.contains(": critical ")), "{}", high.stdout);
+    assert!(high.stderr.contains("below --min-severity not shown"), "{}", high.stderr);
+    // The gate counts what is hidden too.
+    assert_eq!(high.code, Some(1));
+    let gate = high.stderr.lines().find(|l| l.starts_with("gate failed: ")).unwrap_or_default();
+    let n: usize = gate.trim_start_matches("gate failed: ").split(' ').next().and_then(|x| x.parse().ok()).unwrap_or(0);
+    assert!(n > high.stdout.lines().count(), "{gate}");
+}

@@ -1,5 +1,6 @@
 //! Renderers over the Audit model. Nothing renders from anything else.
 
+pub mod concise;
 pub mod diff_md;
 pub mod diff_terminal;
 pub mod json;
@@ -23,10 +24,12 @@ pub enum Format {
     Sarif,
     /// Markdown.
     Markdown,
+    /// One line per finding: `path:line:col: severity RULE message`.
+    Concise,
 }
 
 impl Format {
-    /// Parses `terminal`, `json`, `sarif`, `md`/`markdown`.
+    /// Parses `terminal`, `concise`, `json`, `sarif`, `md`/`markdown`.
     #[must_use]
     pub fn parse(s: &str) -> Option<Format> {
         match s {
@@ -34,6 +37,7 @@ impl Format {
             "json" => Some(Format::Json),
             "sarif" => Some(Format::Sarif),
             "md" | "markdown" => Some(Format::Markdown),
+            "concise" => Some(Format::Concise),
             _ => None,
         }
     }
