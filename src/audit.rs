@@ -222,9 +222,9 @@ pub fn run_with_objects(input: Input, config: &Config, opts: &RunOptions) -> (Au
 
 /// The engine over an explicit list of rules.
 fn run_rules(input: Input, config: &Config, opts: &RunOptions, selected: &[&'static dyn Rule]) -> (Audit, Vec<Object>) {
-    let Input { objects, mut errors, mut skipped, files, gaps, usage } = input;
+    let Input { objects, mut errors, mut skipped, files, gaps, usage, logs } = input;
     let graph = Graph::build(&objects);
-    let cx = Context::new(&objects, &graph, &config.rules);
+    let cx = Context::new(&objects, &graph, &config.rules).with_logs(&logs);
     let duplicate = duplicates(&objects, &mut skipped);
     // Rules are pure and read shared data: check slices of the objects on every core, then merge
     // in object order (the findings are sorted afterwards anyway).

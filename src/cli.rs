@@ -133,6 +133,13 @@ pub struct ClusterArgs {
     /// Items per list page.
     #[arg(long, value_name = "N", default_value_t = 500, requires = "cluster")]
     pub page_size: u32,
+    /// Read the previous log tail of crashing containers (last 200 lines, 64 KiB) and add what it
+    /// says to their diagnosis; only the class and one redacted line are kept.
+    #[arg(long, requires = "cluster")]
+    pub logs: bool,
+    /// With --logs: the most crashing pods whose logs are read, per cluster.
+    #[arg(long, value_name = "N", default_value_t = 50, requires = "logs")]
+    pub log_pods: usize,
 }
 
 impl ClusterArgs {
@@ -147,6 +154,8 @@ impl ClusterArgs {
             deadline: std::time::Duration::from_secs(self.deadline.max(1)),
             read_at,
             progress: std::io::stderr().is_terminal(),
+            logs: self.logs,
+            log_pods: self.log_pods,
         }
     }
 

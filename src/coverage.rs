@@ -117,6 +117,9 @@ pub struct NotEvaluated {
     pub rules: Vec<String>,
 }
 
+/// The rules that add previous-log evidence (`--logs`): OOM kills and crash loops.
+const LOG_RULES: &[&str] = &["DIA001", "DIA002"];
+
 /// One entry per gap, sorted, with the selected rules each one leaves unevaluated.
 #[must_use]
 pub fn not_evaluated(gaps: &[Gap], rules_run: &[String]) -> Vec<NotEvaluated> {
@@ -129,7 +132,12 @@ pub fn not_evaluated(gaps: &[Gap], rules_run: &[String]) -> Vec<NotEvaluated> {
             resource: g.resource.clone(),
             reason: g.reason.clone(),
             message: g.message.clone(),
-            rules: rules_run.iter().filter(|r| rule_reads(r, &g.kind)).cloned().collect(),
+            // An unread previous log only takes log evidence from the diagnoses that use it.
+            rules: if g.resource == crate::cluster::LOG_RESOURCE {
+                rules_run.iter().filter(|r| LOG_RULES.contains(&r.as_str())).cloned().collect()
+            } else {
+                rules_run.iter().filter(|r| rule_reads(r, &g.kind)).cloned().collect()
+            },
         })
         .collect();
     out.sort();

@@ -608,3 +608,180 @@ fn synthetic_cluster_scale() {
     );
     assert_eq!(a.cost.nodes.len(), nodes);
 }
+
+/// A pod of namespace `shop` whose container `name` crash-loops (exit 2, 5 restarts).
+fn crashing_pod(pod: &str, container: &str) -> Value {
+    serde_json::json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": pod, "namespace": "shop", "uid": format!("uid-{pod}")},
+        "spec": {"nodeName": "node-1", "containers": [{"name": container, "image": "example/app:1"}, {"name": "sidecar", "image": "example/side:1"}]},
+        "status": {"phase": "Running", "containerStatuses": [
+            {"name": container, "ready": false, "restartCount": 5, "image": "example/app:1", "imageID": "",
+             "state": {"waiting": {"reason": "CrashLoopBackOff", "message": "back-off 5m0s restarting failed container"}},
+             "lastState": {"terminated": {"exitCode": 2, "reason": "Error",
+                "startedAt": "2026-12-01T07:50:00Z", "finishedAt": "2026-12-01T07:55:00Z"}}},
+            {"name": "sidecar", "ready": true, "restartCount": 0, "image": "example/side:1", "imageID": "",
+             "state": {"running": {"startedAt": "2026-11-30T10:00:00Z"}}}
+        ]}
+    })
+}
+
+const TOKEN: &str = "ghp_16C7e42F292c6912E7710c838347Ae178B4a";
+
+/// The shop plus three crash-looping pods whose previous logs say why.
+fn crashing_shop() -> Harness {
+    let mut objects = fixture();
+    objects.push(crashing_pod("api-1", "api"));
+    objects.push(crashing_pod("worker-1", "worker"));
+    objects.push(crashing_pod("client-1", "client"));
+    let h = Harness::new(objects, &["kind-shop"]);
+    h.fake.with(|s| {
+        let logs = [
+            (
+                "shop/api-1/api",
+                format!(
+                    "starting up with secret sauce\npanic: invalid memory address or nil pointer dereference token={TOKEN}\ngoroutine 1 [running]:\nmain.main()"
+                ),
+            ),
+            (
+                "shop/worker-1/worker",
+                "Traceback (most recent call last):\n  File \"app.py\", line 1\nModuleNotFoundError: No module named 'requests'"
+                    .to_string(),
+            ),
+            ("shop/client-1/client", "dial tcp 10.96.12.34:5432: connect: connection refused".to_string()),
+        ];
+        for (k, v) in logs {
+            s.previous_logs.insert(k.to_string(), v);
+        }
+    });
+    h
+}
+
+fn log_requests(log: &[Logged]) -> Vec<&Logged> {
+    log.iter().filter(|l| l.path.ends_with("/log")).collect()
+}
+
+#[test]
+fn logs_of_crashing_containers_become_hypotheses_with_one_redacted_line() {
+    let h = crashing_shop();
+    let read = h.read(&Options { logs: true, ..h.options() }).pop().expect("one cluster");
+    assert!(read.gaps.is_empty(), "{:?}", read.gaps);
+    // In the order the server listed the pods, whatever the concurrency.
+    let classes: Vec<(&str, &str, &str)> =
+        read.logs.iter().map(|l| (l.pod.as_str(), l.container.as_str(), l.found.class.as_str())).collect();
+    assert_eq!(
+        classes,
+        [
+            ("api-1", "api", "panic"),
+            ("client-1", "client", "connection-refused"),
+            ("worker-1", "worker", "missing-module")
+        ]
+    );
+
+    // Only the crashing containers' previous logs, bounded; never the sidecar, never a healthy pod.
+    let log = h.fake.log();
+    assert_read_only(&log);
+    let mut asked: Vec<String> = log_requests(&log)
+        .iter()
+        .map(|l| {
+            assert_eq!(l.query.get("previous").map(String::as_str), Some("true"), "{l:?}");
+            assert_eq!(l.query.get("tailLines").map(String::as_str), Some("200"), "{l:?}");
+            assert_eq!(l.query.get("limitBytes").map(String::as_str), Some("65536"), "{l:?}");
+            format!("{} {}", l.path, l.query["container"])
+        })
+        .collect();
+    asked.sort();
+    assert_eq!(
+        asked,
+        [
+            "/api/v1/namespaces/shop/pods/api-1/log api",
+            "/api/v1/namespaces/shop/pods/client-1/log client",
+            "/api/v1/namespaces/shop/pods/worker-1/log worker",
+        ]
+    );
+
+    // The diagnosis carries the class as a hypothesis; the token is redacted, the rest of the log absent.
+    let input = cluster::into_input(vec![read], Vec::new());
+    let a = audit::run(input, &Config::defaults(), &RunOptions::default());
+    let json = clustergpt::report::json::render(&a).unwrap();
+    assert!(!json.contains(TOKEN) && !json.contains("secret sauce") && !json.contains("main.main"), "{json}");
+    assert!(json.contains("token=<redacted>"), "{json}");
+    let v: Value = serde_json::from_str(&json).unwrap();
+    let subclasses = |pod: &str| -> Vec<String> {
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["rule"] == "DIA002" && f["object"]["name"] == pod)
+            .flat_map(|f| f["diagnosis"]["hypotheses"].as_array().unwrap().iter())
+            .filter_map(|h| h["subclass"].as_str().map(str::to_string))
+            .collect()
+    };
+    assert_eq!(subclasses("api-1"), ["exit-2", "log-panic"]);
+    assert_eq!(subclasses("worker-1"), ["exit-2", "log-missing-module"]);
+    assert_eq!(subclasses("client-1"), ["exit-2", "log-connection-refused"]);
+    assert!(json.contains("`10.96.12.34:5432` refuses connections"), "{json}");
+    let text = clustergpt::report::terminal::render(&a, false);
+    assert!(!text.contains(TOKEN), "{text}");
+
+    // The command line, with a pod cap of one: one pod's logs, the rest said.
+    let out = h.bin(&["analyze", "--cluster", "--logs", "--log-pods", "1", "--format", "json"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("log-panic") && !stdout.contains("log-missing-module"), "{stdout}");
+    assert!(stdout.contains("raise --log-pods"), "{stdout}");
+    assert!(!stdout.contains(TOKEN) && !String::from_utf8_lossy(&out.stderr).contains(TOKEN));
+}
+
+#[test]
+fn without_logs_no_log_is_requested() {
+    let h = crashing_shop();
+    let read = h.read_one();
+    assert!(read.logs.is_empty());
+    let out = h.bin(&["analyze", "--cluster", "--format", "json"]);
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("log-panic"));
+    assert!(log_requests(&h.fake.log()).is_empty());
+}
+
+#[test]
+fn forbidden_logs_are_reported_and_the_run_continues() {
+    let h = crashing_shop();
+    h.fake.with(|s| {
+        s.forbidden.insert("pods/log".into());
+    });
+    let read = h.read(&Options { logs: true, ..h.options() }).pop().expect("one cluster");
+    assert!(read.logs.is_empty());
+    assert_eq!(read.objects.len(), fixture().len() + 3);
+    let gaps: Vec<(&str, &str)> = read.gaps.iter().map(|g| (g.resource.as_str(), g.reason.as_str())).collect();
+    assert_eq!(gaps, [("pods/log", "forbidden")]);
+    assert!(read.gaps[0].message.contains("of 3 crashing container(s)"), "{}", read.gaps[0].message);
+    assert!(read.gaps[0].message.contains("cannot get resource \"pods/log\""), "{}", read.gaps[0].message);
+
+    let input = cluster::into_input(vec![read], Vec::new());
+    let a = audit::run(input, &Config::defaults(), &RunOptions::default());
+    let gap = a.not_evaluated.iter().find(|n| n.resource == "pods/log").expect("log gap");
+    assert_eq!(gap.rules, ["DIA001", "DIA002"]);
+    // The crash loops are still diagnosed, from status.
+    assert_eq!(a.findings.iter().filter(|f| f.rule == "DIA002").count(), 3);
+}
+
+#[test]
+fn a_snapshot_with_logs_replays_byte_identical() {
+    let h = crashing_shop();
+    let snap = h.dir.path().join("logs.snap.json.zst");
+    let out = h.bin(&["snapshot", "--cluster", "--logs", "-o", snap.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let live = h.bin(&["analyze", "--cluster", "--logs", "--format", "json=live.json"]);
+    let replay = h.bin(&["analyze", "--snapshot", snap.to_str().unwrap(), "--format", "json=replay.json"]);
+    assert_eq!(live.status.code(), replay.status.code());
+    let a = std::fs::read(h.dir.path().join("live.json")).unwrap();
+    let b = std::fs::read(h.dir.path().join("replay.json")).unwrap();
+    assert!(String::from_utf8_lossy(&a).contains("log-missing-module"));
+    assert!(a == b, "{}\n---\n{}", String::from_utf8_lossy(&a), String::from_utf8_lossy(&b));
+
+    // The snapshot keeps the classes and redacted lines, never the logs.
+    let s = cluster::snapshot::Snapshot::read(&snap).unwrap();
+    assert_eq!(s.clusters[0].logs.len(), 3);
+    let text = serde_json::to_string(&s).unwrap();
+    assert!(!text.contains(TOKEN) && !text.contains("secret sauce") && !text.contains("File \\\"app.py\\\""), "{text}");
+    assert!(text.contains("\"class\":\"connection-refused\""), "{text}");
+}

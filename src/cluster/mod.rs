@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use kube::api::{ApiResource, DynamicObject, ListParams};
+use kube::api::{ApiResource, DynamicObject, ListParams, LogParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::discovery::{Discovery, Scope, verbs};
 use kube::{Client, Config, Resource};
@@ -27,6 +27,7 @@ use tokio::time::Instant;
 use crate::cost::{ClusterUsage, Usage};
 use crate::model::{Object, Origin};
 use crate::quantity::Quantity;
+use crate::rules::diagnosis::logs::{self as log_classes, PreviousLog};
 use crate::source::{Gap, Input, InputError};
 
 /// One resource type the rules read: where it is served and how to list it.
@@ -112,6 +113,10 @@ pub struct Options {
     pub read_at: String,
     /// Show progress on stderr (the caller sets it when stderr is a terminal).
     pub progress: bool,
+    /// Read and classify the previous log of crashing containers (`--logs`).
+    pub logs: bool,
+    /// The most pods whose previous logs are read, per cluster (the first ones in read order).
+    pub log_pods: usize,
 }
 
 impl Default for Options {
@@ -126,6 +131,8 @@ impl Default for Options {
             deadline: Duration::from_secs(300),
             read_at: String::new(),
             progress: false,
+            logs: false,
+            log_pods: 50,
         }
     }
 }
@@ -149,6 +156,8 @@ pub struct ClusterRead {
     pub gaps: Vec<Gap>,
     /// What `metrics.k8s.io` reported, or why it did not.
     pub usage: ClusterUsage,
+    /// Crashing containers' previous logs, classified (`--logs`): the class and one redacted line.
+    pub logs: Vec<PreviousLog>,
 }
 
 /// Why a cluster could not be read at all.
@@ -387,6 +396,13 @@ pub async fn read_cluster(client: Client, context: &str, opts: &Options) -> Resu
             Err(g) => gaps.push(g),
         }
     }
+    let logs = if opts.logs {
+        let (logs, log_gaps) = read_logs(&client, &objects, context, opts, deadline).await;
+        gaps.extend(log_gaps);
+        logs
+    } else {
+        Vec::new()
+    };
     let usage = match tokio::time::timeout_at(deadline, read_usage(&client, &discovery, context, opts)).await {
         Ok(u) => u,
         Err(_) => ClusterUsage {
@@ -404,7 +420,176 @@ pub async fn read_cluster(client: Client, context: &str, opts: &Options) -> Resu
         objects,
         gaps,
         usage,
+        logs,
     })
+}
+
+/// The resource a pod's log is read through; gaps about logs name it.
+pub const LOG_RESOURCE: &str = "pods/log";
+
+/// What one previous log gave: its class and line (or nothing recognisable), else why it could not
+/// be read (a gap reason and message).
+type LogResult = Result<Option<log_classes::LogMatch>, (String, String)>;
+
+/// One previous-log request: which container of which pod.
+struct LogTarget {
+    uid: String,
+    namespace: String,
+    pod: String,
+    container: String,
+}
+
+/// The containers of a pod worth a previous log: crashing ones (restarted after a termination, or
+/// waiting in `CrashLoopBackOff`/`Error`). A Succeeded pod's exits are no crash.
+fn crashing(pod: &Value) -> Vec<String> {
+    if pod.pointer("/status/phase").and_then(Value::as_str) == Some("Succeeded") {
+        return Vec::new();
+    }
+    let mut names = Vec::new();
+    for c in pod.pointer("/status/containerStatuses").and_then(Value::as_array).into_iter().flatten() {
+        let Some(name) = c.get("name").and_then(Value::as_str) else { continue };
+        let restarted = c.get("restartCount").and_then(Value::as_u64).unwrap_or(0) > 0
+            && c.pointer("/lastState/terminated").is_some_and(Value::is_object);
+        let waiting =
+            matches!(c.pointer("/state/waiting/reason").and_then(Value::as_str), Some("CrashLoopBackOff" | "Error"));
+        if restarted || waiting {
+            names.push(name.to_string());
+        }
+    }
+    names
+}
+
+/// Reads the previous log tail of each crashing container (the first `log_pods` pods with one),
+/// classifies it at once and keeps only the class and its redacted line. A log that cannot be read
+/// (403, 404, timeout) is summed up in a gap per reason, never fatal.
+async fn read_logs(
+    client: &Client,
+    objects: &[Object],
+    context: &str,
+    opts: &Options,
+    deadline: Instant,
+) -> (Vec<PreviousLog>, Vec<Gap>) {
+    let mut targets = Vec::new();
+    let (mut pods, mut over) = (0usize, 0usize);
+    for o in objects.iter().filter(|o| o.kind == "Pod" && o.api_version == "v1") {
+        let containers = crashing(&o.body);
+        if containers.is_empty() {
+            continue;
+        }
+        if pods >= opts.log_pods {
+            over += 1;
+            continue;
+        }
+        pods += 1;
+        let uid = o.origin.uid().unwrap_or_default().to_string();
+        let namespace = o.namespace.clone().unwrap_or_default();
+        targets.extend(containers.into_iter().map(|container| LogTarget {
+            uid: uid.clone(),
+            namespace: namespace.clone(),
+            pod: o.name.clone(),
+            container,
+        }));
+    }
+    let semaphore = Arc::new(Semaphore::new(opts.concurrency.max(1)));
+    let mut tasks: JoinSet<(usize, LogResult)> = JoinSet::new();
+    for (index, t) in targets.iter().enumerate() {
+        let (client, semaphore, timeout) = (client.clone(), Arc::clone(&semaphore), opts.request_timeout);
+        let (namespace, pod, container) = (t.namespace.clone(), t.pod.clone(), t.container.clone());
+        tasks.spawn(async move {
+            let run = async {
+                let _permit = semaphore.acquire().await;
+                tokio::time::timeout(timeout, previous_log(&client, &namespace, &pod, &container)).await
+            };
+            let result = match tokio::time::timeout_at(deadline, run).await {
+                Err(_) => Err(("deadline".to_string(), "the read's deadline passed".to_string())),
+                Ok(Err(_)) => Err(("timeout".to_string(), format!("no answer within {} s", timeout.as_secs_f64()))),
+                Ok(Ok(r)) => r,
+            };
+            (index, result)
+        });
+    }
+    let mut results = Vec::with_capacity(targets.len());
+    while let Some(joined) = tasks.join_next().await {
+        // A task only fails on a bug; that log then counts as unread.
+        if let Ok(r) = joined {
+            results.push(r);
+        }
+    }
+    results.sort_by_key(|(i, _)| *i);
+    let mut logs = Vec::new();
+    // Per reason: how many logs, and the first one's message (the same cause repeats).
+    let mut failed: std::collections::BTreeMap<String, (usize, String)> = std::collections::BTreeMap::new();
+    for (i, r) in results {
+        let Some(t) = targets.get(i) else { continue };
+        match r {
+            Ok(Some(found)) => logs.push(PreviousLog {
+                uid: t.uid.clone(),
+                namespace: t.namespace.clone(),
+                pod: t.pod.clone(),
+                container: t.container.clone(),
+                found,
+            }),
+            Ok(None) => {}
+            Err((reason, message)) => {
+                let entry = failed.entry(reason).or_insert((0, String::new()));
+                if entry.0 == 0 {
+                    entry.1 = format!("{}/{} container {}: {message}", t.namespace, t.pod, t.container);
+                }
+                entry.0 += 1;
+            }
+        }
+    }
+    let gap = |reason: &str, message: String| Gap {
+        context: context.to_string(),
+        group: String::new(),
+        kind: "Pod".to_string(),
+        resource: LOG_RESOURCE.to_string(),
+        reason: reason.to_string(),
+        message,
+    };
+    let mut gaps: Vec<Gap> = failed
+        .into_iter()
+        .map(|(reason, (n, first))| {
+            gap(&reason, format!("could not read the previous log of {n} crashing container(s), first {first}"))
+        })
+        .collect();
+    if over > 0 {
+        gaps.push(gap(
+            "limit",
+            format!(
+                "previous logs were read for the first {} crashing pods; {over} more were not (raise --log-pods)",
+                opts.log_pods
+            ),
+        ));
+    }
+    (logs, gaps)
+}
+
+/// One previous-container log tail, bounded in lines and bytes, classified as soon as it arrives;
+/// the text itself is dropped here.
+async fn previous_log(client: &Client, namespace: &str, pod: &str, container: &str) -> LogResult {
+    let lp = LogParams {
+        container: Some(container.to_string()),
+        previous: true,
+        tail_lines: i64::try_from(log_classes::MAX_LINES).ok(),
+        limit_bytes: i64::try_from(log_classes::MAX_BYTES).ok(),
+        ..LogParams::default()
+    };
+    let req = kube::core::Request::new(format!("/api/v1/namespaces/{namespace}/pods"))
+        .logs(pod, &lp)
+        .map_err(|e| ("error".to_string(), e.to_string()))?;
+    match client.request_text(req).await {
+        Ok(text) => Ok(log_classes::classify(&text)),
+        Err(kube::Error::Api(s)) if s.code == 403 => {
+            Err(("forbidden".to_string(), format!("forbidden: {}", s.message)))
+        }
+        // No previous container (it was replaced, or the pod is gone since the list).
+        Err(kube::Error::Api(s)) if s.code == 404 || s.code == 400 => {
+            Err(("not-found".to_string(), format!("not found: {}", s.message)))
+        }
+        Err(kube::Error::Api(s)) => Err(("error".to_string(), format!("{} {}: {}", s.code, s.reason, s.message))),
+        Err(e) => Err(("error".to_string(), e.to_string())),
+    }
 }
 
 /// The resource metrics API (metrics-server).
@@ -671,6 +856,7 @@ pub fn into_input(reads: Vec<ClusterRead>, errors: Vec<InputError>) -> Input {
         input.objects.extend(read.objects);
         input.gaps.extend(read.gaps);
         input.usage.push(read.usage);
+        input.logs.extend(read.logs);
     }
     input
 }

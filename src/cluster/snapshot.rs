@@ -60,6 +60,10 @@ pub struct ClusterSnapshot {
     /// What the metrics API reported (absent in snapshots without it).
     #[serde(default)]
     pub usage: Option<crate::cost::ClusterUsage>,
+    /// Crashing containers' previous logs as classified at read time (`--logs`): the class and one
+    /// redacted line each, never the log itself.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub logs: Vec<crate::rules::diagnosis::logs::PreviousLog>,
     /// The objects, as read.
     pub objects: Vec<Value>,
 }
@@ -102,6 +106,7 @@ impl Snapshot {
                     discovery: r.discovery.clone(),
                     gaps: r.gaps.clone(),
                     usage: Some(r.usage.clone()),
+                    logs: r.logs.clone(),
                     objects: r.objects.iter().map(|o| o.body.clone()).collect(),
                 })
                 .collect(),
@@ -168,6 +173,7 @@ impl Snapshot {
         for c in self.clusters {
             input.gaps.extend(c.gaps);
             input.usage.extend(c.usage);
+            input.logs.extend(c.logs);
             for body in c.objects {
                 let uid = body.pointer("/metadata/uid").and_then(Value::as_str).unwrap_or_default().to_string();
                 let origin = Origin::Snapshot { path: path.to_string(), context: c.context.clone(), uid };

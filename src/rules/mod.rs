@@ -154,6 +154,8 @@ pub struct Context<'a> {
     owns: Vec<std::sync::OnceLock<Option<Evidence>>>,
     /// Events by object and the input's "now", built on first use by a diagnosis rule.
     live: std::sync::OnceLock<diagnosis::common::LiveIndex>,
+    /// Classified previous logs of crashing containers (`--logs`), empty otherwise.
+    logs: &'a [diagnosis::logs::PreviousLog],
 }
 
 /// How many controlled objects an ownership evidence line names before it says "and N more".
@@ -165,7 +167,21 @@ impl<'a> Context<'a> {
     pub fn new(objects: &'a [Object], graph: &'a Graph, settings: &'a RuleSettings) -> Context<'a> {
         let templates = objects.iter().map(|_| std::sync::OnceLock::new()).collect();
         let owns = objects.iter().map(|_| std::sync::OnceLock::new()).collect();
-        Context { objects, graph, settings, templates, owns, live: std::sync::OnceLock::new() }
+        Context { objects, graph, settings, templates, owns, live: std::sync::OnceLock::new(), logs: &[] }
+    }
+
+    /// The same context with the classified previous logs a live read (or its snapshot) carried.
+    #[must_use]
+    pub fn with_logs(mut self, logs: &'a [diagnosis::logs::PreviousLog]) -> Context<'a> {
+        self.logs = logs;
+        self
+    }
+
+    /// What the previous log of `container` in `pod` says, when it was read and classified.
+    #[must_use]
+    pub fn previous_log(&self, pod: &Object, container: &str) -> Option<&'a diagnosis::logs::LogMatch> {
+        let uid = pod.origin.uid().filter(|u| !u.is_empty())?;
+        self.logs.iter().find(|l| l.uid == uid && l.container == container).map(|l| &l.found)
     }
 
     /// The workload view of object `idx`, for the rules that check its pod template: `None` when

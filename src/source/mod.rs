@@ -94,6 +94,8 @@ pub struct Input {
     pub gaps: Vec<Gap>,
     /// What live clusters' metrics APIs reported (or why they did not).
     pub usage: Vec<crate::cost::ClusterUsage>,
+    /// Classified previous logs of crashing containers (`--logs`; live runs and snapshot replays).
+    pub logs: Vec<crate::rules::diagnosis::logs::PreviousLog>,
 }
 
 /// A resource type of a cluster that could not be read (forbidden, not found, timed out): the

@@ -64,6 +64,10 @@ pub struct State {
     pub metrics_down: bool,
     /// Resources whose next N list requests get 503.
     pub unavailable: BTreeMap<String, usize>,
+    /// Previous-container logs by `ns/pod/container` (text/plain); any other log is 400 as the
+    /// real server answers for a container that has no previous instance. `pods/log` in
+    /// `forbidden` answers 403.
+    pub previous_logs: BTreeMap<String, String>,
 }
 
 pub struct FakeCluster {
@@ -96,6 +100,37 @@ impl Respond for Responder {
         st.log.push(Logged { method, path, query, accept, authorized, start: Instant::now(), delay });
         resp.set_delay(delay)
     }
+}
+
+/// `GET pods/{name}/log`: the previous container's text, cut to `tailLines` and `limitBytes`.
+fn pod_log(st: &State, ns: &str, pod: &str, query: &BTreeMap<String, String>) -> ResponseTemplate {
+    if st.forbidden.contains("pods/log") {
+        return status(
+            403,
+            "Forbidden",
+            format!(
+                "pods \"{pod}\" is forbidden: User \"system:serviceaccount:audit:clustergpt\" cannot get resource \"pods/log\" in API group \"\" in the namespace \"{ns}\""
+            ),
+        );
+    }
+    let container = query.get("container").cloned().unwrap_or_default();
+    let text = match st.previous_logs.get(&format!("{ns}/{pod}/{container}")) {
+        Some(t) if query.get("previous").map(String::as_str) == Some("true") => t.clone(),
+        _ => {
+            return status(
+                400,
+                "BadRequest",
+                format!("previous terminated container \"{container}\" in pod \"{pod}\" not found"),
+            );
+        }
+    };
+    let lines: Vec<&str> = text.lines().collect();
+    let tail: usize = query.get("tailLines").and_then(|n| n.parse().ok()).unwrap_or(lines.len());
+    let mut body = lines[lines.len().saturating_sub(tail)..].join("\n");
+    if let Some(limit) = query.get("limitBytes").and_then(|n| n.parse::<usize>().ok()) {
+        body.truncate(limit);
+    }
+    ResponseTemplate::new(200).set_body_raw(body.into_bytes(), "text/plain")
 }
 
 fn status(code: u16, reason: &str, message: String) -> ResponseTemplate {
@@ -207,6 +242,9 @@ fn answer(st: &mut State, path: &str, query: &BTreeMap<String, String>, accept: 
             );
         }
     };
+    if let ["namespaces", ns, "pods", pod, "log"] = rest {
+        return (pod_log(st, ns, pod, query), zero);
+    }
     if group == METRICS && st.metrics_down {
         return (
             status(503, "ServiceUnavailable", "the server is currently unable to handle the request".into()),
@@ -434,6 +472,7 @@ impl FakeCluster {
             metrics_down: false,
             unavailable: BTreeMap::new(),
             log: Vec::new(),
+            previous_logs: BTreeMap::new(),
             port: server.address().port(),
         }));
         Mock::given(any()).respond_with(Responder(Arc::clone(&state))).mount(&server).await;

@@ -619,6 +619,16 @@ impl Hit {
         self
     }
 
+    /// Adds what the container's previous log says (`--logs`), when it was read and matched a
+    /// class: one more hypothesis whose only evidence is the redacted matching line.
+    #[must_use]
+    pub fn previous_log(mut self, cx: &crate::rules::Context<'_>, pod: &Object, container: &str) -> Hit {
+        if let Some(m) = cx.previous_log(pod, container) {
+            self.hypotheses.push(m.hypothesis(&pod.display_id(), container));
+        }
+        self
+    }
+
     /// Sets the sub-class of the last hypothesis.
     #[must_use]
     pub fn subclass(mut self, subclass: impl Into<String>) -> Hit {

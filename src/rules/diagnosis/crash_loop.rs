@@ -73,7 +73,8 @@ fn detect(cx: &Context<'_>, _p: usize, pod: &Object) -> Vec<Hit> {
                         ev,
                     )
                     .container(c.name())
-                    .count(c.restarts()),
+                    .count(c.restarts())
+                    .previous_log(cx, pod, c.name()),
                 );
             }
             continue;
@@ -149,7 +150,7 @@ fn detect(cx: &Context<'_>, _p: usize, pod: &Object) -> Vec<Hit> {
                 hit.hypotheses.rotate_right(1);
             }
         }
-        hits.push(hit);
+        hits.push(hit.previous_log(cx, pod, c.name()));
     }
     hits
 }

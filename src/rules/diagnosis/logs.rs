@@ -9,8 +9,11 @@ pub const MAX_BYTES: usize = 64 * 1024;
 /// Longest matching line kept in evidence, after redaction.
 const LINE_MAX: usize = 240;
 
+use serde::{Deserialize, Serialize};
+
 /// What a crashing container's log says, as one class.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum LogClass {
     /// A runtime ran out of memory (JVM, Go, Python, Node).
     OutOfMemory,
@@ -126,14 +129,32 @@ const PATTERNS: &[(LogClass, &[&str])] = &[
 ];
 
 /// A classified log tail: the class and one redacted matching line.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LogMatch {
     /// The class.
     pub class: LogClass,
     /// The first matching line of that class, redacted and cut to a readable length.
     pub line: String,
     /// The host a connection or name lookup failed for, when the line names one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,
+}
+
+/// The classified previous log of one crashing container, as the live connector read it: this is
+/// all that is kept of the log (snapshots store it, so a replay diagnoses like the live run).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PreviousLog {
+    /// The pod's UID (how a diagnosis finds it again, whatever the context's name).
+    pub uid: String,
+    /// The pod's namespace.
+    pub namespace: String,
+    /// The pod's name.
+    pub pod: String,
+    /// The container.
+    pub container: String,
+    /// The class and the one redacted matching line.
+    #[serde(flatten)]
+    pub found: LogMatch,
 }
 
 /// Classifies a log tail (only its last [`MAX_LINES`] lines and [`MAX_BYTES`] bytes).

@@ -96,7 +96,7 @@ fn detect(cx: &Context<'_>, _p: usize, pod: &Object) -> Vec<Hit> {
                 );
             }
         }
-        hits.push(hit);
+        hits.push(hit.previous_log(cx, pod, c.name()));
     }
     hits
 }
