@@ -578,18 +578,23 @@ async fn previous_log(client: &Client, namespace: &str, pod: &str, container: &s
     let req = kube::core::Request::new(format!("/api/v1/namespaces/{namespace}/pods"))
         .logs(pod, &lp)
         .map_err(|e| ("error".to_string(), e.to_string()))?;
-    match client.request_text(req).await {
-        Ok(text) => Ok(log_classes::classify(&text)),
-        Err(kube::Error::Api(s)) if s.code == 403 => {
-            Err(("forbidden".to_string(), format!("forbidden: {}", s.message)))
-        }
-        // No previous container (it was replaced, or the pod is gone since the list).
-        Err(kube::Error::Api(s)) if s.code == 404 || s.code == 400 => {
-            Err(("not-found".to_string(), format!("not found: {}", s.message)))
-        }
-        Err(kube::Error::Api(s)) => Err(("error".to_string(), format!("{} {}: {}", s.code, s.reason, s.message))),
-        Err(e) => Err(("error".to_string(), e.to_string())),
+    let failed = |reason: &str, message: String| (reason.to_string(), message);
+    let res = client.send(req.map(kube::client::Body::from)).await.map_err(|e| failed("error", e.to_string()))?;
+    let status = res.status();
+    let bytes = res.into_body().collect_bytes().await.map_err(|e| failed("error", e.to_string()))?;
+    if !status.is_success() {
+        let message = serde_json::from_slice::<kube::core::Status>(&bytes).map(|s| s.message).unwrap_or_default();
+        return Err(match status.as_u16() {
+            403 => failed("forbidden", format!("forbidden: {message}")),
+            // No previous container (it was replaced, or the pod is gone since the list).
+            400 | 404 => failed("not-found", format!("not found: {message}")),
+            code => failed("error", format!("{code}: {message}")),
+        });
     }
+    // Not `request_text`: `limitBytes` may cut a character in two, and a log need not be UTF-8;
+    // a server that ignores the limit is cut here.
+    let tail = bytes.get(bytes.len().saturating_sub(log_classes::MAX_BYTES)..).unwrap_or_default();
+    Ok(log_classes::classify(&String::from_utf8_lossy(tail)))
 }
 
 /// The resource metrics API (metrics-server).

@@ -126,11 +126,12 @@ fn pod_log(st: &State, ns: &str, pod: &str, query: &BTreeMap<String, String>) ->
     };
     let lines: Vec<&str> = text.lines().collect();
     let tail: usize = query.get("tailLines").and_then(|n| n.parse().ok()).unwrap_or(lines.len());
-    let mut body = lines[lines.len().saturating_sub(tail)..].join("\n");
+    let mut body = lines[lines.len().saturating_sub(tail)..].join("\n").into_bytes();
+    // Bytes, as the real server cuts: possibly inside a character.
     if let Some(limit) = query.get("limitBytes").and_then(|n| n.parse::<usize>().ok()) {
         body.truncate(limit);
     }
-    ResponseTemplate::new(200).set_body_raw(body.into_bytes(), "text/plain")
+    ResponseTemplate::new(200).set_body_raw(body, "text/plain")
 }
 
 fn status(code: u16, reason: &str, message: String) -> ResponseTemplate {
