@@ -785,3 +785,20 @@ fn a_snapshot_with_logs_replays_byte_identical() {
     assert!(!text.contains(TOKEN) && !text.contains("secret sauce") && !text.contains("File \\\"app.py\\\""), "{text}");
     assert!(text.contains("\"class\":\"connection-refused\""), "{text}");
 }
+
+#[test]
+fn a_log_cut_inside_a_character_by_limit_bytes_is_still_classified() {
+    let mut objects = fixture();
+    objects.push(crashing_pod("big-1", "big"));
+    let h = Harness::new(objects, &["kind-shop"]);
+    // 13 bytes, then two-byte characters past 64 KiB: the server's cut lands inside one.
+    let text = format!("panic: boom!\n{}", "é".repeat(40_000));
+    h.fake.with(|s| {
+        s.previous_logs.insert("shop/big-1/big".into(), text);
+    });
+    let read = h.read(&Options { logs: true, ..h.options() }).pop().expect("one cluster");
+    assert!(read.gaps.is_empty(), "{:?}", read.gaps);
+    let classes: Vec<&str> = read.logs.iter().map(|l| l.found.class.as_str()).collect();
+    assert_eq!(classes, ["panic"]);
+    assert_eq!(read.logs[0].found.line, "panic: boom!");
+}

@@ -594,6 +594,12 @@ async fn previous_log(client: &Client, namespace: &str, pod: &str, container: &s
     // Not `request_text`: `limitBytes` may cut a character in two, and a log need not be UTF-8;
     // a server that ignores the limit is cut here.
     let tail = bytes.get(bytes.len().saturating_sub(log_classes::MAX_BYTES)..).unwrap_or_default();
+    // A character cut at the end is dropped, not replaced: a replacement character would push the
+    // text past the classifier's byte bound and cost it the first line.
+    let tail = match std::str::from_utf8(tail) {
+        Err(e) if e.error_len().is_none() => tail.get(..e.valid_up_to()).unwrap_or_default(),
+        _ => tail,
+    };
     Ok(log_classes::classify(&String::from_utf8_lossy(tail)))
 }
 
