@@ -136,6 +136,43 @@ pub struct Audit {
     /// What `analyze --baseline` hid and which baseline entries no longer match.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub baseline: Option<BaselineReport>,
+    /// The narrative `analyze --explain` adds (a model's validated answer, or the template's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub explanation: Option<Explanation>,
+}
+
+/// A narrative of the audit: it restates findings, it never changes them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Explanation {
+    /// The model that wrote it, or `template`.
+    pub source: String,
+    /// Why the template was used instead of a model's answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// A few sentences on the state of the input.
+    pub exec_summary: String,
+    /// The same for a non-technical reader.
+    pub cto_summary: String,
+    /// What to do, most urgent first, each citing findings.
+    pub sre_actions: Vec<SreAction>,
+    /// A pull request title for the fixes.
+    pub pr_title: String,
+    /// Its body (Markdown).
+    pub pr_body: String,
+}
+
+/// One action.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SreAction {
+    /// Fingerprints of the findings it addresses.
+    pub finding_ids: Vec<String>,
+    /// What to do.
+    pub action: String,
+    /// One of the fix commands the audit rendered, verbatim.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
+    /// `p1` (now) to `p3` (eventually).
+    pub priority: String,
 }
 
 /// One accepted finding.
@@ -343,6 +380,7 @@ fn run_rules(input: Input, config: &Config, opts: &RunOptions, selected: &[&'sta
         summary,
         cost: crate::cost::Estimator::new(&objects, &graph, &config.prices, &config.cost).with_usage(&usage).report(),
         baseline: None,
+        explanation: None,
     };
     drop(cx);
     drop(graph);

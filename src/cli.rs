@@ -218,6 +218,11 @@ pub struct AnalyzeArgs {
     /// the manifest file and line, and its fix where one exists.
     #[arg(long, value_name = "PATH")]
     pub manifests: Vec<PathBuf>,
+    /// Add a narrative (executive and CTO summaries, SRE actions, PR text) to the JSON and
+    /// Markdown reports: written by the model `OPENAI_API_KEY` or `CLUSTERGPT_LLM_BASE_URL`
+    /// configures from redacted facts, else by the built-in template. Without it nothing is sent.
+    #[arg(long)]
+    pub explain: bool,
 }
 
 /// Flags of `diff`.
@@ -478,10 +483,15 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<Status> {
         Some(min) => audit::retain_at_or_above(&mut audit, min),
         None => 0,
     };
-    if formats.iter().any(|(f, _)| !matches!(f, Format::Terminal | Format::Concise)) {
-        // Line suggestions, patches and kubectl commands for every fix (the terminal shows titles only).
+    if a.explain || formats.iter().any(|(f, _)| !matches!(f, Format::Terminal | Format::Concise)) {
+        // Line suggestions, patches and kubectl commands for every fix (the terminal shows titles
+        // only); the explainer needs the commands too: they are the only ones an answer may quote.
         crate::fix::enrich(&mut audit, &objects);
         timings.lap("fix suggestions and patches");
+    }
+    if a.explain {
+        crate::explain::explain_audit(&mut audit, &crate::explain::Explainer::from_env());
+        timings.lap("explain");
     }
     // Freeing every node one by one costs more than the exit that follows; the OS reclaims it.
     std::mem::forget(objects);

@@ -11,6 +11,7 @@ pub mod config;
 pub mod cost;
 pub mod coverage;
 pub mod diff;
+pub mod explain;
 pub mod fix;
 pub mod git;
 pub mod github;

@@ -82,6 +82,51 @@ struct View {
     exemption_notes: Vec<NoteRow>,
     cost: Option<CostView>,
     baseline: Option<BaselineView>,
+    explanation: Option<ExplanationView>,
+}
+
+/// `analyze --explain`: the narrative, who wrote it, and its actions.
+#[derive(Serialize)]
+struct ExplanationView {
+    source_md: String,
+    reason: Option<String>,
+    exec_summary: String,
+    cto_summary: String,
+    actions: Vec<ActionView>,
+}
+
+#[derive(Serialize)]
+struct ActionView {
+    priority: String,
+    action: String,
+    findings_md: String,
+    command_md: Option<String>,
+}
+
+impl ExplanationView {
+    fn of(e: &crate::audit::Explanation) -> ExplanationView {
+        let source_md = if e.source == "template" {
+            "the built-in template".to_string()
+        } else {
+            format!("model {}", code(&e.source, false))
+        };
+        ExplanationView {
+            source_md,
+            reason: e.reason.clone(),
+            exec_summary: e.exec_summary.clone(),
+            cto_summary: e.cto_summary.clone(),
+            actions: e
+                .sre_actions
+                .iter()
+                .map(|a| ActionView {
+                    priority: a.priority.clone(),
+                    action: a.action.clone(),
+                    findings_md: a.finding_ids.iter().map(|id| code(id, false)).collect::<Vec<_>>().join(", "),
+                    command_md: a.command.as_deref().map(|c| fenced("sh", c)),
+                })
+                .collect(),
+        }
+    }
 }
 
 /// A cluster resource type that could not be read, and the rules it leaves unevaluated.
@@ -414,6 +459,7 @@ impl View {
                 .map(|n| NoteRow { source_md: code(&n.source, true), message: n.message.clone() })
                 .collect(),
             cost: CostView::of(&audit.cost),
+            explanation: audit.explanation.as_ref().map(ExplanationView::of),
             baseline: audit.baseline.as_ref().map(|b| BaselineView {
                 file_md: code(&b.file, false),
                 hidden: b.hidden,

@@ -1,0 +1,173 @@
+//! The explainer: a narrative of the audit (executive summary, SRE actions, PR text, CTO summary).
+//!
+//! A model only narrates: it gets the redacted [`Facts`], never the objects; its answer is
+//! validated against the facts and any failure falls back to the deterministic [`template`].
+//! Nothing here changes findings, severities, fixes or gates. See docs/explain.md.
+
+pub mod answer;
+pub mod facts;
+pub mod openai;
+pub mod redact;
+
+use std::collections::BTreeMap;
+
+pub use facts::Facts;
+pub use openai::{LlmConfig, OpenAiCompatible};
+
+use crate::audit::{Audit, Explanation, SreAction};
+use crate::model::Severity;
+
+/// Who writes the explanation.
+#[derive(Debug, Clone)]
+pub enum Explainer {
+    /// Deterministic, offline (the default).
+    Template,
+    /// An OpenAI-compatible chat completions endpoint.
+    OpenAiCompatible(OpenAiCompatible),
+}
+
+impl Explainer {
+    /// The model endpoint the environment configures, else the template.
+    #[must_use]
+    pub fn from_env() -> Explainer {
+        match LlmConfig::from_lookup(|k| std::env::var(k).ok()) {
+            Some(cfg) => Explainer::OpenAiCompatible(OpenAiCompatible::new(cfg)),
+            None => Explainer::Template,
+        }
+    }
+
+    /// Explains the facts. Never fails: a model's failure yields the template with the reason.
+    pub async fn explain(&self, facts: &Facts) -> Explanation {
+        match self {
+            Explainer::Template => template(facts, None),
+            Explainer::OpenAiCompatible(client) => match client.explain(facts).await {
+                Ok(e) => e,
+                Err(reason) => template(facts, Some(reason)),
+            },
+        }
+    }
+
+    /// [`Explainer::explain`] on a runtime of its own, for the synchronous commands.
+    #[must_use]
+    pub fn explain_blocking(&self, facts: &Facts) -> Explanation {
+        match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+            Ok(rt) => rt.block_on(self.explain(facts)),
+            Err(e) => template(facts, Some(format!("cannot start the runtime: {e}"))),
+        }
+    }
+}
+
+/// Adds the explanation to the audit (`analyze --explain`).
+pub fn explain_audit(audit: &mut Audit, explainer: &Explainer) {
+    let facts = Facts::of(audit);
+    audit.explanation = Some(explainer.explain_blocking(&facts));
+}
+
+/// The priority of a severity: `p1` fix now, `p2` soon, `p3` eventually.
+fn priority(s: Severity) -> &'static str {
+    match s {
+        Severity::Critical | Severity::High => "p1",
+        Severity::Medium => "p2",
+        Severity::Low | Severity::Info => "p3",
+    }
+}
+
+/// How many actions the template lists.
+const TEMPLATE_ACTIONS: usize = 10;
+
+/// The deterministic explanation: the same facts always give the same text.
+#[must_use]
+pub fn template(facts: &Facts, reason: Option<String>) -> Explanation {
+    let s = &facts.summary;
+    let count = |sev: &str| s.by_severity.get(sev).copied().unwrap_or(0);
+    let severities = ["critical", "high", "medium", "low", "info"]
+        .iter()
+        .filter(|sev| count(sev) > 0)
+        .map(|sev| format!("{} {sev}", count(sev)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let cost = facts.cost.as_ref().map_or(String::new(), |c| {
+        format!(
+            " Estimated monthly cost: {:.2} {} (up to {:.2} at maximum replicas).",
+            c.monthly_total, c.currency, c.monthly_total_max
+        )
+    });
+    let exec_summary = if s.findings == 0 {
+        format!("No findings across {} objects.{cost}", s.objects)
+    } else {
+        format!(
+            "{} finding{} across {} objects ({severities}); risk score {}/100.{cost}",
+            s.findings,
+            if s.findings == 1 { "" } else { "s" },
+            s.objects,
+            s.risk_score
+        )
+    };
+    let urgent = count("critical") + count("high");
+    let cto_summary = if s.findings == 0 {
+        format!("The audited configuration has no known reliability, security or cost issues.{cost}")
+    } else {
+        format!(
+            "Risk score {}/100. {urgent} issue{} should be fixed before the next release; {} more can be scheduled.{cost}",
+            s.risk_score,
+            if urgent == 1 { "" } else { "s" },
+            s.findings.saturating_sub(urgent)
+        )
+    };
+    // One action per rule, most severe rule first (facts are sorted by severity).
+    let mut by_rule: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut groups: Vec<(&facts::FindingFact, Vec<&facts::FindingFact>)> = Vec::new();
+    for f in &facts.findings {
+        match by_rule.get(f.rule.as_str()) {
+            Some(&i) => groups[i].1.push(f),
+            None => {
+                by_rule.insert(&f.rule, groups.len());
+                groups.push((f, vec![f]));
+            }
+        }
+    }
+    let sre_actions: Vec<SreAction> = groups
+        .iter()
+        .take(TEMPLATE_ACTIONS)
+        .map(|(first, all)| {
+            let sev = Severity::parse(&first.severity).unwrap_or(Severity::Info);
+            let objects = all.iter().map(|f| f.object.name.as_str()).collect::<Vec<_>>();
+            let what = first.fix.as_ref().map_or_else(|| format!("Address {}", first.name), |f| f.title.clone());
+            let action = if all.len() == 1 {
+                format!("{what} ({} {}, rule {}).", first.object.kind, first.object.name, first.rule)
+            } else {
+                format!("{what} on {} objects ({}, rule {}).", all.len(), objects.join(", "), first.rule)
+            };
+            // A command only when it covers the whole action: one finding, one rendered command.
+            let command = if all.len() == 1 { first.fix.as_ref().and_then(|f| f.command.clone()) } else { None };
+            SreAction {
+                finding_ids: all.iter().map(|f| f.id.clone()).collect(),
+                action,
+                command,
+                priority: priority(sev).to_string(),
+            }
+        })
+        .collect();
+    let fixable = facts.findings.iter().filter(|f| f.fix.is_some()).count();
+    let pr_title = if fixable == 0 {
+        "Address ClusterGPT audit findings".to_string()
+    } else {
+        format!("Fix {fixable} ClusterGPT finding{}", if fixable == 1 { "" } else { "s" })
+    };
+    let mut pr_body = format!("{exec_summary}\n\n");
+    for a in &sre_actions {
+        pr_body.push_str(&format!("- **{}** {}\n", a.priority, a.action));
+    }
+    if let Some(o) = &facts.omitted {
+        pr_body.push_str(&format!("\n{} more finding(s) are not listed here.\n", o.findings));
+    }
+    Explanation {
+        source: "template".to_string(),
+        reason,
+        exec_summary,
+        cto_summary,
+        sre_actions,
+        pr_title,
+        pr_body: pr_body.trim_end().to_string(),
+    }
+}
