@@ -334,3 +334,16 @@ fn analyze_explain_without_an_endpoint_uses_the_template_offline() {
     let v: Value = serde_json::from_slice(&plain.stdout).expect("JSON audit");
     assert!(v.get("explanation").is_none(), "nothing without --explain");
 }
+
+#[test]
+fn the_markdown_report_shows_the_explanation_and_who_wrote_it() {
+    let mut audit = audit_fixture();
+    let without = clustergpt::report::markdown::render(&audit).expect("render");
+    assert!(!without.contains("## Explanation"));
+    clustergpt::explain::explain_audit(&mut audit, &Explainer::Template);
+    let md = clustergpt::report::markdown::render(&audit).expect("render");
+    assert!(
+        md.contains("## Explanation") && md.contains("the built-in template") && md.contains("### Actions"),
+        "{md}"
+    );
+}
