@@ -12,7 +12,10 @@ declare_rule! {
     /// command not found, 137 SIGKILL, 139 SIGSEGV, 143 SIGTERM; `ContainerCannotRun`/`StartError`
     /// messages and `BackOff`/liveness `Killing` events are evidence. Succeeded pods (and their sidecars'
     /// exit codes) are skipped; restarts of a container that runs again in a Ready pod are info at most,
-    /// and not reported once the last one is more than a day old.
+    /// and not reported once the last one is more than a day old. With `analyze --cluster --logs`, the
+    /// previous container's log tail is classified (panic, out of memory, missing module or file,
+    /// connection refused to a named host, ...) and adds a hypothesis whose only evidence is one
+    /// redacted line; nothing else of the log is kept.
     ///
     /// ## Why it matters
     /// A crash-looping container serves nothing, and its back-off grows to five minutes between attempts,
