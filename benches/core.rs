@@ -99,7 +99,7 @@ fn generated(n: usize) -> Vec<(String, Vec<u8>)> {
 /// Times `fix_files` over the files under `paths`, as `clustergpt fix --unsafe` runs it.
 fn bench_fix(paths: &[PathBuf], compare: bool) {
     let mut errors = Vec::new();
-    let files: Vec<(String, String)> = source::collect_files(paths, &mut errors)
+    let files: Vec<(String, String)> = source::collect_files(paths, &source::Filter::default(), &mut errors)
         .into_iter()
         .filter_map(|p| std::fs::read_to_string(&p).ok().map(|t| (p.display().to_string(), t)))
         .collect();

@@ -70,6 +70,9 @@ pub struct FixArgs {
     /// Rule selection (only the selected rules' findings are fixed) and configuration.
     #[command(flatten)]
     pub rules: RuleSelection,
+    /// Which files directory walks leave out.
+    #[command(flatten)]
+    pub walk: crate::settings::WalkFilter,
     /// Print the summary of applied, skipped and failed fixes as JSON on stderr.
     #[arg(long)]
     pub json_summary: bool,
@@ -207,6 +210,9 @@ pub struct AnalyzeArgs {
     /// Rule selection and configuration.
     #[command(flatten)]
     pub rules: RuleSelection,
+    /// Which files directory walks leave out.
+    #[command(flatten)]
+    pub walk: crate::settings::WalkFilter,
     /// Colour terminal output.
     #[arg(long, value_enum, default_value = "auto")]
     pub color: ColorChoice,
@@ -257,6 +263,9 @@ pub struct DiffArgs {
     /// Rule selection and configuration.
     #[command(flatten)]
     pub rules: RuleSelection,
+    /// Which files directory walks leave out.
+    #[command(flatten)]
+    pub walk: crate::settings::WalkFilter,
     /// Colour terminal output.
     #[arg(long, value_enum, default_value = "auto")]
     pub color: ColorChoice,
@@ -288,6 +297,9 @@ pub struct BaselineWriteArgs {
     /// Rule selection and configuration.
     #[command(flatten)]
     pub rules: RuleSelection,
+    /// Which files directory walks leave out.
+    #[command(flatten)]
+    pub walk: crate::settings::WalkFilter,
 }
 
 /// Flags of `rules`.
@@ -459,14 +471,16 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<Status> {
     } else {
         let paths = if a.paths.is_empty() { vec![PathBuf::from(".")] } else { a.paths.clone() };
         let mut stdin = std::io::stdin().lock();
-        (source::load_paths(&paths, &mut stdin as &mut dyn Read, Limits::default()), today())
+        let filter = a.walk.filter(&config)?;
+        (source::load_paths_filtered(&paths, &mut stdin as &mut dyn Read, Limits::default(), &filter), today())
     };
     let opts = a.rules.run_options(day);
     timings.lap("read and parse");
     let (mut audit, objects) = audit::run_with_objects(input, &config, &opts);
     timings.lap("audit (graph, rules, cost)");
     if !a.manifests.is_empty() {
-        let manifests = source::load_paths(&a.manifests, &mut std::io::empty(), Limits::default());
+        let filter = a.walk.filter(&config)?;
+        let manifests = source::load_paths_filtered(&a.manifests, &mut std::io::empty(), Limits::default(), &filter);
         audit.errors.extend(manifests.errors.iter().cloned());
         crate::link::link(&mut audit, &objects, &manifests.objects);
     }
@@ -735,7 +749,7 @@ fn fix_cmd(a: FixArgs) -> anyhow::Result<Status> {
     }
     let mut errors = Vec::new();
     let mut files = Vec::new();
-    for p in source::collect_files(&a.paths, &mut errors) {
+    for p in source::collect_files(&a.paths, &a.walk.filter(&config)?, &mut errors) {
         match std::fs::read_to_string(&p) {
             Ok(t) => files.push((p.display().to_string(), t)),
             Err(e) => errors.push(source::InputError {
@@ -880,9 +894,9 @@ fn init(i: InitArgs) -> anyhow::Result<Status> {
     Ok(Status::Passed)
 }
 
-fn load_dir_or_paths(paths: &[PathBuf]) -> source::Input {
+fn load_dir_or_paths(paths: &[PathBuf], filter: &source::Filter) -> source::Input {
     let mut stdin = std::io::stdin().lock();
-    source::load_paths(paths, &mut stdin as &mut dyn Read, Limits::default())
+    source::load_paths_filtered(paths, &mut stdin as &mut dyn Read, Limits::default(), filter)
 }
 
 /// Reads a saved JSON audit (`analyze --format json`).
@@ -932,15 +946,16 @@ fn diff_cmd(a: DiffArgs) -> anyhow::Result<Status> {
         None => None,
     };
     let opts = a.rules.run_options(today());
+    let filter = a.walk.filter(&config)?;
     let head_paths: Vec<PathBuf> = if a.paths.is_empty() { vec![PathBuf::from(".")] } else { a.paths.clone() };
     let label = |ps: &[PathBuf]| ps.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(" ");
     let (base, head, base_label, head_label) = if let Some(rev) = &a.base {
         let cwd = std::env::current_dir().context("cannot read the working directory")?;
         let sha = crate::git::resolve(&cwd, rev).map_err(|e| base_error(rev, e))?;
-        let base_input =
-            crate::git::load(&cwd, &sha, &head_paths, Limits::default()).map_err(|e| base_error(rev, e))?;
+        let base_input = crate::git::load_filtered(&cwd, &sha, &head_paths, Limits::default(), &filter)
+            .map_err(|e| base_error(rev, e))?;
         let base = audit::run(base_input, &config, &opts);
-        let head = audit::run(load_dir_or_paths(&head_paths), &config, &opts);
+        let head = audit::run(load_dir_or_paths(&head_paths, &filter), &config, &opts);
         (base, head, rev.clone(), label(&head_paths))
     } else if let Some(base_dir) = &a.base_dir {
         let head_paths = match &a.head_dir {
@@ -950,8 +965,8 @@ fn diff_cmd(a: DiffArgs) -> anyhow::Result<Status> {
             Some(h) => vec![h.clone()],
             None => head_paths,
         };
-        let base = audit::run(load_dir_or_paths(std::slice::from_ref(base_dir)), &config, &opts);
-        let head = audit::run(load_dir_or_paths(&head_paths), &config, &opts);
+        let base = audit::run(load_dir_or_paths(std::slice::from_ref(base_dir), &filter), &config, &opts);
+        let head = audit::run(load_dir_or_paths(&head_paths, &filter), &config, &opts);
         (base, head, base_dir.display().to_string(), label(&head_paths))
     } else if a.paths.len() == 2 && a.paths.iter().all(|p| p.is_file() && is_snapshot_path(p)) {
         // Two snapshots of a cluster: what changed between them, each audited at its own read time.
@@ -1009,7 +1024,7 @@ fn baseline_cmd(b: BaselineArgs) -> anyhow::Result<Status> {
             let config = w.rules.resolve_config()?;
             w.rules.check()?;
             let opts = w.rules.run_options(today());
-            let audit = audit::run(load_dir_or_paths(&w.paths), &config, &opts);
+            let audit = audit::run(load_dir_or_paths(&w.paths, &w.walk.filter(&config)?), &config, &opts);
             if !audit.errors.is_empty() {
                 let mut err = std::io::stderr().lock();
                 for e in &audit.errors {

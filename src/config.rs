@@ -57,6 +57,8 @@ pub struct Config {
     pub prices: crate::cost::PriceModel,
     /// Cost settings that are not prices (`cost:`).
     pub cost: crate::cost::CostSettings,
+    /// Globs left out of directory walks (`exclude:`), rooted at the config file's directory.
+    pub exclude: Vec<String>,
 }
 
 impl Config {
@@ -134,6 +136,7 @@ pub fn parse(file: &str, text: &str) -> Result<Config, Vec<ConfigError>> {
         match k.as_str().unwrap_or_default() {
             "select" => cfg.select = p.strings(v),
             "ignore" => cfg.ignore = p.strings(v),
+            "exclude" => cfg.exclude = p.strings(v),
             "fail_on" | "fail-on" => cfg.fail_on = p.severity(v),
             "severity" => {
                 for (rk, rv) in p.map(v) {
@@ -163,7 +166,7 @@ pub fn parse(file: &str, text: &str) -> Result<Config, Vec<ConfigError>> {
             other => p.err(
                 k,
                 &format!(
-                    "unknown key `{other}`; expected one of select, ignore, fail_on, severity, rules, exemptions, allow_annotation_exemptions, prices, cost"
+                    "unknown key `{other}`; expected one of select, ignore, exclude, fail_on, severity, rules, exemptions, allow_annotation_exemptions, prices, cost"
                 ),
             ),
         }

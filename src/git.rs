@@ -218,7 +218,13 @@ pub fn ls_tree(dir: &Path, sha: &str, pathspecs: &[&str]) -> Result<Vec<TreeEntr
 }
 
 /// Lists the manifest files under `path` (as the user gave it, relative to `dir`) at commit `sha`.
-fn list(dir: &Path, top: &Path, sha: &str, path: &Path) -> Result<Vec<Entry>, Error> {
+fn list(
+    dir: &Path,
+    top: &Path,
+    sha: &str,
+    path: &Path,
+    check: &mut source::filter::PathCheck,
+) -> Result<Vec<Entry>, Error> {
     let cwd = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
     let abs = if path.is_absolute() { path.to_path_buf() } else { cwd.join(path) };
     // The path may not exist in the working tree (deleted by the change): fall back to lexical.
@@ -243,7 +249,7 @@ fn list(dir: &Path, top: &Path, sha: &str, path: &Path) -> Result<Vec<Entry>, Er
     for (name, oid) in raw {
         let Ok(rest) = name.strip_prefix(&rel) else { continue };
         let hidden = rest.components().any(|c| c.as_os_str().to_string_lossy().starts_with('.'));
-        if hidden || !source::is_manifest_path(rest) {
+        if hidden || !source::is_manifest_path(rest) || check.leaves_out(&abs, &top.join(&name)) {
             continue;
         }
         out.push(Entry { name: path.join(rest), oid });
@@ -305,13 +311,29 @@ pub fn read_blobs(dir: &Path, oids: &[String]) -> Result<Vec<Vec<u8>>, Error> {
 /// # Errors
 /// When git fails, or [`Error::Stdin`] for `-`; unreadable documents become input errors as usual.
 pub fn load(dir: &Path, sha: &str, paths: &[PathBuf], limits: Limits) -> Result<Input, Error> {
+    load_filtered(dir, sha, paths, limits, &source::Filter::default())
+}
+
+/// [`load`], leaving out what `filter` leaves out of a walk of the working tree (its `--exclude`
+/// globs and today's `.gitignore` files), so both sides of a diff read the same files.
+///
+/// # Errors
+/// As [`load`].
+pub fn load_filtered(
+    dir: &Path,
+    sha: &str,
+    paths: &[PathBuf],
+    limits: Limits,
+    filter: &source::Filter,
+) -> Result<Input, Error> {
     if paths.iter().any(|p| p.as_os_str() == "-") {
         return Err(Error::Stdin);
     }
     let top = toplevel(dir)?;
     let mut entries = Vec::new();
+    let mut check = source::filter::PathCheck::new(filter);
     for p in paths {
-        entries.extend(list(dir, &top, sha, p)?);
+        entries.extend(list(dir, &top, sha, p, &mut check)?);
     }
     // The order `analyze` walks directories in: by path components.
     entries.sort();

@@ -71,6 +71,42 @@ impl RuleSelection {
     }
 }
 
+/// Which files a directory walk leaves out: shared by every command that reads paths.
+#[derive(Debug, Clone, Default, Args)]
+pub struct WalkFilter {
+    /// Leave out paths matching this glob (gitignore syntax, e.g. `vendor/`, `*.generated.yaml`;
+    /// repeatable). Paths named on the command line are always read.
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+    /// Read files that `.gitignore` leaves out (honoured by default inside a git repository).
+    #[arg(long)]
+    pub no_ignore: bool,
+}
+
+impl WalkFilter {
+    /// The filter of these flags plus the config's `exclude:` (rooted at the config file's
+    /// directory).
+    ///
+    /// # Errors
+    /// A glob that does not parse.
+    pub fn filter(&self, config: &Config) -> anyhow::Result<crate::source::Filter> {
+        let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+        let config_dir = config.path.as_ref().and_then(|p| p.parent()).map_or_else(
+            || cwd.clone(),
+            |d| {
+                if d.as_os_str().is_empty() { cwd.clone() } else { d.to_path_buf() }
+            },
+        );
+        let config_origin =
+            config.path.as_ref().map_or_else(|| "exclude:".to_string(), |p| format!("{}: exclude", p.display()));
+        let globs = [
+            (cwd.as_path(), self.exclude.as_slice(), "--exclude"),
+            (config_dir.as_path(), config.exclude.as_slice(), config_origin.as_str()),
+        ];
+        crate::source::Filter::new(globs, !self.no_ignore).map_err(anyhow::Error::msg)
+    }
+}
+
 /// Resolves the configuration for a run: explicit path, discovered file, or defaults.
 ///
 /// # Errors

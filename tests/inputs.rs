@@ -270,7 +270,7 @@ fn kustomize_patches_are_skipped_not_audited() {
 
     // `collect_files`, what `fix` edits, leaves patches out too.
     let p = dir.join("overlays/prod/patches/replicas.yaml");
-    let files = source::collect_files(std::slice::from_ref(&dir), &mut Vec::new());
+    let files = source::collect_files(std::slice::from_ref(&dir), &source::Filter::default(), &mut Vec::new());
     assert!(!files.contains(&p), "{files:?}");
     assert!(files.contains(&dir.join("base/deployment.yaml")));
 }
@@ -328,7 +328,8 @@ fn git_base_skips_the_same_kustomize_patches() {
         eprintln!("skipping: git is not installed");
         return;
     }
-    let tmp = tempfile::tempdir().expect("tmp");
+    // Not under /tmp: another test asserts what happens outside any repository there.
+    let tmp = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("tmp");
     let repo = tmp.path();
     let git = |args: &[&str]| {
         let o = Command::new("git").args(args).current_dir(repo).output().expect("git");
@@ -363,4 +364,140 @@ fn copy_dir(from: &Path, to: &Path) {
             std::fs::copy(&p, to.join(e.file_name())).expect("copy");
         }
     }
+}
+
+/// A tree like a real repository's: generated output that `.gitignore` leaves out (with one file
+/// re-included by `!`), vendored charts that `exclude:` in the config leaves out, and a file that
+/// `--exclude` leaves out on the command line.
+fn excluded_tree() -> tempfile::TempDir {
+    excluded_tree_in(Path::new(env!("CARGO_TARGET_TMPDIR")))
+}
+
+fn excluded_tree_in(parent: &Path) -> tempfile::TempDir {
+    let tmp = tempfile::Builder::new().prefix("walk").tempdir_in(parent).expect("tmp");
+    let d = tmp.path();
+    let pod = |name: &str| {
+        format!(
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\nspec:\n  containers:\n  - name: a\n    image: nginx\n"
+        )
+    };
+    for (path, text) in [
+        ("k8s/app.yaml", pod("app")),
+        ("k8s/app.generated.yaml", pod("generated")),
+        ("out/rendered.yaml", pod("rendered")),
+        ("out/keep.yaml", pod("keep")),
+        ("vendor/chart/x.yaml", pod("vendored")),
+        ("k8s/vendor/y.yaml", pod("nested-vendor")),
+        (".gitignore", "out/*\n!out/keep.yaml\n".to_string()),
+        (".clustergpt.yaml", "exclude:\n  - /vendor/\n".to_string()),
+    ] {
+        let p = d.join(path);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(p, text).expect("write");
+    }
+    std::fs::create_dir_all(d.join(".git")).expect("a repository");
+    tmp
+}
+
+fn names_read(dir: &Path, args: &[&str]) -> (Vec<String>, serde_json::Value) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_clustergpt"))
+        .args(["analyze", "--format", "json"])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    // Every pod here has findings, so the objects read are the objects findings name.
+    let mut names: Vec<String> = json["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|f| f["object"]["name"].as_str().map(str::to_string))
+        .collect();
+    names.sort();
+    names.dedup();
+    (names, json)
+}
+
+#[test]
+fn gitignore_config_exclude_and_flag_exclude_prune_the_walk() {
+    let tmp = excluded_tree();
+    let (names, json) = names_read(tmp.path(), &["--exclude", "*.generated.yaml"]);
+    // `/vendor/` is anchored to the config's directory: k8s/vendor is still read.
+    assert_eq!(names, ["app", "keep", "nested-vendor"]);
+    let reasons: Vec<&str> =
+        json["skipped"].as_array().into_iter().flatten().filter_map(|s| s["reason"].as_str()).collect();
+    assert!(
+        reasons.contains(
+            &"2 paths left out by --exclude/exclude: (k8s/app.generated.yaml, vendor); narrow the globs to read them"
+        ),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons.contains(&"1 path left out by .gitignore (out/rendered.yaml); --no-ignore reads them"),
+        "{reasons:?}"
+    );
+
+    let (names, _) = names_read(tmp.path(), &["--no-ignore", "--no-config"]);
+    assert_eq!(names, ["app", "generated", "keep", "nested-vendor", "rendered", "vendored"]);
+}
+
+#[test]
+fn gitignore_counts_only_inside_a_repository_and_named_files_are_always_read() {
+    // The system temporary directory is inside no repository (the target directory may be).
+    let tmp = excluded_tree_in(&std::env::temp_dir());
+    std::fs::remove_dir(tmp.path().join(".git")).expect("rmdir");
+    let (names, _) = names_read(tmp.path(), &["--no-config"]);
+    assert!(names.contains(&"rendered".to_string()), "no repository, no .gitignore: {names:?}");
+    let tmp = excluded_tree();
+    let (names, _) = names_read(tmp.path(), &["out/rendered.yaml", "--exclude", "out/"]);
+    assert_eq!(names, ["rendered"], "a file named on the command line is read");
+}
+
+#[test]
+fn a_bad_exclude_glob_is_an_error_naming_it() {
+    let tmp = excluded_tree();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_clustergpt"))
+        .args(["analyze", "--exclude", "{a,b"])
+        .current_dir(tmp.path())
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--exclude: error parsing glob '{a,b': unclosed alternate group"), "{err}");
+}
+
+#[test]
+fn diff_base_leaves_out_what_the_working_tree_walk_leaves_out() {
+    use std::process::Command;
+    if Command::new("git").arg("--version").output().is_err() {
+        eprintln!("skipping: git is not installed");
+        return;
+    }
+    let tmp = excluded_tree();
+    let repo = tmp.path();
+    std::fs::remove_dir(repo.join(".git")).expect("rmdir");
+    let git = |args: &[&str]| {
+        let o = Command::new("git").args(args).current_dir(repo).output().expect("git");
+        assert!(o.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&o.stderr));
+    };
+    git(&["init", "--quiet"]);
+    git(&["config", "user.name", "ClusterGPT Test"]);
+    git(&["config", "user.email", "test@example.invalid"]);
+    git(&["config", "commit.gpgsign", "false"]);
+    // Tracked although ignored: a walk of the working tree still leaves it out, so must the base.
+    git(&["add", "-f", "."]);
+    git(&["commit", "--quiet", "-m", "base"]);
+    let pats = vec!["*.generated.yaml".to_string()];
+    let filter = source::Filter::new([(repo, pats.as_slice(), "--exclude")], true).expect("filter");
+    let base = clustergpt::git::load_filtered(repo, "HEAD", &[PathBuf::from(".")], Limits::default(), &filter)
+        .expect("git load");
+    let head = source::load_paths_filtered(&[repo.to_path_buf()], &mut std::io::empty(), Limits::default(), &filter);
+    let names = |i: &Input| {
+        let mut n: Vec<String> = i.objects.iter().map(|o| o.name.clone()).collect();
+        n.sort();
+        n
+    };
+    assert_eq!(names(&base), ["app", "keep", "nested-vendor", "vendored"]);
+    assert_eq!(names(&base), names(&head));
 }

@@ -63,6 +63,9 @@ pub struct AuditIssueArgs {
     /// Rule selection and configuration.
     #[command(flatten)]
     pub rules: RuleSelection,
+    /// Which files directory walks leave out.
+    #[command(flatten)]
+    pub walk: crate::settings::WalkFilter,
     /// Send no writes: print the exact requests.
     #[arg(long)]
     pub dry_run: bool,
@@ -172,16 +175,17 @@ pub fn run_cli(a: AuditIssueArgs) -> anyhow::Result<Status> {
     rt.block_on(run_outcome(&a, &inputs, &mut out)).map(|o| o.status)
 }
 
-fn load(a: &AuditIssueArgs, inputs: &Inputs) -> anyhow::Result<crate::source::Input> {
+fn load(a: &AuditIssueArgs, inputs: &Inputs, config: &crate::config::Config) -> anyhow::Result<crate::source::Input> {
+    let filter = a.walk.filter(config)?;
     let paths: Vec<PathBuf> = if a.paths.is_empty() { vec![PathBuf::from(".")] } else { a.paths.clone() };
     match crate::git::resolve(&inputs.cwd, "HEAD") {
-        Ok(head) => crate::git::load(&inputs.cwd, &head, &paths, Limits::default())
+        Ok(head) => crate::git::load_filtered(&inputs.cwd, &head, &paths, Limits::default(), &filter)
             .context("cannot read the manifests committed at HEAD"),
         // Not a repository (or no commit yet): the files on disk are what there is.
         Err(_) => {
             let mut stdin = std::io::empty();
             let abs: Vec<PathBuf> = paths.iter().map(|p| inputs.cwd.join(p)).collect();
-            Ok(crate::source::load_paths(&abs, &mut stdin, Limits::default()))
+            Ok(crate::source::load_paths_filtered(&abs, &mut stdin, Limits::default(), &filter))
         }
     }
 }
@@ -215,7 +219,7 @@ pub async fn run_outcome(a: &AuditIssueArgs, inputs: &Inputs, out: &mut dyn Writ
         let config = a.rules.resolve_config()?;
         let fail_on = parse_severity(a.fail_on.as_deref())?.or(config.fail_on);
         let opts = a.rules.run_options(inputs.today.clone());
-        let (mut audit, objects) = audit::run_with_objects(load(a, inputs)?, &config, &opts);
+        let (mut audit, objects) = audit::run_with_objects(load(a, inputs, &config)?, &config, &opts);
         crate::fix::enrich(&mut audit, &objects);
         drop(objects);
         let body = body(&audit, &a.marker_id)?;

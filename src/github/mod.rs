@@ -115,6 +115,9 @@ pub struct PrArgs {
     /// Rule selection and configuration.
     #[command(flatten)]
     pub rules: RuleSelection,
+    /// Which files directory walks leave out.
+    #[command(flatten)]
+    pub walk: crate::settings::WalkFilter,
     /// Write SARIF 2.1.0 of the head here (for github/codeql-action/upload-sarif, category `clustergpt`).
     #[arg(long, value_name = "PATH")]
     pub sarif_file: Option<PathBuf>,
@@ -576,8 +579,9 @@ fn analyze(a: &PrArgs, inputs: &Inputs, base_sha: &str, head_sha: &str) -> anyho
         .unwrap_or(base);
     let paths: Vec<PathBuf> = if a.paths.is_empty() { vec![PathBuf::from(".")] } else { a.paths.clone() };
     let opts = a.rules.run_options(inputs.today.clone());
+    let filter = a.walk.filter(&config)?;
     let load = |sha: &str, which: &str| {
-        crate::git::load(cwd, sha, &paths, Limits::default())
+        crate::git::load_filtered(cwd, sha, &paths, Limits::default(), &filter)
             .with_context(|| format!("cannot read the manifests at the {which} commit {sha}"))
     };
     let base_input = load(&merge_base, "base")?;

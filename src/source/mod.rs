@@ -8,6 +8,7 @@
 //! objects, and JSON values concatenated in one stream. Files that are not objects (component
 //! configuration, Kustomize patches) are listed as skipped, with what to do instead.
 
+pub mod filter;
 mod json_stream;
 pub mod kustomize;
 mod walk;
@@ -17,6 +18,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
+
+pub use filter::Filter;
 
 use crate::model::{Object, Origin, SourceFile};
 use crate::yaml::{self, Limits, Node, NodeKind, SpanIndex};
@@ -125,17 +128,23 @@ pub fn is_manifest_path(p: &Path) -> bool {
 /// Lists manifest files under the given paths: directories recursively (hidden entries skipped,
 /// each directory and file once however many links lead to it), files as given. Sorted, so output
 /// does not depend on directory order. Kustomize patch files are left out.
-pub fn collect_files(paths: &[PathBuf], errors: &mut Vec<InputError>) -> Vec<PathBuf> {
-    let c = walk::collect(paths);
+pub fn collect_files(paths: &[PathBuf], filter: &Filter, errors: &mut Vec<InputError>) -> Vec<PathBuf> {
+    let c = walk::collect(paths, filter);
     errors.extend(c.errors);
     let patches = kustomize::Patches::read(&c.kustomizations);
     c.files.into_iter().filter(|f| patches.skipped(f).is_none()).collect()
 }
 
-/// Reads the given paths (`-` is stdin) into objects.
+/// Reads the given paths (`-` is stdin) into objects, honouring `.gitignore` in directory walks.
 pub fn load_paths(paths: &[PathBuf], stdin: &mut dyn Read, limits: Limits) -> Input {
+    load_paths_filtered(paths, stdin, limits, &Filter::default())
+}
+
+/// Reads the given paths (`-` is stdin) into objects, leaving out of directory walks what `filter`
+/// excludes.
+pub fn load_paths_filtered(paths: &[PathBuf], stdin: &mut dyn Read, limits: Limits, filter: &Filter) -> Input {
     let mut input = Input::default();
-    let walked = walk::collect(paths);
+    let walked = walk::collect(paths, filter);
     input.errors.extend(walked.errors);
     input.skipped.extend(walked.skipped);
     let patches = kustomize::Patches::read(&walked.kustomizations);

@@ -3,11 +3,13 @@
 //! Directories are walked recursively in sorted order, hidden entries skipped. Symbolic links are
 //! followed, but every directory and file is visited once, by its canonical path: a link back to an
 //! ancestor (a loop) is reported and not followed, and a directory or file reached a second time
-//! through another link is read once.
+//! through another link is read once. `--exclude`, `exclude:` and `.gitignore` prune the walk (see
+//! [`super::filter`]); what they left out is reported once per path given.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use super::filter::{Filter, GitignoreStack, Reason};
 use super::{InputError, Skipped, is_manifest_path, kustomize};
 
 /// What a walk found.
@@ -24,9 +26,13 @@ pub(crate) struct Collected {
     pub skipped: Vec<Skipped>,
 }
 
-#[derive(Default)]
-struct Walker {
+struct Walker<'f> {
     out: Collected,
+    filter: &'f Filter,
+    /// `.gitignore` rules in force; only used when the walk is inside a repository.
+    gitignore: Option<GitignoreStack>,
+    /// Paths left out under the current root, with why.
+    left_out: Vec<(PathBuf, Reason)>,
     /// Canonical directory → the path it was first read through.
     dirs: BTreeMap<PathBuf, PathBuf>,
     /// Canonical file → the path it was first read through.
@@ -47,8 +53,17 @@ fn skipped(path: &Path, reason: String) -> Skipped {
 
 /// Lists the manifest files under `paths`: directories recursively, files as given (whatever their
 /// extension), `-` as stdin.
-pub(crate) fn collect(paths: &[PathBuf]) -> Collected {
-    let mut w = Walker::default();
+pub(crate) fn collect(paths: &[PathBuf], filter: &Filter) -> Collected {
+    let mut w = Walker {
+        out: Collected::default(),
+        filter,
+        gitignore: None,
+        left_out: Vec::new(),
+        dirs: BTreeMap::new(),
+        files: BTreeMap::new(),
+        stack: Vec::new(),
+        seen: 0,
+    };
     for p in paths {
         if p.as_os_str() == "-" {
             w.out.files.push(p.clone());
@@ -57,7 +72,14 @@ pub(crate) fn collect(paths: &[PathBuf]) -> Collected {
         match std::fs::metadata(p) {
             Ok(m) if m.is_dir() => {
                 let before = w.seen;
+                w.gitignore = match std::fs::canonicalize(p) {
+                    Ok(c) if filter.honours_gitignore() && GitignoreStack::in_repo(&c) => {
+                        Some(GitignoreStack::above(&c))
+                    }
+                    _ => None,
+                };
                 w.dir(p);
+                w.report_left_out(p);
                 if w.seen == before && !w.out.skipped.iter().any(|s| s.source == p.display().to_string()) {
                     w.out.errors.push(error(p, "no .yaml, .yml or .json files in this directory".to_string()));
                 }
@@ -82,7 +104,35 @@ pub(crate) fn collect(paths: &[PathBuf]) -> Collected {
     w.out
 }
 
-impl Walker {
+impl Walker<'_> {
+    /// One line per path given: how many entries the filters left out, the first few by name.
+    fn report_left_out(&mut self, root: &Path) {
+        for (reason, how, undo) in [
+            (Reason::Exclude, "--exclude/exclude:", "narrow the globs to read them"),
+            (Reason::Gitignore, ".gitignore", "--no-ignore reads them"),
+        ] {
+            let names: Vec<String> = self
+                .left_out
+                .iter()
+                .filter(|(_, r)| *r == reason)
+                .map(|(p, _)| p.strip_prefix(root).unwrap_or(p).display().to_string())
+                .collect();
+            if names.is_empty() {
+                continue;
+            }
+            let shown: Vec<&str> = names.iter().take(5).map(String::as_str).collect();
+            let more = if names.len() > shown.len() {
+                format!(" and {} more", names.len() - shown.len())
+            } else {
+                String::new()
+            };
+            let what = if names.len() == 1 { "path" } else { "paths" };
+            let reason = format!("{} {what} left out by {how} ({}{more}); {undo}", names.len(), shown.join(", "));
+            self.out.skipped.push(skipped(root, reason));
+        }
+        self.left_out.clear();
+    }
+
     fn file(&mut self, p: &Path) {
         self.seen += 1;
         let Ok(canonical) = std::fs::canonicalize(p) else {
@@ -128,23 +178,40 @@ impl Walker {
             }
         };
         self.dirs.insert(canonical.clone(), dir.to_path_buf());
-        self.stack.push((canonical, dir.to_path_buf()));
+        let own_gitignore = self.gitignore.as_mut().is_some_and(|g| g.enter(&canonical));
+        self.stack.push((canonical.clone(), dir.to_path_buf()));
         let mut paths: Vec<PathBuf> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
         paths.sort();
         for p in paths {
-            let name = p.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+            let Some(name) = p.file_name().map(|n| n.to_string_lossy().into_owned()) else { continue };
             if name.starts_with('.') {
                 continue;
             }
-            if kustomize::FILE_NAMES.contains(&&*name) {
+            let is_dir = p.is_dir();
+            if !is_dir && !is_manifest_path(&p) && !kustomize::FILE_NAMES.contains(&name.as_str()) {
+                continue;
+            }
+            let abs = canonical.join(&name);
+            if self.filter.excluded(&abs, is_dir) {
+                self.left_out.push((p, Reason::Exclude));
+                continue;
+            }
+            if self.gitignore.as_ref().is_some_and(|g| g.ignored(&abs, is_dir)) {
+                self.left_out.push((p, Reason::Gitignore));
+                continue;
+            }
+            if kustomize::FILE_NAMES.contains(&name.as_str()) {
                 self.out.kustomizations.push(p.clone());
             }
-            if p.is_dir() {
+            if is_dir {
                 self.dir(&p);
             } else if is_manifest_path(&p) {
                 self.file(&p);
             }
         }
         self.stack.pop();
+        if own_gitignore && let Some(g) = self.gitignore.as_mut() {
+            g.leave();
+        }
     }
 }
