@@ -701,6 +701,58 @@ mod tests {
 #[derive(Debug, Clone, Default)]
 pub struct SpanIndex {
     entries: Vec<(u64, Span)>,
+    /// Keys set twice in one mapping (empty for almost every object).
+    duplicates: Vec<DuplicateKey>,
+}
+
+/// A key that appears more than once in one mapping: Kubernetes' strict decoding (`kubectl apply`)
+/// rejects the object; lenient tools keep the last value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DuplicateKey {
+    /// JSON pointer of the key (its last occurrence, the one lenient readers keep).
+    pub pointer: String,
+    /// The key.
+    pub key: String,
+    /// Every occurrence of the key, in file order.
+    pub at: Vec<Span>,
+}
+
+/// The positions of each key repeated in one mapping, in order of first appearance. `<<` (merge
+/// keys) may repeat.
+fn repeated_keys(map: &[(Node, Node)]) -> Vec<Vec<usize>> {
+    let mut keys: Vec<(&str, usize)> =
+        map.iter().enumerate().filter_map(|(i, (k, _))| k.as_str().filter(|k| *k != "<<").map(|k| (k, i))).collect();
+    keys.sort_unstable();
+    let mut out: Vec<Vec<usize>> = keys
+        .chunk_by(|x, y| x.0 == y.0)
+        .filter(|run| run.len() > 1)
+        .map(|run| run.iter().map(|(_, i)| *i).collect())
+        .collect();
+    out.sort_unstable();
+    out
+}
+
+/// The JSON pointer of `target` (a node inside `root`), found by a walk from the root; only asked
+/// for when a mapping has a repeated key, so the fast path never builds path strings.
+fn pointer_of(root: &Node, target: &Node) -> Option<String> {
+    let mut todo: Vec<(&Node, String)> = vec![(root, String::new())];
+    while let Some((n, path)) = todo.pop() {
+        if std::ptr::eq(n, target) {
+            return Some(path);
+        }
+        match &n.kind {
+            NodeKind::Map(map) => {
+                for (k, v) in map {
+                    if let Some(key) = k.as_str() {
+                        todo.push((v, format!("{path}/{}", key.replace('~', "~0").replace('/', "~1"))));
+                    }
+                }
+            }
+            NodeKind::Seq(items) => todo.extend(items.iter().enumerate().map(|(i, v)| (v, format!("{path}/{i}")))),
+            NodeKind::Scalar { .. } => {}
+        }
+    }
+    None
 }
 
 const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
@@ -724,9 +776,17 @@ impl SpanIndex {
         let mut entries = vec![(FNV_OFFSET, root.span)];
         let mut todo: Vec<(u64, &Node)> = vec![(FNV_OFFSET, root)];
         let mut index_buf = String::new();
+        let mut duplicates = Vec::new();
         while let Some((h, n)) = todo.pop() {
             match &n.kind {
                 NodeKind::Map(map) => {
+                    for run in repeated_keys(map) {
+                        let key = map[run[0]].0.as_str().unwrap_or_default();
+                        let parent = pointer_of(root, n).unwrap_or_default();
+                        let pointer = format!("{parent}/{}", key.replace('~', "~0").replace('/', "~1"));
+                        let at = run.iter().map(|i| map[*i].0.span).collect();
+                        duplicates.push(DuplicateKey { pointer, key: key.to_string(), at });
+                    }
                     for (k, v) in map {
                         let Some(key) = k.as_str() else { continue };
                         let kh = hash_segment(h, key);
@@ -756,7 +816,14 @@ impl SpanIndex {
             }
         }
         dedup.shrink_to_fit();
-        SpanIndex { entries: dedup }
+        duplicates.sort_by_key(|d: &DuplicateKey| d.at.first().map(|s| s.start.byte));
+        SpanIndex { entries: dedup, duplicates }
+    }
+
+    /// Keys set more than once in one mapping, in file order.
+    #[must_use]
+    pub fn duplicates(&self) -> &[DuplicateKey] {
+        &self.duplicates
     }
 
     fn get(&self, h: u64) -> Option<Span> {

@@ -332,3 +332,20 @@ fn min_severity_hides_findings_but_not_from_the_gate() {
     let n: usize = gate.trim_start_matches("gate failed: ").split(' ').next().and_then(|x| x.parse().ok()).unwrap_or(0);
     assert!(n > high.stdout.lines().count(), "{gate}");
 }
+
+#[test]
+fn files_concatenated_without_separators_are_reported_not_lost() {
+    let dir = root().join("examples/demo-app");
+    let mut names: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("demo")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    names.sort();
+    let text: String = names.iter().map(|p| std::fs::read_to_string(p).expect("read")).collect();
+    let out = run_in(&root(), &["analyze", "-", "--select", "SCH007", "--format", "concise"], Some(&text));
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{}", out.stdout);
+    assert!(lines.iter().all(|l| l.contains("objects without `---` between them")), "{}", out.stdout);
+}

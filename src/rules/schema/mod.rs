@@ -2,6 +2,7 @@
 
 use crate::rules::Rule;
 
+pub mod duplicate_key;
 pub mod ingress_legacy_backend;
 pub mod invalid_field;
 pub mod invalid_label;
@@ -17,4 +18,5 @@ pub static RULES: &[&dyn Rule] = &[
     &selector_template_mismatch::SelectorTemplateMismatch,
     &invalid_label::InvalidLabel,
     &ingress_legacy_backend::IngressLegacyBackend,
+    &duplicate_key::DuplicateKey,
 ];
