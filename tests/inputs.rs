@@ -501,3 +501,17 @@ fn diff_base_leaves_out_what_the_working_tree_walk_leaves_out() {
     assert_eq!(names(&base), ["app", "keep", "nested-vendor", "vendored"]);
     assert_eq!(names(&base), names(&head));
 }
+
+#[test]
+fn helm_templates_are_skipped_even_when_they_parse_and_alert_templates_are_not() {
+    let input = load(&[fixture("templates")]);
+    let names: Vec<&str> = input.objects.iter().map(|o| o.name.as_str()).collect();
+    assert_eq!(names, ["node"], "the PrometheusRule is read");
+    assert!(input.errors.is_empty(), "{:?}", input.errors);
+    let skipped: Vec<String> =
+        input.skipped.iter().map(|s| format!("{}:{:?} {}", s.source, s.line, s.reason)).collect();
+    assert_eq!(skipped.len(), 1, "{skipped:?}");
+    assert!(skipped[0].ends_with(
+        "quoted-helm.yaml:Some(5) a Helm template (`{{ .Release.Name }}`), not a manifest; audit it rendered: `helm template <chart> | clustergpt analyze -`"
+    ), "{skipped:?}");
+}

@@ -299,6 +299,19 @@ pub fn load_text(name: &str, text: String, limits: Limits, input: &mut Input) {
         None => yaml::parse_stream(&text, limits),
     };
     let docs = match parsed {
+        _ if let Some((line, action)) = helm_template_marker(&text) => {
+            // Parsed or not, a Helm template's objects are not the ones it renders: read they give
+            // false findings (an image named `{{ .Values.image }}`), so none are audited.
+            input.skipped.push(Skipped {
+                source: name.to_string(),
+                document: None,
+                line: Some(line),
+                reason: format!(
+                    "a Helm template (`{action}`), not a manifest; audit it rendered: `helm template <chart> | clustergpt analyze -`"
+                ),
+            });
+            return;
+        }
         Ok(d) => d,
         Err(e) => {
             let message = if text.contains("{{") {
@@ -459,6 +472,50 @@ fn add_node(
         return;
     }
     push_object(source, document, prefix, node, &fill, input);
+}
+
+/// The first line (1-based) and action of a Helm template action in `text`: `{{` followed by
+/// `.Values`, `.Release`, `.Chart`, `.Capabilities`, `.Files` (or their `$.` forms) or `include`.
+/// Other `{{ }}` (Prometheus rule annotations, Grafana dashboards, Argo notifications) is data.
+fn helm_template_marker(text: &str) -> Option<(u32, String)> {
+    const ROOTS: [&str; 5] = [".Values", ".Release", ".Chart", ".Capabilities", ".Files"];
+    if !text.contains("{{") {
+        return None;
+    }
+    for (i, line) in text.lines().enumerate() {
+        let mut rest = without_comment(line);
+        while let Some(at) = rest.find("{{") {
+            let after = &rest[at + 2..];
+            let body = after.trim_start_matches('-').trim_start();
+            let body = body.strip_prefix('$').unwrap_or(body);
+            let helm =
+                ROOTS.iter().any(|r| body.strip_prefix(r).is_some_and(|t| t.starts_with(['.', ' ', '}', ')', '|'])))
+                    || body.starts_with("include ");
+            if helm {
+                let end = after.find("}}").map_or(after.len(), |e| e + 2);
+                let action: String = rest[at..at + 2 + end].chars().take(60).collect();
+                return Some((u32::try_from(i + 1).unwrap_or(u32::MAX), action));
+            }
+            rest = after;
+        }
+    }
+    None
+}
+
+/// A YAML line without its comment: `#` at the start or after a blank, outside quotes (close
+/// enough for finding template actions; block scalars are taken as plain text).
+fn without_comment(line: &str) -> &str {
+    let (mut single, mut double, mut prev_blank) = (false, false, true);
+    for (i, c) in line.char_indices() {
+        match c {
+            '\'' if !double => single = !single,
+            '"' if !single => double = !double,
+            '#' if prev_blank && !single && !double => return &line[..i],
+            _ => {}
+        }
+        prev_blank = c == ' ' || c == '\t';
+    }
+    line
 }
 
 /// The reason a Helm chart's or Kustomize's own files are skipped, from the file name.
