@@ -261,7 +261,7 @@ pub fn run_with_objects(input: Input, config: &Config, opts: &RunOptions) -> (Au
 fn run_rules(input: Input, config: &Config, opts: &RunOptions, selected: &[&'static dyn Rule]) -> (Audit, Vec<Object>) {
     let Input { objects, mut errors, mut skipped, files, gaps, usage, logs } = input;
     let graph = Graph::build(&objects);
-    let cx = Context::new(&objects, &graph, &config.rules).with_logs(&logs);
+    let cx = Context::new(&objects, &graph, &config.rules).with_logs(&logs).with_selected(selected);
     let duplicate = duplicates(&objects, &mut skipped);
     // Rules are pure and read shared data: check slices of the objects on every core, then merge
     // in object order (the findings are sorted afterwards anyway).
@@ -470,8 +470,8 @@ pub fn findings_of(
     config: &Config,
     opts: &RunOptions,
 ) -> Vec<Finding> {
-    let cx = Context::new(objects, graph, &config.rules);
     let selected = selected_rules(config, opts);
+    let cx = Context::new(objects, graph, &config.rules).with_selected(&selected);
     let duplicate = vec![false; objects.len()];
     let shared = Shared { objects, graph, cx: &cx, selected: &selected, config, opts, duplicate: &duplicate };
     let mut seen = BTreeSet::new();

@@ -349,3 +349,39 @@ fn files_concatenated_without_separators_are_reported_not_lost() {
     assert_eq!(lines.len(), 2, "{}", out.stdout);
     assert!(lines.iter().all(|l| l.contains("objects without `---` between them")), "{}", out.stdout);
 }
+
+#[test]
+fn overlapping_rules_report_one_problem_once_and_the_other_takes_over_when_the_owner_is_off() {
+    let rules_of = |args: &[&str]| -> Vec<String> {
+        let mut all =
+            vec!["analyze", "examples/demo-app", "--format", "concise", "--select", "SEC001,SEC002,SEC021,SEC022"];
+        all.extend_from_slice(args);
+        let out = run(&all);
+        out.stdout
+            .lines()
+            .map(|l| {
+                l.split(' ').nth(2).unwrap_or_default().to_string() + " " + l.split(':').next().unwrap_or_default()
+            })
+            .collect()
+    };
+    let both = rules_of(&[]);
+    // The namespace without any NetworkPolicy: once, on the Namespace (SEC022), not on each workload.
+    assert_eq!(both.iter().filter(|r| r.starts_with("SEC022")).count(), 1, "{both:?}");
+    assert!(!both.iter().any(|r| r.starts_with("SEC021")), "{both:?}");
+    // `privileged: true` in api.yaml's debug container: SEC001 only.
+    assert_eq!(both.iter().filter(|r| *r == "SEC001 examples/demo-app/api.yaml").count(), 1, "{both:?}");
+    assert_eq!(
+        both.iter().filter(|r| *r == "SEC002 examples/demo-app/api.yaml").count(),
+        1,
+        "only the `api` container: {both:?}"
+    );
+    let without_owners = rules_of(&["--ignore", "SEC001,SEC022"]);
+    assert_eq!(without_owners.iter().filter(|r| r.starts_with("SEC021")).count(), 3, "{without_owners:?}");
+    assert_eq!(
+        without_owners.iter().filter(|r| *r == "SEC002 examples/demo-app/api.yaml").count(),
+        2,
+        "{without_owners:?}"
+    );
+    let json = run(&["analyze", "examples/demo-app", "--format", "json", "--select", "SEC021,SEC022"]).stdout;
+    assert!(json.contains("\"value\": \"CronJob orders-backup, Deployment api, Deployment frontend\""), "{json}");
+}

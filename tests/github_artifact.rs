@@ -197,7 +197,7 @@ fn end_to_end_as_the_action_runs() {
     let stdout = String::from_utf8_lossy(&o.stdout);
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(1), "gate fails on the new critical finding\n{stdout}\n{stderr}");
-    assert!(stdout.contains("gate failed: fail-on-new: 2 new findings at or above high"), "{stdout}");
+    assert!(stdout.contains("gate failed: fail-on-new: 1 new finding at or above high (1 critical)"), "{stdout}");
     assert!(!stdout.contains(TOKEN) && !stderr.contains(TOKEN));
     {
         let st = h.state();
@@ -207,14 +207,14 @@ fn end_to_end_as_the_action_runs() {
         assert_eq!(st.check_runs[0]["external_id"], "clustergpt-4242-1");
     }
     let outputs = std::fs::read_to_string(&output).unwrap();
-    for line in ["new-findings=4", "new-critical=1", "new-high=1", "gate=failed", "currency=USD"] {
+    for line in ["new-findings=3", "new-critical=1", "new-high=0", "gate=failed", "currency=USD"] {
         assert!(outputs.lines().any(|l| l == line), "{line} in {outputs}");
     }
     let report_path = temp.path().join("clustergpt-report.md");
     assert!(outputs.contains(&format!("report-path={}", report_path.display())));
     assert!(outputs.contains("summary-comment-url=https://github.test/acme/shop/pull/7#issuecomment-"));
     assert!(std::fs::read_to_string(&report_path).unwrap().starts_with("## ClusterGPT"));
-    assert!(std::fs::read_to_string(&step_summary).unwrap().contains("### New findings (4)"));
+    assert!(std::fs::read_to_string(&step_summary).unwrap().contains("### New findings (3)"));
     let s: Value = serde_json::from_str(&std::fs::read_to_string(&sarif).unwrap()).unwrap();
     assert_eq!(s["version"], "2.1.0");
     assert_eq!(s["runs"][0]["automationDetails"]["id"], "clustergpt/");
@@ -230,5 +230,5 @@ fn end_to_end_as_the_action_runs() {
     let o = run();
     assert_eq!(o.status.code(), Some(1));
     let st = h.state();
-    assert_eq!((st.reviews.len(), st.issue_comments.len(), st.review_comments.len()), (1, 1, 2));
+    assert_eq!((st.reviews.len(), st.issue_comments.len(), st.review_comments.len()), (1, 1, 1));
 }

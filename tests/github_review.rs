@@ -32,10 +32,10 @@ fn comments_land_on_changed_lines_with_suggested_changes() {
     assert_eq!(review["event"], "COMMENT");
     assert_eq!(review["commit_id"], h.repo.head.as_str());
     let comments = review["comments"].as_array().unwrap();
-    // SEC001 (critical, with a suggestion) then SEC002 (high, no fix), both on the added line 30.
+    // SEC001 (critical, with a suggestion) on the added line 30; SEC002 defers to it there.
     // REL010 (line 4) and REL012 (line 20) are outside the hunks (9-15, 27-33): summary only.
     let rules: Vec<String> = comments.iter().map(|c| rule_of(c["body"].as_str().unwrap())).collect();
-    assert_eq!(rules, ["SEC001", "SEC002"]);
+    assert_eq!(rules, ["SEC001"]);
     for c in comments {
         assert_eq!(c["path"], "k8s/app.yaml");
         assert_eq!(c["line"], 30);
@@ -46,15 +46,13 @@ fn comments_land_on_changed_lines_with_suggested_changes() {
     let sec001 = comments[0]["body"].as_str().unwrap();
     assert!(sec001.contains("**Suggested change** (unsafe fix): "), "{sec001}");
     assert!(sec001.contains("\n```suggestion\n            privileged: false\n```\n"), "{sec001}");
-    let sec002 = comments[1]["body"].as_str().unwrap();
-    assert!(!sec002.contains("```suggestion"), "{sec002}");
 
-    // The summary lists what is not inline; the check run annotates all four new findings.
+    // The summary lists what is not inline; the check run annotates all three new findings.
     let st = h.state();
     assert_eq!(st.issue_comments.len(), 1);
     let summary = st.issue_comments[0]["body"].as_str().unwrap();
     assert!(summary.starts_with("<!-- clustergpt:summary id=default -->\n## ClusterGPT"), "{summary}");
-    assert!(summary.contains("Review comments: 2 of 4 new findings on changed lines. 2 outside the changed lines."));
+    assert!(summary.contains("Review comments: 1 of 3 new findings on changed lines. 2 outside the changed lines."));
     assert!(summary.contains("updated on every push"));
     assert!(summary.len() < 60_000);
     assert_eq!(st.check_runs.len(), 1);
@@ -62,7 +60,7 @@ fn comments_land_on_changed_lines_with_suggested_changes() {
     assert_eq!(run["head_sha"], h.repo.head.as_str());
     assert_eq!(run["status"], "completed");
     assert_eq!(run["conclusion"], "success");
-    assert_eq!(run["output"]["annotations"].as_array().unwrap().len(), 4);
+    assert_eq!(run["output"]["annotations"].as_array().unwrap().len(), 3);
     // Authorization is sent, and only as a header.
     drop(st);
     let raw = h.rt.block_on(h.server.received_requests()).unwrap();
@@ -108,7 +106,7 @@ fn ten_reruns_leave_exactly_the_same_comments() {
     for _ in 0..9 {
         let (o, out) = h.run(&[]);
         assert_eq!(o.summary, Posted::Done("unchanged, not updated".into()), "{out}");
-        assert!(matches!(&o.review, Posted::Done(s) if s == "2 already present"), "{:?}", o.review);
+        assert!(matches!(&o.review, Posted::Done(s) if s == "1 already present"), "{:?}", o.review);
     }
     let st = h.state();
     assert_eq!(st.review_comments, first, "no comment added, changed or removed");
@@ -158,10 +156,10 @@ fn stale_comments_are_deleted_unless_someone_replied() {
 fn outdated_own_comment_is_reposted_on_its_current_line() {
     let h = standard();
     h.run(&[]);
-    // A push made our SEC002 comment outdated (GitHub sets `line` to null).
+    // A push made our SEC001 comment outdated (GitHub sets `line` to null).
     let old_id = {
         let mut st = h.state();
-        let c = st.review_comments.iter_mut().find(|c| c["body"].as_str().unwrap().contains("**SEC002**")).unwrap();
+        let c = st.review_comments.iter_mut().find(|c| c["body"].as_str().unwrap().contains("**SEC001**")).unwrap();
         c["line"] = Value::Null;
         c["id"].as_u64().unwrap()
     };
@@ -172,7 +170,7 @@ fn outdated_own_comment_is_reposted_on_its_current_line() {
         o.review
     );
     let st = h.state();
-    assert_eq!(st.review_comments.len(), 2);
+    assert_eq!(st.review_comments.len(), 1);
     assert!(st.review_comments.iter().all(|c| c["id"] != old_id && c["line"] == 30));
 }
 
@@ -248,5 +246,5 @@ fn dry_run_without_api_access_uses_the_local_diff() {
     inputs.retry.max_attempts = 1;
     let (o, out) = h.run_with(&h.args(&["--dry-run"]), &inputs);
     let review = o.dry_run_requests.iter().find(|r| r.url.ends_with("/reviews")).expect("review printed");
-    assert_eq!(review.body.as_ref().unwrap()["comments"].as_array().unwrap().len(), 2, "{out}");
+    assert_eq!(review.body.as_ref().unwrap()["comments"].as_array().unwrap().len(), 1, "{out}");
 }

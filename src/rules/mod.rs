@@ -156,6 +156,9 @@ pub struct Context<'a> {
     live: std::sync::OnceLock<diagnosis::common::LiveIndex>,
     /// Classified previous logs of crashing containers (`--logs`), empty otherwise.
     logs: &'a [diagnosis::logs::PreviousLog],
+    /// Ids of the rules this audit runs, when known: a rule that defers an overlapping problem to
+    /// another (see docs/rules.md) only does so when that one runs.
+    selected: Option<Vec<&'static str>>,
 }
 
 /// How many controlled objects an ownership evidence line names before it says "and N more".
@@ -167,7 +170,29 @@ impl<'a> Context<'a> {
     pub fn new(objects: &'a [Object], graph: &'a Graph, settings: &'a RuleSettings) -> Context<'a> {
         let templates = objects.iter().map(|_| std::sync::OnceLock::new()).collect();
         let owns = objects.iter().map(|_| std::sync::OnceLock::new()).collect();
-        Context { objects, graph, settings, templates, owns, live: std::sync::OnceLock::new(), logs: &[] }
+        Context {
+            objects,
+            graph,
+            settings,
+            templates,
+            owns,
+            live: std::sync::OnceLock::new(),
+            logs: &[],
+            selected: None,
+        }
+    }
+
+    /// The same context knowing which rules run.
+    #[must_use]
+    pub fn with_selected(mut self, rules: &[&'static dyn Rule]) -> Context<'a> {
+        self.selected = Some(rules.iter().map(|r| r.meta().id).collect());
+        self
+    }
+
+    /// Whether rule `id` runs in this audit (true when unknown).
+    #[must_use]
+    pub fn runs(&self, id: &str) -> bool {
+        self.selected.as_ref().is_none_or(|ids| ids.contains(&id))
     }
 
     /// The same context with the classified previous logs a live read (or its snapshot) carried.

@@ -7,7 +7,9 @@ declare_rule! {
     /// ## What it checks
     /// The pods of every workload are selected by at least one NetworkPolicy in the input, in
     /// their namespace (`podSelector` matched against the pod template's labels; `{}` selects all).
-    /// The message says when the namespace has no NetworkPolicy at all.
+    /// The message says when the namespace has no NetworkPolicy at all; then, when the Namespace
+    /// object is in the input, SEC022 owns the problem (one finding on the Namespace naming these
+    /// workloads) and this rule does not report it on every workload.
     /// Pods with `hostNetwork: true` are skipped: NetworkPolicies do not apply to them (see SEC007).
     ///
     /// ## Why it matters
@@ -74,6 +76,10 @@ impl Rule for NoNetworkPolicy {
             || "<none>".to_string(),
             |l| l.iter().map(|(k, v)| format!("{k}={}", crate::model::value_text(v))).collect::<Vec<_>>().join(","),
         );
+        if super::namespace_without_network_policy::reports(cx, ns) {
+            // SEC022 reports the namespace once, naming this workload.
+            return;
+        }
         let (message, note) = if cx.graph.namespace_has_network_policy(ns) {
             (
                 format!(

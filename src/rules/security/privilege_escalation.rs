@@ -11,7 +11,8 @@ declare_rule! {
     /// Every container sets `securityContext.allowPrivilegeEscalation: false`.
     /// The field exists only on containers: a pod-level value is ignored by Kubernetes and here.
     /// A container that is privileged or adds `SYS_ADMIN` can always escalate, whatever the field says,
-    /// so it is reported even with `allowPrivilegeEscalation: false`.
+    /// so it is reported even with `allowPrivilegeEscalation: false` — except `privileged: true`,
+    /// which SEC001 owns: one problem, one finding (after SEC001's fix, this rule checks the field).
     /// Windows pods (`spec.os.name: windows`) are skipped.
     ///
     /// ## Why it matters
@@ -76,6 +77,10 @@ impl Rule for PrivilegeEscalationAllowed {
                 .value
                 .and_then(Value::as_array)
                 .is_some_and(|a| a.iter().filter_map(Value::as_str).any(|s| normalize_cap(s) == "SYS_ADMIN"));
+            if is_true(privileged.value) && cx.runs("SEC001") {
+                // SEC001 owns `privileged: true`: one problem, one finding.
+                continue;
+            }
             if is_true(privileged.value) || sys_admin {
                 // No fix: the API rejects allowPrivilegeEscalation: false next to these.
                 let (cause, why) = if is_true(privileged.value) {
