@@ -139,6 +139,9 @@ pub struct Audit {
     /// The narrative `analyze --explain` adds (a model's validated answer, or the template's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub explanation: Option<Explanation>,
+    /// What `remediate` planned and did on the live objects, step by step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remediation: Option<crate::remediate::Remediation>,
 }
 
 /// A narrative of the audit: it restates findings, it never changes them.
@@ -381,6 +384,7 @@ fn run_rules(input: Input, config: &Config, opts: &RunOptions, selected: &[&'sta
         cost: crate::cost::Estimator::new(&objects, &graph, &config.prices, &config.cost).with_usage(&usage).report(),
         baseline: None,
         explanation: None,
+        remediation: None,
     };
     drop(cx);
     drop(graph);

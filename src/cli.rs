@@ -50,6 +50,9 @@ pub enum Command {
     /// Keep one open GitHub issue with the latest full audit: created, updated in place, closed
     /// when clean (for scheduled workflows).
     AuditIssue(Box<crate::github::issue::AuditIssueArgs>),
+    /// Apply fixes to a live cluster: plan, server-side dry run, backup, patch, verify, roll back;
+    /// or, for GitOps-managed objects, a pull request to the manifests.
+    Remediate(Box<crate::remediate::cli::RemediateArgs>),
 }
 
 /// Flags of `fix`.
@@ -146,7 +149,7 @@ pub struct ClusterArgs {
 }
 
 impl ClusterArgs {
-    fn options(&self, read_at: String) -> crate::cluster::Options {
+    pub(crate) fn options(&self, read_at: String) -> crate::cluster::Options {
         crate::cluster::Options {
             kubeconfig: self.kubeconfig.clone(),
             contexts: self.contexts.clone(),
@@ -387,6 +390,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
         Command::Baseline(b) => baseline_cmd(b),
         Command::Pr(p) => crate::github::run_cli(*p),
         Command::AuditIssue(a) => crate::github::issue::run_cli(*a),
+        Command::Remediate(r) => crate::remediate::cli::run(&r),
     }
 }
 

@@ -59,6 +59,8 @@ pub struct Config {
     pub cost: crate::cost::CostSettings,
     /// Globs left out of directory walks (`exclude:`), rooted at the config file's directory.
     pub exclude: Vec<String>,
+    /// Namespaces `remediate` may patch (`remediation: {namespaces: [...]}`); empty: any.
+    pub remediation_namespaces: Vec<String>,
 }
 
 impl Config {
@@ -163,10 +165,18 @@ pub fn parse(file: &str, text: &str) -> Result<Config, Vec<ConfigError>> {
             "allow_annotation_exemptions" => cfg.allow_annotation_exemptions = p.boolean(v).unwrap_or(true),
             "prices" => p.prices(v, &mut cfg.prices),
             "cost" => p.cost(v, &mut cfg.cost),
+            "remediation" => {
+                for (rk, rv) in p.map(v) {
+                    match rk.as_str().unwrap_or_default() {
+                        "namespaces" => cfg.remediation_namespaces = p.strings(rv),
+                        other => p.err(rk, &format!("unknown remediation setting `{other}`; expected namespaces")),
+                    }
+                }
+            }
             other => p.err(
                 k,
                 &format!(
-                    "unknown key `{other}`; expected one of select, ignore, exclude, fail_on, severity, rules, exemptions, allow_annotation_exemptions, prices, cost"
+                    "unknown key `{other}`; expected one of select, ignore, exclude, fail_on, severity, rules, exemptions, allow_annotation_exemptions, prices, cost, remediation"
                 ),
             ),
         }

@@ -20,6 +20,7 @@ pub mod kinds;
 pub mod link;
 pub mod model;
 pub mod quantity;
+pub mod remediate;
 pub mod report;
 pub mod resources;
 pub mod rules;

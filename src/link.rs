@@ -59,6 +59,21 @@ pub fn link(audit: &mut Audit, live: &[Object], manifests: &[Object]) {
     }
 }
 
+/// The same deterministic fix as [`link`] gives a manifest, computed on the live object itself
+/// (what `remediate` patches when no manifest is given): `None` when the diagnosis has none.
+#[must_use]
+pub fn live_fix(f: &crate::model::Finding, live: &Object) -> Option<Fix> {
+    let d = f.diagnosis.as_ref()?;
+    let subclasses: Vec<&str> = d.hypotheses.iter().filter_map(|h| h.subclass.as_deref()).collect();
+    match d.class.as_str() {
+        "oom-killed" => memory_fix(live, live, &f.location.path),
+        "readiness-failing" if subclasses.contains(&"probe-port") => probe_port_fix(live, &f.location.path),
+        "image-pull" if subclasses.first() == Some(&"not-found") => image_fix(live, &f.location.path),
+        "unschedulable" => requests_fix(live, &d.hypotheses),
+        _ => None,
+    }
+}
+
 /// (group, kind, namespace, name) a live object was deployed as.
 fn identity(o: &Object) -> (String, String, Option<String>, String) {
     if let Some(id) = o.annotation(ARGO_TRACKING_ID)

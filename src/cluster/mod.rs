@@ -215,6 +215,23 @@ pub fn read_all(opts: &Options) -> Result<(Vec<ClusterRead>, Vec<InputError>), E
     })
 }
 
+/// A client for the one context `opts` names (or the current one): what `remediate` writes
+/// through. Several contexts are refused: a remediation is about one cluster.
+///
+/// # Errors
+/// When no kubeconfig can be loaded, several contexts are named, or the client cannot be built.
+pub async fn connect(opts: &Options) -> Result<(String, Client), Error> {
+    install_crypto_provider();
+    let mut targets = resolve_contexts(opts)?;
+    if targets.len() != 1 {
+        return Err(Error::Config("remediation works on one cluster at a time: pass one --context".to_string()));
+    }
+    let Some(target) = targets.pop() else { return Err(Error::Config("no context to connect to".to_string())) };
+    let context = target.name().to_string();
+    let client = target.client(opts).await?;
+    Ok((context, client))
+}
+
 fn unreachable(context: &str, e: &Error) -> InputError {
     InputError {
         source: format!("{}{context}", crate::source::CLUSTER_PREFIX),
