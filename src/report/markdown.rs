@@ -83,6 +83,7 @@ struct View {
     cost: Option<CostView>,
     baseline: Option<BaselineView>,
     explanation: Option<ExplanationView>,
+    remediation_md: Option<String>,
 }
 
 /// `analyze --explain`: the narrative, who wrote it, and its actions.
@@ -460,6 +461,7 @@ impl View {
                 .collect(),
             cost: CostView::of(&audit.cost),
             explanation: audit.explanation.as_ref().map(ExplanationView::of),
+            remediation_md: audit.remediation.as_ref().map(remediation_md),
             baseline: audit.baseline.as_ref().map(|b| BaselineView {
                 file_md: code(&b.file, false),
                 hidden: b.hidden,
@@ -652,6 +654,68 @@ pub fn escape(s: &str) -> String {
             // A zero-width space after `@` keeps GitHub from notifying users and teams.
             '@' => out.push_str("@&#8203;"),
             c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The "Remediation" section: per object its fixes, status and every step with its time.
+fn remediation_md(r: &crate::remediate::Remediation) -> String {
+    let mut out = String::from("## Remediation\n\n");
+    out.push_str(&format!(
+        "Mode {}{}, started {}{}.\n",
+        code(&r.mode, false),
+        r.context.as_ref().map(|c| format!(" on context {}", code(c, false))).unwrap_or_default(),
+        escape(&r.started_at),
+        if r.finished_at.is_empty() { String::new() } else { format!(", finished {}", escape(&r.finished_at)) }
+    ));
+    if let Some(d) = &r.backup_dir {
+        out.push_str(&format!("Backups: {}.\n", code(d, false)));
+    }
+    for w in &r.warnings {
+        out.push_str(&format!("\n> **Warning:** {}\n", escape(w)));
+    }
+    if r.items.is_empty() {
+        out.push_str("\nNothing to patch.\n");
+    }
+    for i in &r.items {
+        out.push_str(&format!("\n### {}: {}\n\n", code(&i.object.to_string(), false), escape(&i.status)));
+        if let Some(reason) = &i.reason {
+            out.push_str(&format!("{}\n\n", escape(reason)));
+        }
+        for f in &i.fixes {
+            out.push_str(&format!("- {} {}\n", code(&f.rule, false), escape(&f.title)));
+        }
+        if !i.diff.is_empty() {
+            out.push_str("\n| Field | Live | After |\n|---|---|---|\n");
+            for c in &i.diff {
+                let v = |v: &Option<Value>| v.as_ref().map_or_else(|| "(unset)".to_string(), |v| code(&v.to_string(), true));
+                out.push_str(&format!("| {} | {} | {} |\n", code(&c.path, true), v(&c.before), v(&c.after)));
+            }
+        }
+        if !i.steps.is_empty() {
+            out.push_str("\n| Time | Step | Result |\n|---|---|---|\n");
+            for s in &i.steps {
+                out.push_str(&format!(
+                    "| {} | {} | {} {} |\n",
+                    escape(&s.at),
+                    escape(&s.step),
+                    if s.ok { "ok:" } else { "failed:" },
+                    escape(&one_line(&s.detail)).replace('|', "\\|")
+                ));
+            }
+        }
+    }
+    if !r.skipped.is_empty() {
+        out.push_str("\n### Not planned\n\n");
+        for s in &r.skipped {
+            out.push_str(&format!(
+                "- {} on {}: {} ({})\n",
+                code(&s.rule, false),
+                code(&s.object, false),
+                escape(&s.title),
+                escape(&s.reason)
+            ));
         }
     }
     out

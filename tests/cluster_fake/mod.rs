@@ -4,6 +4,12 @@
 //! `continue`, `remainingItemCount`), `PartialObjectMetadataList` for metadata-only Accept headers,
 //! 403 `Status` answers for chosen resources, expired continue tokens (410), slow answers, and a
 //! request log (method, path, query, Accept; never the token) for the assertions.
+//!
+//! Writes (for `remediate`): PATCH with strategic merge or merge patches, `dryRun=All` answered
+//! with the merged object without persisting, `resourceVersion` preconditions (409), switches for a
+//! webhook that rejects dry runs (400) and for 409/422 answers, and a scripted rollout per patch
+//! (status advances after N reads of the object, or the pods' restarts climb). The log keeps each
+//! PATCH's content type and body.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -40,6 +46,19 @@ pub struct Logged {
     pub authorized: bool,
     pub start: Instant,
     pub delay: Duration,
+    pub content_type: String,
+    pub body: Option<Value>,
+}
+
+/// What a patched Deployment's rollout does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// After N reads of the object: rolled out, and its pods run ready without restarts.
+    Healthy(usize),
+    /// After N reads: rolled out, but its pods' restarts climb on every list (OOMKilled again).
+    RestartsClimb(usize),
+    /// After N reads: `Progressing` with reason `ProgressDeadlineExceeded`.
+    DeadlineExceeded(usize),
 }
 
 pub struct State {
@@ -68,6 +87,19 @@ pub struct State {
     /// real server answers for a container that has no previous instance. `pods/log` in
     /// `forbidden` answers 403.
     pub previous_logs: BTreeMap<String, String>,
+    /// A dry-run-rejecting webhook's name: every `dryRun=All` PATCH gets 400.
+    pub dry_run_webhook: Option<String>,
+    /// Every PATCH gets this status code and message (409, 422).
+    pub patch_fail: Option<(u16, String)>,
+    /// Rollouts of the next spec-changing PATCHes of Deployments, first first; once empty a patch
+    /// rolls out at once and stops climbing restarts.
+    pub rollouts: Vec<Outcome>,
+    /// Rollouts in progress: `plural/ns/name` → outcome with reads left.
+    pub pending: BTreeMap<String, Outcome>,
+    /// Deployments (`ns/name`) whose pods' restarts climb.
+    pub climbing: BTreeSet<String>,
+    /// The last resourceVersion handed out.
+    pub rv: u64,
 }
 
 pub struct FakeCluster {
@@ -90,14 +122,29 @@ impl Respond for Responder {
             .is_some_and(|v| v == format!("Bearer {TOKEN}"));
         let path = req.url.path().to_string();
         let method = req.method.to_string();
+        let content_type =
+            req.headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
         let (resp, delay) = if st.require_token && !authorized {
             (status(401, "Unauthorized", "Unauthorized".to_string()), Duration::ZERO)
+        } else if method == "PATCH" {
+            (patch(&mut st, &path, &query, &content_type, &req.body), Duration::ZERO)
         } else if method != "GET" {
             (status(405, "MethodNotAllowed", format!("{method} is not allowed by the fake")), Duration::ZERO)
         } else {
             answer(&mut st, &path, &query, &accept)
         };
-        st.log.push(Logged { method, path, query, accept, authorized, start: Instant::now(), delay });
+        let body = serde_json::from_slice(&req.body).ok();
+        st.log.push(Logged {
+            method,
+            path,
+            query,
+            accept,
+            authorized,
+            start: Instant::now(),
+            delay,
+            content_type,
+            body,
+        });
         resp.set_delay(delay)
     }
 }
@@ -307,6 +354,12 @@ fn answer(st: &mut State, path: &str, query: &BTreeMap<String, String>, accept: 
         );
     }
     let delay = st.slow.get(plural).copied().unwrap_or(st.list_delay);
+    if let Some(name) = name {
+        advance_rollout(st, &format!("{plural}/{}/{name}", ns.unwrap_or_default()));
+    }
+    if plural == "pods" && name.is_none() {
+        climb_restarts(st);
+    }
     // References only: a page clones just its own items (large synthetic clusters stay linear).
     let all: Vec<&Value> = st
         .objects
@@ -337,6 +390,10 @@ fn answer(st: &mut State, path: &str, query: &BTreeMap<String, String>, accept: 
             }
         }
         None => 0,
+    };
+    let all: Vec<&Value> = match query.get("labelSelector").filter(|s| !s.is_empty()) {
+        Some(sel) => all.into_iter().filter(|o| labels_match(o, sel)).collect(),
+        None => all,
     };
     let limit: usize = query.get("limit").and_then(|l| l.parse().ok()).filter(|l| *l > 0).unwrap_or(usize::MAX);
     let end = start.saturating_add(limit).min(all.len());
@@ -474,6 +531,12 @@ impl FakeCluster {
             unavailable: BTreeMap::new(),
             log: Vec::new(),
             previous_logs: BTreeMap::new(),
+            dry_run_webhook: None,
+            patch_fail: None,
+            rollouts: Vec::new(),
+            pending: BTreeMap::new(),
+            climbing: BTreeSet::new(),
+            rv: 5000,
             port: server.address().port(),
         }));
         Mock::given(any()).respond_with(Responder(Arc::clone(&state))).mount(&server).await;
@@ -592,4 +655,255 @@ pub fn max_in_flight(log: &[Logged]) -> usize {
         best = best.max(n);
     }
     best
+}
+
+/// `k=v,k2=v2` against an object's labels.
+fn labels_match(o: &Value, selector: &str) -> bool {
+    selector.split(',').all(|kv| match kv.split_once('=') {
+        Some((k, v)) => o.pointer("/metadata/labels").and_then(|l| l.get(k.trim())).and_then(Value::as_str) == Some(v.trim()),
+        None => o.pointer("/metadata/labels").and_then(|l| l.get(kv.trim())).is_some(),
+    })
+}
+
+/// List merge keys the fake's strategic merge knows (the ones ClusterGPT's patches use).
+fn merge_key(list: &str) -> Option<&'static str> {
+    match list {
+        "containers" | "initContainers" | "volumes" | "env" | "imagePullSecrets" => Some("name"),
+        "ports" => Some("containerPort"),
+        "volumeMounts" => Some("mountPath"),
+        _ => None,
+    }
+}
+
+/// RFC 7386 merge, with strategic merge's keyed lists when `strategic`.
+fn merge_into(target: &mut Value, patch: &Value, strategic: bool) {
+    let Value::Object(p) = patch else {
+        *target = patch.clone();
+        return;
+    };
+    if !target.is_object() {
+        *target = json!({});
+    }
+    let t = target.as_object_mut().unwrap();
+    for (k, v) in p {
+        if v.is_null() {
+            t.remove(k);
+            continue;
+        }
+        match (t.get_mut(k), v) {
+            (Some(cur @ Value::Object(_)), Value::Object(_)) => merge_into(cur, v, strategic),
+            (Some(Value::Array(cur)), Value::Array(items)) if strategic && merge_key(k).is_some() => {
+                let key = merge_key(k).unwrap();
+                for item in items {
+                    match cur.iter_mut().find(|c| c.get(key).is_some() && c.get(key) == item.get(key)) {
+                        Some(c) => merge_into(c, item, strategic),
+                        None => cur.push(item.clone()),
+                    }
+                }
+            }
+            _ => {
+                t.insert(k.clone(), v.clone());
+            }
+        }
+    }
+}
+
+/// `PATCH` of one object.
+fn patch(st: &mut State, path: &str, query: &BTreeMap<String, String>, content_type: &str, body: &[u8]) -> ResponseTemplate {
+    let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let rest = match parts.as_slice() {
+        ["api", _, rest @ ..] | ["apis", _, _, rest @ ..] => rest,
+        _ => return status(404, "NotFound", "the server could not find the requested resource".into()),
+    };
+    let (ns, plural, name) = match rest {
+        ["namespaces", ns, plural, name] => (Some(*ns), *plural, *name),
+        [plural, name] => (None, *plural, *name),
+        _ => return status(405, "MethodNotAllowed", "PATCH needs one object".into()),
+    };
+    let strategic = content_type.starts_with("application/strategic-merge-patch+json");
+    if !strategic && !content_type.starts_with("application/merge-patch+json") {
+        return status(415, "UnsupportedMediaType", format!("the fake does not take {content_type} patches"));
+    }
+    let Ok(p) = serde_json::from_slice::<Value>(body) else {
+        return status(400, "BadRequest", "the patch is not JSON".into());
+    };
+    let dry = query.get("dryRun").map(String::as_str) == Some("All");
+    if dry && let Some(w) = &st.dry_run_webhook {
+        return status(
+            400,
+            "BadRequest",
+            format!("admission webhook \"{w}\" does not support dry run"),
+        );
+    }
+    if let Some((code, msg)) = &st.patch_fail {
+        let reason = if *code == 409 { "Conflict" } else { "Invalid" };
+        return status(*code, reason, msg.clone());
+    }
+    let Some(i) = st.objects.get(plural).and_then(|items| {
+        items.iter().position(|o| {
+            o.pointer("/metadata/name").and_then(Value::as_str) == Some(name)
+                && o.pointer("/metadata/namespace").and_then(Value::as_str) == ns
+        })
+    }) else {
+        return status(404, "NotFound", format!("{plural} \"{name}\" not found"));
+    };
+    let current = st.objects[plural][i].clone();
+    let rv_now = current.pointer("/metadata/resourceVersion").and_then(Value::as_str).unwrap_or_default().to_string();
+    if let Some(want) = p.pointer("/metadata/resourceVersion").and_then(Value::as_str)
+        && want != rv_now
+    {
+        return status(
+            409,
+            "Conflict",
+            format!("Operation cannot be fulfilled on {plural} \"{name}\": the object has been modified; please apply your changes to the latest version and try again"),
+        );
+    }
+    let mut merged = current.clone();
+    merge_into(&mut merged, &p, strategic);
+    let manager = query.get("fieldManager").cloned().unwrap_or_default();
+    merged["metadata"]["managedFields"] = json!([{"manager": manager, "operation": "Update", "apiVersion": current["apiVersion"]}]);
+    merged["metadata"]["resourceVersion"] = json!(rv_now);
+    let spec_changed = merged.get("spec") != current.get("spec");
+    if spec_changed {
+        let g = current.pointer("/metadata/generation").and_then(Value::as_i64).unwrap_or(1);
+        merged["metadata"]["generation"] = json!(g + 1);
+    }
+    if dry {
+        return plain(merged);
+    }
+    st.rv += 1;
+    merged["metadata"]["resourceVersion"] = json!(st.rv.to_string());
+    let key = format!("{plural}/{}/{name}", ns.unwrap_or_default());
+    if spec_changed && plural == "deployments" {
+        let outcome = if st.rollouts.is_empty() { Outcome::Healthy(0) } else { st.rollouts.remove(0) };
+        st.climbing.remove(&format!("{}/{name}", ns.unwrap_or_default()));
+        if let Outcome::Healthy(0) = outcome {
+            roll_out(&mut merged, None);
+        } else {
+            st.pending.insert(key, outcome);
+        }
+    }
+    st.objects.get_mut(plural).unwrap()[i] = merged.clone();
+    plain(merged)
+}
+
+/// A Deployment's status once rolled out (or past its deadline).
+fn roll_out(d: &mut Value, deadline: Option<()>) {
+    let generation = d.pointer("/metadata/generation").and_then(Value::as_i64).unwrap_or(1);
+    let want = d.pointer("/spec/replicas").and_then(Value::as_i64).unwrap_or(1);
+    d["status"] = match deadline {
+        None => json!({"observedGeneration": generation, "replicas": want, "updatedReplicas": want,
+            "readyReplicas": want, "availableReplicas": want,
+            "conditions": [{"type": "Available", "status": "True", "reason": "MinimumReplicasAvailable"},
+                {"type": "Progressing", "status": "True", "reason": "NewReplicaSetAvailable"}]}),
+        Some(()) => json!({"observedGeneration": generation, "replicas": want, "updatedReplicas": 0,
+            "availableReplicas": 0,
+            "conditions": [{"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded",
+                "message": format!("ReplicaSet has timed out progressing.")}]}),
+    };
+}
+
+/// One read of a Deployment with a rollout in progress.
+fn advance_rollout(st: &mut State, key: &str) {
+    let Some(outcome) = st.pending.get_mut(key) else { return };
+    let left = match outcome {
+        Outcome::Healthy(n) | Outcome::RestartsClimb(n) | Outcome::DeadlineExceeded(n) => n,
+    };
+    if *left > 0 {
+        *left -= 1;
+        return;
+    }
+    let outcome = *outcome;
+    st.pending.remove(key);
+    let mut parts = key.splitn(3, '/');
+    let (Some(plural), Some(ns), Some(name)) = (parts.next(), parts.next(), parts.next()) else { return };
+    let Some(d) = st.objects.get_mut(plural).and_then(|items| {
+        items.iter_mut().find(|o| {
+            o.pointer("/metadata/name").and_then(Value::as_str) == Some(name)
+                && o.pointer("/metadata/namespace").and_then(Value::as_str) == Some(ns)
+        })
+    }) else {
+        return;
+    };
+    roll_out(d, matches!(outcome, Outcome::DeadlineExceeded(_)).then_some(()));
+    let selector = d.pointer("/spec/selector/matchLabels").cloned().unwrap_or(json!({}));
+    match outcome {
+        Outcome::Healthy(_) => {
+            for pod in pods_of(st, ns, &selector) {
+                for c in pod.pointer_mut("/status/containerStatuses").and_then(Value::as_array_mut).into_iter().flatten() {
+                    c["restartCount"] = json!(0);
+                    c["ready"] = json!(true);
+                    c["state"] = json!({"running": {"startedAt": "2026-12-01T10:00:00Z"}});
+                    if let Some(m) = c.as_object_mut() {
+                        m.remove("lastState");
+                    }
+                }
+                pod["status"]["phase"] = json!("Running");
+                pod["status"]["conditions"] = json!([{"type": "Ready", "status": "True"}, {"type": "ContainersReady", "status": "True"}]);
+            }
+        }
+        Outcome::RestartsClimb(_) => {
+            st.climbing.insert(format!("{ns}/{name}"));
+        }
+        Outcome::DeadlineExceeded(_) => {}
+    }
+}
+
+/// The pods of a namespace that carry every label of `selector`.
+fn pods_of<'a>(st: &'a mut State, ns: &str, selector: &Value) -> Vec<&'a mut Value> {
+    let want = selector.as_object().cloned().unwrap_or_default();
+    st.objects
+        .get_mut("pods")
+        .map(|pods| {
+            pods.iter_mut()
+                .filter(|p| {
+                    p.pointer("/metadata/namespace").and_then(Value::as_str) == Some(ns)
+                        && want.iter().all(|(k, v)| p.pointer("/metadata/labels").and_then(|l| l.get(k)) == Some(v))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Every pods list: the pods of climbing Deployments restart once more, OOMKilled.
+fn climb_restarts(st: &mut State) {
+    let climbing: Vec<String> = st.climbing.iter().cloned().collect();
+    for key in climbing {
+        let Some((ns, name)) = key.split_once('/') else { continue };
+        let selector = st
+            .objects
+            .get("deployments")
+            .and_then(|ds| {
+                ds.iter().find(|d| {
+                    d.pointer("/metadata/name").and_then(Value::as_str) == Some(name)
+                        && d.pointer("/metadata/namespace").and_then(Value::as_str) == Some(ns)
+                })
+            })
+            .and_then(|d| d.pointer("/spec/selector/matchLabels").cloned())
+            .unwrap_or(json!({}));
+        for pod in pods_of(st, ns, &selector) {
+            for c in pod.pointer_mut("/status/containerStatuses").and_then(Value::as_array_mut).into_iter().flatten() {
+                let n = c.get("restartCount").and_then(Value::as_i64).unwrap_or(0);
+                c["restartCount"] = json!(n + 1);
+                c["lastState"] = json!({"terminated": {"exitCode": 137, "reason": "OOMKilled",
+                    "startedAt": "2026-12-01T10:00:00Z", "finishedAt": "2026-12-01T10:01:00Z"}});
+            }
+        }
+    }
+}
+
+impl FakeCluster {
+    /// The PATCH requests, in order.
+    pub fn patches(&self) -> Vec<Logged> {
+        self.log().into_iter().filter(|l| l.method == "PATCH").collect()
+    }
+
+    /// The object as the fake holds it now.
+    pub fn object(&self, plural: &str, ns: &str, name: &str) -> Option<Value> {
+        let st = self.state.lock().unwrap();
+        st.objects.get(plural)?.iter().find(|o| {
+            o.pointer("/metadata/name").and_then(Value::as_str) == Some(name)
+                && o.pointer("/metadata/namespace").and_then(Value::as_str) == Some(ns)
+        }).cloned()
+    }
 }
