@@ -3,6 +3,7 @@
 //! them. Asserts the exact write sequences and idempotent reruns.
 #![allow(clippy::unwrap_used)]
 
+mod cluster_fake;
 mod github_fake;
 
 use std::collections::BTreeMap;
@@ -229,10 +230,14 @@ spec:
 
 impl H {
     fn new(head: &str) -> H {
+        let base = manifest(false, false);
+        H::with_files(&[("k8s/app.yaml", &base)], &[("k8s/app.yaml", head), ("notes.txt", "head\n")])
+    }
+
+    fn with_files(base: &[(&str, &str)], head: &[(&str, &str)]) -> H {
         clustergpt::github::api::install_crypto_provider();
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        let base = manifest(false, false);
-        let repo = repo(&[("k8s/app.yaml", &base)], &[("k8s/app.yaml", head), ("notes.txt", "head\n")]);
+        let repo = repo(base, head);
         let mut st = State { head_sha: repo.head.clone(), next: 100, ..State::default() };
         st.commits.insert(repo.head.clone(), ("treehead".to_string(), repo.base.clone()));
         let fake = GitFake(Arc::new(Mutex::new(st)));
@@ -598,5 +603,48 @@ fn audit_issue_open_fix_pr_proposes_safe_fixes_into_the_checked_out_branch() {
     let (o, out) = h.audit_issue(&["--open-fix-pr"]);
     assert!(matches!(&o.fix_pr, Some(Posted::Done(s)) if s.contains("already up to date")), "{:?}\n{out}", o.fix_pr);
     assert_eq!(h.st().pulls.len(), 1);
+    assert!(!sequence(&h.new_writes()).iter().any(|s| s == "POST /git/commits" || s == "POST /pulls"));
+}
+
+/// `remediate --cluster --manifests k8s --open-fix-pr`: the OOM diagnosis of the live Deployment
+/// (the loopback Kubernetes API server) raises `limits.memory` in the manifest it was deployed
+/// from, as one pull request; a rerun changes nothing; the cluster gets no write.
+#[test]
+fn remediate_open_fix_pr_writes_live_fixes_into_the_manifests() {
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("manifests-fixtures/diagnosis/link");
+    let manifest = std::fs::read_to_string(root.join("k8s/api/deployment.yaml")).unwrap();
+    let mut h = H::with_files(&[("k8s/api/deployment.yaml", &manifest)], &[("k8s/api/deployment.yaml", &manifest), ("notes.txt", "head\n")]);
+    let cluster = h.rt.block_on(cluster_fake::FakeCluster::start(cluster_fake::load_objects(&root.join("dump.json"))));
+    let kubeconfig = h.repo.dir.path().join("../kubeconfig-remediate");
+    std::fs::write(&kubeconfig, cluster.kubeconfig(&["kind-shop"])).unwrap();
+    let (uri, dir) = (h.server.uri(), h.repo.dir.path().to_path_buf());
+    let run = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_clustergpt"))
+            .args(["remediate", "--cluster", "--kubeconfig", &kubeconfig.display().to_string(), "--no-config"])
+            .args(["--select", "DIA001", "--unsafe", "--manifests", "k8s", "--open-fix-pr", "--repo", "acme/shop"])
+            .env("GITHUB_TOKEN", TOKEN)
+            .env("GITHUB_API_URL", &uri)
+            .current_dir(&dir)
+            .output()
+            .unwrap()
+    };
+    let o = run();
+    let out = format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(out.contains("opened #"), "{out}");
+    assert!(!out.contains(TOKEN));
+    let w = h.new_writes();
+    assert_eq!(sequence(&w), ["POST /git/blobs", "POST /git/trees", "POST /git/commits", "POST /git/refs", "POST /pulls"]);
+    let blob = w[0].2["content"].as_str().unwrap().to_string();
+    assert!(blob.contains("memory: 384Mi # raised after the last incident"), "format kept: {blob}");
+    assert_eq!(w[3].2["ref"], "refs/heads/clustergpt/fixes/main");
+    assert!(w[4].2["body"].as_str().unwrap().contains("DIA001"));
+    assert!(cluster.log().iter().all(|l| l.method == "GET"), "a fix PR never writes to the cluster");
+
+    let o = run();
+    let out = format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(out.contains("already up to date"), "{out}");
+    assert_eq!(h.st().pulls.len(), 1, "idempotent: one PR");
     assert!(!sequence(&h.new_writes()).iter().any(|s| s == "POST /git/commits" || s == "POST /pulls"));
 }

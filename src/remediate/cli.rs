@@ -80,7 +80,8 @@ pub struct RemediateArgs {
     /// changed it since the patch.
     #[arg(long, value_name = "DIR", conflicts_with_all = ["snapshot", "dry_run", "apply"])]
     pub rollback: Option<PathBuf>,
-    /// Manifests the live objects were deployed from: with --open-fix-pr, the fixes go there.
+    /// Manifests the live objects were deployed from (committed in this git checkout): with
+    /// --open-fix-pr, the fixes go there.
     #[arg(long, value_name = "PATH")]
     pub manifests: Vec<PathBuf>,
     /// Write the fixes into the --manifests files and open one pull request (GitOps clusters).
@@ -145,9 +146,6 @@ pub fn run(a: &RemediateArgs) -> anyhow::Result<Status> {
         audit.remediation = Some(r);
         write_reports(&audit, &formats, a.plan_out.as_ref())?;
         return Ok(if failed { Status::GateFailed } else { Status::Passed });
-    }
-    if a.open_fix_pr && a.cluster.cluster {
-        bail!("--open-fix-pr changes Git, not the cluster: plan it from --snapshot FILE or --cluster without --dry-run/--apply");
     }
     if !a.cluster.cluster && a.snapshot.is_none() {
         bail!("remediate needs --cluster (the current context, or --context NAME) or --snapshot FILE");

@@ -25,7 +25,7 @@ pub const FIELD_MANAGER: &str = "clustergpt";
 /// What a run did, step by step (`remediation` in the JSON audit).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct Remediation {
-    /// `plan`, `dry-run`, `apply` or `rollback`.
+    /// `plan`, `dry-run`, `apply`, `rollback` or `fix-pr`.
     pub mode: String,
     /// The cluster (kubeconfig context) the objects were read from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -43,6 +43,9 @@ pub struct Remediation {
     /// Fixes left out of the plan, and why.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub skipped: Vec<Skipped>,
+    /// What `--open-fix-pr` did with the pull request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pull_request: Option<String>,
     /// Things a reader must know (`--force-live` on managed objects, limits reached).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,

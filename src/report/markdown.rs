@@ -672,6 +672,9 @@ fn remediation_md(r: &crate::remediate::Remediation) -> String {
     if let Some(d) = &r.backup_dir {
         out.push_str(&format!("Backups: {}.\n", code(d, false)));
     }
+    if let Some(pr) = &r.pull_request {
+        out.push_str(&format!("{}.\n", escape(pr)));
+    }
     for w in &r.warnings {
         out.push_str(&format!("\n> **Warning:** {}\n", escape(w)));
     }
