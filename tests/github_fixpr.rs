@@ -613,7 +613,10 @@ fn audit_issue_open_fix_pr_proposes_safe_fixes_into_the_checked_out_branch() {
 fn remediate_open_fix_pr_writes_live_fixes_into_the_manifests() {
     let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("manifests-fixtures/diagnosis/link");
     let manifest = std::fs::read_to_string(root.join("k8s/api/deployment.yaml")).unwrap();
-    let mut h = H::with_files(&[("k8s/api/deployment.yaml", &manifest)], &[("k8s/api/deployment.yaml", &manifest), ("notes.txt", "head\n")]);
+    let mut h = H::with_files(
+        &[("k8s/api/deployment.yaml", &manifest)],
+        &[("k8s/api/deployment.yaml", &manifest), ("notes.txt", "head\n")],
+    );
     let cluster = h.rt.block_on(cluster_fake::FakeCluster::start(cluster_fake::load_objects(&root.join("dump.json"))));
     let kubeconfig = h.repo.dir.path().join("../kubeconfig-remediate");
     std::fs::write(&kubeconfig, cluster.kubeconfig(&["kind-shop"])).unwrap();
@@ -634,7 +637,10 @@ fn remediate_open_fix_pr_writes_live_fixes_into_the_manifests() {
     assert!(out.contains("opened #"), "{out}");
     assert!(!out.contains(TOKEN));
     let w = h.new_writes();
-    assert_eq!(sequence(&w), ["POST /git/blobs", "POST /git/trees", "POST /git/commits", "POST /git/refs", "POST /pulls"]);
+    assert_eq!(
+        sequence(&w),
+        ["POST /git/blobs", "POST /git/trees", "POST /git/commits", "POST /git/refs", "POST /pulls"]
+    );
     let blob = w[0].2["content"].as_str().unwrap().to_string();
     assert!(blob.contains("memory: 384Mi # raised after the last incident"), "format kept: {blob}");
     assert_eq!(w[3].2["ref"], "refs/heads/clustergpt/fixes/main");

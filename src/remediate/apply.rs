@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
-use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams};
 use kube::Client;
+use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams};
 use serde_json::{Value, json};
 
 use super::{FIELD_MANAGER, Item};
@@ -88,7 +88,13 @@ impl Cluster {
     ///
     /// # Errors
     /// The server's refusal, classified.
-    pub async fn patch(&self, o: &ObjectRef, patch_type: &str, body: &Value, dry_run: bool) -> Result<Value, PatchError> {
+    pub async fn patch(
+        &self,
+        o: &ObjectRef,
+        patch_type: &str,
+        body: &Value,
+        dry_run: bool,
+    ) -> Result<Value, PatchError> {
         let api = self.api(o).map_err(PatchError::Other)?;
         let pp = PatchParams { dry_run, field_manager: Some(FIELD_MANAGER.to_string()), ..PatchParams::default() };
         let patch = match patch_type {
@@ -120,7 +126,8 @@ impl Cluster {
         for p in list.items {
             let v = serde_json::to_value(p).map_err(|e| e.to_string())?;
             // Filtered here too: a server may ignore the selector.
-            let matches = selector.iter().all(|(k, want)| v.pointer("/metadata/labels").and_then(|l| l.get(k)) == Some(want));
+            let matches =
+                selector.iter().all(|(k, want)| v.pointer("/metadata/labels").and_then(|l| l.get(k)) == Some(want));
             if matches {
                 pods.push(v);
             }
@@ -154,7 +161,11 @@ impl Cluster {
                 Some(Proven { live, sent })
             }
             Err(e) => {
-                let status = if matches!(e, PatchError::DryRunNotPossible(_)) { "dry-run-not-possible" } else { "dry-run-failed" };
+                let status = if matches!(e, PatchError::DryRunNotPossible(_)) {
+                    "dry-run-not-possible"
+                } else {
+                    "dry-run-failed"
+                };
                 item.step("dry-run", false, e.to_string());
                 item.set(status, Some(e.to_string()));
                 None

@@ -96,10 +96,7 @@ pub fn read_object(path: &Path) -> Result<Value, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let docs = crate::yaml::parse_stream(&text, crate::yaml::Limits::default())
         .map_err(|e| format!("{}:{}: {}", path.display(), e.line, e.message))?;
-    docs.into_iter()
-        .find_map(|d| d.root)
-        .map(|n| n.to_json())
-        .ok_or_else(|| format!("{} is empty", path.display()))
+    docs.into_iter().find_map(|d| d.root).map(|n| n.to_json()).ok_or_else(|| format!("{} is empty", path.display()))
 }
 
 /// The part of an object a restore puts back.
@@ -121,7 +118,12 @@ fn restorable(v: &Value) -> Value {
 ///
 /// # Errors
 /// Why the object was not restored.
-pub async fn restore(cluster: &Cluster, object: &ObjectRef, backup: &Value, precondition: &str) -> Result<String, String> {
+pub async fn restore(
+    cluster: &Cluster,
+    object: &ObjectRef,
+    backup: &Value,
+    precondition: &str,
+) -> Result<String, String> {
     let current = cluster.get(object).await.map_err(|e| format!("cannot read the object: {e}"))?;
     let Some(mut patch) = super::plan::merge_diff(&restorable(&current), &restorable(backup)) else {
         return Ok("already as in the backup".to_string());

@@ -153,7 +153,8 @@ pub fn run(a: &RemediateArgs) -> anyhow::Result<Status> {
     if a.cluster.contexts.len() > 1 {
         bail!("remediate works on one cluster at a time: pass one --context");
     }
-    let targets = a.targets.iter().map(|t| plan::Target::parse(t)).collect::<Result<Vec<_>, _>>().map_err(anyhow::Error::msg)?;
+    let targets =
+        a.targets.iter().map(|t| plan::Target::parse(t)).collect::<Result<Vec<_>, _>>().map_err(anyhow::Error::msg)?;
 
     let started = crate::settings::now_utc();
     let (input, day) = if a.cluster.cluster {
@@ -208,11 +209,8 @@ pub fn run(a: &RemediateArgs) -> anyhow::Result<Status> {
         );
     }
     // Diagnosis rules each object had: verification flags any other as new.
-    let before: BTreeMap<String, BTreeSet<String>> = audit
-        .findings
-        .iter()
-        .filter(|f| f.area == crate::model::Area::Diagnosis)
-        .fold(BTreeMap::new(), |mut m, f| {
+    let before: BTreeMap<String, BTreeSet<String>> =
+        audit.findings.iter().filter(|f| f.area == crate::model::Area::Diagnosis).fold(BTreeMap::new(), |mut m, f| {
             m.entry(key(&f.object)).or_default().insert(f.rule.clone());
             m
         });
@@ -375,8 +373,12 @@ async fn apply_one(env: &Env<'_>, dir: &Path, item: &mut Item, p: &Proven, out: 
     let rel = file.strip_prefix(dir).unwrap_or(&file).display().to_string();
     item.backup = Some(file.display().to_string());
     let rv = p.live.pointer("/metadata/resourceVersion").and_then(Value::as_str).unwrap_or_default().to_string();
-    let mut entry =
-        backup::Entry { object: item.object.clone(), file: rel, resource_version: rv.clone(), patched_resource_version: None };
+    let mut entry = backup::Entry {
+        object: item.object.clone(),
+        file: rel,
+        resource_version: rv.clone(),
+        patched_resource_version: None,
+    };
     if let Err(e) = backup::record(dir, entry.clone()) {
         item.step("backup", false, format!("cannot write the backup index: {e}"));
         item.set("not-applied", Some("no backup could be written".into()));
@@ -425,7 +427,10 @@ async fn apply_one(env: &Env<'_>, dir: &Path, item: &mut Item, p: &Proven, out: 
     if env.a.no_rollback {
         item.set(
             "verify-failed",
-            Some(format!("{why}; kept (--no-rollback): restore with `clustergpt remediate --rollback {}`", dir.display())),
+            Some(format!(
+                "{why}; kept (--no-rollback): restore with `clustergpt remediate --rollback {}`",
+                dir.display()
+            )),
         );
         out.line(&format!("{}: verification failed ({why}); not rolled back", item.object));
         return;
@@ -437,7 +442,8 @@ async fn apply_one(env: &Env<'_>, dir: &Path, item: &mut Item, p: &Proven, out: 
             let back = verify::rollout_and_restarts(cluster, item, &vopts, "verify-rollback", deadline, false).await;
             item.set("rolled-back", Some(format!("verification failed ({why}); rolled back to the backup")));
             if !back {
-                item.reason = Some(format!("verification failed ({why}); rolled back, but the rollback did not roll out"));
+                item.reason =
+                    Some(format!("verification failed ({why}); rolled back, but the rollback did not roll out"));
             }
             out.line(&format!("{}: verification failed ({why}); rolled back", item.object));
         }
@@ -550,7 +556,11 @@ fn finish(
     write_reports(audit, formats, plan_out)
 }
 
-fn write_reports(audit: &Audit, formats: &[(Format, Option<PathBuf>)], plan_out: Option<&PathBuf>) -> anyhow::Result<()> {
+fn write_reports(
+    audit: &Audit,
+    formats: &[(Format, Option<PathBuf>)],
+    plan_out: Option<&PathBuf>,
+) -> anyhow::Result<()> {
     if let (Some(p), Some(r)) = (plan_out, &audit.remediation) {
         let text = serde_json::to_string_pretty(r)? + "\n";
         std::fs::write(p, text).with_context(|| format!("cannot write {}", p.display()))?;

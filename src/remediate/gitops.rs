@@ -37,7 +37,8 @@ pub(super) fn open_fix_pr(
     r.mode = "fix-pr".to_string();
     let cwd = std::env::current_dir().context("cannot read the working directory")?;
     let git = |args: &[&str]| crate::git::run(&cwd, args).ok().map(|s| s.trim().to_string());
-    let head = git(&["rev-parse", "HEAD"]).ok_or_else(|| anyhow!("--open-fix-pr needs a git checkout: fixes are committed on top of HEAD"))?;
+    let head = git(&["rev-parse", "HEAD"])
+        .ok_or_else(|| anyhow!("--open-fix-pr needs a git checkout: fixes are committed on top of HEAD"))?;
     let branch = match &a.base_branch {
         Some(b) => b.clone(),
         None => match git(&["rev-parse", "--abbrev-ref", "HEAD"]) {
@@ -48,11 +49,9 @@ pub(super) fn open_fix_pr(
     if branch.starts_with("clustergpt/fixes/") {
         bail!("this is a fix branch itself: check out the branch the fixes should go into");
     }
-    let repo = a
-        .repo
-        .clone()
-        .or_else(|| std::env::var("GITHUB_REPOSITORY").ok())
-        .ok_or_else(|| anyhow!("no repository: pass --repo OWNER/NAME (inside GitHub Actions GITHUB_REPOSITORY gives it)"))?;
+    let repo = a.repo.clone().or_else(|| std::env::var("GITHUB_REPOSITORY").ok()).ok_or_else(|| {
+        anyhow!("no repository: pass --repo OWNER/NAME (inside GitHub Actions GITHUB_REPOSITORY gives it)")
+    })?;
     let (owner, name) = crate::github::context::parse_repo(&repo).map_err(anyhow::Error::msg)?;
     let token = std::env::var(&a.token_env).ok().filter(|t| !t.trim().is_empty());
     if token.is_none() {
@@ -61,7 +60,8 @@ pub(super) fn open_fix_pr(
 
     // The manifests as committed at HEAD, linked to the live objects.
     let paths: Vec<PathBuf> = a.manifests.clone();
-    let files = fixpr::read_files_at(&cwd, &head, &paths).map_err(|e| anyhow!("cannot read the manifests at HEAD: {e}"))?;
+    let files =
+        fixpr::read_files_at(&cwd, &head, &paths).map_err(|e| anyhow!("cannot read the manifests at HEAD: {e}"))?;
     let mut manifests = Input::default();
     for f in &files {
         source::load_text(&f.path, f.text.clone(), Limits::default(), &mut manifests);
@@ -90,7 +90,9 @@ pub(super) fn open_fix_pr(
                 line: link.and_then(|l| l.location.line),
                 why: meta.map(|m| m.summary.to_string()).unwrap_or_default(),
                 message: f.map(|f| f.message.clone()).unwrap_or_default(),
-                evidence: f.map(|f| f.evidence.iter().map(|e| format!("{} = {}", e.path, e.value)).collect()).unwrap_or_default(),
+                evidence: f
+                    .map(|f| f.evidence.iter().map(|e| format!("{} = {}", e.path, e.value)).collect())
+                    .unwrap_or_default(),
                 cost: None,
             }
         })
@@ -102,7 +104,10 @@ pub(super) fn open_fix_pr(
         r.warnings.push(format!("fix {} on {} not written: {}", x.rule, x.object, x.reason));
     }
 
-    let base_url = std::env::var("GITHUB_API_URL").ok().filter(|u| !u.is_empty()).unwrap_or_else(|| "https://api.github.com".to_string());
+    let base_url = std::env::var("GITHUB_API_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| "https://api.github.com".to_string());
     let cfg = ApiConfig {
         base_url,
         graphql_url: None,
@@ -113,7 +118,8 @@ pub(super) fn open_fix_pr(
     };
     crate::github::api::install_crypto_provider();
     let repo_path = format!("/repos/{owner}/{name}");
-    let t = fixpr::Target { repo_path: &repo_path, owner: &owner, branch: &branch, head_sha: &head, pull_request: None };
+    let t =
+        fixpr::Target { repo_path: &repo_path, owner: &owner, branch: &branch, head_sha: &head, pull_request: None };
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().context("cannot start the runtime")?;
     let skipped = report.skipped.len();
     // The client needs the runtime it runs on.
@@ -126,7 +132,9 @@ pub(super) fn open_fix_pr(
         Posted::Done(s) => (format!("fix pull request: {s}"), Status::Passed),
         Posted::Skipped(s) => (format!("fix pull request: skipped ({s})"), Status::Passed),
         Posted::Denied(s) => (
-            format!("fix pull request: not permitted ({s}); --open-fix-pr needs `contents: write` and `pull-requests: write`"),
+            format!(
+                "fix pull request: not permitted ({s}); --open-fix-pr needs `contents: write` and `pull-requests: write`"
+            ),
             Status::Error,
         ),
         Posted::Failed(s) => (format!("fix pull request: failed ({s})"), Status::Error),

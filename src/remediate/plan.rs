@@ -119,7 +119,8 @@ pub fn managed_by(o: &Object) -> Option<String> {
 /// Builds the plan from an audit of live objects and those objects.
 #[must_use]
 pub fn build(audit: &Audit, objects: &[Object], opts: &Options) -> Remediation {
-    let mut r = Remediation { mode: "plan".to_string(), started_at: crate::settings::now_utc(), ..Remediation::default() };
+    let mut r =
+        Remediation { mode: "plan".to_string(), started_at: crate::settings::now_utc(), ..Remediation::default() };
     // Fixes per object, in audit order; the object's index keeps the patch's source at hand.
     let mut per_object: BTreeMap<usize, Vec<(PlannedFix, Fix)>> = BTreeMap::new();
     let live: BTreeMap<ObjectRef, usize> = objects
@@ -147,9 +148,9 @@ pub fn build(audit: &Audit, objects: &[Object], opts: &Options) -> Remediation {
                 "display-only: {}",
                 fix.note.clone().unwrap_or_else(|| "it needs values only you know".to_string())
             )),
-            Applicability::Unsafe if !opts.allow_unsafe => {
-                Some("unsafe (it changes scheduling, security posture or cost): pass --unsafe to include it".to_string())
-            }
+            Applicability::Unsafe if !opts.allow_unsafe => Some(
+                "unsafe (it changes scheduling, security posture or cost): pass --unsafe to include it".to_string(),
+            ),
             _ if obj.kind == "Secret" => Some("Secrets are never patched".to_string()),
             _ if fix.ops.is_empty() || fix.ops.iter().any(|op| matches!(op, FixOp::Create { .. })) => {
                 Some("it creates a new object: apply it from a manifest".to_string())
@@ -271,10 +272,8 @@ pub fn merge_diff(old: &Value, new: &Value) -> Option<Value> {
 
 /// Fields a server sets that a diff of the dry run against the live object ignores.
 fn ignored(path: &str) -> bool {
-    matches!(
-        path,
-        "/metadata/managedFields" | "/metadata/resourceVersion" | "/metadata/generation" | "/status"
-    ) || path.starts_with("/status/")
+    matches!(path, "/metadata/managedFields" | "/metadata/resourceVersion" | "/metadata/generation" | "/status")
+        || path.starts_with("/status/")
         || path.starts_with("/metadata/managedFields/")
 }
 
@@ -353,7 +352,8 @@ mod tests {
                 Origin::Cluster { context: "c".into(), uid: "u".into() },
             )
         };
-        let argo = o(json!({"name": "a", "annotations": {"argocd.argoproj.io/tracking-id": "app:apps/Deployment:ns/a"}}));
+        let argo =
+            o(json!({"name": "a", "annotations": {"argocd.argoproj.io/tracking-id": "app:apps/Deployment:ns/a"}}));
         assert!(managed_by(&argo).is_some_and(|m| m.starts_with("Argo CD")));
         let flux = o(json!({"name": "a", "labels": {"kustomize.toolkit.fluxcd.io/name": "apps"}}));
         assert!(managed_by(&flux).is_some_and(|m| m.starts_with("Flux")));

@@ -166,7 +166,10 @@ pub async fn rollout_and_restarts(
     };
     let settle_end = (Instant::now() + opts.settle).min(deadline);
     loop {
-        tokio::time::sleep(opts.poll.min(settle_end.saturating_duration_since(Instant::now())).max(Duration::from_millis(1))).await;
+        tokio::time::sleep(
+            opts.poll.min(settle_end.saturating_duration_since(Instant::now())).max(Duration::from_millis(1)),
+        )
+        .await;
         let now = match cluster.pods(&ns, &selector).await {
             Ok(p) => restarts(&p),
             Err(e) => {
@@ -198,7 +201,9 @@ pub fn findings_gone(item: &mut Item, audit: &crate::audit::Audit, before: &BTre
         .findings
         .iter()
         .filter(|f| {
-            f.object.kind == item.object.kind && f.object.namespace == item.object.namespace && f.object.name == item.object.name
+            f.object.kind == item.object.kind
+                && f.object.namespace == item.object.namespace
+                && f.object.name == item.object.name
         })
         .collect();
     let remaining: Vec<String> =
@@ -233,7 +238,8 @@ mod tests {
         assert!(matches!(rollout("Deployment", &d), Rollout::Pending(_)));
         d["status"] = json!({"observedGeneration": 2, "replicas": 2, "updatedReplicas": 2, "availableReplicas": 2});
         assert!(matches!(rollout("Deployment", &d), Rollout::Done(_)));
-        d["status"]["conditions"] = json!([{"type": "Progressing", "reason": "ProgressDeadlineExceeded", "message": "m"}]);
+        d["status"]["conditions"] =
+            json!([{"type": "Progressing", "reason": "ProgressDeadlineExceeded", "message": "m"}]);
         assert!(matches!(rollout("Deployment", &d), Rollout::Failed(_)));
     }
 

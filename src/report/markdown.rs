@@ -692,7 +692,9 @@ fn remediation_md(r: &crate::remediate::Remediation) -> String {
         if !i.diff.is_empty() {
             out.push_str("\n| Field | Live | After |\n|---|---|---|\n");
             for c in &i.diff {
-                let v = |v: &Option<Value>| v.as_ref().map_or_else(|| "(unset)".to_string(), |v| code(&v.to_string(), true));
+                let v = |v: &Option<Value>| {
+                    v.as_ref().map_or_else(|| "(unset)".to_string(), |v| code(&v.to_string(), true))
+                };
                 out.push_str(&format!("| {} | {} | {} |\n", code(&c.path, true), v(&c.before), v(&c.after)));
             }
         }

@@ -660,7 +660,9 @@ pub fn max_in_flight(log: &[Logged]) -> usize {
 /// `k=v,k2=v2` against an object's labels.
 fn labels_match(o: &Value, selector: &str) -> bool {
     selector.split(',').all(|kv| match kv.split_once('=') {
-        Some((k, v)) => o.pointer("/metadata/labels").and_then(|l| l.get(k.trim())).and_then(Value::as_str) == Some(v.trim()),
+        Some((k, v)) => {
+            o.pointer("/metadata/labels").and_then(|l| l.get(k.trim())).and_then(Value::as_str) == Some(v.trim())
+        }
         None => o.pointer("/metadata/labels").and_then(|l| l.get(kv.trim())).is_some(),
     })
 }
@@ -709,7 +711,13 @@ fn merge_into(target: &mut Value, patch: &Value, strategic: bool) {
 }
 
 /// `PATCH` of one object.
-fn patch(st: &mut State, path: &str, query: &BTreeMap<String, String>, content_type: &str, body: &[u8]) -> ResponseTemplate {
+fn patch(
+    st: &mut State,
+    path: &str,
+    query: &BTreeMap<String, String>,
+    content_type: &str,
+    body: &[u8],
+) -> ResponseTemplate {
     let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let rest = match parts.as_slice() {
         ["api", _, rest @ ..] | ["apis", _, _, rest @ ..] => rest,
@@ -729,11 +737,7 @@ fn patch(st: &mut State, path: &str, query: &BTreeMap<String, String>, content_t
     };
     let dry = query.get("dryRun").map(String::as_str) == Some("All");
     if dry && let Some(w) = &st.dry_run_webhook {
-        return status(
-            400,
-            "BadRequest",
-            format!("admission webhook \"{w}\" does not support dry run"),
-        );
+        return status(400, "BadRequest", format!("admission webhook \"{w}\" does not support dry run"));
     }
     if let Some((code, msg)) = &st.patch_fail {
         let reason = if *code == 409 { "Conflict" } else { "Invalid" };
@@ -755,13 +759,16 @@ fn patch(st: &mut State, path: &str, query: &BTreeMap<String, String>, content_t
         return status(
             409,
             "Conflict",
-            format!("Operation cannot be fulfilled on {plural} \"{name}\": the object has been modified; please apply your changes to the latest version and try again"),
+            format!(
+                "Operation cannot be fulfilled on {plural} \"{name}\": the object has been modified; please apply your changes to the latest version and try again"
+            ),
         );
     }
     let mut merged = current.clone();
     merge_into(&mut merged, &p, strategic);
     let manager = query.get("fieldManager").cloned().unwrap_or_default();
-    merged["metadata"]["managedFields"] = json!([{"manager": manager, "operation": "Update", "apiVersion": current["apiVersion"]}]);
+    merged["metadata"]["managedFields"] =
+        json!([{"manager": manager, "operation": "Update", "apiVersion": current["apiVersion"]}]);
     merged["metadata"]["resourceVersion"] = json!(rv_now);
     let spec_changed = merged.get("spec") != current.get("spec");
     if spec_changed {
@@ -830,7 +837,9 @@ fn advance_rollout(st: &mut State, key: &str) {
     match outcome {
         Outcome::Healthy(_) => {
             for pod in pods_of(st, ns, &selector) {
-                for c in pod.pointer_mut("/status/containerStatuses").and_then(Value::as_array_mut).into_iter().flatten() {
+                for c in
+                    pod.pointer_mut("/status/containerStatuses").and_then(Value::as_array_mut).into_iter().flatten()
+                {
                     c["restartCount"] = json!(0);
                     c["ready"] = json!(true);
                     c["state"] = json!({"running": {"startedAt": "2026-12-01T10:00:00Z"}});
@@ -839,7 +848,8 @@ fn advance_rollout(st: &mut State, key: &str) {
                     }
                 }
                 pod["status"]["phase"] = json!("Running");
-                pod["status"]["conditions"] = json!([{"type": "Ready", "status": "True"}, {"type": "ContainersReady", "status": "True"}]);
+                pod["status"]["conditions"] =
+                    json!([{"type": "Ready", "status": "True"}, {"type": "ContainersReady", "status": "True"}]);
             }
         }
         Outcome::RestartsClimb(_) => {
@@ -901,9 +911,13 @@ impl FakeCluster {
     /// The object as the fake holds it now.
     pub fn object(&self, plural: &str, ns: &str, name: &str) -> Option<Value> {
         let st = self.state.lock().unwrap();
-        st.objects.get(plural)?.iter().find(|o| {
-            o.pointer("/metadata/name").and_then(Value::as_str) == Some(name)
-                && o.pointer("/metadata/namespace").and_then(Value::as_str) == Some(ns)
-        }).cloned()
+        st.objects
+            .get(plural)?
+            .iter()
+            .find(|o| {
+                o.pointer("/metadata/name").and_then(Value::as_str) == Some(name)
+                    && o.pointer("/metadata/namespace").and_then(Value::as_str) == Some(ns)
+            })
+            .cloned()
     }
 }
