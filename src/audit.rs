@@ -141,7 +141,7 @@ pub struct Audit {
     pub explanation: Option<Explanation>,
     /// What `remediate` planned and did on the live objects, step by step.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub remediation: Option<crate::remediate::Remediation>,
+    pub remediation: Option<crate::remediation::Remediation>,
 }
 
 /// A narrative of the audit: it restates findings, it never changes them.

@@ -13,7 +13,7 @@ use crate::report::{self, Format};
 use crate::rules;
 use crate::settings::parse_severity;
 // Shared with `github`; re-exported so `cli::Status` and friends keep working.
-pub use crate::settings::{RuleSelection, Status, resolve_config, today};
+pub use crate::settings::{ClusterArgs, RuleSelection, Status, resolve_config, today};
 use crate::source;
 use crate::yaml::Limits;
 
@@ -107,67 +107,6 @@ impl ColorChoice {
             ColorChoice::Never => false,
             ColorChoice::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
         }
-    }
-}
-
-/// How to read live clusters (`analyze --cluster`, `snapshot --cluster`).
-#[derive(Debug, Args)]
-pub struct ClusterArgs {
-    /// Read a live cluster through the kubeconfig (the current context unless --context), read-only.
-    #[arg(long)]
-    pub cluster: bool,
-    /// Context to read; repeat for several clusters in one report.
-    #[arg(long = "context", value_name = "NAME", requires = "cluster")]
-    pub contexts: Vec<String>,
-    /// Namespace to read; repeatable (default: all namespaces and the cluster-scoped types; with
-    /// namespaces, cluster-scoped types such as Nodes and ClusterRoles are not read).
-    #[arg(long = "namespace", short = 'n', value_name = "NAMESPACE", requires = "cluster")]
-    pub namespaces: Vec<String>,
-    /// Kubeconfig file (default: KUBECONFIG, several files merged, then ~/.kube/config, then the
-    /// in-cluster service account).
-    #[arg(long, value_name = "FILE", requires = "cluster")]
-    pub kubeconfig: Option<PathBuf>,
-    /// Seconds to wait for one answer from the API server.
-    #[arg(long, value_name = "SECONDS", default_value_t = 30, requires = "cluster")]
-    pub request_timeout: u64,
-    /// Seconds the whole read of one cluster may take; what is not read by then is reported.
-    #[arg(long, value_name = "SECONDS", default_value_t = 300, requires = "cluster")]
-    pub deadline: u64,
-    /// Lists in flight at once, per cluster.
-    #[arg(long, value_name = "N", default_value_t = 4, requires = "cluster")]
-    pub concurrency: usize,
-    /// Items per list page.
-    #[arg(long, value_name = "N", default_value_t = 500, requires = "cluster")]
-    pub page_size: u32,
-    /// Read the previous log tail of crashing containers (last 200 lines, 64 KiB) and add what it
-    /// says to their diagnosis; only the class and one redacted line are kept.
-    #[arg(long, requires = "cluster")]
-    pub logs: bool,
-    /// With --logs: the most crashing pods whose logs are read, per cluster.
-    #[arg(long, value_name = "N", default_value_t = 50, requires = "logs")]
-    pub log_pods: usize,
-}
-
-impl ClusterArgs {
-    pub(crate) fn options(&self, read_at: String) -> crate::cluster::Options {
-        crate::cluster::Options {
-            kubeconfig: self.kubeconfig.clone(),
-            contexts: self.contexts.clone(),
-            namespaces: self.namespaces.clone(),
-            page_size: self.page_size.max(1),
-            concurrency: self.concurrency.max(1),
-            request_timeout: std::time::Duration::from_secs(self.request_timeout.max(1)),
-            deadline: std::time::Duration::from_secs(self.deadline.max(1)),
-            read_at,
-            progress: std::io::stderr().is_terminal(),
-            logs: self.logs,
-            log_pods: self.log_pods,
-        }
-    }
-
-    /// Reads the clusters: reads and contexts that could not be reached.
-    fn read(&self, read_at: String) -> anyhow::Result<(Vec<crate::cluster::ClusterRead>, Vec<source::InputError>)> {
-        Ok(crate::cluster::read_all(&self.options(read_at))?)
     }
 }
 

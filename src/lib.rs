@@ -21,6 +21,7 @@ pub mod link;
 pub mod model;
 pub mod quantity;
 pub mod remediate;
+pub mod remediation;
 pub mod report;
 pub mod resources;
 pub mod rules;

@@ -4,6 +4,7 @@
 //!
 //! It sits below both front-ends so neither imports the other's internals.
 
+use std::io::IsTerminal as _;
 use std::path::PathBuf;
 
 use anyhow::{Context as _, bail};
@@ -188,5 +189,69 @@ mod tests {
         assert_eq!(parse_severity(Some("high")).unwrap(), Some(Severity::High));
         assert_eq!(parse_severity(None).unwrap(), None);
         assert!(parse_severity(Some("urgent")).unwrap_err().to_string().contains("unknown severity `urgent`"));
+    }
+}
+
+/// How to read live clusters (`analyze --cluster`, `snapshot --cluster`, `remediate --cluster`).
+#[derive(Debug, Args)]
+pub struct ClusterArgs {
+    /// Read a live cluster through the kubeconfig (the current context unless --context), read-only.
+    #[arg(long)]
+    pub cluster: bool,
+    /// Context to read; repeat for several clusters in one report.
+    #[arg(long = "context", value_name = "NAME", requires = "cluster")]
+    pub contexts: Vec<String>,
+    /// Namespace to read; repeatable (default: all namespaces and the cluster-scoped types; with
+    /// namespaces, cluster-scoped types such as Nodes and ClusterRoles are not read).
+    #[arg(long = "namespace", short = 'n', value_name = "NAMESPACE", requires = "cluster")]
+    pub namespaces: Vec<String>,
+    /// Kubeconfig file (default: KUBECONFIG, several files merged, then ~/.kube/config, then the
+    /// in-cluster service account).
+    #[arg(long, value_name = "FILE", requires = "cluster")]
+    pub kubeconfig: Option<PathBuf>,
+    /// Seconds to wait for one answer from the API server.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30, requires = "cluster")]
+    pub request_timeout: u64,
+    /// Seconds the whole read of one cluster may take; what is not read by then is reported.
+    #[arg(long, value_name = "SECONDS", default_value_t = 300, requires = "cluster")]
+    pub deadline: u64,
+    /// Lists in flight at once, per cluster.
+    #[arg(long, value_name = "N", default_value_t = 4, requires = "cluster")]
+    pub concurrency: usize,
+    /// Items per list page.
+    #[arg(long, value_name = "N", default_value_t = 500, requires = "cluster")]
+    pub page_size: u32,
+    /// Read the previous log tail of crashing containers (last 200 lines, 64 KiB) and add what it
+    /// says to their diagnosis; only the class and one redacted line are kept.
+    #[arg(long, requires = "cluster")]
+    pub logs: bool,
+    /// With --logs: the most crashing pods whose logs are read, per cluster.
+    #[arg(long, value_name = "N", default_value_t = 50, requires = "logs")]
+    pub log_pods: usize,
+}
+
+impl ClusterArgs {
+    pub(crate) fn options(&self, read_at: String) -> crate::cluster::Options {
+        crate::cluster::Options {
+            kubeconfig: self.kubeconfig.clone(),
+            contexts: self.contexts.clone(),
+            namespaces: self.namespaces.clone(),
+            page_size: self.page_size.max(1),
+            concurrency: self.concurrency.max(1),
+            request_timeout: std::time::Duration::from_secs(self.request_timeout.max(1)),
+            deadline: std::time::Duration::from_secs(self.deadline.max(1)),
+            read_at,
+            progress: std::io::stderr().is_terminal(),
+            logs: self.logs,
+            log_pods: self.log_pods,
+        }
+    }
+
+    /// Reads the clusters: reads and contexts that could not be reached.
+    pub(crate) fn read(
+        &self,
+        read_at: String,
+    ) -> anyhow::Result<(Vec<crate::cluster::ClusterRead>, Vec<crate::source::InputError>)> {
+        Ok(crate::cluster::read_all(&self.options(read_at))?)
     }
 }

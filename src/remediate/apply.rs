@@ -8,7 +8,7 @@ use kube::Client;
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams};
 use serde_json::{Value, json};
 
-use super::{FIELD_MANAGER, Item};
+use super::{FIELD_MANAGER, Item, Record as _};
 use crate::model::ObjectRef;
 
 /// Why a patch was refused.

@@ -11,12 +11,12 @@ use clap::Args;
 use serde_json::Value;
 
 use super::apply::{Cluster, Proven};
-use super::{Item, Remediation, backup, plan, verify};
+use super::{Item, Record as _, Remediation, backup, plan, verify};
 use crate::audit::{self, Audit, RunOptions};
-use crate::cli::ClusterArgs;
 use crate::config::Config;
 use crate::model::ObjectRef;
 use crate::report::Format;
+use crate::settings::ClusterArgs;
 use crate::settings::{RuleSelection, Status};
 
 /// Flags of `remediate`.

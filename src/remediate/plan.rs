@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
-use super::{Item, PlannedFix, Remediation, Skipped};
+use super::{Item, PlannedFix, Record as _, Remediation, Skipped};
 use crate::audit::Audit;
 use crate::model::{Applicability, Fix, FixOp, Object, ObjectRef, Origin};
 

@@ -9,8 +9,8 @@ use std::time::Duration;
 use serde_json::Value;
 use tokio::time::Instant;
 
-use super::Item;
 use super::apply::Cluster;
+use super::{Item, Record as _};
 
 /// How to verify.
 #[derive(Debug, Clone)]

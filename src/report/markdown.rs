@@ -660,7 +660,7 @@ pub fn escape(s: &str) -> String {
 }
 
 /// The "Remediation" section: per object its fixes, status and every step with its time.
-fn remediation_md(r: &crate::remediate::Remediation) -> String {
+fn remediation_md(r: &crate::remediation::Remediation) -> String {
     let mut out = String::from("## Remediation\n\n");
     out.push_str(&format!(
         "Mode {}{}, started {}{}.\n",
