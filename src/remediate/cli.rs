@@ -178,16 +178,23 @@ pub fn run(a: &RemediateArgs) -> anyhow::Result<Status> {
         eprintln!("error: {e}");
     }
     let popts = plan::Options { targets, allow_unsafe: a.allow_unsafe, force_live: a.force_live };
-    let mut r = plan::build(&audit, &objects, &popts);
-    r.started_at = started;
+    let mut r = plan::build(&audit, &objects, &popts, &started);
     if let Some(ctx) = objects.iter().find_map(|o| o.origin.context()) {
         r.context.get_or_insert_with(|| ctx.to_string());
     }
     allow_namespaces(&mut r, &config.remediation_namespaces);
     print_plan(&out, &r);
+    // The plan is on disk before anything is sent; the end of the run rewrites it with what happened.
+    if let Some(p) = &a.plan_out {
+        let text = serde_json::to_string_pretty(&r)? + "\n";
+        std::fs::write(p, text).with_context(|| format!("cannot write {}", p.display()))?;
+    }
 
     if a.open_fix_pr {
-        let status = super::gitops::open_fix_pr(a, &config, &run_opts, &mut audit, &objects, &mut r)?;
+        let status = super::gitops::open_fix_pr(a, &mut audit, &objects, &mut r)?;
+        if let Some(line) = &r.pull_request {
+            out.line(line);
+        }
         finish(&mut audit, r, &formats, a.plan_out.as_ref())?;
         return Ok(status);
     }

@@ -11,8 +11,7 @@ use anyhow::{Context as _, anyhow, bail};
 
 use super::Remediation;
 use super::cli::RemediateArgs;
-use crate::audit::{Audit, RunOptions};
-use crate::config::Config;
+use crate::audit::Audit;
 use crate::github::Posted;
 use crate::github::api::{Api, ApiConfig, Clock, RetryPolicy};
 use crate::github::explain::{AppliedFact, TemplateExplainer};
@@ -28,8 +27,6 @@ use crate::yaml::Limits;
 /// No git checkout, a detached HEAD, no repository or token.
 pub(super) fn open_fix_pr(
     a: &RemediateArgs,
-    _config: &Config,
-    _run_opts: &RunOptions,
     audit: &mut Audit,
     objects: &[Object],
     r: &mut Remediation,
@@ -139,8 +136,6 @@ pub(super) fn open_fix_pr(
         ),
         Posted::Failed(s) => (format!("fix pull request: failed ({s})"), Status::Error),
     };
-    let line = api.redact(&line);
-    println!("{line}");
-    r.pull_request = Some(line);
+    r.pull_request = Some(api.redact(&line));
     Ok(status)
 }

@@ -1,4 +1,5 @@
-//! The plan: which fixes of an audit of live objects become which patches. Pure.
+//! The plan: which fixes of an audit of live objects become which patches. Pure (the caller
+//! gives the time).
 //!
 //! Candidates are the fixes of findings on live (or snapshot) objects, and for diagnoses the fix
 //! [`crate::link::live_fix`] computes on the live object. The selection is by `--target`, by
@@ -12,7 +13,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
-use super::{Item, PlannedFix, Record as _, Remediation, Skipped};
+use super::{Item, PlannedFix, Remediation, Skipped};
 use crate::audit::Audit;
 use crate::model::{Applicability, Fix, FixOp, Object, ObjectRef, Origin};
 
@@ -116,11 +117,10 @@ pub fn managed_by(o: &Object) -> Option<String> {
     None
 }
 
-/// Builds the plan from an audit of live objects and those objects.
+/// Builds the plan from an audit of live objects and those objects, at time `now`.
 #[must_use]
-pub fn build(audit: &Audit, objects: &[Object], opts: &Options) -> Remediation {
-    let mut r =
-        Remediation { mode: "plan".to_string(), started_at: crate::settings::now_utc(), ..Remediation::default() };
+pub fn build(audit: &Audit, objects: &[Object], opts: &Options, now: &str) -> Remediation {
+    let mut r = Remediation { mode: "plan".to_string(), started_at: now.to_string(), ..Remediation::default() };
     // Fixes per object, in audit order; the object's index keeps the patch's source at hand.
     let mut per_object: BTreeMap<usize, Vec<(PlannedFix, Fix)>> = BTreeMap::new();
     let live: BTreeMap<ObjectRef, usize> = objects
@@ -218,7 +218,7 @@ pub fn build(audit: &Audit, objects: &[Object], opts: &Options) -> Remediation {
         };
         let titles: Vec<&str> = item.fixes.iter().map(|f| f.title.as_str()).collect();
         let detail = format!("{} patch: {}", item.patch_type, titles.join("; "));
-        item.step("plan", true, detail);
+        item.step_at(now.to_string(), "plan", true, detail);
         r.items.push(item);
     }
     r.context = r.items.first().and_then(|i| i.object.context.clone());
@@ -342,6 +342,25 @@ mod tests {
         assert!(Target::parse("deployments/api").is_ok_and(|t| t.matches(&o)));
         assert!(!Target::parse("sts/shop/api").is_ok_and(|t| t.matches(&o)));
         assert!(Target::parse("api").is_err());
+    }
+
+    #[test]
+    fn custom_resources_get_merge_patches_and_built_ins_strategic_ones() {
+        let origin = || Origin::Cluster { context: "c".into(), uid: "u".into() };
+        let ops = vec![FixOp::Add { path: "/spec/template/spec/containers/0/image".into(), value: json!("b") }];
+        let body = json!({"metadata": {"name": "a"}, "spec": {"template": {"spec": {"containers": [{"name": "x", "image": "a"}]}}}});
+        let mut cr = body.clone();
+        cr["apiVersion"] = json!("example.com/v1");
+        cr["kind"] = json!("Widget");
+        let (t, p) = patch_of(&Object::from_body(cr, origin()), &ops).unwrap();
+        assert_eq!(t, "merge");
+        assert_eq!(p, json!({"spec": {"template": {"spec": {"containers": [{"name": "x", "image": "b"}]}}}}));
+        let mut d = body;
+        d["apiVersion"] = json!("apps/v1");
+        d["kind"] = json!("Deployment");
+        let (t, p) = patch_of(&Object::from_body(d, origin()), &ops).unwrap();
+        assert_eq!(t, "strategic");
+        assert_eq!(p, json!({"spec": {"template": {"spec": {"containers": [{"name": "x", "image": "b"}]}}}}));
     }
 
     #[test]
