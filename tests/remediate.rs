@@ -162,6 +162,25 @@ fn conflicts_and_invalid_patches_carry_the_server_message() {
 }
 
 #[test]
+fn a_snapshot_is_planned_never_sent() {
+    let h = Harness::shop();
+    let o = Command::new(env!("CARGO_BIN_EXE_clustergpt"))
+        .args(["remediate", "--snapshot", "x.snap.json.zst", "--dry-run"])
+        .current_dir(h.dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("--dry-run"), "{}", text(&o));
+    let o = Command::new(env!("CARGO_BIN_EXE_clustergpt"))
+        .args(["remediate", "--select", "DIA001"])
+        .current_dir(h.dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("--cluster") && text(&o).contains("--snapshot"), "{}", text(&o));
+}
+
+#[test]
 fn apply_needs_a_confirmation_and_respects_the_blast_radius() {
     let h = Harness::shop();
     let o = h.run(&[OOM, &["--apply"]].concat());
@@ -205,6 +224,11 @@ fn apply_backs_up_patches_and_verifies() {
     let saved = std::fs::read_to_string(&backup).unwrap();
     assert!(saved.contains("resourceVersion: \"4711\"") && saved.contains("memory: 256Mi"), "{saved}");
     assert!(!saved.contains("managedFields"), "{saved}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        assert_eq!(std::fs::metadata(&backup).unwrap().permissions().mode() & 0o777, 0o600);
+    }
     assert!(backup.ends_with("kind-shop/deployment-shop-api.yaml"), "{}", backup.display());
     let md = std::fs::read_to_string(h.path("report.md")).unwrap();
     assert!(md.contains("## Remediation") && md.contains("verified"), "{md}");

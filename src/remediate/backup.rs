@@ -62,7 +62,12 @@ pub fn write(dir: &Path, context: &str, object: &ObjectRef, live: &Value) -> std
         part(object.namespace.as_deref().unwrap_or("_cluster")),
         part(&object.name)
     ));
-    std::fs::write(&file, crate::fix::edit::to_block_yaml(&body))?;
+    // The object holds what its spec holds (environment values too): readable by its owner only.
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    std::io::Write::write_all(&mut options.open(&file)?, crate::fix::edit::to_block_yaml(&body).as_bytes())?;
     Ok(file)
 }
 

@@ -301,7 +301,13 @@ fn walk(path: String, a: Option<&Value>, b: Option<&Value>, out: &mut Vec<super:
                 walk(format!("{path}/{i}"), Some(p), Some(q), out);
             }
         }
-        _ => out.push(super::Change { path, before: a.cloned(), after: b.cloned() }),
+        _ => {
+            // Environment values may be secrets: the diff says that they change, not what they are.
+            let secret = path.contains("/env/") && path.ends_with("/value");
+            let hide =
+                |v: Option<&Value>| v.map(|v| if secret { Value::String("[REDACTED]".into()) } else { v.clone() });
+            out.push(super::Change { before: hide(a), after: hide(b), path });
+        }
     }
 }
 
@@ -325,6 +331,11 @@ mod tests {
         let c = changes(&a, &b);
         assert_eq!(c.len(), 1);
         assert_eq!(c[0].path, "/spec/x");
+        let env = changes(
+            &json!({"env": [{"name": "P", "value": "hunter2"}]}),
+            &json!({"env": [{"name": "P", "value": "x"}]}),
+        );
+        assert_eq!(env[0].before, Some(json!("[REDACTED]")));
     }
 
     #[test]
