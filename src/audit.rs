@@ -658,22 +658,40 @@ fn sort_key(f: &Finding) -> SortKey<'_> {
     )
 }
 
-fn risk_score(by_severity: &BTreeMap<Severity, usize>, objects: usize) -> u32 {
-    let weight = |s: Severity| match s {
-        Severity::Critical => 10.0,
-        Severity::High => 5.0,
-        Severity::Medium => 2.0,
-        Severity::Low => 0.5,
-        Severity::Info => 0.0,
-    };
-    let points: f64 = by_severity.iter().map(|(s, n)| weight(*s) * *n as f64).sum();
-    if points == 0.0 {
+/// The risk score: 0 when nothing was found, else 1 to 100, higher is worse. The most severe
+/// finding picks the band (critical 75-100, high 50-74, medium 25-49, low 1-24); within it, the
+/// count of findings at that severity (and a quarter of those one level below) moves the score up
+/// with diminishing returns. The size of the input does not dilute it: one privileged container
+/// among a thousand clean objects is still a critical risk, and many hygiene findings never
+/// outrank one critical.
+fn risk_score(by_severity: &BTreeMap<Severity, usize>, _objects: usize) -> u32 {
+    let n = |s: Severity| by_severity.get(&s).copied().unwrap_or(0) as f64;
+    let (base, width, top, next) = if n(Severity::Critical) > 0.0 {
+        (75.0, 25.0, n(Severity::Critical), n(Severity::High))
+    } else if n(Severity::High) > 0.0 {
+        (50.0, 24.0, n(Severity::High), n(Severity::Medium))
+    } else if n(Severity::Medium) > 0.0 {
+        (25.0, 24.0, n(Severity::Medium), n(Severity::Low))
+    } else if n(Severity::Low) > 0.0 {
+        (1.0, 23.0, n(Severity::Low), 0.0)
+    } else {
         return 0;
+    };
+    let weight = top + next / 4.0;
+    let score = base + width * (1.0 - (-weight / 5.0).exp());
+    score.floor().clamp(base, base + width) as u32
+}
+
+/// What a risk score means, in a few words for reports.
+#[must_use]
+pub fn risk_meaning(score: u32) -> &'static str {
+    match score {
+        0 => "nothing found",
+        1..=24 => "low-severity findings at worst",
+        25..=49 => "medium-severity findings at worst",
+        50..=74 => "high-severity findings, none critical",
+        _ => "critical findings",
     }
-    // Saturating curve over points per object: 1 critical per object ≈ 63, many ≈ 100.
-    let per_object = points / objects.max(1) as f64;
-    let score = 100.0 * (1.0 - (-per_object / 10.0).exp());
-    score.round().clamp(1.0, 100.0) as u32
 }
 
 fn is_expired(e: &Exemption, opts: &RunOptions) -> bool {

@@ -646,8 +646,14 @@ pub struct Patch {
     pub patch_type: String,
     /// The patch body as compact JSON.
     pub body: String,
-    /// The exact `kubectl patch` command.
-    pub kubectl: String,
+    /// The exact `kubectl patch` command; absent when Kubernetes refuses the change on a live
+    /// object (see `refused`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kubectl: Option<String>,
+    /// Why the change cannot be patched into a live object (an immutable field, the apiVersion):
+    /// apply the fixed manifest, recreating the object where the reason says so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refused: Option<String>,
     /// The change as a YAML snippet of the object, for reading.
     pub yaml: String,
 }

@@ -118,7 +118,18 @@ pub fn resolve_config(path: Option<&PathBuf>, no_config: bool) -> anyhow::Result
     }
     let found = match path {
         Some(p) => Some(p.clone()),
-        None => std::env::current_dir().ok().and_then(|d| config::discover(&d)),
+        // Reports name the config (exemption notes, suppressions): relative to the working
+        // directory where it is under it, so no absolute path reaches a PR comment.
+        None => std::env::current_dir().ok().and_then(|d| {
+            let p = config::discover(&d)?;
+            // Found in `d` or one of its parents: `../` once per level up.
+            let up = p.parent().and_then(|dir| d.strip_prefix(dir).ok()).map(|rest| rest.components().count());
+            Some(up.map_or(p, |n| {
+                let mut rel: PathBuf = std::iter::repeat_n("..", n).collect();
+                rel.push(config::FILE_NAME);
+                rel
+            }))
+        }),
     };
     match found {
         None => Ok(Config::defaults()),

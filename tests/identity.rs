@@ -215,7 +215,9 @@ fn objects_from_clusters_and_snapshots_render_in_every_format() {
     let md = markdown::render(&a).expect("md");
     assert!(md.contains("from contexts prod, prod-replay;"), "{md}");
     assert!(
-        md.contains("- Location: context `prod`, field `/spec/template/spec/containers/0/securityContext/privileged`"),
+        md.contains(
+            "- context `prod` **SEC001**: `/spec/template/spec/containers/0/securityContext/privileged` = `true`"
+        ),
         "{md}"
     );
     assert!(!md.contains("Not applied to the file automatically"), "{md}");

@@ -106,19 +106,42 @@ fn markdown_neutralizes_hostile_names() {
 }
 
 #[test]
-fn markdown_prefers_the_fix_patch_snippet() {
+fn markdown_fix_lines_say_how_to_apply_each_fix() {
     let mut a = audit();
     let fix = a.findings.iter_mut().find_map(|f| f.fix.as_mut()).expect("a fix");
     fix.patch = Some(clustergpt::model::Patch {
         patch_type: "strategic".to_string(),
         body: "{}".to_string(),
-        kubectl: "kubectl patch".to_string(),
+        kubectl: Some("kubectl patch".to_string()),
+        refused: None,
         yaml: "spec:\n  replicas: 2 # ```\n".to_string(),
     });
     fix.edit_error = Some("flow-style mapping".to_string());
     let md = markdown::render(&a).expect("markdown");
-    assert!(md.contains("````yaml\nspec:\n  replicas: 2 # ```\n````"), "{md}");
-    assert!(md.contains("Not applied to the file automatically: flow-style mapping"), "{md}");
+    assert!(md.contains("; not applied to the file automatically: flow-style mapping; live: `kubectl patch`"), "{md}");
+    let fix = a.findings.iter_mut().find_map(|f| f.fix.as_mut()).expect("a fix");
+    fix.edit_error = None;
+    if let Some(p) = fix.patch.as_mut() {
+        p.kubectl = None;
+        p.refused = Some("`spec.selector` of a Deployment cannot be changed once created".to_string());
+    }
+    let md = markdown::render(&a).expect("markdown");
+    assert!(md.contains("; live: `spec.selector` of a Deployment cannot be changed once created"), "{md}");
+    assert!(!md.contains("kubectl patch"), "{md}");
+}
+
+#[test]
+fn the_demo_report_reads_on_one_screen_per_level_with_relative_paths() {
+    let mut stdin = std::io::empty();
+    let input = source::load_paths(&[PathBuf::from("examples/demo-app")], &mut stdin, Limits::default());
+    let a = audit::run(input, &clustergpt::config::Config::defaults(), &audit::RunOptions::default());
+    let md = markdown::render(&a).expect("markdown");
+    assert!(md.lines().count() < 300, "{} lines", md.lines().count());
+    assert!(md.contains("<details>"), "details are folded");
+    let root = env!("CARGO_MANIFEST_DIR");
+    assert!(!md.contains(root), "no absolute paths");
+    // Code in messages renders as code, not as escaped backticks.
+    assert!(md.contains("container `debug` runs privileged") && !md.contains("\\`"), "{md}");
 }
 
 fn unescaped_pipes(line: &str) -> usize {

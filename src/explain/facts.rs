@@ -280,7 +280,8 @@ fn finding(f: &Finding) -> FindingFact {
         command: fix
             .patch
             .as_ref()
-            .map(|p| redact::scrub(&p.kubectl))
+            .and_then(|p| p.kubectl.as_deref())
+            .map(redact::scrub)
             .filter(|c| c.len() <= MAX_COMMAND && !c.contains("[REDACTED:")),
     });
     let diagnosis = f.diagnosis.as_ref().map(|d| DiagnosisFact {

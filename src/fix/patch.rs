@@ -31,7 +31,7 @@ pub fn patch_for(obj: &Object, fix: &Fix) -> Option<Patch> {
         let yaml = to_block_yaml(value);
         let body = serde_json::to_string(value).ok()?;
         let kubectl = format!("kubectl apply -f - <<'EOF'\n{yaml}EOF");
-        return Some(Patch { patch_type: "create".to_string(), body, kubectl, yaml });
+        return Some(Patch { patch_type: "create".to_string(), body, kubectl: Some(kubectl), refused: None, yaml });
     }
     if fix.ops.iter().any(|op| matches!(op, FixOp::Create { .. })) {
         return None;
@@ -43,8 +43,10 @@ pub fn patch_for(obj: &Object, fix: &Fix) -> Option<Patch> {
     let body_text = serde_json::to_string(&body).ok()?;
     let resource = format!("{}/{}", obj.kind.to_ascii_lowercase(), obj.name);
     let ns = obj.effective_namespace().map(|n| format!(" -n {}", shell_quote(n))).unwrap_or_default();
-    let kubectl =
-        format!("kubectl patch {}{ns} --type {patch_type} -p {}", shell_quote(&resource), shell_quote(&body_text));
+    let refused = live_refusal(obj, &fix.ops);
+    let kubectl = refused.is_none().then(|| {
+        format!("kubectl patch {}{ns} --type {patch_type} -p {}", shell_quote(&resource), shell_quote(&body_text))
+    });
     let yaml = if patch_type == "strategic" {
         // Show the patch with the object's identity so it reads as a partial manifest.
         let mut ident = Map::new();
@@ -66,7 +68,84 @@ pub fn patch_for(obj: &Object, fix: &Fix) -> Option<Patch> {
     } else {
         to_block_yaml(&body)
     };
-    Some(Patch { patch_type: patch_type.to_string(), body: body_text, kubectl, yaml })
+    Some(Patch { patch_type: patch_type.to_string(), body: body_text, kubectl, refused, yaml })
+}
+
+/// Why the API server would reject these operations on a live object, if it would: the fields
+/// it validates as immutable on update. A `kubectl patch` there only produces an error.
+#[must_use]
+pub fn live_refusal(obj: &Object, ops: &[FixOp]) -> Option<String> {
+    let paths: Vec<&str> = ops
+        .iter()
+        .filter_map(|op| match op {
+            FixOp::Add { path, .. } | FixOp::Replace { path, .. } | FixOp::Remove { path } => Some(path.as_str()),
+            FixOp::Create { .. } => None,
+        })
+        .collect();
+    let under = |prefix: &str| paths.iter().find(|p| **p == prefix || p.starts_with(&format!("{prefix}/")));
+    let kind = obj.kind.as_str();
+    if under("/apiVersion").is_some() || under("/kind").is_some() {
+        return Some(format!(
+            "a live object's apiVersion cannot be patched (the API server stores {kind} in its own version): apply the fixed manifest with `kubectl apply -f`"
+        ));
+    }
+    let recreate = |field: &str| {
+        Some(format!(
+            "`{field}` of a {kind} cannot be changed once created: apply the fixed manifest by deleting and recreating the object"
+        ))
+    };
+    match kind {
+        "Deployment" | "ReplicaSet" | "DaemonSet" | "StatefulSet" if under("/spec/selector").is_some() => {
+            return recreate("spec.selector");
+        }
+        "StatefulSet" => {
+            for f in ["volumeClaimTemplates", "serviceName", "podManagementPolicy"] {
+                if under(&format!("/spec/{f}")).is_some() {
+                    return recreate(&format!("spec.{f}"));
+                }
+            }
+        }
+        "Job" => {
+            for f in ["selector", "template", "completions", "completionMode"] {
+                if under(&format!("/spec/{f}")).is_some() {
+                    return recreate(&format!("spec.{f}"));
+                }
+            }
+        }
+        // Only the storage request may grow; every other field of a claim's spec is fixed.
+        "PersistentVolumeClaim" => {
+            if let Some(p) = paths.iter().find(|p| p.starts_with("/spec/") && !p.starts_with("/spec/resources")) {
+                let field = p.trim_start_matches('/').split('/').take(2).collect::<Vec<_>>().join(".");
+                return recreate(&field);
+            }
+        }
+        "Service" => {
+            for f in ["clusterIP", "clusterIPs"] {
+                if under(&format!("/spec/{f}")).is_some() {
+                    return recreate(&format!("spec.{f}"));
+                }
+            }
+        }
+        // A pod's spec is fixed but for images, tolerations, activeDeadlineSeconds and the
+        // scheduling gates: fix its controller, or the manifest.
+        "Pod" => {
+            let mutable = |p: &str| {
+                let segs: Vec<&str> = p.split('/').collect();
+                matches!(segs.as_slice(), ["", "spec", "containers" | "initContainers", _, "image"])
+                    || p.starts_with("/spec/tolerations")
+                    || p.starts_with("/spec/activeDeadlineSeconds")
+                    || p.starts_with("/spec/schedulingGates")
+            };
+            if let Some(p) = paths.iter().find(|p| p.starts_with("/spec/") && !mutable(p)) {
+                let field = p.trim_start_matches('/').split('/').take(2).collect::<Vec<_>>().join(".");
+                return Some(format!(
+                    "`{field}` of a running Pod cannot be changed: change the controller that creates it, or recreate the Pod from the fixed manifest"
+                ));
+            }
+        }
+        _ => {}
+    }
+    None
 }
 
 fn strategic(obj: &Object, ops: &[FixOp]) -> Option<Value> {
@@ -184,5 +263,39 @@ pub fn shell_quote(s: &str) -> String {
         s.to_string()
     } else {
         format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Applicability, Origin};
+
+    fn obj(kind: &str) -> Object {
+        let body =
+            json!({"apiVersion": "v1", "kind": kind, "metadata": {"name": "x", "namespace": "shop"}, "spec": {}});
+        Object::from_body(body, Origin::File { path: "x.yaml".into(), document: 0, prefix: String::new() })
+    }
+
+    fn refused(kind: &str, path: &str) -> Option<String> {
+        let fix = Fix::new("t", Applicability::Safe, vec![FixOp::Add { path: path.to_string(), value: json!("v") }]);
+        let p = patch_for(&obj(kind), &fix)?;
+        assert_eq!(p.kubectl.is_none(), p.refused.is_some(), "a command or a reason, never both");
+        p.refused
+    }
+
+    #[test]
+    fn no_kubectl_patch_where_kubernetes_refuses_the_change() {
+        assert!(refused("Deployment", "/apiVersion").is_some_and(|r| r.contains("apiVersion")));
+        assert!(refused("Deployment", "/spec/selector/matchLabels/app").is_some_and(|r| r.contains("spec.selector")));
+        assert!(
+            refused("PersistentVolumeClaim", "/spec/storageClassName")
+                .is_some_and(|r| r.contains("spec.storageClassName"))
+        );
+        assert!(refused("StatefulSet", "/spec/volumeClaimTemplates/0/spec").is_some());
+        assert!(refused("Pod", "/spec/containers/0/resources/limits/memory").is_some_and(|r| r.contains("controller")));
+        assert_eq!(refused("Pod", "/spec/containers/0/image"), None);
+        assert_eq!(refused("PersistentVolumeClaim", "/spec/resources/requests/storage"), None);
+        assert_eq!(refused("Deployment", "/spec/template/spec/containers/0/image"), None);
     }
 }

@@ -315,7 +315,8 @@ fn finding_problems(f: &Finding) -> Vec<String> {
         }
         if let Some(pt) = &fix.patch
             && !(text_ok(&pt.body, MAX_REPLACEMENT)
-                && text_ok(&pt.kubectl, MAX_REPLACEMENT)
+                && pt.kubectl.as_deref().is_none_or(|k| text_ok(k, MAX_REPLACEMENT))
+                && pt.refused.as_deref().is_none_or(|r| text_ok(r, MAX_REPLACEMENT))
                 && text_ok(&pt.yaml, MAX_REPLACEMENT)
                 && text_ok(&pt.patch_type, 16))
         {

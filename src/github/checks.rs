@@ -50,8 +50,8 @@ pub fn annotation(f: &Finding) -> Option<Value> {
         "title": cut(&format!("{} {} ({})", f.rule, f.name, f.severity), 255),
         "message": cut(&message, 60_000),
     });
-    if let Some(p) = f.fix.as_ref().and_then(|x| x.patch.as_ref()) {
-        a["raw_details"] = json!(cut(&p.kubectl, 60_000));
+    if let Some(k) = f.fix.as_ref().and_then(|x| x.patch.as_ref()).and_then(|p| p.kubectl.as_ref()) {
+        a["raw_details"] = json!(cut(k, 60_000));
     }
     Some(a)
 }

@@ -174,7 +174,7 @@ pub fn comment_body(f: &Finding, suggestion: Option<&Suggestion>, id: &str) -> S
                     let _ = writeln!(s, "\n{}", escape(note));
                 }
                 let (yaml, kubectl) = match &fix.patch {
-                    Some(p) => (p.yaml.clone(), Some(p.kubectl.clone())),
+                    Some(p) => (p.yaml.clone(), p.kubectl.clone()),
                     None => (patch_yaml(&fix.ops), None),
                 };
                 if !yaml.trim().is_empty() || kubectl.is_some() {

@@ -155,7 +155,8 @@ pub fn build(audit: &Audit, objects: &[Object], opts: &Options, now: &str) -> Re
             _ if fix.ops.is_empty() || fix.ops.iter().any(|op| matches!(op, FixOp::Create { .. })) => {
                 Some("it creates a new object: apply it from a manifest".to_string())
             }
-            _ => None,
+            // The API server would reject it: say why instead of sending a doomed patch.
+            _ => crate::fix::patch::live_refusal(obj, &fix.ops),
         };
         if let Some(reason) = reason {
             r.skipped.push(skip(reason));

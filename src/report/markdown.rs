@@ -64,6 +64,7 @@ struct View {
     objects: usize,
     findings: usize,
     risk_score: u32,
+    risk_meaning: &'static str,
     rules_run: usize,
     severities: Vec<Count>,
     areas: Vec<Count>,
@@ -211,7 +212,7 @@ struct TopRow {
     rule_md: String,
     object_md: String,
     location_md: String,
-    message: String,
+    message_md: String,
 }
 
 #[derive(Serialize)]
@@ -221,16 +222,17 @@ struct Group {
     findings: Vec<FindingView>,
 }
 
+/// One finding: a table row, and one line of evidence and fix under the table.
 #[derive(Serialize)]
 struct FindingView {
     rule: String,
-    name: String,
+    rule_md: String,
     object_md: String,
     location_md: String,
-    path_md: String,
-    message: String,
-    evidence: Vec<EvidenceRow>,
-    fix: Option<FixView>,
+    message_md: String,
+    fix_cell_md: String,
+    evidence_md: String,
+    fix_md: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -303,16 +305,6 @@ struct EvidenceRow {
 }
 
 #[derive(Serialize)]
-struct FixView {
-    title: String,
-    applicability: &'static str,
-    note: Option<String>,
-    manual: Option<String>,
-    patch_md: Option<String>,
-    cost: Option<String>,
-}
-
-#[derive(Serialize)]
 struct ErrorRow {
     location_md: String,
     message: String,
@@ -363,6 +355,7 @@ impl View {
             objects: s.objects,
             findings: s.findings,
             risk_score: s.risk_score,
+            risk_meaning: crate::audit::risk_meaning(s.risk_score),
             rules_run: audit.rules_run.len(),
             severities: Severity::ALL
                 .iter()
@@ -382,7 +375,7 @@ impl View {
                     rule_md: format!("{} {}", f.rule, code(&f.name, true)),
                     object_md: code(&f.object.to_string(), true),
                     location_md: location(f, true),
-                    message: f.message.clone(),
+                    message_md: inline(&f.message, true),
                 })
                 .collect(),
             groups: Severity::ALL
@@ -562,45 +555,73 @@ impl CostView {
 
 impl FindingView {
     fn of(f: &Finding) -> FindingView {
+        let mut evidence: Vec<String> =
+            f.evidence.iter().map(|e| format!("{} = {}", code(&e.path, false), code(&e.value, false))).collect();
+        if evidence.is_empty() {
+            evidence.push(format!("field {}", code(&f.location.path, false)));
+        }
         FindingView {
             rule: f.rule.clone(),
-            name: f.name.clone(),
-            object_md: code(&f.object.to_string(), false),
-            location_md: location(f, false),
-            path_md: code(&f.location.path, false),
-            message: f.message.clone(),
-            evidence: f
-                .evidence
-                .iter()
-                .map(|e| EvidenceRow { path_md: code(&e.path, false), value_md: code(&e.value, false) })
-                .collect(),
-            fix: f.fix.as_ref().map(|fix| FixView {
-                title: fix.title.clone(),
-                applicability: applicability_name(fix.applicability),
-                note: fix.note.clone(),
-                manual: fix.edit_error.clone(),
-                // The fix module's patch snippet reads as a partial manifest; without it, the
-                // operations themselves.
-                patch_md: match &fix.patch {
-                    Some(p) => Some(format!(
-                        "{}\n\nOn a live object:\n\n{}",
-                        fenced("yaml", &p.yaml),
-                        fenced("sh", &p.kubectl)
-                    )),
-                    None => (!fix.ops.is_empty()).then(|| fenced("yaml", &patch_yaml(&fix.ops))),
-                },
-                cost: f.cost.as_ref().map(|c| {
-                    let sign = if c.monthly_delta > 0.0 { "+" } else { "" };
-                    format!(
-                        "{sign}{} per month ({} → {})",
-                        crate::cost::money(&c.currency, c.monthly_delta),
-                        crate::cost::money(&c.currency, c.monthly_before),
-                        crate::cost::money(&c.currency, c.monthly_after)
-                    )
-                }),
+            rule_md: format!("{} {}", f.rule, code(&f.name, true)),
+            object_md: code(&f.object.to_string(), true),
+            location_md: location(f, true),
+            message_md: inline(&f.message, true),
+            fix_cell_md: f.fix.as_ref().map_or_else(String::new, |x| {
+                format!("{}: {}", applicability_name(x.applicability), inline(&x.title, true))
             }),
+            evidence_md: evidence.join("; "),
+            fix_md: f.fix.as_ref().map(|fix| fix_line(f, fix)),
         }
     }
+}
+
+/// A fix on one line: what it does, its cost, and how to apply it (`clustergpt fix` for a file,
+/// `kubectl patch` for a live object, or why Kubernetes would refuse the patch).
+fn fix_line(f: &Finding, fix: &crate::model::Fix) -> String {
+    let kind = applicability_name(fix.applicability);
+    let mut s = format!("Fix ({kind}): {}", inline(&fix.title, false));
+    if let Some(c) = &f.cost {
+        let sign = if c.monthly_delta > 0.0 { "+" } else { "" };
+        s.push_str(&format!(", {sign}{} per month", escape(&crate::cost::money(&c.currency, c.monthly_delta))));
+    }
+    if let Some(note) = &fix.note {
+        s.push_str(&format!(" ({})", inline(note, false)));
+    }
+    if let Some(why) = &fix.edit_error {
+        s.push_str(&format!("; not applied to the file automatically: {}", escape(why)));
+    } else if let (Some(file), false) =
+        (&f.location.file, fix.applicability == crate::model::Applicability::DisplayOnly)
+    {
+        let unsafe_flag = if fix.applicability == crate::model::Applicability::Unsafe { " --unsafe" } else { "" };
+        s.push_str(&format!(": {}", code(&format!("clustergpt fix {file} --select {}{unsafe_flag}", f.rule), false)));
+    }
+    match fix.patch.as_ref() {
+        Some(p) => match (&p.kubectl, &p.refused) {
+            (Some(k), _) if !k.contains('\n') => s.push_str(&format!("; live: {}", code(k, false))),
+            (_, Some(why)) => s.push_str(&format!("; live: {}", inline(why, false))),
+            _ => {}
+        },
+        None if !fix.ops.is_empty() && f.location.file.is_none() => {
+            s.push_str(&format!("; JSON patch: {}", code(&json_ops(&fix.ops), false)));
+        }
+        None => {}
+    }
+    s
+}
+
+/// A fix's operations as one-line RFC 6902 JSON.
+fn json_ops(ops: &[crate::model::FixOp]) -> String {
+    serde_json::to_string(ops).unwrap_or_default()
+}
+
+/// Text with `code` spans: the spans stay code, the rest is escaped. Unbalanced backticks are
+/// escaped as text.
+fn inline(s: &str, table: bool) -> String {
+    let parts: Vec<&str> = s.split('`').collect();
+    if parts.len().is_multiple_of(2) {
+        return escape(s);
+    }
+    parts.iter().enumerate().map(|(i, p)| if i % 2 == 1 { code(p, table) } else { escape(p) }).collect()
 }
 
 fn title(s: Severity) -> &'static str {

@@ -109,7 +109,7 @@ pub fn render(audit: &Audit, color: bool) -> String {
     }
     let _ = writeln!(
         out,
-        "{} {} finding{} in {} object{} from {}{}; risk score {}/100{}{}",
+        "{} {} finding{} in {} object{} from {}{}; risk score {}/100 ({}; higher is worse){}{}",
         p.bold("Summary:"),
         s.findings,
         plural(s.findings),
@@ -118,6 +118,7 @@ pub fn render(audit: &Audit, color: bool) -> String {
         clean(&read_from(s)),
         if counts.is_empty() { String::new() } else { format!(" ({})", counts.join(", ")) },
         s.risk_score,
+        crate::audit::risk_meaning(s.risk_score),
         problems,
         if audit.suppressed.is_empty() {
             String::new()
