@@ -617,6 +617,7 @@ fn make_finding(
         fix,
         cost: None,
         diagnosis,
+        rendered: obj.provenance.as_ref().map(|p| p.rendered.clone()),
     }
 }
 

@@ -415,7 +415,8 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<Status> {
         let paths = if a.paths.is_empty() { vec![PathBuf::from(".")] } else { a.paths.clone() };
         let mut stdin = std::io::stdin().lock();
         let filter = a.walk.filter(&config)?;
-        (source::load_paths_filtered(&paths, &mut stdin as &mut dyn Read, Limits::default(), &filter), today())
+        let render = config.render_options();
+        (source::load_rendered(&paths, &mut stdin as &mut dyn Read, Limits::default(), &filter, &render), today())
     };
     let opts = a.rules.run_options(day);
     timings.lap("read and parse");

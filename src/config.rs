@@ -61,6 +61,65 @@ pub struct Config {
     pub exclude: Vec<String>,
     /// Namespaces `remediate` may patch (`remediation: {namespaces: [...]}`); empty: any.
     pub remediation_namespaces: Vec<String>,
+    /// Rendering Kustomize and Helm targets (`render:`).
+    pub render: RenderSettings,
+}
+
+/// `render:`: which Kustomize and Helm targets are built, and how.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RenderSettings {
+    /// Find kustomizations and charts in the directories analysed (`discover`, default true).
+    pub discover: bool,
+    /// Longest a tool may run per target (`timeout_seconds`, default 120).
+    pub timeout_seconds: u64,
+    /// Targets listed explicitly (`targets`).
+    pub targets: Vec<RenderTarget>,
+}
+
+impl Default for RenderSettings {
+    fn default() -> RenderSettings {
+        RenderSettings { discover: true, timeout_seconds: 120, targets: Vec::new() }
+    }
+}
+
+/// One `render.targets` entry: a kustomization or chart directory.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RenderTarget {
+    /// Directory, relative to the config file.
+    pub path: PathBuf,
+    /// Helm values files, in order (relative to the config file).
+    pub values: Vec<PathBuf>,
+    /// Helm `--set` entries.
+    pub set: Vec<String>,
+    /// Helm release name.
+    pub release: Option<String>,
+    /// Helm release namespace.
+    pub namespace: Option<String>,
+}
+
+impl Config {
+    /// The render options: targets resolved against the config file's directory.
+    #[must_use]
+    pub fn render_options(&self) -> crate::source::render::RenderOptions {
+        let base = self.path.as_ref().and_then(|p| p.parent()).map(Path::to_path_buf).unwrap_or_default();
+        let at = |p: &PathBuf| if p.is_absolute() || base.as_os_str().is_empty() { p.clone() } else { base.join(p) };
+        crate::source::render::RenderOptions {
+            discover: self.render.discover,
+            timeout: std::time::Duration::from_secs(self.render.timeout_seconds),
+            targets: self
+                .render
+                .targets
+                .iter()
+                .map(|t| crate::source::render::Target {
+                    path: at(&t.path),
+                    values: t.values.iter().map(at).collect(),
+                    set: t.set.clone(),
+                    release: t.release.clone(),
+                    namespace: t.namespace.clone(),
+                })
+                .collect(),
+        }
+    }
 }
 
 impl Config {
@@ -173,10 +232,11 @@ pub fn parse(file: &str, text: &str) -> Result<Config, Vec<ConfigError>> {
                     }
                 }
             }
+            "render" => p.render(v, &mut cfg.render),
             other => p.err(
                 k,
                 &format!(
-                    "unknown key `{other}`; expected one of select, ignore, exclude, fail_on, severity, rules, exemptions, allow_annotation_exemptions, prices, cost, remediation"
+                    "unknown key `{other}`; expected one of select, ignore, exclude, fail_on, severity, rules, exemptions, allow_annotation_exemptions, prices, cost, remediation, render"
                 ),
             ),
         }
@@ -352,6 +412,52 @@ impl P<'_> {
                         "unknown price `{other}`; expected currency, cpu_hour, memory_gib_hour, gpu_hour, storage_gib_month, load_balancer_hour, storage_classes, instance_types"
                     ),
                 ),
+            }
+        }
+    }
+
+    fn render(&mut self, n: &Node, r: &mut RenderSettings) {
+        for (k, v) in self.map(n) {
+            match k.as_str().unwrap_or_default() {
+                "discover" => r.discover = self.boolean(v).unwrap_or(true),
+                "timeout_seconds" => match v.to_json().as_u64() {
+                    Some(s) if s > 0 => r.timeout_seconds = s,
+                    _ => self.err(v, "expected a whole number of seconds above 0, such as `120`"),
+                },
+                "targets" => {
+                    let NodeKind::Seq(items) = &v.kind else {
+                        if !is_null(v) {
+                            self.err(v, "`targets` must be a list of `{path: DIR}` entries");
+                        }
+                        continue;
+                    };
+                    for item in items {
+                        let mut t = RenderTarget::default();
+                        for (tk, tv) in self.map(item) {
+                            match tk.as_str().unwrap_or_default() {
+                                "path" => match tv.as_str() {
+                                    Some(p) => t.path = PathBuf::from(p),
+                                    None => self.err(tv, "expected a directory path"),
+                                },
+                                "values" => t.values = self.strings(tv).into_iter().map(PathBuf::from).collect(),
+                                "set" => t.set = self.strings(tv),
+                                "release" => t.release = tv.as_str().map(str::to_string),
+                                "namespace" => t.namespace = tv.as_str().map(str::to_string),
+                                other => self.err(
+                                    tk,
+                                    &format!("unknown render target key `{other}`; expected path, values, set, release, namespace"),
+                                ),
+                            }
+                        }
+                        if t.path.as_os_str().is_empty() {
+                            self.err(item, "a render target needs `path`");
+                        } else {
+                            r.targets.push(t);
+                        }
+                    }
+                }
+                other => self
+                    .err(k, &format!("unknown render setting `{other}`; expected discover, timeout_seconds, targets")),
             }
         }
     }
@@ -532,6 +638,32 @@ mod tests {
         let cfg = parse("t", TEMPLATE).unwrap_or_else(|e| panic!("{e:?}"));
         assert_eq!(cfg.prices, crate::cost::PriceModel::default());
         assert_eq!(cfg.cost, crate::cost::CostSettings::default());
+    }
+
+    #[test]
+    fn render_settings_parse_and_resolve_against_the_config_file() {
+        let text = "render:\n  discover: false\n  timeout_seconds: 30\n  targets:\n    - path: k8s/overlays/prod\n    - path: charts/api\n      values: [values-prod.yaml]\n      set: [image.tag=1.4]\n      release: api\n      namespace: prod\n";
+        let mut cfg = parse("c", text).unwrap_or_else(|e| panic!("{e:?}"));
+        assert!(!cfg.render.discover);
+        assert_eq!(cfg.render.targets[1].values, [PathBuf::from("values-prod.yaml")]);
+        assert_eq!(cfg.render.targets[1].set, ["image.tag=1.4"]);
+        assert_eq!(cfg.render.targets[1].release.as_deref(), Some("api"));
+        cfg.path = Some(PathBuf::from("repo/.clustergpt.yaml"));
+        let o = cfg.render_options();
+        assert_eq!((o.discover, o.timeout.as_secs()), (false, 30));
+        let dirs: Vec<&PathBuf> = o.targets.iter().map(|t| &t.path).collect();
+        assert_eq!(dirs, [&PathBuf::from("repo/k8s/overlays/prod"), &PathBuf::from("repo/charts/api")]);
+        assert_eq!(o.targets[1].values, [PathBuf::from("repo/values-prod.yaml")]);
+        let errors =
+            parse("c", "render:\n  targets:\n    - values: [a]\n  discovery: true\n").err().unwrap_or_default();
+        let lines: Vec<(u32, &str)> = errors.iter().map(|e| (e.line, e.message.as_str())).collect();
+        assert_eq!(
+            lines,
+            [
+                (3, "a render target needs `path`"),
+                (4, "unknown render setting `discovery`; expected discover, timeout_seconds, targets")
+            ]
+        );
     }
 
     #[test]

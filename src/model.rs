@@ -1,5 +1,6 @@
 //! The data model every part reads: objects with their origin, findings, fixes.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
@@ -216,6 +217,70 @@ pub struct Object {
     pub doc_range: Option<(usize, usize)>,
     /// The kind has no namespace (computed once: rules ask for it constantly).
     pub cluster_scoped: bool,
+    /// For an object rendered by Kustomize or Helm: the render and where each field is set.
+    pub provenance: Option<Arc<Provenance>>,
+}
+
+/// The render an object came from: the tool, the target (chart or kustomization directory) and
+/// the object's document in the rendered stream.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Rendered {
+    /// `kustomize` or `helm`.
+    pub tool: String,
+    /// The directory rendered, as given or found.
+    pub target: String,
+    /// Document index in the rendered output, from 0.
+    pub document: usize,
+}
+
+/// A place in an editable source file; `line` is `None` when no line can be proven.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourcePos {
+    /// File path (relative paths as the target was given).
+    pub file: String,
+    /// 1-based line.
+    pub line: Option<u32>,
+    /// 1-based column.
+    pub column: Option<u32>,
+}
+
+/// Where a rendered object's fields are set in the files people edit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Provenance {
+    /// The render.
+    pub rendered: Rendered,
+    /// The file the object as a whole comes from (resource file, template), with its first line.
+    pub object: Option<SourcePos>,
+    /// JSON pointer of a rendered field → where its value is set.
+    pub fields: BTreeMap<String, SourcePos>,
+}
+
+impl Provenance {
+    /// The editable source of a field: the deepest field on `pointer` that exists in `body` and
+    /// whose source is known (a missing field is reported where its nearest parent is set). A
+    /// field that exists but whose source is not proven gets the object's file with no line,
+    /// never another field's line.
+    #[must_use]
+    pub fn locate(&self, body: &Value, pointer: &str) -> Option<SourcePos> {
+        let mut prefixes = vec![String::new()];
+        for seg in crate::yaml::pointer_segments(pointer) {
+            let last = prefixes.last().cloned().unwrap_or_default();
+            prefixes.push(format!("{last}/{}", crate::yaml::escape_segment(&seg)));
+        }
+        for p in prefixes.iter().rev() {
+            if body.ptr(p).is_none() {
+                continue;
+            }
+            if let Some(pos) = self.fields.get(p) {
+                return Some(pos.clone());
+            }
+            // The field itself exists but where its value comes from is not proven.
+            if p.len() == pointer.len() && !p.is_empty() {
+                return self.object.as_ref().map(|o| SourcePos { line: None, column: None, ..o.clone() });
+            }
+        }
+        self.object.clone()
+    }
 }
 
 /// The location of a field in a file.
@@ -261,6 +326,7 @@ impl Object {
             spans: None,
             source: None,
             doc_range: None,
+            provenance: None,
         }
     }
 
@@ -309,9 +375,20 @@ impl Object {
         }
     }
 
-    /// Locates a field: the deepest existing node on `pointer`, reported at its key.
+    /// Locates a field: the deepest existing node on `pointer`, reported at its key. A rendered
+    /// object reports the editable source (resource, patch, values file), see [`Provenance`].
     #[must_use]
     pub fn locate(&self, pointer: &str) -> Location {
+        if let Some(p) = &self.provenance {
+            let pos = p.locate(&self.body, pointer);
+            return Location {
+                file: pos.as_ref().map(|s| s.file.clone()),
+                line: pos.as_ref().and_then(|s| s.line),
+                column: pos.as_ref().and_then(|s| s.column),
+                path: pointer.to_string(),
+                span: None,
+            };
+        }
         let mut loc = Location {
             file: self.file().map(str::to_string),
             line: None,
@@ -702,6 +779,10 @@ pub struct Finding {
     /// For live failures (area `diagnosis`): the class, hypotheses and their evidence.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub diagnosis: Option<Diagnosis>,
+    /// For an object rendered by Kustomize or Helm: the render it is in (`location` is then the
+    /// editable source).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rendered: Option<Rendered>,
 }
 
 /// A live failure, diagnosed from status and events: what fails, since when, how often, and the

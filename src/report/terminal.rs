@@ -260,6 +260,7 @@ fn plural(n: usize) -> &'static str {
 fn finding(out: &mut String, p: &Paint, f: &Finding) {
     let pos = match (f.location.line, f.location.column) {
         (Some(l), Some(c)) => format!("{l}:{c}"),
+        (Some(l), None) => l.to_string(),
         _ => String::from("-"),
     };
     let _ = writeln!(

@@ -20,6 +20,55 @@ pub fn is_kustomization(path: &Path) -> bool {
     path.file_name().and_then(|n| n.to_str()).is_some_and(|n| FILE_NAMES.contains(&n))
 }
 
+/// Everything a kustomization reads, as written (relative to its directory): resources and bases
+/// (files or directories), components, patch files, generator and replacement files. Remote
+/// resources (URLs) are left out. Text that does not parse lists nothing.
+#[must_use]
+pub fn references(text: &str) -> Vec<String> {
+    let Ok(docs) = yaml::parse_stream(text, Limits::default()) else { return Vec::new() };
+    let Some(root) = docs.into_iter().next().and_then(|d| d.root) else { return Vec::new() };
+    let items = |n: &Node, key: &str| -> Vec<Node> {
+        match n.get(key).map(|n| &n.kind) {
+            Some(NodeKind::Seq(items)) => items.clone(),
+            _ => Vec::new(),
+        }
+    };
+    let mut out = patch_paths(text);
+    for key in
+        ["resources", "bases", "components", "crds", "transformers", "generators", "validators", "configurations"]
+    {
+        out.extend(items(&root, key).iter().filter_map(Node::as_str).filter(|s| !s.contains('\n')).map(str::to_string));
+    }
+    for key in ["configMapGenerator", "secretGenerator"] {
+        for g in items(&root, key) {
+            for k in ["files", "envs"] {
+                // `files` entries may be `key=path`.
+                out.extend(
+                    items(&g, k).iter().filter_map(Node::as_str).map(|s| s.rsplit('=').next().unwrap_or(s).to_string()),
+                );
+            }
+            if let Some(e) = g.get("env").and_then(Node::as_str) {
+                out.push(e.to_string());
+            }
+        }
+    }
+    out.extend(items(&root, "replacements").iter().filter_map(|r| r.get("path")?.as_str().map(str::to_string)));
+    out.retain(|p| {
+        !p.trim().is_empty() && !p.contains("://") && !p.starts_with("git@") && !p.starts_with("github.com/")
+    });
+    out
+}
+
+/// Whether a kustomization is a `kind: Component` (only ever included by another one).
+#[must_use]
+pub fn is_component(text: &str) -> bool {
+    let Ok(docs) = yaml::parse_stream(text, Limits::default()) else { return false };
+    docs.into_iter()
+        .next()
+        .and_then(|d| d.root)
+        .is_some_and(|r| r.get("kind").and_then(Node::as_str) == Some("Component"))
+}
+
 /// The patch files a kustomization lists, as written (relative to its directory). Inline patches
 /// are not files and are left out; text that does not parse lists nothing.
 #[must_use]

@@ -9,8 +9,11 @@
 //! configuration, Kustomize patches) are listed as skipped, with what to do instead.
 
 pub mod filter;
+pub mod helm;
 mod json_stream;
 pub mod kustomize;
+pub mod provenance;
+pub mod render;
 mod walk;
 
 use std::io::Read;
@@ -135,7 +138,9 @@ pub fn collect_files(paths: &[PathBuf], filter: &Filter, errors: &mut Vec<InputE
     c.files.into_iter().filter(|f| patches.skipped(f).is_none()).collect()
 }
 
-/// Reads the given paths (`-` is stdin) into objects, honouring `.gitignore` in directory walks.
+/// Reads the given paths (`-` is stdin) into objects, honouring `.gitignore` in directory walks;
+/// files as they are (Kustomize patch files skipped). See [`load_rendered`] for building
+/// kustomizations and charts.
 pub fn load_paths(paths: &[PathBuf], stdin: &mut dyn Read, limits: Limits) -> Input {
     load_paths_filtered(paths, stdin, limits, &Filter::default())
 }
@@ -148,12 +153,150 @@ pub fn load_paths_filtered(paths: &[PathBuf], stdin: &mut dyn Read, limits: Limi
     input.errors.extend(walked.errors);
     input.skipped.extend(walked.skipped);
     let patches = kustomize::Patches::read(&walked.kustomizations);
-    let mut read: Vec<(String, Vec<u8>)> = Vec::with_capacity(walked.files.len());
+    let files: Vec<PathBuf> = walked
+        .files
+        .into_iter()
+        .filter(|f| match patches.skipped(f) {
+            Some(s) => {
+                input.skipped.push(s);
+                false
+            }
+            None => true,
+        })
+        .collect();
+    read_files(files, stdin, limits, &mut input);
+    input
+}
+
+/// Reads the given paths like [`load_paths`], but a directory holding a kustomization is built
+/// (only roots: a base an overlay includes is built through the overlay), and the files a
+/// kustomization reads are audited through the built objects, not on their own.
+pub fn load_rendered(
+    paths: &[PathBuf],
+    stdin: &mut dyn Read,
+    limits: Limits,
+    filter: &Filter,
+    opts: &render::RenderOptions,
+) -> Input {
+    use std::collections::BTreeSet;
+    let mut input = Input::default();
+    let walked = walk::collect(paths, filter);
+    input.errors.extend(walked.errors);
+    input.skipped.extend(walked.skipped);
+    let canon = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| provenance::lexical(p));
+    let mut dirs: Vec<PathBuf> = if opts.discover { walked.kustomize_dirs.clone() } else { Vec::new() };
+    // Listed targets inside the paths analysed (`analyze one/file.yaml` builds nothing else).
+    let given: Vec<PathBuf> = paths.iter().filter(|p| p.as_os_str() != "-").map(|p| canon(p)).collect();
+    let listed: Vec<&render::Target> =
+        opts.targets.iter().filter(|t| given.iter().any(|g| canon(&t.path).starts_with(g))).collect();
+    dirs.extend(listed.iter().filter(|t| kustomization_in(&t.path).is_some()).map(|t| t.path.clone()));
+    let mut by_canon: std::collections::BTreeMap<PathBuf, PathBuf> = std::collections::BTreeMap::new();
+    for d in dirs {
+        by_canon.entry(canon(&d)).or_insert(d);
+    }
+    // What each kustomization reads: those files are not audited alone, those directories are not roots.
+    let mut read_by: std::collections::BTreeMap<PathBuf, &PathBuf> = std::collections::BTreeMap::new();
+    let (mut read_dirs, mut components) = (BTreeSet::new(), BTreeSet::new());
+    for (c, d) in &by_canon {
+        let Some(k) = kustomization_in(d) else { continue };
+        read_by.entry(canon(&k)).or_insert(d);
+        let Ok(text) = std::fs::read_to_string(&k) else { continue };
+        if kustomize::is_component(&text) {
+            components.insert(c.clone());
+        }
+        for r in kustomize::references(&text) {
+            let p = canon(&d.join(r));
+            if p.is_dir() {
+                read_dirs.insert(p);
+            } else {
+                read_by.entry(p).or_insert(d);
+            }
+        }
+    }
+    // Charts: found ones with default values, listed ones with theirs.
+    let mut chart_targets: std::collections::BTreeMap<PathBuf, render::Target> = std::collections::BTreeMap::new();
+    if opts.discover {
+        for c in &walked.charts {
+            chart_targets
+                .entry(canon(c))
+                .or_insert_with(|| render::Target { path: c.clone(), ..render::Target::default() });
+        }
+    }
+    for t in listed.iter().filter(|t| t.path.join("Chart.yaml").is_file()) {
+        chart_targets.insert(canon(&t.path), (*t).clone());
+    }
+    let charts: Vec<PathBuf> = chart_targets.keys().cloned().collect();
+    let patches = kustomize::Patches::read(&walked.kustomizations);
+    let tool = render::kustomize_tool();
+    let mut files = Vec::new();
     for f in walked.files {
+        let c = canon(&f);
+        if charts.iter().any(|ch| c.starts_with(ch)) {
+            input.skipped.push(Skipped {
+                source: f.display().to_string(),
+                document: None,
+                line: None,
+                reason: format!(
+                    "part of a Helm chart; audit the rendered chart: `helm template {} | clustergpt analyze -`",
+                    f.parent().map_or_else(|| ".".to_string(), |p| p.display().to_string())
+                ),
+            });
+            continue;
+        }
+        if let Some(by) = read_by.get(&c) {
+            let dir = by.display();
+            input.skipped.push(Skipped {
+                source: f.display().to_string(),
+                document: None,
+                line: None,
+                reason: format!("read by the kustomization in {dir}; audited through the built output"),
+            });
+            continue;
+        }
         if let Some(s) = patches.skipped(&f) {
             input.skipped.push(s);
             continue;
         }
+        files.push(f);
+    }
+    read_files(files, stdin, limits, &mut input);
+    let helm = render::which("helm");
+    for t in chart_targets.values() {
+        match &helm {
+            Some(h) => render::helm(&t.path, h, t, opts, limits, &mut input),
+            None => input.errors.push(render::missing_helm(&t.path)),
+        }
+    }
+    for (c, d) in &by_canon {
+        if read_dirs.contains(c) {
+            continue;
+        }
+        if components.contains(c) {
+            input.skipped.push(Skipped {
+                source: d.display().to_string(),
+                document: None,
+                line: None,
+                reason: "a Kustomize component no kustomization here includes; it is built only as part of one"
+                    .to_string(),
+            });
+            continue;
+        }
+        match &tool {
+            Some(t) => render::kustomize(d, t, opts, limits, &mut input),
+            None => input.errors.push(render::missing_kustomize(d)),
+        }
+    }
+    input
+}
+
+/// The kustomization file in a directory, if any.
+fn kustomization_in(dir: &Path) -> Option<PathBuf> {
+    kustomize::FILE_NAMES.iter().map(|n| dir.join(n)).find(|p| p.is_file())
+}
+
+fn read_files(files: Vec<PathBuf>, stdin: &mut dyn Read, limits: Limits, input: &mut Input) {
+    let mut read: Vec<(String, Vec<u8>)> = Vec::with_capacity(files.len());
+    for f in files {
         let name = f.display().to_string();
         let bytes = if name == "-" {
             let mut buf = Vec::new();
@@ -178,7 +321,6 @@ pub fn load_paths_filtered(paths: &[PathBuf], stdin: &mut dyn Read, limits: Limi
         input.skipped.extend(p.skipped);
         input.files += p.files;
     }
-    input
 }
 
 /// A file to parse: its position in the input order, name and bytes.

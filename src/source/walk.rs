@@ -20,6 +20,10 @@ pub(crate) struct Collected {
     /// Kustomization files in the walked directories and next to files given by name, which say
     /// which files are patches.
     pub kustomizations: Vec<PathBuf>,
+    /// Directories (walked, not named files' directories) that hold a kustomization.
+    pub kustomize_dirs: Vec<PathBuf>,
+    /// Directories that hold a Helm chart (`Chart.yaml` and `templates/`).
+    pub charts: Vec<PathBuf>,
     /// Paths that could not be read.
     pub errors: Vec<InputError>,
     /// Links not followed (loops) and files or directories reached twice.
@@ -201,7 +205,13 @@ impl Walker<'_> {
                 continue;
             }
             if kustomize::FILE_NAMES.contains(&name.as_str()) {
+                if !self.out.kustomizations.iter().any(|k| k.parent() == Some(dir)) {
+                    self.out.kustomize_dirs.push(dir.to_path_buf());
+                }
                 self.out.kustomizations.push(p.clone());
+            }
+            if name == "Chart.yaml" && dir.join("templates").is_dir() {
+                self.out.charts.push(dir.to_path_buf());
             }
             if is_dir {
                 self.dir(&p);
