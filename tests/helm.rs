@@ -156,7 +156,7 @@ fn live_helm_template_matches_the_recording() {
         ..render::RenderOptions::default()
     };
     check(&source::load_rendered(
-        &[c.clone()],
+        std::slice::from_ref(&c),
         &mut std::io::empty(),
         Limits::default(),
         &source::filter::Filter::default(),

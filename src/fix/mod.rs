@@ -322,8 +322,12 @@ fn json_style(doc_text: &str) -> Option<edit::FileStyle> {
 /// The line suggestion for a fix, computed on the object's document alone (files can be large),
 /// and for a List item on the item alone.
 fn document_suggestion(obj: &Object, i: usize, fix: &Fix, cursor: &mut Cursor) -> Result<Option<Suggestion>, String> {
-    // Live and snapshot objects have no file to edit: their fix is the patch alone.
+    // Live and snapshot objects have no file to edit: their fix is the patch alone. So are built
+    // (Kustomize, Helm) objects for now: their text is the tool's output, not a file to edit.
     let Origin::File { prefix, .. } = &obj.origin else { return Ok(None) };
+    if obj.provenance.is_some() {
+        return Ok(None);
+    }
     let (Some(src), Some((a, b))) = (&obj.source, obj.doc_range) else {
         return Err("the object was not read from a file".to_string());
     };
