@@ -271,7 +271,13 @@ fn finding(out: &mut String, p: &Paint, f: &Finding) {
         p.bold(&format!("{} {}", f.rule, f.name)),
         clean(&f.message)
     );
-    let _ = writeln!(out, "           {}", p.dim(&clean(&format!("{} at {}", f.object, f.location.path))));
+    // The full `path:line:col` makes the line clickable in editors' terminals.
+    let at = match (&f.location.file, f.location.line, f.location.column) {
+        (Some(file), Some(l), Some(c)) => format!("{file}:{l}:{c}  "),
+        (Some(file), Some(l), None) => format!("{file}:{l}  "),
+        _ => String::new(),
+    };
+    let _ = writeln!(out, "           {}", p.dim(&clean(&format!("{at}{} at {}", f.object, f.location.path))));
     if let Some(fix) = &f.fix {
         let cost = f
             .cost
