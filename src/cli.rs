@@ -424,7 +424,10 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<Status> {
     timings.lap("audit (graph, rules, cost)");
     if !a.manifests.is_empty() {
         let filter = a.walk.filter(&config)?;
-        let manifests = source::load_paths_filtered(&a.manifests, &mut std::io::empty(), Limits::default(), &filter);
+        // Kustomize overlays and charts are built, so a diagnosis links to the patch or values
+        // line that sets the field (their provenance), not to a temporary render.
+        let render = config.render_options();
+        let manifests = source::load_rendered(&a.manifests, &mut std::io::empty(), Limits::default(), &filter, &render);
         audit.errors.extend(manifests.errors.iter().cloned());
         crate::link::link(&mut audit, &objects, &manifests.objects);
     }

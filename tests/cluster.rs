@@ -662,6 +662,21 @@ fn log_requests(log: &[Logged]) -> Vec<&Logged> {
 }
 
 #[test]
+fn a_server_ignoring_log_limits_has_the_tail_of_its_stream_classified() {
+    let h = crashing_shop();
+    h.fake.with(|s| {
+        s.ignore_log_limits = true;
+        // 3 MiB of chatter, then the line that says why it crashed.
+        let mut log = "INFO request served in 3ms\n".repeat(3 * 1024 * 1024 / 26);
+        log.push_str("panic: runtime error: index out of range [3] with length 3\n");
+        s.previous_logs.insert("shop/api-1/api".to_string(), log);
+    });
+    let read = h.read(&Options { logs: true, ..h.options() }).pop().expect("one cluster");
+    let api = read.logs.iter().find(|l| l.pod == "api-1").expect("api-1 classified");
+    assert_eq!(api.found.class.as_str(), "panic");
+}
+
+#[test]
 fn logs_of_crashing_containers_become_hypotheses_with_one_redacted_line() {
     let h = crashing_shop();
     let read = h.read(&Options { logs: true, ..h.options() }).pop().expect("one cluster");

@@ -467,3 +467,27 @@ fn hostile_status_values_do_not_break_a_diagnosis() {
     let f = only(&a, "image-pull");
     assert_eq!(f.diagnosis.as_ref().map(|d| d.count), Some(u64::MAX));
 }
+
+#[test]
+fn a_diagnosis_links_through_a_kustomize_overlay_to_the_patch_line_that_sets_the_limit() {
+    if std::process::Command::new("kubectl").args(["version", "--client"]).output().is_err() {
+        eprintln!("skipping: kubectl (for `kubectl kustomize`) is not on PATH");
+        return;
+    }
+    let dir = fixtures().join("link-kustomize");
+    let dump = dir.join("dump.json").display().to_string();
+    let overlay = dir.join("k8s/overlays/prod").display().to_string();
+    let (code, json, err) = binary(
+        &["analyze", "--no-config", "--select", "diagnosis", "--format", "json", &dump, "--manifests", &overlay],
+        "",
+    );
+    assert_eq!(code, Some(0), "{err}");
+    let v: serde_json::Value = serde_json::from_str(&json).expect("json");
+    let f = v["findings"].as_array().into_iter().flatten().find(|f| f["rule"] == "DIA001").expect("DIA001");
+    let m = &f["diagnosis"]["manifest"];
+    // The built object is `prod-api` in `shop`; the 256Mi limit comes from the overlay's patch.
+    assert_eq!(m["object"]["name"], "prod-api", "{m}");
+    assert!(m["location"]["file"].as_str().is_some_and(|p| p.ends_with("overlays/prod/memory.yaml")), "{m}");
+    assert_eq!(m["location"]["line"], 13, "the patch's limits.memory line: {m}");
+    assert_eq!(m["fix"]["title"], "Raise limits.memory of container app to 384Mi");
+}

@@ -582,6 +582,9 @@ async fn read_logs(
     (logs, gaps)
 }
 
+/// The most of one log body read when the server ignores the limits sent with the request.
+const MAX_STREAM: usize = 8 * 1024 * 1024;
+
 /// One previous-container log tail, bounded in lines and bytes, classified as soon as it arrives;
 /// the text itself is dropped here.
 async fn previous_log(client: &Client, namespace: &str, pod: &str, container: &str) -> LogResult {
@@ -598,7 +601,22 @@ async fn previous_log(client: &Client, namespace: &str, pod: &str, container: &s
     let failed = |reason: &str, message: String| (reason.to_string(), message);
     let res = client.send(req.map(kube::client::Body::from)).await.map_err(|e| failed("error", e.to_string()))?;
     let status = res.status();
-    let bytes = res.into_body().collect_bytes().await.map_err(|e| failed("error", e.to_string()))?;
+    // Read frame by frame, keeping only the last MAX_BYTES: memory stays bounded even when a
+    // server ignores `limitBytes` and `tailLines`, and reading stops after MAX_STREAM.
+    let mut body = res.into_body();
+    let (mut bytes, mut total) = (Vec::new(), 0usize);
+    while let Some(frame) = http_body_util::BodyExt::frame(&mut body).await {
+        let frame = frame.map_err(|e| failed("error", e.to_string()))?;
+        let Ok(data) = frame.into_data() else { continue };
+        total += data.len();
+        bytes.extend_from_slice(&data);
+        if bytes.len() > 2 * log_classes::MAX_BYTES {
+            bytes.drain(..bytes.len() - log_classes::MAX_BYTES);
+        }
+        if total > MAX_STREAM {
+            break;
+        }
+    }
     if !status.is_success() {
         let message = serde_json::from_slice::<kube::core::Status>(&bytes).map(|s| s.message).unwrap_or_default();
         return Err(match status.as_u16() {

@@ -87,6 +87,8 @@ pub struct State {
     /// real server answers for a container that has no previous instance. `pods/log` in
     /// `forbidden` answers 403.
     pub previous_logs: BTreeMap<String, String>,
+    /// Answer log requests whole, as a server that ignores `tailLines` and `limitBytes` would.
+    pub ignore_log_limits: bool,
     /// A dry-run-rejecting webhook's name: every `dryRun=All` PATCH gets 400.
     pub dry_run_webhook: Option<String>,
     /// Every PATCH gets this status code and message (409, 422).
@@ -172,6 +174,9 @@ fn pod_log(st: &State, ns: &str, pod: &str, query: &BTreeMap<String, String>) ->
         }
     };
     let lines: Vec<&str> = text.lines().collect();
+    if st.ignore_log_limits {
+        return ResponseTemplate::new(200).set_body_raw(text.into_bytes(), "text/plain");
+    }
     let tail: usize = query.get("tailLines").and_then(|n| n.parse().ok()).unwrap_or(lines.len());
     let mut body = lines[lines.len().saturating_sub(tail)..].join("\n").into_bytes();
     // Bytes, as the real server cuts: possibly inside a character.
@@ -531,6 +536,7 @@ impl FakeCluster {
             unavailable: BTreeMap::new(),
             log: Vec::new(),
             previous_logs: BTreeMap::new(),
+            ignore_log_limits: false,
             dry_run_webhook: None,
             patch_fail: None,
             rollouts: Vec::new(),
