@@ -88,21 +88,43 @@ fn identity(o: &Object) -> (String, String, Option<String>, String) {
     (o.group().to_string(), o.kind.clone(), o.effective_namespace().map(str::to_string), o.name.clone())
 }
 
+/// The manifest a live object was deployed from: the one object of the same (group, kind,
+/// namespace, name); a manifest without a namespace counts when no other names one. When several
+/// match (the same object in several folders: regions, overlays), the one whose containers run
+/// the live images wins; if that does not single one out, there is no link: a wrong line is worse
+/// than none.
 fn find_manifest<'a>(live: &Object, manifests: &'a [Object]) -> Option<&'a Object> {
     let (group, kind, ns, name) = identity(live);
     let same = |m: &&Object| api_group(&m.api_version) == group && m.kind == kind && m.name == name;
-    if let Some(m) = manifests
+    let mut candidates: Vec<&Object> = manifests
         .iter()
         .filter(same)
-        .find(|m| m.namespace.is_some() && m.effective_namespace().map(str::to_string) == ns)
-    {
-        return Some(m);
+        .filter(|m| m.namespace.is_some() && m.effective_namespace().map(str::to_string) == ns)
+        .collect();
+    if candidates.is_empty() {
+        candidates = manifests.iter().filter(same).filter(|m| m.namespace.is_none()).collect();
     }
-    let unset: Vec<&Object> = manifests.iter().filter(same).filter(|m| m.namespace.is_none()).collect();
-    match unset[..] {
+    match candidates[..] {
+        [] => None,
         [one] => Some(one),
-        _ => None,
+        _ => {
+            let live_images = images(live);
+            let mut same_images = candidates.into_iter().filter(|m| images(m) == live_images);
+            match (same_images.next(), same_images.next()) {
+                (Some(one), None) => Some(one),
+                _ => None,
+            }
+        }
     }
+}
+
+/// Container name → image of an object's pod template, for telling copies of one object apart.
+fn images(o: &Object) -> Vec<(String, String)> {
+    let Some(w) = Workload::template(o) else { return Vec::new() };
+    let mut v: Vec<(String, String)> =
+        w.containers().map(|c| (c.name().to_string(), c.image().unwrap_or_default().to_string())).collect();
+    v.sort();
+    v
 }
 
 /// The manifest's pointer for a live pointer: the same container by name (manifests may order

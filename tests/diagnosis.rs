@@ -491,3 +491,32 @@ fn a_diagnosis_links_through_a_kustomize_overlay_to_the_patch_line_that_sets_the
     assert_eq!(m["location"]["line"], 13, "the patch's limits.memory line: {m}");
     assert_eq!(m["fix"]["title"], "Raise limits.memory of container app to 384Mi");
 }
+
+#[test]
+fn the_same_object_in_two_region_folders_links_to_the_copy_running_the_live_image_or_to_none() {
+    let dump = fixtures().join("link/dump.json").display().to_string();
+    let dir = fixtures().join("link-regions");
+    let link_of = |k8s: &std::path::Path| -> serde_json::Value {
+        let k8s = k8s.display().to_string();
+        let (code, json, err) = binary(
+            &["analyze", "--no-config", "--select", "DIA001", "--format", "json", &dump, "--manifests", &k8s],
+            "",
+        );
+        assert_eq!(code, Some(0), "{err}");
+        let v: serde_json::Value = serde_json::from_str(&json).expect("json");
+        v["findings"][0]["diagnosis"]["manifest"].clone()
+    };
+    // eu runs the live image (1.4.2), us an older one: eu, whatever the walk order.
+    let m = link_of(&dir.join("k8s"));
+    assert!(m["location"]["file"].as_str().is_some_and(|p| p.ends_with("k8s/eu/deployment.yaml")), "{m}");
+    assert_eq!(m["location"]["line"], 28, "{m}");
+
+    // Two copies that both run the live image: no way to tell, so no link rather than a guess.
+    let tmp = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("tmp");
+    for region in ["eu", "us"] {
+        std::fs::create_dir_all(tmp.path().join(region)).expect("mkdir");
+        std::fs::copy(dir.join("k8s/eu/deployment.yaml"), tmp.path().join(region).join("deployment.yaml"))
+            .expect("copy");
+    }
+    assert!(link_of(tmp.path()).is_null());
+}
