@@ -357,18 +357,7 @@ fn parse_formats<F>(
     Ok(out)
 }
 
-/// Writes rendered output to its file, or to stdout.
-fn write_output(path: Option<&PathBuf>, text: &str) -> anyhow::Result<()> {
-    match path {
-        Some(p) => std::fs::write(p, text).with_context(|| format!("cannot write {}", p.display()))?,
-        None => {
-            let mut out = std::io::stdout().lock();
-            out.write_all(text.as_bytes())?;
-            out.flush()?;
-        }
-    }
-    Ok(())
-}
+use crate::settings::write_output;
 
 /// Writes a document through `write` to a file (buffered) or stdout.
 fn stream_output(

@@ -72,6 +72,23 @@ impl RuleSelection {
     }
 }
 
+/// Writes rendered output to its file, or to stdout.
+///
+/// # Errors
+/// When the file or stdout cannot be written.
+pub fn write_output(path: Option<&PathBuf>, text: &str) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    match path {
+        Some(p) => std::fs::write(p, text).with_context(|| format!("cannot write {}", p.display()))?,
+        None => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(text.as_bytes())?;
+            out.flush()?;
+        }
+    }
+    Ok(())
+}
+
 /// Which files a directory walk leaves out: shared by every command that reads paths.
 #[derive(Debug, Clone, Default, Args)]
 pub struct WalkFilter {

@@ -115,8 +115,7 @@ pub fn live_refusal(obj: &Object, ops: &[FixOp]) -> Option<String> {
         // Only the storage request may grow; every other field of a claim's spec is fixed.
         "PersistentVolumeClaim" => {
             if let Some(p) = paths.iter().find(|p| p.starts_with("/spec/") && !p.starts_with("/spec/resources")) {
-                let field = p.trim_start_matches('/').split('/').take(2).collect::<Vec<_>>().join(".");
-                return recreate(&field);
+                return recreate(&top_field(p));
             }
         }
         "Service" => {
@@ -137,7 +136,7 @@ pub fn live_refusal(obj: &Object, ops: &[FixOp]) -> Option<String> {
                     || p.starts_with("/spec/schedulingGates")
             };
             if let Some(p) = paths.iter().find(|p| p.starts_with("/spec/") && !mutable(p)) {
-                let field = p.trim_start_matches('/').split('/').take(2).collect::<Vec<_>>().join(".");
+                let field = top_field(p);
                 return Some(format!(
                     "`{field}` of a running Pod cannot be changed: change the controller that creates it, or recreate the Pod from the fixed manifest"
                 ));
@@ -264,6 +263,11 @@ pub fn shell_quote(s: &str) -> String {
     } else {
         format!("'{}'", s.replace('\'', r"'\''"))
     }
+}
+
+/// `/spec/storageClassName/x` → `spec.storageClassName`: the field named in a refusal.
+fn top_field(pointer: &str) -> String {
+    pointer.trim_start_matches('/').split('/').take(2).collect::<Vec<_>>().join(".")
 }
 
 #[cfg(test)]

@@ -577,14 +577,7 @@ fn write_reports(
             Format::Json => serde_json::to_string_pretty(audit)? + "\n",
             _ => crate::report::markdown::render(audit)?,
         };
-        match path {
-            Some(p) => std::fs::write(p, text).with_context(|| format!("cannot write {}", p.display()))?,
-            None => {
-                let mut o = std::io::stdout().lock();
-                o.write_all(text.as_bytes())?;
-                o.flush()?;
-            }
-        }
+        crate::settings::write_output(path.as_ref(), &text)?;
     }
     Ok(())
 }

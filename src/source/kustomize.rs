@@ -6,9 +6,10 @@
 //! are listed as skipped; the built output is what to audit. Kustomize itself is not run here.
 
 use std::collections::BTreeMap;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 use super::Skipped;
+use super::provenance::lexical;
 use crate::yaml::{self, Limits, Node, NodeKind};
 
 /// The file names Kustomize reads a kustomization from.
@@ -184,25 +185,6 @@ impl Patches {
             ),
         })
     }
-}
-
-/// `a/./b/../c` → `a/c`, without touching the filesystem.
-fn lexical(p: &Path) -> PathBuf {
-    let mut out: Vec<Component<'_>> = Vec::new();
-    for c in p.components() {
-        match c {
-            Component::CurDir => {}
-            Component::ParentDir => match out.last() {
-                Some(Component::Normal(_)) => {
-                    out.pop();
-                }
-                Some(Component::RootDir | Component::Prefix(_)) => {}
-                _ => out.push(c),
-            },
-            c => out.push(c),
-        }
-    }
-    out.iter().collect()
 }
 
 #[cfg(test)]
