@@ -5,7 +5,10 @@
 //! Matching is by (API group, kind, namespace, name), with the Argo CD tracking id
 //! (`argocd.argoproj.io/tracking-id: app:group/Kind:ns/name`) taking precedence when the live object
 //! has one; a manifest without a namespace (set at deploy time by Kustomize, Helm or `kubectl -n`)
-//! matches by group, kind and name when exactly one manifest object does. Pure: no I/O.
+//! matches by group, kind and name when exactly one manifest object does. When several copies
+//! match, GitOps hints on the live object pick one: the Flux `Kustomization` or `HelmRelease` that
+//! applied it names the path it was built from. A Helm release installed under another name than
+//! the one the chart was rendered with here is matched through its instance label. Pure: no I/O.
 
 use serde_json::Value;
 
@@ -90,19 +93,29 @@ fn identity(o: &Object) -> (String, String, Option<String>, String) {
 
 /// The manifest a live object was deployed from: the one object of the same (group, kind,
 /// namespace, name); a manifest without a namespace counts when no other names one. When several
-/// match (the same object in several folders: regions, overlays), the one whose containers run
-/// the live images wins; if that does not single one out, there is no link: a wrong line is worse
-/// than none.
+/// match (the same object in several folders: regions, overlays), the GitOps hints decide, then
+/// the copy whose containers run the live images; if that does not single one out, there is no
+/// link: a wrong line is worse than none.
 fn find_manifest<'a>(live: &Object, manifests: &'a [Object]) -> Option<&'a Object> {
     let (group, kind, ns, name) = identity(live);
-    let same = |m: &&Object| api_group(&m.api_version) == group && m.kind == kind && m.name == name;
-    let mut candidates: Vec<&Object> = manifests
-        .iter()
-        .filter(same)
-        .filter(|m| m.namespace.is_some() && m.effective_namespace().map(str::to_string) == ns)
-        .collect();
-    if candidates.is_empty() {
-        candidates = manifests.iter().filter(same).filter(|m| m.namespace.is_none()).collect();
+    let same_kind = |m: &&Object| api_group(&m.api_version) == group && m.kind == kind;
+    let same_ns = |m: &&Object| m.namespace.is_some() && m.effective_namespace().map(str::to_string) == ns;
+    let by_name = |name: &dyn Fn(&Object) -> bool| -> Vec<&'a Object> {
+        let named: Vec<&Object> = manifests.iter().filter(same_kind).filter(|m| name(m)).collect();
+        let scoped: Vec<&Object> = named.iter().copied().filter(same_ns).collect();
+        if scoped.is_empty() { named.into_iter().filter(|m| m.namespace.is_none()).collect() } else { scoped }
+    };
+    let mut candidates = by_name(&|m: &Object| m.name == name);
+    if candidates.is_empty()
+        && let Some(release) = helm_release(live)
+    {
+        candidates = by_name(&|m: &Object| renamed_release(m, release, &name));
+    }
+    if candidates.len() > 1 {
+        let applied_from = gitops_paths(live, manifests);
+        if !applied_from.is_empty() {
+            candidates.retain(|m| applied_from.iter().any(|p| under(&source_dir(m), p)));
+        }
     }
     match candidates[..] {
         [] => None,
@@ -116,6 +129,74 @@ fn find_manifest<'a>(live: &Object, manifests: &'a [Object]) -> Option<&'a Objec
             }
         }
     }
+}
+
+/// The Helm release a live object belongs to (`helm install`, Flux's helm-controller, Argo CD's
+/// Helm source all set the release annotation; older charts only the instance label).
+fn helm_release(live: &Object) -> Option<&str> {
+    live.annotation("meta.helm.sh/release-name").or_else(|| {
+        let labels = live.labels()?;
+        let managed = labels.get("app.kubernetes.io/managed-by").and_then(Value::as_str) == Some("Helm");
+        managed.then(|| labels.get("app.kubernetes.io/instance").and_then(Value::as_str)).flatten()
+    })
+}
+
+/// A manifest rendered from a chart under another release name (`helm template` here, `helm
+/// install prod` there): its name with its own release replaced by the live one is the live name,
+/// and it comes from the same chart.
+fn renamed_release(m: &Object, live_release: &str, live_name: &str) -> bool {
+    let label = |o: &Object, k: &str| o.labels().and_then(|l| l.get(k)).and_then(Value::as_str).map(str::to_string);
+    let Some(ours) = label(m, "app.kubernetes.io/instance") else { return false };
+    if label(m, "app.kubernetes.io/managed-by").as_deref() != Some("Helm") || ours.is_empty() {
+        return false;
+    }
+    m.name.replacen(&ours, live_release, 1) == live_name
+}
+
+/// Repository paths the live object was applied from, by the Flux objects among the manifests
+/// that its labels name: a `Kustomization`'s `spec.path`, a `HelmRelease`'s chart path.
+fn gitops_paths(live: &Object, manifests: &[Object]) -> Vec<Vec<String>> {
+    let Some(labels) = live.labels() else { return Vec::new() };
+    let label = |k: &str| labels.get(k).and_then(Value::as_str);
+    let mut paths = Vec::new();
+    for (group, kind, pointer) in [
+        ("kustomize.toolkit.fluxcd.io", "Kustomization", "/spec/path"),
+        ("helm.toolkit.fluxcd.io", "HelmRelease", "/spec/chart/spec/chart"),
+    ] {
+        let Some(name) = label(&format!("{group}/name")) else { continue };
+        let ns = label(&format!("{group}/namespace"));
+        for f in manifests.iter().filter(|m| api_group(&m.api_version) == group && m.kind == kind && m.name == name) {
+            if ns.is_some_and(|ns| f.effective_namespace() != Some(ns)) {
+                continue;
+            }
+            if let Some(path) = f.get(pointer).and_then(Value::as_str) {
+                paths.push(components(path));
+            }
+        }
+    }
+    paths.retain(|p| !p.is_empty());
+    paths
+}
+
+/// The directory a manifest was built from: the rendered target, else its file's folder.
+fn source_dir(m: &Object) -> Vec<String> {
+    if let Some(p) = &m.provenance {
+        return components(&p.rendered.target);
+    }
+    let mut c = components(m.file().unwrap_or_default());
+    c.pop();
+    c
+}
+
+/// Normal path components (`.` and empty ones dropped), for comparing paths given from different roots.
+fn components(path: &str) -> Vec<String> {
+    path.split(['/', '\\']).filter(|c| !c.is_empty() && *c != ".").map(str::to_string).collect()
+}
+
+/// `dir` is `path` or below it, where `path` is relative to a repository root that `dir` (relative
+/// to wherever the user ran us) may have as any prefix.
+fn under(dir: &[String], path: &[String]) -> bool {
+    (0..dir.len()).any(|i| dir[i..].starts_with(path))
 }
 
 /// Container name → image of an object's pod template, for telling copies of one object apart.
@@ -293,6 +374,74 @@ mod tests {
             serde_json::json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "shop"}}),
             "d",
         );
+        assert!(find_manifest(&other, &ms).is_none());
+    }
+
+    fn deploy(name: &str, ns: Option<&str>, labels: Value, annotations: Value, file: &str) -> Object {
+        let mut meta = serde_json::json!({"name": name, "labels": labels, "annotations": annotations});
+        if let Some(ns) = ns {
+            meta["namespace"] = ns.into();
+        }
+        obj(serde_json::json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta}), file)
+    }
+
+    #[test]
+    fn a_flux_kustomization_picks_the_copy_under_its_path() {
+        let flux = |name: &str, path: &str| {
+            obj(
+                serde_json::json!({"apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
+                    "metadata": {"name": name, "namespace": "flux-system"}, "spec": {"path": path}}),
+                "repo/clusters/flux.yaml",
+            )
+        };
+        let none = serde_json::json!({});
+        let ms = [
+            flux("apps-eu", "./k8s/eu"),
+            flux("apps-us", "./k8s/us/"),
+            deploy("api", None, none.clone(), none.clone(), "repo/k8s/eu/api.yaml"),
+            deploy("api", None, none.clone(), none.clone(), "repo/k8s/us/api.yaml"),
+            deploy("api", None, none.clone(), none.clone(), "repo/k8s/usa/api.yaml"),
+        ];
+        let live = |ks: &str, ns: &str| {
+            deploy(
+                "api",
+                Some("shop"),
+                serde_json::json!({"kustomize.toolkit.fluxcd.io/name": ks, "kustomize.toolkit.fluxcd.io/namespace": ns}),
+                none.clone(),
+                "dump.json",
+            )
+        };
+        assert_eq!(
+            find_manifest(&live("apps-us", "flux-system"), &ms).and_then(Object::file),
+            Some("repo/k8s/us/api.yaml")
+        );
+        assert_eq!(
+            find_manifest(&live("apps-eu", "flux-system"), &ms).and_then(Object::file),
+            Some("repo/k8s/eu/api.yaml")
+        );
+        // The Kustomization named in another namespace, or not among the manifests: no guess.
+        assert!(find_manifest(&live("apps-us", "elsewhere"), &ms).is_none());
+        assert!(find_manifest(&live("apps-asia", "flux-system"), &ms).is_none());
+    }
+
+    #[test]
+    fn a_helm_release_installed_under_another_name_matches_the_chart_rendered_here() {
+        let helm = |instance: &str| serde_json::json!({"app.kubernetes.io/instance": instance, "app.kubernetes.io/managed-by": "Helm"});
+        let none = serde_json::json!({});
+        // `helm template api charts/api` here; `helm install prod-api charts/api` there.
+        let ms = [deploy("api-web", None, helm("api"), none.clone(), "charts/api/templates/deployment.yaml")];
+        let live = deploy(
+            "prod-api-web",
+            Some("shop"),
+            helm("prod-api"),
+            serde_json::json!({"meta.helm.sh/release-name": "prod-api"}),
+            "d",
+        );
+        assert_eq!(find_manifest(&live, &ms).map(|m| m.name.as_str()), Some("api-web"));
+        // Without Helm's marks the names are simply different objects.
+        let plain = deploy("prod-api-web", Some("shop"), none.clone(), none.clone(), "d");
+        assert!(find_manifest(&plain, &ms).is_none());
+        let other = deploy("prod-api-worker", Some("shop"), helm("prod-api"), none, "d");
         assert!(find_manifest(&other, &ms).is_none());
     }
 }

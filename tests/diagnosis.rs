@@ -520,3 +520,17 @@ fn the_same_object_in_two_region_folders_links_to_the_copy_running_the_live_imag
     }
     assert!(link_of(tmp.path()).is_null());
 }
+
+#[test]
+fn identical_region_copies_are_told_apart_by_the_flux_kustomization_that_applied_the_object() {
+    let dir = fixtures().join("link-flux");
+    let (dump, k8s) = (dir.join("dump.json").display().to_string(), dir.join("repo").display().to_string());
+    let (code, json, err) =
+        binary(&["analyze", "--no-config", "--select", "DIA001", "--format", "json", &dump, "--manifests", &k8s], "");
+    assert_eq!(code, Some(0), "{err}");
+    let v: serde_json::Value = serde_json::from_str(&json).expect("json");
+    let m = &v["findings"][0]["diagnosis"]["manifest"];
+    // The live Deployment carries `kustomize.toolkit.fluxcd.io/name: apps-us`, whose path is ./k8s/us.
+    assert!(m["location"]["file"].as_str().is_some_and(|p| p.ends_with("k8s/us/deployment.yaml")), "{m}");
+    assert_eq!(m["location"]["line"], 28, "{m}");
+}
