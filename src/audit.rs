@@ -262,9 +262,10 @@ pub fn run_with_objects(input: Input, config: &Config, opts: &RunOptions) -> (Au
 
 /// The engine over an explicit list of rules.
 fn run_rules(input: Input, config: &Config, opts: &RunOptions, selected: &[&'static dyn Rule]) -> (Audit, Vec<Object>) {
-    let Input { objects, mut errors, mut skipped, files, gaps, usage, logs } = input;
+    let Input { objects, mut errors, mut skipped, files, gaps, usage, logs, history } = input;
     let graph = Graph::build(&objects);
-    let cx = Context::new(&objects, &graph, &config.rules).with_logs(&logs).with_selected(selected);
+    let cx =
+        Context::new(&objects, &graph, &config.rules).with_logs(&logs).with_history(&history).with_selected(selected);
     let duplicate = duplicates(&objects, &mut skipped);
     // Rules are pure and read shared data: check slices of the objects on every core, then merge
     // in object order (the findings are sorted afterwards anyway).
@@ -381,7 +382,10 @@ fn run_rules(input: Input, config: &Config, opts: &RunOptions, selected: &[&'sta
             relations: graph.edge_counts(),
         },
         summary,
-        cost: crate::cost::Estimator::new(&objects, &graph, &config.prices, &config.cost).with_usage(&usage).report(),
+        cost: crate::cost::CostReport {
+            usage_history: history.iter().map(crate::cost::prometheus::UsageHistory::note).collect(),
+            ..crate::cost::Estimator::new(&objects, &graph, &config.prices, &config.cost).with_usage(&usage).report()
+        },
         baseline: None,
         explanation: None,
         remediation: None,

@@ -34,6 +34,10 @@ pub enum Command {
     Analyze(AnalyzeArgs),
     /// Save what a cluster holds to a compressed, versioned file that `analyze --snapshot` replays.
     Snapshot(SnapshotArgs),
+    /// The cost part of `analyze`: monthly cost per workload and namespace, node prices and idle
+    /// capacity, and the cost rules (right-sizing with `--prometheus`). Takes the same inputs and
+    /// flags as `analyze`.
+    Cost(AnalyzeArgs),
     /// List rules, or explain one.
     Rules(RulesArgs),
     /// Apply fixes to manifest files, keeping their formatting (prints a diff unless --write).
@@ -321,6 +325,12 @@ pub struct InitArgs {
 pub fn run(cli: Cli) -> anyhow::Result<Status> {
     match cli.command {
         Command::Analyze(a) => analyze(a),
+        Command::Cost(mut a) => {
+            if a.rules.select.is_empty() {
+                a.rules.select = vec!["cost".to_string()];
+            }
+            analyze(a)
+        }
         Command::Snapshot(s) => snapshot_cmd(&s),
         Command::Rules(r) => rules_cmd(r),
         Command::Fix(f) => fix_cmd(f),
@@ -393,7 +403,7 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<Status> {
     let mut timings = Timings::from_env();
     let (input, day) = if a.cluster.cluster {
         let read_at = crate::settings::now_utc();
-        let (reads, errors) = a.cluster.read(read_at.clone())?;
+        let (reads, errors) = a.cluster.read(read_at.clone(), config.rules.rightsize_cpu_percentile)?;
         (crate::cluster::into_input(reads, errors), day_of(&read_at))
     } else if let Some(path) = &a.snapshot {
         let snap = crate::cluster::snapshot::Snapshot::read(path)?;
@@ -405,7 +415,13 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<Status> {
         let mut stdin = std::io::stdin().lock();
         let filter = a.walk.filter(&config)?;
         let render = config.render_options();
-        (source::load_rendered(&paths, &mut stdin as &mut dyn Read, Limits::default(), &filter, &render), today())
+        let mut input = source::load_rendered(&paths, &mut stdin as &mut dyn Read, Limits::default(), &filter, &render);
+        // A kubectl dump's pods, with usage from the cluster's Prometheus (port-forwarded, say).
+        if let Some(p) = a.cluster.prometheus(config.rules.rightsize_cpu_percentile, "")? {
+            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+            input.history.push(crate::cluster::prometheus::read_blocking(&p, now));
+        }
+        (input, today())
     };
     let opts = a.rules.run_options(day);
     timings.lap("read and parse");
@@ -519,7 +535,9 @@ fn snapshot_cmd(s: &SnapshotArgs) -> anyhow::Result<Status> {
     if !s.cluster.cluster {
         bail!("snapshot reads a live cluster: pass --cluster (and --context NAME for another than the current one)");
     }
-    let (reads, errors) = s.cluster.read(crate::settings::now_utc())?;
+    // The percentile is recorded with the history; 95 unless a replay's config asks again.
+    let percentile = crate::rules::RuleSettings::default().rightsize_cpu_percentile;
+    let (reads, errors) = s.cluster.read(crate::settings::now_utc(), percentile)?;
     for e in &errors {
         eprintln!("clustergpt: error: {e}");
     }

@@ -354,14 +354,34 @@ impl P<'_> {
                 "default_memory_request" => s.default_memory_request = self.quantity_text(v, &s.default_memory_request),
                 "default_cpu_limit" => s.default_cpu_limit = self.quantity_text(v, &s.default_cpu_limit),
                 "default_memory_limit" => s.default_memory_limit = self.quantity_text(v, &s.default_memory_limit),
+                "rightsize_cpu_percentile" => {
+                    s.rightsize_cpu_percentile = self.bounded(v, 50.0, 100.0).unwrap_or(s.rightsize_cpu_percentile);
+                }
+                "rightsize_memory_buffer" => {
+                    s.rightsize_memory_buffer = self.bounded(v, 0.0, 200.0).unwrap_or(s.rightsize_memory_buffer);
+                }
+                "rightsize_min_hours" => {
+                    s.rightsize_min_hours = self.bounded(v, 0.0, 2160.0).unwrap_or(s.rightsize_min_hours);
+                }
                 other => self.err(
                     k,
                     &format!(
-                        "unknown rule setting `{other}`; expected node_cpu, node_memory, high_cpu_request, require_priority_class, allowed_registries, default_cpu_request, default_memory_request, default_cpu_limit, default_memory_limit"
+                        "unknown rule setting `{other}`; expected node_cpu, node_memory, high_cpu_request, require_priority_class, allowed_registries, default_cpu_request, default_memory_request, default_cpu_limit, default_memory_limit, rightsize_cpu_percentile, rightsize_memory_buffer, rightsize_min_hours"
                     ),
                 ),
             }
         }
+    }
+
+    /// A number within `[lo, hi]`.
+    fn bounded(&mut self, n: &Node, lo: f64, hi: f64) -> Option<f64> {
+        let v = n.to_json();
+        let x = v.as_f64().or_else(|| v.as_str().and_then(|s| s.trim().parse::<f64>().ok()));
+        let x = x.filter(|x| (lo..=hi).contains(x));
+        if x.is_none() {
+            self.err(n, &format!("expected a number from {lo} to {hi}"));
+        }
+        x
     }
 
     /// A price or count: a non-negative number.

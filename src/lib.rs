@@ -16,6 +16,7 @@ pub mod fix;
 pub mod git;
 pub mod github;
 pub mod graph;
+pub mod http;
 pub mod kinds;
 pub mod link;
 pub mod model;

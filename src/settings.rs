@@ -172,37 +172,22 @@ pub fn parse_severity(flag: Option<&str>) -> anyhow::Result<Option<Severity>> {
 #[must_use]
 pub fn today() -> String {
     let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    civil_date(i64::try_from(secs / 86_400).unwrap_or(0))
+    crate::rules::diagnosis::common::civil_date(i64::try_from(secs / 86_400).unwrap_or(0))
 }
 
 /// The current time (UTC) as RFC 3339 to the second (`2026-12-02T00:09:05Z`), for snapshot read
 /// times.
 #[must_use]
 pub fn now_utc() -> String {
-    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    let day = civil_date(i64::try_from(secs / 86_400).unwrap_or(0));
-    let s = secs % 86_400;
-    format!("{day}T{:02}:{:02}:{:02}Z", s / 3600, s % 3600 / 60, s % 60)
-}
-
-/// Days since 1970-01-01 as `YYYY-MM-DD` (Howard Hinnant's days-to-civil algorithm).
-fn civil_date(days: i64) -> String {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = if m <= 2 { y + 1 } else { y };
-    format!("{y:04}-{m:02}-{d:02}")
+    crate::rules::diagnosis::common::format_time(
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs()),
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rules::diagnosis::common::civil_date;
 
     #[test]
     fn civil_dates() {
@@ -256,6 +241,14 @@ pub struct ClusterArgs {
     /// With --logs: the most crashing pods whose logs are read, per cluster.
     #[arg(long, value_name = "N", default_value_t = 50, requires = "logs")]
     pub log_pods: usize,
+    /// Prometheus base URL for container usage history (right-sizing, rule CST005): the
+    /// cluster's, or any input's pods by namespace/name. `user:password@` in the URL gives Basic
+    /// auth; a bearer token is read from CLUSTERGPT_PROMETHEUS_TOKEN.
+    #[arg(long, value_name = "URL")]
+    pub prometheus: Option<String>,
+    /// How far back usage is read from Prometheus: a number and m, h, d or w (1h to 90d).
+    #[arg(long, value_name = "WINDOW", default_value = "7d", requires = "prometheus")]
+    pub window: String,
 }
 
 impl ClusterArgs {
@@ -272,14 +265,44 @@ impl ClusterArgs {
             progress: std::io::stderr().is_terminal(),
             logs: self.logs,
             log_pods: self.log_pods,
+            prometheus: None,
         }
+    }
+
+    /// What to read from Prometheus (`--prometheus`), for one cluster's context or `""` for
+    /// whatever the input holds.
+    ///
+    /// # Errors
+    /// When the window is not one.
+    pub(crate) fn prometheus(
+        &self,
+        cpu_percentile: f64,
+        context: &str,
+    ) -> anyhow::Result<Option<crate::cluster::prometheus::Options>> {
+        let Some(url) = &self.prometheus else { return Ok(None) };
+        crate::cost::prometheus::parse_window(&self.window).map_err(anyhow::Error::msg)?;
+        Ok(Some(crate::cluster::prometheus::Options {
+            url: url.clone(),
+            token: std::env::var(crate::cluster::prometheus::TOKEN_VAR).ok().filter(|t| !t.is_empty()),
+            window: self.window.clone(),
+            cpu_percentile,
+            namespaces: self.namespaces.clone(),
+            context: context.to_string(),
+            timeout: std::time::Duration::from_secs(self.request_timeout.max(1)),
+        }))
     }
 
     /// Reads the clusters: reads and contexts that could not be reached.
     pub(crate) fn read(
         &self,
         read_at: String,
+        cpu_percentile: f64,
     ) -> anyhow::Result<(Vec<crate::cluster::ClusterRead>, Vec<crate::source::InputError>)> {
-        Ok(crate::cluster::read_all(&self.options(read_at))?)
+        let mut opts = self.options(read_at);
+        opts.prometheus = self.prometheus(cpu_percentile, "")?;
+        if opts.prometheus.is_some() && opts.contexts.len() > 1 {
+            anyhow::bail!("--prometheus serves one cluster: read one --context at a time");
+        }
+        Ok(crate::cluster::read_all(&opts)?)
     }
 }

@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod cluster_fake;
+mod prometheus_fake;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -497,6 +498,14 @@ fn live_nodes_are_priced_by_instance_type_with_their_idle_part() {
     assert_eq!(n.idle_monthly, idle);
     assert_eq!(a.cost.clusters.len(), 1);
     assert_eq!((a.cost.clusters[0].context.as_str(), a.cost.clusters[0].nodes), ("kind-shop", 1));
+    // The idle part is shared by the namespaces in proportion to what they cost.
+    let shares: Vec<(f64, f64)> =
+        a.cost.namespaces.iter().map(|n| (n.monthly, n.idle_share.expect("one cluster: a share"))).collect();
+    let sum: f64 = shares.iter().map(|s| s.1).sum();
+    assert!((sum - idle).abs() < 0.02, "{shares:?} vs {idle}");
+    for (m, share) in &shares {
+        assert!((share - idle * m / a.cost.monthly_total).abs() < 0.006, "{shares:?}");
+    }
     let text = clustergpt::report::terminal::render(&a, false);
     assert!(text.contains("Nodes: 1 node of context kind-shop cost $70.08 per month"), "{text}");
     let md = clustergpt::report::markdown::render(&a).unwrap();
@@ -816,4 +825,43 @@ fn a_log_cut_inside_a_character_by_limit_bytes_is_still_classified() {
     let classes: Vec<&str> = read.logs.iter().map(|l| l.found.class.as_str()).collect();
     assert_eq!(classes, ["panic"]);
     assert_eq!(read.logs[0].found.line, "panic: boom!");
+}
+
+#[test]
+fn right_sizing_reads_prometheus_once_and_a_snapshot_replays_it() {
+    let h = Harness::shop();
+    let mut cpu = prometheus_fake::Series::new();
+    let mut mem = prometheus_fake::Series::new();
+    for pod in ["web-5d8f7-a1b2c", "web-5d8f7-d3e4f", "web-5d8f7-g5h6i"] {
+        cpu.insert(format!("shop/{pod}/web"), prometheus_fake::hourly(48, |i| if i % 10 == 0 { 0.4 } else { 0.2 }));
+        mem.insert(format!("shop/{pod}/web"), prometheus_fake::hourly(48, |_| 100.0 * 1_048_576.0));
+    }
+    let prom = h._rt.block_on(prometheus_fake::FakePrometheus::start(cpu, mem));
+    let url = prom.url();
+    let snap = h.dir.path().join("shop.snap.json.zst");
+    // Two runs straddling a step boundary would ask for different windows: retry once.
+    for attempt in 0..2 {
+        let out = h.bin(&["snapshot", "--cluster", "-n", "shop", "--prometheus", &url, "-o", snap.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        let live = h.bin(&["analyze", "--cluster", "-n", "shop", "--prometheus", &url, "--format", "json=live.json"]);
+        let replay = h.bin(&["analyze", "--snapshot", snap.to_str().unwrap(), "--format", "json=replay.json"]);
+        assert_eq!(live.status.code(), replay.status.code());
+        let read = |f: &str| std::fs::read(h.dir.path().join(f)).unwrap();
+        let (a, b) = (read("live.json"), read("replay.json"));
+        if a != b && attempt == 0 {
+            continue;
+        }
+        assert!(a == b, "{}\n---\n{}", String::from_utf8_lossy(&a), String::from_utf8_lossy(&b));
+        let v: Value = serde_json::from_slice(&a).unwrap();
+        let f = v["findings"].as_array().unwrap().iter().find(|f| f["rule"] == "CST005").expect("CST005");
+        assert_eq!(f["object"]["name"], "web");
+        // Requests unset: p95 of 0.2/0.4 samples (every tenth hour 0.4) is 0.4; peak 100Mi × 1.15.
+        assert_eq!(f["fix"]["ops"][0]["value"], "400m", "{f}");
+        assert_eq!(f["fix"]["ops"][1]["value"], "115Mi", "{f}");
+        break;
+    }
+    // A snapshot and a live read (twice on a retry), each two queries restricted to the namespace read.
+    let log = prom.log();
+    assert!(log.len() == 4 || log.len() == 8, "{log:#?}");
+    assert!(log.iter().all(|l| l.query["query"].contains(r#"namespace=~"shop""#)), "{log:#?}");
 }

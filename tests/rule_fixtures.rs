@@ -1,6 +1,7 @@
 //! Per-rule fixtures: `manifests-fixtures/rules/<ID>/fail*.yaml` must be flagged by rule ID alone,
 //! `pass*.yaml` must not, and the findings on failing files are snapshotted.
-//! A `config.yaml` next to the fixtures configures that rule's settings.
+//! A `config.yaml` next to the fixtures configures that rule's settings; a `usage-history.json`
+//! (a Prometheus usage history as `--prometheus` reads it) is given to every fixture of that rule.
 //! Diagnosis rules (`DIA*`) keep theirs under `manifests-fixtures/diagnosis/<ID>/`: live dumps
 //! in the layout of `kubectl get -o json`.
 
@@ -26,11 +27,17 @@ fn rule_dir(id: &str) -> PathBuf {
     if id.starts_with("DIA") { diagnosis_root().join(id) } else { fixtures_root().join(id) }
 }
 
+/// A rule's usage history, next to its fixtures.
+const HISTORY: &str = "usage-history.json";
+
 fn run_rule(id: &str, file: &Path, cfg: &Config) -> audit::Audit {
     let rel = file.strip_prefix(env!("CARGO_MANIFEST_DIR")).unwrap_or(file).to_path_buf();
     let bytes = std::fs::read(file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
     let mut input = source::Input::default();
     source::load_bytes(&rel.display().to_string(), bytes, Limits::default(), &mut input);
+    if let Ok(text) = std::fs::read_to_string(rule_dir(id).join(HISTORY)) {
+        input.history.push(serde_json::from_str(&text).unwrap_or_else(|e| panic!("{id}/{HISTORY}: {e}")));
+    }
     let opts = RunOptions { select: vec![id.to_string()], ..RunOptions::default() };
     audit::run(input, cfg, &opts)
 }
@@ -146,7 +153,7 @@ fn fixtures_pass_and_fail_as_labelled() {
         files.sort();
         for f in files {
             let name = f.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            if name == "config.yaml" || !source::is_manifest_path(&f) {
+            if name == "config.yaml" || name == HISTORY || !source::is_manifest_path(&f) {
                 continue;
             }
             let a = run_rule(&id, &f, &cfg);
@@ -241,7 +248,9 @@ fn emitted_fixes_match_declared_applicability() {
             std::fs::read_dir(&dir).map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect()).unwrap_or_default();
         files.sort();
         let levels = seen.entry(m.id).or_default();
-        for f in files.iter().filter(|f| source::is_manifest_path(f) && !f.ends_with("config.yaml")) {
+        for f in
+            files.iter().filter(|f| source::is_manifest_path(f) && !f.ends_with("config.yaml") && !f.ends_with(HISTORY))
+        {
             for finding in run_rule(m.id, f, &cfg).findings.iter().filter(|x| x.rule == m.id) {
                 let Some(fix) = &finding.fix else { continue };
                 levels.insert(permissiveness(fix.applicability));

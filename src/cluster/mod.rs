@@ -9,6 +9,7 @@
 //! Each page is converted into model objects as it arrives (`managedFields` and the
 //! `last-applied-configuration` annotation dropped), and the page itself is freed.
 
+pub mod prometheus;
 pub mod snapshot;
 
 use std::path::{Path, PathBuf};
@@ -117,6 +118,8 @@ pub struct Options {
     pub logs: bool,
     /// The most pods whose previous logs are read, per cluster (the first ones in read order).
     pub log_pods: usize,
+    /// Usage history from Prometheus (`--prometheus`), read after the objects.
+    pub prometheus: Option<prometheus::Options>,
 }
 
 impl Default for Options {
@@ -133,6 +136,7 @@ impl Default for Options {
             progress: false,
             logs: false,
             log_pods: 50,
+            prometheus: None,
         }
     }
 }
@@ -158,6 +162,8 @@ pub struct ClusterRead {
     pub usage: ClusterUsage,
     /// Crashing containers' previous logs, classified (`--logs`): the class and one redacted line.
     pub logs: Vec<PreviousLog>,
+    /// Container usage over a window from Prometheus (`--prometheus`).
+    pub history: Option<crate::cost::prometheus::UsageHistory>,
 }
 
 /// Why a cluster could not be read at all.
@@ -428,7 +434,16 @@ pub async fn read_cluster(client: Client, context: &str, opts: &Options) -> Resu
             ..ClusterUsage::default()
         },
     };
+    let history = match &opts.prometheus {
+        Some(p) => {
+            let p = prometheus::Options { context: context.to_string(), ..p.clone() };
+            let now = crate::rules::diagnosis::common::parse_time(&opts.read_at).unwrap_or(0);
+            Some(prometheus::read(&p, u64::try_from(now).unwrap_or(0)).await)
+        }
+        None => None,
+    };
     Ok(ClusterRead {
+        history,
         context: context.to_string(),
         server_version: Some(version.git_version),
         read_at: opts.read_at.clone(),
@@ -903,6 +918,7 @@ pub fn into_input(reads: Vec<ClusterRead>, errors: Vec<InputError>) -> Input {
         input.gaps.extend(read.gaps);
         input.usage.push(read.usage);
         input.logs.extend(read.logs);
+        input.history.extend(read.history);
     }
     input
 }

@@ -64,6 +64,9 @@ pub struct ClusterSnapshot {
     /// redacted line each, never the log itself.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub logs: Vec<crate::rules::diagnosis::logs::PreviousLog>,
+    /// Container usage over a window from Prometheus (`--prometheus`), as reduced at read time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub history: Option<crate::cost::prometheus::UsageHistory>,
     /// The objects, as read.
     pub objects: Vec<Value>,
 }
@@ -107,6 +110,7 @@ impl Snapshot {
                     gaps: r.gaps.clone(),
                     usage: Some(r.usage.clone()),
                     logs: r.logs.clone(),
+                    history: r.history.clone(),
                     objects: r.objects.iter().map(|o| o.body.clone()).collect(),
                 })
                 .collect(),
@@ -174,6 +178,7 @@ impl Snapshot {
             input.gaps.extend(c.gaps);
             input.usage.extend(c.usage);
             input.logs.extend(c.logs);
+            input.history.extend(c.history);
             for body in c.objects {
                 let uid = body.pointer("/metadata/uid").and_then(Value::as_str).unwrap_or_default().to_string();
                 let origin = Origin::Snapshot { path: path.to_string(), context: c.context.clone(), uid };

@@ -14,6 +14,7 @@
 //!   requested size and storage class; Services of type LoadBalancer by the load-balancer hour.
 
 pub mod prices;
+pub mod prometheus;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -146,6 +147,10 @@ pub struct NamespaceCost {
     pub monthly: f64,
     /// Sum of its objects' `monthly_max`.
     pub monthly_max: f64,
+    /// Its share of the cluster's idle node cost, in proportion to its `monthly` (one cluster's
+    /// nodes in the input only: idle capacity is paid for by whoever runs there).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idle_share: Option<f64>,
 }
 
 /// The cost section of an audit.
@@ -175,6 +180,9 @@ pub struct CostReport {
     /// Node cost per cluster (context), with its idle part.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub clusters: Vec<ClusterCost>,
+    /// Usage histories read from Prometheus for right-sizing (`--prometheus`), or why not.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub usage_history: Vec<prometheus::HistoryNote>,
 }
 
 /// One node: its price and how much of it the pods scheduled there request.
@@ -281,6 +289,7 @@ impl Default for CostReport {
             prices: PriceModel::default(),
             nodes: Vec::new(),
             clusters: Vec::new(),
+            usage_history: Vec::new(),
         }
     }
 }
@@ -314,6 +323,16 @@ fn cluster_costs(nodes: &[NodeCost], usage: &[ClusterUsage]) -> Vec<ClusterCost>
             }
         })
         .collect()
+}
+
+/// A namespace's part of the idle node cost: the cluster's idle cost × its share of the workload
+/// cost. `None` without node prices, or with several clusters (their namespaces are summed
+/// together, so a share of one cluster's idle capacity could not be told).
+fn idle_share(clusters: &[ClusterCost], monthly: f64, total: f64) -> Option<f64> {
+    match clusters {
+        [one] if one.nodes > 0 && total > 0.0 => Some(round_cents(one.idle_monthly * monthly / total)),
+        _ => None,
+    }
 }
 
 /// Rounds an amount to cents (and turns `-0` into `0`).
@@ -467,6 +486,7 @@ impl<'a> Estimator<'a> {
             total += w.monthly;
             total_max += w.monthly_max;
         }
+        let clusters = cluster_costs(&nodes, self.usage);
         CostReport {
             currency: self.prices.currency.clone(),
             hours_per_month: self.settings.hours_per_month,
@@ -478,13 +498,15 @@ impl<'a> Estimator<'a> {
                     namespace,
                     monthly: round_cents(m),
                     monthly_max: round_cents(x),
+                    idle_share: idle_share(&clusters, m, total),
                 })
                 .collect(),
             workloads,
             unpriced,
             assumptions: self.assumptions(),
             prices: self.prices.clone(),
-            clusters: cluster_costs(&nodes, self.usage),
+            clusters,
+            usage_history: Vec::new(),
             nodes,
         }
     }

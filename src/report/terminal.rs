@@ -184,6 +184,9 @@ fn nodes(out: &mut String, p: &Paint, c: &crate::cost::CostReport) {
 
 fn cost(out: &mut String, p: &Paint, c: &crate::cost::CostReport) {
     nodes(out, p, c);
+    for h in &c.usage_history {
+        let _ = writeln!(out, "{} {}", p.bold("Usage history:"), clean(&h.note));
+    }
     if c.workloads.is_empty() && c.unpriced.is_empty() {
         return;
     }

@@ -122,6 +122,12 @@ pub struct RuleSettings {
     pub default_cpu_limit: String,
     /// Default memory limit used by fixes.
     pub default_memory_limit: String,
+    /// Right-sizing (CST005): the CPU usage percentile a request should cover.
+    pub rightsize_cpu_percentile: f64,
+    /// Right-sizing: memory request and limit = peak working set + this many percent.
+    pub rightsize_memory_buffer: f64,
+    /// Right-sizing: containers with less history than this (hours) are not judged.
+    pub rightsize_min_hours: f64,
 }
 
 impl Default for RuleSettings {
@@ -136,6 +142,9 @@ impl Default for RuleSettings {
             default_memory_request: "128Mi".to_string(),
             default_cpu_limit: "500m".to_string(),
             default_memory_limit: "512Mi".to_string(),
+            rightsize_cpu_percentile: 95.0,
+            rightsize_memory_buffer: 15.0,
+            rightsize_min_hours: 24.0,
         }
     }
 }
@@ -156,6 +165,8 @@ pub struct Context<'a> {
     live: std::sync::OnceLock<diagnosis::common::LiveIndex>,
     /// Classified previous logs of crashing containers (`--logs`), empty otherwise.
     logs: &'a [diagnosis::logs::PreviousLog],
+    /// Usage histories (`--prometheus`), empty otherwise.
+    history: &'a [crate::cost::prometheus::UsageHistory],
     /// Ids of the rules this audit runs, when known: a rule that defers an overlapping problem to
     /// another (see docs/rules.md) only does so when that one runs.
     selected: Option<Vec<&'static str>>,
@@ -178,6 +189,7 @@ impl<'a> Context<'a> {
             owns,
             live: std::sync::OnceLock::new(),
             logs: &[],
+            history: &[],
             selected: None,
         }
     }
@@ -200,6 +212,19 @@ impl<'a> Context<'a> {
     pub fn with_logs(mut self, logs: &'a [diagnosis::logs::PreviousLog]) -> Context<'a> {
         self.logs = logs;
         self
+    }
+
+    /// The same context with the usage histories read from Prometheus (or a snapshot of them).
+    #[must_use]
+    pub fn with_history(mut self, history: &'a [crate::cost::prometheus::UsageHistory]) -> Context<'a> {
+        self.history = history;
+        self
+    }
+
+    /// Usage histories: empty unless `--prometheus` was given (or a snapshot carried them).
+    #[must_use]
+    pub fn history(&self) -> &'a [crate::cost::prometheus::UsageHistory] {
+        self.history
     }
 
     /// What the previous log of `container` in `pod` says, when it was read and classified.

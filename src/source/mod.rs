@@ -102,6 +102,8 @@ pub struct Input {
     pub usage: Vec<crate::cost::ClusterUsage>,
     /// Classified previous logs of crashing containers (`--logs`; live runs and snapshot replays).
     pub logs: Vec<crate::rules::diagnosis::logs::PreviousLog>,
+    /// Container usage over a window from Prometheus (`--prometheus`; live runs and snapshot replays).
+    pub history: Vec<crate::cost::prometheus::UsageHistory>,
 }
 
 /// A resource type of a cluster that could not be read (forbidden, not found, timed out): the

@@ -8,6 +8,7 @@ pub mod high_cpu_without_hpa;
 pub mod limits_far_above_requests;
 pub mod pvc_without_storage_class;
 pub mod requests_exceed_node;
+pub mod right_size;
 
 /// The rules of this area.
 pub static RULES: &[&dyn Rule] = &[
@@ -15,6 +16,7 @@ pub static RULES: &[&dyn Rule] = &[
     &high_cpu_without_hpa::HighCpuWithoutHpa,
     &pvc_without_storage_class::PvcWithoutStorageClass,
     &limits_far_above_requests::LimitsFarAboveRequests,
+    &right_size::RightSize,
 ];
 
 /// A container's effective request for `cpu` or `memory`: the request, or the limit when only the

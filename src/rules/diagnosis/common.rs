@@ -25,6 +25,29 @@ const MESSAGE_MAX: usize = 300;
 /// Evidence items kept per hypothesis (the pods beyond are counted, not listed).
 const EVIDENCE_MAX: usize = 24;
 
+/// Seconds since the epoch as RFC 3339 (UTC, to the second).
+#[must_use]
+pub fn format_time(secs: u64) -> String {
+    let day = civil_date(i64::try_from(secs / 86_400).unwrap_or(0));
+    let s = secs % 86_400;
+    format!("{day}T{:02}:{:02}:{:02}Z", s / 3600, s % 3600 / 60, s % 60)
+}
+
+/// Days since 1970-01-01 as `YYYY-MM-DD` (Howard Hinnant's days-to-civil algorithm).
+pub fn civil_date(days: i64) -> String {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = if m <= 2 { y + 1 } else { y };
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
 /// Seconds since the Unix epoch of an RFC 3339 timestamp (`2023-07-11T04:43:25Z`,
 /// `2023-07-11T04:43:25.123456+02:00`). `None` for anything else.
 #[must_use]
