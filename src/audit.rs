@@ -622,6 +622,7 @@ fn make_finding(
         cost: None,
         diagnosis,
         rendered: obj.provenance.as_ref().map(|p| p.rendered.clone()),
+        manifest: None,
     }
 }
 

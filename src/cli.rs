@@ -83,10 +83,19 @@ pub struct FixArgs {
     /// Print the summary of applied, skipped and failed fixes as JSON on stderr.
     #[arg(long)]
     pub json_summary: bool,
-    /// Live state (kubectl JSON dumps, files or directories) whose diagnoses link to these
-    /// manifests: their manifest fixes (e.g. raising limits.memory after OOM kills) are applied too.
+    /// Live state (kubectl JSON dumps, files or directories, or a snapshot) whose diagnoses link
+    /// to these manifests: their manifest fixes (e.g. raising limits.memory after OOM kills) are
+    /// applied too, and right-sizing fixes when the snapshot holds usage history or --prometheus
+    /// is given.
     #[arg(long, value_name = "PATH")]
     pub live: Vec<PathBuf>,
+    /// With --live: Prometheus base URL for usage history, so right-sizing fixes (CST005) land in
+    /// the manifests (see `analyze --prometheus`).
+    #[arg(long, value_name = "URL", requires = "live")]
+    pub prometheus: Option<String>,
+    /// How far back usage is read from Prometheus (1h to 90d).
+    #[arg(long, value_name = "WINDOW", default_value = "7d", requires = "prometheus")]
+    pub window: String,
     /// List every skipped fix, not only how many were skipped and why.
     #[arg(long, short = 'v')]
     pub verbose: bool,
@@ -487,11 +496,11 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<Status> {
         // Everything readable was audited and reported; the run still did not see (or check) all its input.
         return Ok(Status::Error);
     }
-    if a.require_complete && !audit.not_evaluated.is_empty() {
+    let unreadable = audit.not_evaluated.iter().filter(|n| n.reason != crate::cluster::OUT_OF_SCOPE).count();
+    if a.require_complete && unreadable > 0 {
         writeln!(
             err,
-            "clustergpt: {} cluster resource type(s) could not be read; --require-complete makes that exit 2",
-            audit.not_evaluated.len()
+            "clustergpt: {unreadable} cluster resource type(s) could not be read; --require-complete makes that exit 2"
         )?;
         return Ok(Status::Error);
     }
@@ -718,9 +727,34 @@ fn fix_cmd(a: FixArgs) -> anyhow::Result<Status> {
     // Diagnoses of the live state first: their manifest fixes edit the same files.
     let mut linked = crate::fix::FixReport::default();
     if !a.live.is_empty() {
-        let live = source::load_paths(&a.live, &mut std::io::empty(), Limits::default());
+        let (snapshots, dumps): (Vec<PathBuf>, Vec<PathBuf>) =
+            a.live.iter().cloned().partition(|p| p.is_file() && is_snapshot_path(p));
+        let mut live = source::load_paths(&dumps, &mut std::io::empty(), Limits::default());
+        for p in &snapshots {
+            let snap = crate::cluster::snapshot::Snapshot::read(p)?.into_input(&p.display().to_string());
+            live.objects.extend(snap.objects);
+            live.history.extend(snap.history);
+        }
+        if let Some(url) = &a.prometheus {
+            let p = crate::cluster::prometheus::Options::from_flags(
+                url,
+                &a.window,
+                config.rules.rightsize_cpu_percentile,
+                &[],
+                std::time::Duration::from_secs(30),
+            )
+            .map_err(anyhow::Error::msg)?;
+            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+            let h = crate::cluster::prometheus::read_blocking(&p, now);
+            if !h.available {
+                eprintln!("clustergpt: warning: {}", h.note);
+            }
+            live.history.push(h);
+        }
         errors.extend(live.errors.iter().cloned());
-        let diagnosis_only = audit::RunOptions { select: vec!["diagnosis".to_string()], ..opts.clone() };
+        // What only the live state shows: failures, and requests against real usage.
+        let diagnosis_only =
+            audit::RunOptions { select: vec!["diagnosis".to_string(), "CST005".to_string()], ..opts.clone() };
         let (mut live_audit, live_objects) = audit::run_with_objects(live, &config, &diagnosis_only);
         let mut manifests = source::Input::default();
         for (path, text) in &files {

@@ -140,6 +140,8 @@ pub fn not_evaluated(gaps: &[Gap], rules_run: &[String]) -> Vec<NotEvaluated> {
             },
         })
         .collect();
+    // A type left out by `--namespace` matters only to the rules that read it.
+    out.retain(|n| n.reason != crate::cluster::OUT_OF_SCOPE || !n.rules.is_empty());
     out.sort();
     out.dedup();
     out

@@ -26,6 +26,10 @@ const MI: f64 = 1_048_576.0;
 /// Links every diagnosis of `audit` whose object is among `live` to its object in `manifests`.
 pub fn link(audit: &mut Audit, live: &[Object], manifests: &[Object]) {
     for f in &mut audit.findings {
+        if f.rule == RIGHT_SIZE {
+            link_usage_finding(f, live, manifests);
+            continue;
+        }
         let Some(d) = f.diagnosis.as_mut() else { continue };
         let Some(l) = live.iter().find(|o| o.file() == f.location.file.as_deref() && ObjectRef::of(o) == f.object)
         else {
@@ -60,6 +64,35 @@ pub fn link(audit: &mut Audit, live: &[Object], manifests: &[Object]) {
         };
         d.manifest = Some(ManifestLink { object: ObjectRef::of(m), location: m.locate(&path), fix });
     }
+}
+
+/// The rule whose findings come from usage history: only a live cluster shows them, and their
+/// fix belongs in the manifest.
+const RIGHT_SIZE: &str = "CST005";
+
+/// Links a right-sizing finding to its manifest: the same container's fields there, by name.
+/// A manifest that already asks for what the fix sets (changed, not yet deployed) gets no fix.
+fn link_usage_finding(f: &mut crate::model::Finding, live: &[Object], manifests: &[Object]) {
+    let Some(l) = live.iter().find(|o| o.file() == f.location.file.as_deref() && ObjectRef::of(o) == f.object) else {
+        return;
+    };
+    let Some(m) = find_manifest(l, manifests) else { return };
+    let fix = f.fix.as_ref().and_then(|fix| {
+        let ops: Vec<FixOp> = fix
+            .ops
+            .iter()
+            .filter_map(|op| match op {
+                FixOp::Add { path, value } => {
+                    let path = manifest_path(l, m, path);
+                    (m.get(&path) != Some(value)).then(|| FixOp::Add { path, value: value.clone() })
+                }
+                _ => None,
+            })
+            .collect();
+        (!ops.is_empty()).then(|| Fix { ops, suggestion: None, patch: None, edit_error: None, ..fix.clone() })
+    });
+    let path = manifest_path(l, m, &f.location.path);
+    f.manifest = Some(ManifestLink { object: ObjectRef::of(m), location: m.locate(&path), fix });
 }
 
 /// The same deterministic fix as [`link`] gives a manifest, computed on the live object itself

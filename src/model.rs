@@ -783,6 +783,19 @@ pub struct Finding {
     /// editable source).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rendered: Option<Rendered>,
+    /// With `--manifests`, for a finding on a live object that only the live cluster can show
+    /// (right-sizing from usage, `CST005`): the manifest it was deployed from and the fix there.
+    /// Diagnoses carry theirs in `diagnosis.manifest`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manifest: Option<ManifestLink>,
+}
+
+impl Finding {
+    /// The manifest this live finding links to (a diagnosis's or a usage finding's).
+    #[must_use]
+    pub fn manifest_link(&self) -> Option<&ManifestLink> {
+        self.diagnosis.as_ref().and_then(|d| d.manifest.as_ref()).or(self.manifest.as_ref())
+    }
 }
 
 /// A live failure, diagnosed from status and events: what fails, since when, how often, and the

@@ -280,16 +280,16 @@ impl ClusterArgs {
         context: &str,
     ) -> anyhow::Result<Option<crate::cluster::prometheus::Options>> {
         let Some(url) = &self.prometheus else { return Ok(None) };
-        crate::cost::prometheus::parse_window(&self.window).map_err(anyhow::Error::msg)?;
-        Ok(Some(crate::cluster::prometheus::Options {
-            url: url.clone(),
-            token: std::env::var(crate::cluster::prometheus::TOKEN_VAR).ok().filter(|t| !t.is_empty()),
-            window: self.window.clone(),
+        let timeout = std::time::Duration::from_secs(self.request_timeout.max(1));
+        let opts = crate::cluster::prometheus::Options::from_flags(
+            url,
+            &self.window,
             cpu_percentile,
-            namespaces: self.namespaces.clone(),
-            context: context.to_string(),
-            timeout: std::time::Duration::from_secs(self.request_timeout.max(1)),
-        }))
+            &self.namespaces,
+            timeout,
+        )
+        .map_err(anyhow::Error::msg)?;
+        Ok(Some(crate::cluster::prometheus::Options { context: context.to_string(), ..opts }))
     }
 
     /// Reads the clusters: reads and contexts that could not be reached.

@@ -311,6 +311,14 @@ fn several_contexts_make_one_audit_and_namespaces_limit_the_read() {
     let log = h.fake.log();
     assert!(log.iter().any(|l| l.path == "/api/v1/namespaces/shop/pods"));
     assert!(!log.iter().any(|l| l.path == "/api/v1/nodes" || l.path == "/api/v1/pods"), "{log:?}");
+    // What --namespace leaves out is said, with the rules that needed it, and is no failure of the read.
+    assert!(read.gaps.iter().any(|g| g.resource == "nodes" && g.reason == cluster::OUT_OF_SCOPE), "{:?}", read.gaps);
+    let a = audit::run(cluster::into_input(vec![read], Vec::new()), &Config::defaults(), &RunOptions::default());
+    let roles = a.not_evaluated.iter().find(|n| n.resource == "clusterrolebindings").expect("clusterrolebindings");
+    assert!(!roles.rules.is_empty(), "{roles:?}");
+    assert!(a.not_evaluated.iter().all(|n| !n.rules.is_empty()), "{:?}", a.not_evaluated);
+    let out = h.bin(&["analyze", "--cluster", "-n", "shop", "--require-complete"]);
+    assert_ne!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
 
     let err = cluster::read_all(&Options { contexts: vec!["nope".into()], ..h.options() }).unwrap_err();
     assert!(err.to_string().contains("no context `nope`"), "{err}");

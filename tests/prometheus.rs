@@ -179,3 +179,48 @@ fn credentials_in_the_url_become_basic_auth_and_are_never_printed() {
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(right_sized(&v).len(), 1, "{}", v["cost"]["usage_history"]);
 }
+
+#[test]
+fn right_sizing_lands_on_the_manifest_line_and_fix_live_writes_it() {
+    let (cpu, mem) = series(100);
+    let (fake, _rt) = start(cpu, mem);
+    let k8s = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("manifests-fixtures/cost/rightsize/k8s");
+    let v = analyze_json(&fake.url(), &["--manifests", k8s.to_str().unwrap()]);
+    let f = right_sized(&v)[0];
+    let m = &f["manifest"];
+    assert!(m["location"]["file"].as_str().is_some_and(|p| p.ends_with("k8s/api.yaml")), "{m}");
+    // The manifest lists `app` second: the link follows the container by name.
+    assert_eq!(m["location"]["path"], "/spec/template/spec/containers/1/resources", "{m}");
+    assert_eq!(m["location"]["line"], 28, "{m}");
+    assert_eq!(m["fix"]["ops"][0]["path"], "/spec/template/spec/containers/1/resources/requests/cpu", "{m}");
+
+    // `fix --live` writes it into a copy of the manifests, comments and flow style kept.
+    let tmp = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let file = tmp.path().join("api.yaml");
+    std::fs::copy(k8s.join("api.yaml"), &file).unwrap();
+    let dump = dump();
+    let dir = tmp.path().to_str().unwrap();
+    let (code, _, err) = run(&["fix", "--no-config", dir, "--live", &dump, "--prometheus", &fake.url(), "--write"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("unsafe"), "right-sizing is unsafe: skipped without --unsafe: {err}");
+    let (code, _, err) = run(&[
+        "fix",
+        "--no-config",
+        dir,
+        "--live",
+        &dump,
+        "--prometheus",
+        &fake.url(),
+        "--unsafe",
+        "--write",
+        "--select",
+        "CST005",
+    ]);
+    assert_eq!(code, Some(0), "{err}");
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.contains("requests: {cpu: 100m, memory: 128Mi}"), "proxy untouched:\n{text}");
+    assert!(text.contains("cpu: \"95m\"       # sized for launch day"), "quotes and comment kept: {text}");
+    assert!(text.contains("memory: 345Mi"), "{text}");
+    assert!(!text.contains("2Gi"), "{text}");
+    assert!(text.contains("# The manifest the live `shop/api` was deployed from."), "{text}");
+}

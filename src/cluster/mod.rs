@@ -89,6 +89,10 @@ pub const RESOURCES: &[ResourceType] = &[
     r("autoscaling.k8s.io", "v1", "VerticalPodAutoscaler", "verticalpodautoscalers"),
 ];
 
+/// The gap reason of cluster-scoped types a `--namespace` read leaves out by request: reported
+/// with the rules that needed them, never a reason for `--require-complete` to fail.
+pub const OUT_OF_SCOPE: &str = "out-of-scope";
+
 /// The annotation `kubectl apply` leaves: a full copy of the applied object (Secret data too).
 const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 
@@ -348,13 +352,25 @@ pub async fn read_cluster(client: Client, context: &str, opts: &Options) -> Resu
     let semaphore = Arc::new(Semaphore::new(opts.concurrency.max(1)));
     let mut tasks: JoinSet<(usize, Result<Vec<Object>, Gap>)> = JoinSet::new();
     let mut jobs = 0usize;
+    let mut out_of_scope = Vec::new();
     for rt in RESOURCES {
         let Some((ar, namespaced)) = served(&discovery, rt) else { continue };
         let scopes: Vec<Option<String>> = match (namespaced, opts.namespaces.is_empty()) {
             (_, true) => vec![None],
             (true, false) => opts.namespaces.iter().cloned().map(Some).collect(),
-            // Limited to namespaces: cluster-wide types are outside what was asked for.
-            (false, false) => Vec::new(),
+            // Limited to namespaces: cluster-wide types are outside what was asked for, and the
+            // rules that read them are said to be not evaluated rather than passed.
+            (false, false) => {
+                out_of_scope.push(Gap {
+                    context: context.to_string(),
+                    group: rt.group.to_string(),
+                    kind: rt.kind.to_string(),
+                    resource: rt.plural.to_string(),
+                    reason: OUT_OF_SCOPE.to_string(),
+                    message: format!("{} are cluster-scoped: not read with --namespace", rt.plural),
+                });
+                Vec::new()
+            }
         };
         for ns in scopes {
             let job = List {
@@ -412,7 +428,7 @@ pub async fn read_cluster(client: Client, context: &str, opts: &Options) -> Resu
     // Table order, then namespace order: the same cluster always gives the same object order.
     results.sort_by_key(|(i, _)| *i);
     let mut objects = Vec::new();
-    let mut gaps = Vec::new();
+    let mut gaps = out_of_scope;
     for (_, r) in results {
         match r {
             Ok(mut o) => objects.append(&mut o),

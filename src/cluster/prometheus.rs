@@ -65,6 +65,32 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+impl Options {
+    /// Options from the command line: the window checked, the token read from [`TOKEN_VAR`], the
+    /// context left for the reader to set (`""`: whatever the input holds).
+    ///
+    /// # Errors
+    /// When the window is not one.
+    pub fn from_flags(
+        url: &str,
+        window: &str,
+        cpu_percentile: f64,
+        namespaces: &[String],
+        timeout: Duration,
+    ) -> Result<Options, String> {
+        prometheus::parse_window(window)?;
+        Ok(Options {
+            url: url.to_string(),
+            token: std::env::var(TOKEN_VAR).ok().filter(|t| !t.is_empty()),
+            window: window.to_string(),
+            cpu_percentile,
+            namespaces: namespaces.to_vec(),
+            context: String::new(),
+            timeout,
+        })
+    }
+}
+
 /// Reads the history on a runtime of its own. Never fails: a Prometheus that does not answer gives
 /// a history that says why (`available: false`), and the audit goes on without right-sizing.
 #[must_use]

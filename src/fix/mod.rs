@@ -452,7 +452,7 @@ pub struct VerificationStats {
 pub fn apply_linked(files: &mut [(String, String)], live: &Audit, allow_unsafe: bool) -> FixReport {
     let mut report = FixReport::default();
     for f in &live.findings {
-        let Some(link) = f.diagnosis.as_ref().and_then(|d| d.manifest.as_ref()) else { continue };
+        let Some(link) = f.manifest_link() else { continue };
         let Some(fix) = &link.fix else { continue };
         let object = link.object.to_string();
         let na = |reason: String| NotApplied {

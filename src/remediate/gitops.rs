@@ -76,7 +76,7 @@ pub(super) fn open_fix_pr(
         .iter()
         .map(|x| {
             let f = audit.findings.iter().find(|f| f.fingerprint == x.fingerprint);
-            let link = f.and_then(|f| f.diagnosis.as_ref()).and_then(|d| d.manifest.as_ref());
+            let link = f.and_then(crate::model::Finding::manifest_link);
             let meta = crate::rules::find(&x.rule).map(|r| r.meta());
             AppliedFact {
                 rule: x.rule.clone(),

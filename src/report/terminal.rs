@@ -298,6 +298,24 @@ fn finding(out: &mut String, p: &Paint, f: &Finding) {
             applicability_name(fix.applicability)
         );
     }
+    if let Some(m) = &f.manifest {
+        manifest_link(out, p, m);
+    }
+}
+
+/// `→ file:line  fix: ...`: where a live finding's manifest is and its fix there.
+fn manifest_link(out: &mut String, p: &Paint, m: &crate::model::ManifestLink) {
+    let at = match (&m.location.file, m.location.line) {
+        (Some(file), Some(line)) => format!("{file}:{line}"),
+        (Some(file), None) => file.clone(),
+        (None, _) => m.object.to_string(),
+    };
+    let fix = m
+        .fix
+        .as_ref()
+        .map(|f| format!("  fix: {} ({})", f.title, applicability_name(f.applicability)))
+        .unwrap_or_default();
+    let _ = writeln!(out, "           {} {}{}", p.wrap("32", "→"), clean(&at), clean(&fix));
 }
 
 /// How many evidence lines the terminal shows per hypothesis (JSON and Markdown carry all).
@@ -313,17 +331,7 @@ fn diagnosis(out: &mut String, p: &Paint, f: &Finding) {
         p.dim(&clean(&format!("class {}{since}, read from {}", d.class, source_label(f))))
     );
     if let Some(m) = &d.manifest {
-        let at = match (&m.location.file, m.location.line) {
-            (Some(file), Some(line)) => format!("{file}:{line}"),
-            (Some(file), None) => file.clone(),
-            (None, _) => m.object.to_string(),
-        };
-        let fix = m
-            .fix
-            .as_ref()
-            .map(|f| format!("  fix: {} ({})", f.title, applicability_name(f.applicability)))
-            .unwrap_or_default();
-        let _ = writeln!(out, "           {} {}{}", p.wrap("32", "→"), clean(&at), clean(&fix));
+        manifest_link(out, p, m);
     }
     for h in &d.hypotheses {
         let sub = h.subclass.as_deref().map(|s| format!(" [{s}]")).unwrap_or_default();
