@@ -412,7 +412,7 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<Status> {
     let mut timings = Timings::from_env();
     let (input, day) = if a.cluster.cluster {
         let read_at = crate::settings::now_utc();
-        let (reads, errors) = a.cluster.read(read_at.clone(), config.rules.rightsize_cpu_percentile)?;
+        let (reads, errors) = a.cluster.read(read_at.clone(), &config)?;
         (crate::cluster::into_input(reads, errors), day_of(&read_at))
     } else if let Some(path) = &a.snapshot {
         let snap = crate::cluster::snapshot::Snapshot::read(path)?;
@@ -544,9 +544,8 @@ fn snapshot_cmd(s: &SnapshotArgs) -> anyhow::Result<Status> {
     if !s.cluster.cluster {
         bail!("snapshot reads a live cluster: pass --cluster (and --context NAME for another than the current one)");
     }
-    // The percentile is recorded with the history; 95 unless a replay's config asks again.
-    let percentile = crate::rules::RuleSettings::default().rightsize_cpu_percentile;
-    let (reads, errors) = s.cluster.read(crate::settings::now_utc(), percentile)?;
+    // A snapshot records what was read; the right-sizing percentile (95 here) is kept with it.
+    let (reads, errors) = s.cluster.read(crate::settings::now_utc(), &crate::config::Config::defaults())?;
     for e in &errors {
         eprintln!("clustergpt: error: {e}");
     }

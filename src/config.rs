@@ -61,6 +61,8 @@ pub struct Config {
     pub exclude: Vec<String>,
     /// Namespaces `remediate` may patch (`remediation: {namespaces: [...]}`); empty: any.
     pub remediation_namespaces: Vec<String>,
+    /// `cluster.crds`: live reads also list every custom resource type (as `--crds`).
+    pub cluster_crds: bool,
     /// Rendering Kustomize and Helm targets (`render:`).
     pub render: RenderSettings,
 }
@@ -233,10 +235,18 @@ pub fn parse(file: &str, text: &str) -> Result<Config, Vec<ConfigError>> {
                 }
             }
             "render" => p.render(v, &mut cfg.render),
+            "cluster" => {
+                for (ck, cv) in p.map(v) {
+                    match ck.as_str().unwrap_or_default() {
+                        "crds" => cfg.cluster_crds = p.boolean(cv).unwrap_or(false),
+                        other => p.err(ck, &format!("unknown cluster setting `{other}`; expected crds")),
+                    }
+                }
+            }
             other => p.err(
                 k,
                 &format!(
-                    "unknown key `{other}`; expected one of select, ignore, exclude, fail_on, severity, rules, exemptions, allow_annotation_exemptions, prices, cost, remediation, render"
+                    "unknown key `{other}`; expected one of select, ignore, exclude, fail_on, severity, rules, exemptions, allow_annotation_exemptions, prices, cost, remediation, render, cluster"
                 ),
             ),
         }

@@ -249,6 +249,10 @@ pub struct ClusterArgs {
     /// How far back usage is read from Prometheus: a number and m, h, d or w (1h to 90d).
     #[arg(long, value_name = "WINDOW", default_value = "7d", requires = "prometheus")]
     pub window: String,
+    /// Also read every custom resource type the cluster serves (found by discovery), for the
+    /// graph, snapshots and rules that read them (`cluster: {crds: true}` in the config).
+    #[arg(long, requires = "cluster")]
+    pub crds: bool,
 }
 
 impl ClusterArgs {
@@ -266,6 +270,7 @@ impl ClusterArgs {
             logs: self.logs,
             log_pods: self.log_pods,
             prometheus: None,
+            crds: self.crds,
         }
     }
 
@@ -296,10 +301,11 @@ impl ClusterArgs {
     pub(crate) fn read(
         &self,
         read_at: String,
-        cpu_percentile: f64,
+        config: &crate::config::Config,
     ) -> anyhow::Result<(Vec<crate::cluster::ClusterRead>, Vec<crate::source::InputError>)> {
         let mut opts = self.options(read_at);
-        opts.prometheus = self.prometheus(cpu_percentile, "")?;
+        opts.crds |= config.cluster_crds;
+        opts.prometheus = self.prometheus(config.rules.rightsize_cpu_percentile, "")?;
         if opts.prometheus.is_some() && opts.contexts.len() > 1 {
             anyhow::bail!("--prometheus serves one cluster: read one --context at a time");
         }

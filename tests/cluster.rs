@@ -873,3 +873,28 @@ fn right_sizing_reads_prometheus_once_and_a_snapshot_replays_it() {
     assert!(log.len() == 4 || log.len() == 8, "{log:#?}");
     assert!(log.iter().all(|l| l.query["query"].contains(r#"namespace=~"shop""#)), "{log:#?}");
 }
+
+#[test]
+fn custom_resources_are_read_only_when_asked_for() {
+    let mut objects = fixture();
+    objects.push(serde_json::json!({"apiVersion": "monitoring.coreos.com/v1", "kind": "ServiceMonitor",
+        "metadata": {"name": "web", "namespace": "shop", "uid": "sm-1"},
+        "spec": {"selector": {"matchLabels": {"app": "web"}}, "endpoints": [{"port": "http"}]}}));
+    for mode in [DiscoveryMode::Aggregated, DiscoveryMode::LegacyJson] {
+        let h = Harness::new(objects.clone(), &["kind-shop"]);
+        h.fake.with(|s| s.discovery = mode);
+        let without = h.read_one();
+        assert!(!without.objects.iter().any(|o| o.kind == "ServiceMonitor"), "{mode:?}");
+        assert!(!h.fake.log().iter().any(|l| l.path.contains("servicemonitors")), "{mode:?}");
+
+        let read = h.read(&Options { crds: true, ..h.options() }).pop().unwrap();
+        let sm: Vec<&clustergpt::model::Object> = read.objects.iter().filter(|o| o.kind == "ServiceMonitor").collect();
+        let paths: Vec<String> = h.fake.log().iter().map(|l| l.path.clone()).collect();
+        assert_eq!(sm.len(), 1, "{mode:?} {paths:?}");
+        assert_eq!((sm[0].api_version.as_str(), sm[0].name.as_str()), ("monitoring.coreos.com/v1", "web"));
+        assert!(read.gaps.is_empty(), "{:?}", read.gaps);
+        // The built-in types are read as before, once each.
+        assert_eq!(read.objects.len(), without.objects.len() + 1, "{mode:?}");
+        assert_read_only(&h.fake.log());
+    }
+}

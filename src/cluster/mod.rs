@@ -124,6 +124,8 @@ pub struct Options {
     pub log_pods: usize,
     /// Usage history from Prometheus (`--prometheus`), read after the objects.
     pub prometheus: Option<prometheus::Options>,
+    /// Also list every custom resource type the server serves (`--crds`).
+    pub crds: bool,
 }
 
 impl Default for Options {
@@ -141,6 +143,7 @@ impl Default for Options {
             logs: false,
             log_pods: 50,
             prometheus: None,
+            crds: false,
         }
     }
 }
@@ -344,7 +347,7 @@ pub async fn read_cluster(client: Client, context: &str, opts: &Options) -> Resu
         .await
         .map_err(|_| unreachable(&"no answer to /version before the deadline"))?
         .map_err(|e| unreachable(&e))?;
-    let (discovery, mode) = tokio::time::timeout_at(deadline, discover(&client))
+    let (discovery, mode) = tokio::time::timeout_at(deadline, discover(&client, opts.crds))
         .await
         .map_err(|_| unreachable(&"discovery timed out"))?
         .map_err(|e| unreachable(&e))?;
@@ -353,8 +356,14 @@ pub async fn read_cluster(client: Client, context: &str, opts: &Options) -> Resu
     let mut tasks: JoinSet<(usize, Result<Vec<Object>, Gap>)> = JoinSet::new();
     let mut jobs = 0usize;
     let mut out_of_scope = Vec::new();
-    for rt in RESOURCES {
-        let Some((ar, namespaced)) = served(&discovery, rt) else { continue };
+    let mut types: Vec<(ApiResource, bool, bool)> = RESOURCES
+        .iter()
+        .filter_map(|rt| served(&discovery, rt).map(|(ar, namespaced)| (ar, namespaced, rt.metadata_only)))
+        .collect();
+    if opts.crds {
+        types.extend(custom_types(&discovery).into_iter().map(|(ar, namespaced)| (ar, namespaced, false)));
+    }
+    for (ar, namespaced, metadata_only) in types {
         let scopes: Vec<Option<String>> = match (namespaced, opts.namespaces.is_empty()) {
             (_, true) => vec![None],
             (true, false) => opts.namespaces.iter().cloned().map(Some).collect(),
@@ -363,11 +372,11 @@ pub async fn read_cluster(client: Client, context: &str, opts: &Options) -> Resu
             (false, false) => {
                 out_of_scope.push(Gap {
                     context: context.to_string(),
-                    group: rt.group.to_string(),
-                    kind: rt.kind.to_string(),
-                    resource: rt.plural.to_string(),
+                    group: ar.group.clone(),
+                    kind: ar.kind.clone(),
+                    resource: ar.plural.clone(),
                     reason: OUT_OF_SCOPE.to_string(),
-                    message: format!("{} are cluster-scoped: not read with --namespace", rt.plural),
+                    message: format!("{} are cluster-scoped: not read with --namespace", ar.plural),
                 });
                 Vec::new()
             }
@@ -376,7 +385,7 @@ pub async fn read_cluster(client: Client, context: &str, opts: &Options) -> Resu
             let job = List {
                 client: client.clone(),
                 ar: ar.clone(),
-                rt: *rt,
+                metadata_only,
                 namespace: ns,
                 context: context.to_string(),
                 page_size: opts.page_size.max(1),
@@ -734,10 +743,17 @@ fn usage_of(v: Option<&Value>) -> Usage {
 }
 
 /// Discovery limited to the groups of [`RESOURCES`] and the metrics API: aggregated (two requests), else legacy.
-async fn discover(client: &Client) -> Result<(Discovery, &'static str), kube::Error> {
+async fn discover(client: &Client, crds: bool) -> Result<(Discovery, &'static str), kube::Error> {
     let mut groups: Vec<&str> = RESOURCES.iter().map(|r| r.group).chain([METRICS_GROUP]).collect();
     groups.sort_unstable();
     groups.dedup();
+    if crds {
+        // Every group: custom resources are found by discovery, not by a table.
+        return match Discovery::new(client.clone()).run_aggregated().await {
+            Ok(d) if d.has_group("") => Ok((d, "aggregated")),
+            Ok(_) | Err(_) => Ok((Discovery::new(client.clone()).run().await?, "legacy")),
+        };
+    }
     match Discovery::new(client.clone()).filter(&groups).run_aggregated().await {
         // A server without aggregated discovery may answer the legacy list, which reads as an
         // empty aggregated one: only trust it when it has the core group.
@@ -755,6 +771,54 @@ async fn discover(client: &Client) -> Result<(Discovery, &'static str), kube::Er
     }
 }
 
+/// API groups the API server itself serves (and aggregated APIs of Kubernetes): not custom
+/// resources, and not read beyond the [`RESOURCES`] table.
+const BUILT_IN_GROUPS: &[&str] = &[
+    "",
+    "admissionregistration.k8s.io",
+    "apiextensions.k8s.io",
+    "apiregistration.k8s.io",
+    "apps",
+    "authentication.k8s.io",
+    "authorization.k8s.io",
+    "autoscaling",
+    "batch",
+    "certificates.k8s.io",
+    "coordination.k8s.io",
+    "discovery.k8s.io",
+    "events.k8s.io",
+    "flowcontrol.apiserver.k8s.io",
+    "internal.apiserver.k8s.io",
+    "metrics.k8s.io",
+    "networking.k8s.io",
+    "node.k8s.io",
+    "policy",
+    "rbac.authorization.k8s.io",
+    "resource.k8s.io",
+    "scheduling.k8s.io",
+    "storage.k8s.io",
+    "storagemigration.k8s.io",
+];
+
+/// Custom resource types (`--crds`): every listable resource of a group the API server does not
+/// build in, in its preferred version, except the ones [`RESOURCES`] reads already. Sorted by
+/// group and plural, so a cluster always gives the same object order.
+fn custom_types(discovery: &Discovery) -> Vec<(ApiResource, bool)> {
+    let mut out: Vec<(ApiResource, bool)> = discovery
+        .groups()
+        .filter(|g| !BUILT_IN_GROUPS.contains(&g.name()))
+        .flat_map(|g| g.recommended_resources())
+        .filter(|(ar, caps)| {
+            caps.supports_operation(verbs::LIST)
+                && !ar.plural.contains('/')
+                && !RESOURCES.iter().any(|r| r.group == ar.group && r.plural == ar.plural)
+        })
+        .map(|(ar, caps)| (ar, caps.scope == Scope::Namespaced))
+        .collect();
+    out.sort_by(|a, b| (&a.0.group, &a.0.plural).cmp(&(&b.0.group, &b.0.plural)));
+    out
+}
+
 /// The served resource for a table entry and whether it is namespaced, when the server has it
 /// and allows `list`.
 fn served(discovery: &Discovery, rt: &ResourceType) -> Option<(ApiResource, bool)> {
@@ -770,7 +834,8 @@ fn served(discovery: &Discovery, rt: &ResourceType) -> Option<(ApiResource, bool
 struct List {
     client: Client,
     ar: ApiResource,
-    rt: ResourceType,
+    /// Listed as `PartialObjectMetadataList` (Secrets).
+    metadata_only: bool,
     namespace: Option<String>,
     context: String,
     page_size: u32,
@@ -786,19 +851,19 @@ const MAX_RETRIES: u32 = 2;
 impl List {
     fn what(&self) -> String {
         match &self.namespace {
-            Some(ns) => format!("{} in namespace {ns}", self.rt.plural),
-            None => self.rt.plural.to_string(),
+            Some(ns) => format!("{} in namespace {ns}", self.ar.plural),
+            None => self.ar.plural.clone(),
         }
     }
 
     fn gap(&self, reason: &str, message: String) -> Gap {
         Gap {
             context: self.context.clone(),
-            group: self.rt.group.to_string(),
-            kind: self.rt.kind.to_string(),
+            group: self.ar.group.clone(),
+            kind: self.ar.kind.clone(),
             resource: match &self.namespace {
-                Some(ns) => format!("{}/{ns}", self.rt.plural),
-                None => self.rt.plural.to_string(),
+                Some(ns) => format!("{}/{ns}", self.ar.plural),
+                None => self.ar.plural.clone(),
             },
             reason: reason.to_string(),
             message,
@@ -818,7 +883,7 @@ impl List {
                 if let Some(t) = &token {
                     lp = lp.continue_token(t);
                 }
-                let built = if self.rt.metadata_only { request.list_metadata(&lp) } else { request.list(&lp) };
+                let built = if self.metadata_only { request.list_metadata(&lp) } else { request.list(&lp) };
                 let req = built.map_err(|e| self.gap("error", format!("could not list {}: {e}", self.what())))?;
                 let page = match tokio::time::timeout(self.request_timeout, self.client.request::<Value>(req)).await {
                     Err(_) => {
@@ -896,7 +961,7 @@ impl List {
     /// or the last-applied copy, and metadata alone for metadata-only types.
     fn clean(&self, item: Value) -> Value {
         let Value::Object(mut map) = item else { return Value::Null };
-        if self.rt.metadata_only {
+        if self.metadata_only {
             map.retain(|k, _| k == "metadata");
         }
         map.insert("apiVersion".to_string(), Value::String(self.ar.api_version.clone()));

@@ -201,9 +201,18 @@ fn plain(body: Value) -> ResponseTemplate {
     json_with(body, "application/json")
 }
 
-/// The resources the fake serves: the connector's table.
+/// A custom resource type the fake serves besides the connector's table (found only with `--crds`).
+pub const CUSTOM_TYPES: &[clustergpt::cluster::ResourceType] = &[clustergpt::cluster::ResourceType {
+    group: "monitoring.coreos.com",
+    version: "v1",
+    kind: "ServiceMonitor",
+    plural: "servicemonitors",
+    metadata_only: false,
+}];
+
+/// The resources the fake serves: the connector's table and a custom resource type.
 fn served() -> impl Iterator<Item = &'static clustergpt::cluster::ResourceType> {
-    RESOURCES.iter()
+    RESOURCES.iter().chain(CUSTOM_TYPES)
 }
 
 pub const METRICS: &str = "metrics.k8s.io";
@@ -509,7 +518,7 @@ impl FakeCluster {
         for o in objects {
             let kind = o["kind"].as_str().unwrap_or_default();
             let group = o["apiVersion"].as_str().unwrap_or_default().rsplit_once('/').map_or("", |(g, _)| g);
-            if let Some(r) = RESOURCES.iter().find(|r| r.kind == kind && r.group == group) {
+            if let Some(r) = served().find(|r| r.kind == kind && r.group == group) {
                 by_plural.entry(r.plural.to_string()).or_default().push(o);
             }
         }
