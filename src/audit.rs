@@ -670,7 +670,7 @@ fn sort_key(f: &Finding) -> SortKey<'_> {
 /// with diminishing returns. The size of the input does not dilute it: one privileged container
 /// among a thousand clean objects is still a critical risk, and many hygiene findings never
 /// outrank one critical.
-fn risk_score(by_severity: &BTreeMap<Severity, usize>, _objects: usize) -> u32 {
+pub(crate) fn risk_score(by_severity: &BTreeMap<Severity, usize>, _objects: usize) -> u32 {
     let n = |s: Severity| by_severity.get(&s).copied().unwrap_or(0) as f64;
     let (base, width, top, next) = if n(Severity::Critical) > 0.0 {
         (75.0, 25.0, n(Severity::Critical), n(Severity::High))

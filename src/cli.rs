@@ -57,6 +57,36 @@ pub enum Command {
     /// Apply fixes to a live cluster: plan, server-side dry run, backup, patch, verify, roll back;
     /// or, for GitOps-managed objects, a pull request to the manifests.
     Remediate(Box<crate::remediate::cli::RemediateArgs>),
+    /// Show what the explainer does with an audit: the facts, the prompt, the answer and the
+    /// validation verdict (`--facts facts.json` or `--audit audit.json`).
+    Explain(ExplainArgs),
+}
+
+/// Flags of `explain`.
+#[derive(Debug, Args)]
+#[command(
+    group = clap::ArgGroup::new("input").required(true),
+    after_help = "Examples:\n  clustergpt analyze k8s/ --format json=audit.json && clustergpt explain --audit audit.json\n  clustergpt explain --facts facts.json --anonymize --format json"
+)]
+pub struct ExplainArgs {
+    /// A facts document (`clustergpt.facts/v1`, as `explain --format json` prints under `facts`).
+    #[arg(long, value_name = "FILE", group = "input")]
+    pub facts: Option<PathBuf>,
+    /// A JSON audit (`analyze --format json`); the facts are built from it.
+    #[arg(long, value_name = "FILE", group = "input")]
+    pub audit: Option<PathBuf>,
+    /// `terminal` (sections for people) or `json`.
+    #[arg(long, value_enum, default_value = "terminal")]
+    pub format: RulesFormat,
+    /// Configuration file with the `llm:` block (default: `.clustergpt.yaml` here or in a parent).
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Ignore any `.clustergpt.yaml`.
+    #[arg(long, conflicts_with = "config")]
+    pub no_config: bool,
+    /// Explainer switches.
+    #[command(flatten)]
+    pub switches: ExplainSwitches,
 }
 
 /// Flags of `fix`.
@@ -180,10 +210,35 @@ pub struct AnalyzeArgs {
     #[arg(long, value_name = "PATH")]
     pub manifests: Vec<PathBuf>,
     /// Add a narrative (executive and CTO summaries, SRE actions, PR text) to the JSON and
-    /// Markdown reports: written by the model `OPENAI_API_KEY` or `CLUSTERGPT_LLM_BASE_URL`
-    /// configures from redacted facts, else by the built-in template. Without it nothing is sent.
+    /// Markdown reports: written by the model `OPENAI_API_KEY`, `CLUSTERGPT_LLM_BASE_URL` or the
+    /// config's `llm:` configures, from redacted facts, else by the built-in template. Without it
+    /// nothing is sent.
     #[arg(long)]
     pub explain: bool,
+    /// Explainer switches.
+    #[command(flatten)]
+    pub explain_switches: ExplainSwitches,
+}
+
+/// `--anonymize`, `--no-cache` (with `--explain`).
+#[derive(Debug, Clone, Copy, Default, Args)]
+pub struct ExplainSwitches {
+    /// With `--explain`: replace every object and namespace name with a stable pseudonym
+    /// (`deploy-7f3a`) before anything is sent; the answer gets the real names back.
+    #[arg(long)]
+    pub anonymize: bool,
+    /// With `--explain`: do not read or write the answer cache
+    /// (`$XDG_CACHE_HOME/clustergpt/explain`).
+    #[arg(long)]
+    pub no_cache: bool,
+}
+
+impl ExplainSwitches {
+    /// As the explainer takes them.
+    #[must_use]
+    pub fn switches(self) -> crate::explain::Switches {
+        crate::explain::Switches { anonymize: self.anonymize, no_cache: self.no_cache }
+    }
 }
 
 /// Flags of `diff`.
@@ -349,6 +404,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
         Command::Pr(p) => crate::github::run_cli(*p),
         Command::AuditIssue(a) => crate::github::issue::run_cli(*a),
         Command::Remediate(r) => crate::remediate::cli::run(&r),
+        Command::Explain(e) => explain_cmd(&e),
     }
 }
 
@@ -465,7 +521,10 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<Status> {
         timings.lap("fix suggestions and patches");
     }
     if a.explain {
-        crate::explain::explain_audit(&mut audit, &crate::explain::Explainer::from_env());
+        crate::explain::explain_audit(
+            &mut audit,
+            &crate::explain::Explainer::configured(&config.llm, a.explain_switches.switches()),
+        );
         timings.lap("explain");
     }
     // Freeing every node one by one costs more than the exit that follows; the OS reclaims it.
@@ -618,6 +677,60 @@ pub fn render(audit: &Audit, format: Format, color: bool) -> anyhow::Result<Stri
         Format::Markdown => report::markdown::render(audit)?,
         Format::Concise => report::concise::render(audit),
     })
+}
+
+/// `explain`: exits 0 with a usable explanation (a model's valid answer, or the template when no
+/// endpoint is configured), 1 when a configured model's answer was rejected, 2 on bad input.
+fn explain_cmd(e: &ExplainArgs) -> anyhow::Result<Status> {
+    let config = resolve_config(e.config.as_ref(), e.no_config)?;
+    let facts = match (&e.facts, &e.audit) {
+        (Some(path), _) => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+            let facts: crate::explain::Facts = serde_json::from_str(&text).map_err(|err| {
+                anyhow::anyhow!(
+                    "{}:{}:{}: not a facts document ({err}); `clustergpt explain --audit FILE --format json` prints one",
+                    path.display(),
+                    err.line(),
+                    err.column()
+                )
+            })?;
+            if facts.version != crate::explain::facts::FACTS_VERSION {
+                bail!(
+                    "{}: facts version `{}`; this clustergpt reads `{}`",
+                    path.display(),
+                    facts.version,
+                    crate::explain::facts::FACTS_VERSION
+                );
+            }
+            facts
+        }
+        (None, Some(path)) => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+            let audit: Audit = serde_json::from_str(&text).map_err(|err| {
+                anyhow::anyhow!(
+                    "{}:{}:{}: not a JSON audit ({err}); write one with `clustergpt analyze --format json=FILE`",
+                    path.display(),
+                    err.line(),
+                    err.column()
+                )
+            })?;
+            crate::explain::Facts::of(&audit)
+        }
+        (None, None) => bail!("give --facts FILE or --audit FILE"),
+    };
+    let explainer = crate::explain::Explainer::configured(&config.llm, e.switches.switches());
+    let trace = explainer.trace_blocking(&facts);
+    let text = match e.format {
+        RulesFormat::Json => {
+            let mut t = serde_json::to_string_pretty(&trace.to_json()).context("cannot render JSON")?;
+            t.push('\n');
+            t
+        }
+        RulesFormat::Terminal => trace.render(),
+    };
+    std::io::stdout().lock().write_all(text.as_bytes())?;
+    let rejected = trace.explanation.source == "template" && trace.explanation.reason.is_some();
+    Ok(if rejected { Status::GateFailed } else { Status::Passed })
 }
 
 fn rules_cmd(r: RulesArgs) -> anyhow::Result<Status> {

@@ -65,6 +65,28 @@ pub struct Config {
     pub cluster_crds: bool,
     /// Rendering Kustomize and Helm targets (`render:`).
     pub render: RenderSettings,
+    /// The explainer's endpoint (`llm:`); environment variables take precedence.
+    pub llm: LlmSettings,
+}
+
+/// `llm:`: the explainer's OpenAI-compatible endpoint. The key is named, never written: only
+/// `api_key_env`, the name of the environment variable holding it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct LlmSettings {
+    /// Base URL up to `/v1`.
+    pub base_url: Option<String>,
+    /// Model id.
+    pub model: Option<String>,
+    /// Name of the environment variable holding the key.
+    pub api_key_env: Option<String>,
+    /// Per attempt.
+    pub timeout_seconds: Option<u64>,
+    /// Sent with every request.
+    pub max_completion_tokens: Option<u32>,
+    /// Pseudonymise every object and namespace name sent (as `--anonymize`).
+    pub anonymize: bool,
+    /// Names always pseudonymised (globs with `*`).
+    pub anonymize_patterns: Vec<String>,
 }
 
 /// `render:`: which Kustomize and Helm targets are built, and how.
@@ -243,10 +265,11 @@ pub fn parse(file: &str, text: &str) -> Result<Config, Vec<ConfigError>> {
                     }
                 }
             }
+            "llm" => p.llm(v, &mut cfg.llm),
             other => p.err(
                 k,
                 &format!(
-                    "unknown key `{other}`; expected one of select, ignore, exclude, fail_on, severity, rules, exemptions, allow_annotation_exemptions, prices, cost, remediation, render, cluster"
+                    "unknown key `{other}`; expected one of select, ignore, exclude, fail_on, severity, rules, exemptions, allow_annotation_exemptions, prices, cost, remediation, render, cluster, llm"
                 ),
             ),
         }
@@ -492,6 +515,50 @@ impl P<'_> {
         }
     }
 
+    fn llm(&mut self, n: &Node, l: &mut LlmSettings) {
+        for (k, v) in self.map(n) {
+            let text = |p: &mut Self| if is_null(v) { None } else { p.text(v).filter(|s| !s.trim().is_empty()) };
+            match k.as_str().unwrap_or_default() {
+                "base_url" => {
+                    l.base_url = text(self);
+                    if l.base_url.as_deref().is_some_and(|u| !u.starts_with("http://") && !u.starts_with("https://")) {
+                        self.err(v, "expected an http:// or https:// URL up to `/v1`, such as `http://localhost:11434/v1`");
+                    }
+                }
+                "model" => l.model = text(self),
+                "api_key_env" => {
+                    l.api_key_env = text(self);
+                    let valid = |s: &str| s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+                    if l.api_key_env.as_deref().is_some_and(|s| !valid(s)) {
+                        self.err(v, "expected the NAME of an environment variable, such as `OPENAI_API_KEY`");
+                        l.api_key_env = None;
+                    }
+                }
+                // A key in a file ends up in git: refuse it and say what to do instead.
+                "api_key" | "key" | "token" => self.err(
+                    k,
+                    "the key is never written in the config: set `api_key_env` to the name of the environment variable that holds it",
+                ),
+                "timeout_seconds" => match v.to_json().as_u64() {
+                    Some(s) if s > 0 => l.timeout_seconds = Some(s),
+                    _ => self.err(v, "expected a whole number of seconds above 0, such as `60`"),
+                },
+                "max_completion_tokens" => match v.to_json().as_u64().and_then(|n| u32::try_from(n).ok()) {
+                    Some(n) if n >= 256 => l.max_completion_tokens = Some(n),
+                    _ => self.err(v, "expected a whole number of tokens of at least 256, such as `2000`"),
+                },
+                "anonymize" => l.anonymize = self.boolean(v).unwrap_or(false),
+                "anonymize_patterns" => l.anonymize_patterns = self.strings(v),
+                other => self.err(
+                    k,
+                    &format!(
+                        "unknown llm setting `{other}`; expected base_url, model, api_key_env, timeout_seconds, max_completion_tokens, anonymize, anonymize_patterns"
+                    ),
+                ),
+            }
+        }
+    }
+
     fn cost(&mut self, n: &Node, c: &mut crate::cost::CostSettings) {
         for (k, v) in self.map(n) {
             match k.as_str().unwrap_or_default() {
@@ -661,6 +728,34 @@ mod tests {
         assert_eq!(cfg.severity.len(), 2);
         assert_eq!(cfg.exemptions.len(), 1);
         assert_eq!(cfg.cost.batch_hours_per_month, Some(20.0));
+    }
+
+    #[test]
+    fn llm_settings_parse_and_refuse_an_inline_key() {
+        let cfg = parse(
+            "t",
+            "llm:\n  base_url: http://localhost:11434/v1\n  model: llama3.1\n  api_key_env: MY_KEY\n  timeout_seconds: 5\n  max_completion_tokens: 900\n  anonymize: true\n  anonymize_patterns: [\"*prod*\"]\n",
+        )
+        .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(
+            cfg.llm,
+            LlmSettings {
+                base_url: Some("http://localhost:11434/v1".into()),
+                model: Some("llama3.1".into()),
+                api_key_env: Some("MY_KEY".into()),
+                timeout_seconds: Some(5),
+                max_completion_tokens: Some(900),
+                anonymize: true,
+                anonymize_patterns: vec!["*prod*".into()],
+            }
+        );
+        let errs = parse("t", "llm:\n  model: x\n  api_key: sk-abc\n").err().unwrap_or_default();
+        assert_eq!(errs.len(), 1);
+        assert_eq!(errs[0].line, 3);
+        assert!(errs[0].message.contains("api_key_env"), "{}", errs[0].message);
+        assert!(!errs[0].message.contains("sk-abc"));
+        let errs = parse("t", "llm:\n  api_key_env: sk-abc-123\n  base_url: localhost\n").err().unwrap_or_default();
+        assert_eq!(errs.len(), 2, "{errs:?}");
     }
 
     #[test]

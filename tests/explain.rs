@@ -13,6 +13,9 @@ use serde_json::{Value, json};
 use wiremock::matchers::{body_partial_json, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
+mod llm_stub;
+use llm_stub::{completion, stub_server};
+
 const FIXTURE: &str = include_str!("../manifests-fixtures/explain/secrets.yaml");
 
 /// Every secret value planted in the fixture.
@@ -57,14 +60,6 @@ fn config(server: &MockServer) -> LlmConfig {
     cfg.backoff = Duration::from_millis(10);
     cfg.max_retries = 2;
     cfg
-}
-
-/// A chat completion whose message content is `content`.
-fn completion(content: &str, finish: &str) -> ResponseTemplate {
-    ResponseTemplate::new(200).set_body_json(json!({
-        "id": "c1", "object": "chat.completion", "model": "test-model",
-        "choices": [{"index": 0, "finish_reason": finish, "message": {"role": "assistant", "content": content}}]
-    }))
 }
 
 /// A valid answer for `facts`: cites the first finding with a command and quotes that command.
@@ -158,6 +153,41 @@ fn no_endpoint_configured_means_the_template() {
         (local.base_url.as_str(), local.model.as_str(), local.api_key.is_none()),
         ("http://localhost:11434/v1", "llama3.1", true)
     );
+}
+
+#[test]
+fn the_config_llm_block_configures_and_the_environment_wins() {
+    use clustergpt::config::LlmSettings;
+    let settings = LlmSettings {
+        base_url: Some("http://localhost:8080/v1".into()),
+        model: Some("qwen".into()),
+        api_key_env: Some("TEAM_LLM_KEY".into()),
+        timeout_seconds: Some(9),
+        max_completion_tokens: Some(700),
+        ..LlmSettings::default()
+    };
+    let env = |pairs: &'static [(&'static str, &'static str)]| {
+        move |k: &str| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| (*v).to_string())
+    };
+    let cfg = LlmConfig::resolve(&settings, env(&[("TEAM_LLM_KEY", "sk-team"), ("OPENAI_API_KEY", "sk-openai")]))
+        .expect("configured");
+    assert_eq!((cfg.base_url.as_str(), cfg.model.as_str()), ("http://localhost:8080/v1", "qwen"));
+    assert_eq!((cfg.timeout, cfg.max_completion_tokens), (Duration::from_secs(9), 700));
+    // The named variable beats OPENAI_API_KEY; CLUSTERGPT_LLM_API_KEY beats both.
+    let team = LlmConfig::resolve(&settings, env(&[("TEAM_LLM_KEY", "sk-team")])).expect("configured");
+    assert_eq!(cfg.api_key, team.api_key);
+    let own = LlmConfig::resolve(&settings, env(&[("CLUSTERGPT_LLM_API_KEY", "sk-own"), ("TEAM_LLM_KEY", "sk-team")]))
+        .expect("configured");
+    assert_ne!(own.api_key, team.api_key);
+    let env_wins = LlmConfig::resolve(
+        &settings,
+        env(&[("CLUSTERGPT_LLM_BASE_URL", "http://127.0.0.1:1/v1"), ("CLUSTERGPT_LLM_MODEL", "llama3.1")]),
+    )
+    .expect("configured");
+    assert_eq!((env_wins.base_url.as_str(), env_wins.model.as_str()), ("http://127.0.0.1:1/v1", "llama3.1"));
+    // Only a model configured: no endpoint, the template.
+    let model_only = LlmSettings { model: Some("m".into()), ..LlmSettings::default() };
+    assert!(LlmConfig::resolve(&model_only, env(&[])).is_none());
 }
 
 #[tokio::test]
@@ -346,4 +376,301 @@ fn the_markdown_report_shows_the_explanation_and_who_wrote_it() {
         md.contains("## Explanation") && md.contains("the built-in template") && md.contains("### Actions"),
         "{md}"
     );
+}
+
+#[tokio::test]
+async fn the_cache_answers_the_second_run_without_a_request_and_byte_identically() {
+    let facts = facts();
+    let server = stub_server().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cached = || {
+        Explainer::OpenAiCompatible(
+            OpenAiCompatible::new(config(&server)).with_cache(Some(clustergpt::explain::Cache::at(dir.path().into()))),
+        )
+    };
+    let first = cached().explain(&facts).await;
+    assert_eq!(first.source, "test-model", "{first:?}");
+    let second = cached().explain(&facts).await;
+    assert_eq!(server.received_requests().await.unwrap_or_default().len(), 1, "the second run is free");
+    assert_eq!(serde_json::to_vec(&first).ok(), serde_json::to_vec(&second).ok());
+    let trace = cached().trace(&facts).await;
+    assert!(trace.cached && trace.verdict().contains("from the cache"), "{}", trace.verdict());
+
+    // Other facts, another key; without a cache every run asks.
+    let uncached = Explainer::OpenAiCompatible(OpenAiCompatible::new(config(&server)));
+    uncached.explain(&facts).await;
+    assert_eq!(server.received_requests().await.unwrap_or_default().len(), 2);
+}
+
+#[tokio::test]
+async fn a_rejected_answer_is_never_cached() {
+    let facts = facts();
+    let mut answer = valid_answer(&facts);
+    answer["sre_actions"][0]["command"] = json!("kubectl delete namespace prod");
+    let server = MockServer::start().await;
+    mount(&server, completion(&answer.to_string(), "stop")).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let e = Explainer::OpenAiCompatible(
+        OpenAiCompatible::new(config(&server)).with_cache(Some(clustergpt::explain::Cache::at(dir.path().into()))),
+    );
+    template_because(&e.explain(&facts).await, "rendered fix commands");
+    template_because(&e.explain(&facts).await, "rendered fix commands");
+    assert_eq!(server.received_requests().await.unwrap_or_default().len(), 2);
+    let files = std::fs::read_dir(dir.path()).map(|d| d.count()).unwrap_or(0);
+    assert_eq!(files, 0);
+}
+
+/// Name tokens of `s` (runs of name characters).
+fn name_tokens(s: &str) -> std::collections::BTreeSet<String> {
+    clustergpt::explain::pseudonym::tokens(s).map(|(_, _, t)| t.to_string()).collect()
+}
+
+#[tokio::test]
+async fn anonymized_prompts_hold_no_real_name_and_the_answer_gets_them_back() {
+    let audit = audit_fixture();
+    let facts = Facts::of(&audit);
+    let mut real: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
+    for f in &audit.findings {
+        real.insert(f.object.name.clone());
+        real.extend(f.object.namespace.clone());
+    }
+    assert!(real.contains(INJECTION_NAME) && real.contains("shop"));
+    let server = stub_server().await;
+    let keys = tempfile::tempdir().expect("tempdir");
+    let anonymized = |dir: &std::path::Path| {
+        Explainer::OpenAiCompatible(
+            OpenAiCompatible::new(config(&server))
+                .with_pseudonyms(clustergpt::explain::NamePolicy { all: true, patterns: vec![] }, Some(dir.into())),
+        )
+    };
+    let e = anonymized(keys.path()).explain(&facts).await;
+    assert_eq!(e.source, "test-model", "{e:?}");
+    let requests = server.received_requests().await.unwrap_or_default();
+    let sent = String::from_utf8_lossy(&requests[0].body).to_string();
+    let leaked: Vec<&String> = real.iter().filter(|n| name_tokens(&sent).contains(*n)).collect();
+    assert!(leaked.is_empty(), "real names sent: {leaked:?}");
+    assert!(sent.contains("deploy-"), "pseudonyms sent instead");
+    // The answer names the real objects again, and a quoted command is the rendered one, verbatim.
+    assert!(e.exec_summary.contains(INJECTION_NAME), "{}", e.exec_summary);
+    let commands = facts.commands();
+    assert!(e.sre_actions.iter().filter_map(|a| a.command.as_deref()).all(|c| commands.contains(c)));
+    assert!(e.sre_actions.iter().any(|a| a.command.is_some()));
+
+    // Stable: the same key gives the same pseudonyms (so the cache works); another key does not.
+    anonymized(keys.path()).explain(&facts).await;
+    let other = tempfile::tempdir().expect("tempdir");
+    anonymized(other.path()).explain(&facts).await;
+    let bodies: Vec<String> = server
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .map(|r| String::from_utf8_lossy(&r.body).to_string())
+        .collect();
+    assert_eq!(bodies[0], bodies[1]);
+    assert_ne!(bodies[0], bodies[2]);
+}
+
+#[tokio::test]
+async fn configured_patterns_are_pseudonymised_without_anonymize() {
+    let facts = facts();
+    let server = stub_server().await;
+    let keys = tempfile::tempdir().expect("tempdir");
+    let e = Explainer::OpenAiCompatible(OpenAiCompatible::new(config(&server)).with_pseudonyms(
+        clustergpt::explain::NamePolicy { all: false, patterns: vec!["ignore-previous-*".into()] },
+        Some(keys.path().into()),
+    ))
+    .explain(&facts)
+    .await;
+    assert_eq!(e.source, "test-model", "{e:?}");
+    let requests = server.received_requests().await.unwrap_or_default();
+    let sent = String::from_utf8_lossy(&requests[0].body).to_string();
+    assert!(!sent.contains(INJECTION_NAME));
+    assert!(name_tokens(&sent).contains("shop"), "only the matching names are replaced");
+    assert!(e.exec_summary.contains(INJECTION_NAME), "{}", e.exec_summary);
+}
+
+#[tokio::test]
+async fn an_unknown_object_name_falls_back() {
+    let facts = facts();
+    for text in ["Restart deployment/payments-api first.", "Scale deploy-beef to two replicas."] {
+        let mut answer = valid_answer(&facts);
+        answer["exec_summary"] = json!(text);
+        let server = MockServer::start().await;
+        mount(&server, completion(&answer.to_string(), "stop")).await;
+        template_because(&explain_with(&server, &facts).await, "names an object that is not in the facts");
+    }
+    // A name from the facts is fine.
+    let mut answer = valid_answer(&facts);
+    answer["exec_summary"] = json!(format!("Fix deployment/{INJECTION_NAME} in namespace shop."));
+    let server = MockServer::start().await;
+    mount(&server, completion(&answer.to_string(), "stop")).await;
+    assert_eq!(explain_with(&server, &facts).await.source, "test-model");
+}
+
+#[tokio::test]
+async fn planted_instructions_stay_data_and_an_invented_delete_in_prose_falls_back() {
+    let facts = facts();
+    let server = stub_server().await;
+    let e = explain_with(&server, &facts).await;
+    assert_eq!(e.source, "test-model", "{e:?}");
+    let requests = server.received_requests().await.unwrap_or_default();
+    let body: Value = serde_json::from_slice(&requests[0].body).expect("JSON");
+    let system = body["messages"][0]["content"].as_str().unwrap_or_default();
+    assert!(
+        !system.contains("ignore previous") && !system.contains(INJECTION_NAME) && !system.contains("kubectl delete")
+    );
+    // The annotation's text is never sent; the name only inside the facts JSON.
+    let user = body["messages"][1]["content"].as_str().unwrap_or_default();
+    assert!(!user.contains(INJECTION));
+    let (head, json) = user.split_once('\n').unwrap_or_default();
+    assert!(!head.contains(INJECTION_NAME) && json.contains(INJECTION_NAME));
+
+    for body in ["Then run `kubectl delete namespace prod` to clean up.", "kubectl -n shop delete deploy x"] {
+        let mut answer = valid_answer(&facts);
+        answer["pr_body"] = json!(body);
+        let server = MockServer::start().await;
+        mount(&server, completion(&answer.to_string(), "stop")).await;
+        let e = explain_with(&server, &facts).await;
+        template_because(&e, "kubectl command that is not a rendered fix command");
+        assert!(!serde_json::to_string(&e).unwrap_or_default().contains("kubectl delete"));
+    }
+}
+
+/// The PRD's stop condition: ten distinct audits (the demo app, fixture samples, live dumps)
+/// give ten answers that validate, against a stub that answers from the facts it receives.
+#[tokio::test]
+async fn ten_distinct_audits_give_ten_valid_answers() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let first_failing = |dir: &str| {
+        let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(root.join(dir))
+            .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
+            .unwrap_or_default();
+        files.sort();
+        files.into_iter().find(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("fail-")))
+    };
+    let mut inputs: Vec<std::path::PathBuf> = [
+        "examples/demo-app",
+        "manifests-fixtures/report/shop.yaml",
+        "manifests-fixtures/report/hostile.yaml",
+        "manifests-fixtures/explain/secrets.yaml",
+        "manifests-fixtures/inputs/deployment-list.json",
+    ]
+    .iter()
+    .map(|p| root.join(p))
+    .collect();
+    for dir in ["DIA001", "DIA002", "DIA005", "DIA010", "DIA021"] {
+        inputs.extend(first_failing(&format!("manifests-fixtures/diagnosis/{dir}")));
+    }
+    assert_eq!(inputs.len(), 10, "{inputs:?}");
+    let server = stub_server().await;
+    let explainer = Explainer::OpenAiCompatible(OpenAiCompatible::new(config(&server)));
+    let mut seen = std::collections::BTreeSet::new();
+    for path in &inputs {
+        let input = source::load_paths(std::slice::from_ref(path), &mut std::io::empty(), Limits::default());
+        let (mut audit, objects) = audit::run_with_objects(input, &Config::defaults(), &RunOptions::default());
+        clustergpt::fix::enrich(&mut audit, &objects);
+        assert!(!audit.findings.is_empty(), "{} has findings", path.display());
+        let facts = Facts::of(&audit);
+        assert!(seen.insert(facts.to_json()), "{} is distinct", path.display());
+        let e = explainer.explain(&facts).await;
+        assert_eq!((e.source.as_str(), e.reason.as_deref()), ("test-model", None), "{}: {e:?}", path.display());
+        assert!(!e.sre_actions.is_empty());
+    }
+    assert_eq!(server.received_requests().await.unwrap_or_default().len(), 10);
+}
+
+/// The binary with a clean environment pointed at `server`, its cache in `cache`.
+fn cli(server: &MockServer, cache: &std::path::Path, cwd: &std::path::Path) -> std::process::Command {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_clustergpt"));
+    c.current_dir(cwd)
+        .env_remove("OPENAI_API_KEY")
+        .env_remove("CLUSTERGPT_LLM_API_KEY")
+        .env_remove("CLUSTERGPT_LLM_MODEL")
+        .env("CLUSTERGPT_LLM_BASE_URL", format!("{}/v1", server.uri()))
+        .env("XDG_CACHE_HOME", cache);
+    c
+}
+
+#[tokio::test]
+async fn analyze_explain_reruns_from_the_cache_byte_identically_and_no_cache_asks_again() {
+    let server = stub_server().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cache = dir.path().join("cache");
+    std::fs::write(dir.path().join("secrets.yaml"), FIXTURE).expect("write");
+    let run = |extra: &[&str]| {
+        cli(&server, &cache, dir.path())
+            .args(["analyze", "secrets.yaml", "--explain", "--format", "json", "--no-config"])
+            .args(extra)
+            .output()
+            .expect("run")
+    };
+    let first = run(&[]);
+    let v: Value = serde_json::from_slice(&first.stdout).expect("JSON audit");
+    assert_eq!(v["explanation"]["source"], clustergpt::explain::openai::DEFAULT_MODEL, "{v}");
+    let second = run(&[]);
+    assert_eq!(first.stdout, second.stdout, "byte-identical");
+    assert_eq!(server.received_requests().await.unwrap_or_default().len(), 1, "the rerun made no request");
+    assert!(cache.join("clustergpt/explain").read_dir().is_ok_and(|mut d| d.next().is_some()));
+    run(&["--no-cache"]);
+    assert_eq!(server.received_requests().await.unwrap_or_default().len(), 2);
+
+    // The config's llm block names the model; --anonymize sends pseudonyms only.
+    std::fs::write(dir.path().join(".clustergpt.yaml"), "llm:\n  model: from-config\n").expect("write");
+    let out = cli(&server, &cache, dir.path())
+        .args(["analyze", "secrets.yaml", "--explain", "--anonymize", "--format", "json"])
+        .output()
+        .expect("run");
+    let v: Value = serde_json::from_slice(&out.stdout).expect("JSON audit");
+    assert_eq!(v["explanation"]["source"], "from-config", "{v}");
+    let requests = server.received_requests().await.unwrap_or_default();
+    let last = String::from_utf8_lossy(&requests[requests.len() - 1].body).to_string();
+    assert!(!name_tokens(&last).contains("shop") && !last.contains(INJECTION_NAME), "{last}");
+    assert!(v["explanation"]["exec_summary"].as_str().is_some_and(|s| s.contains(INJECTION_NAME)), "{v}");
+}
+
+#[tokio::test]
+async fn the_explain_command_prints_facts_prompt_answer_and_verdict() {
+    let server = stub_server().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cache = dir.path().join("cache");
+    std::fs::write(dir.path().join("secrets.yaml"), FIXTURE).expect("write");
+    let audit = cli(&server, &cache, dir.path())
+        .args(["analyze", "secrets.yaml", "--format", "json=audit.json", "--no-config"])
+        .output()
+        .expect("run");
+    assert!(audit.status.success() || audit.status.code() == Some(1), "{audit:?}");
+    let out = cli(&server, &cache, dir.path())
+        .args(["explain", "--audit", "audit.json", "--no-config", "--no-cache"])
+        .output()
+        .expect("run");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    for section in
+        ["== Facts (as sent) ==", "== Prompt ==", "[system]", "== Answer ==", "== Verdict ==", "valid: written by"]
+    {
+        assert!(text.contains(section), "{section} missing: {text}");
+    }
+    // The JSON form's facts feed `--facts`; a rejected answer exits 1 with the reason.
+    let json = cli(&server, &cache, dir.path())
+        .args(["explain", "--audit", "audit.json", "--no-config", "--format", "json"])
+        .output()
+        .expect("run");
+    let v: Value = serde_json::from_slice(&json.stdout).expect("JSON");
+    std::fs::write(dir.path().join("facts.json"), v["facts"].to_string()).expect("write");
+    let bad = MockServer::start().await;
+    mount(&bad, completion("not json", "stop")).await;
+    let out = cli(&bad, &cache, dir.path())
+        .args(["explain", "--facts", "facts.json", "--no-config", "--format", "json"])
+        .output()
+        .expect("run");
+    let v: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(v["verdict"].as_str().is_some_and(|s| s.contains("not a JSON object")), "{v}");
+    assert_eq!(v["answer"], "not json");
+    // Not a facts document: exit 2 naming the file.
+    let out =
+        cli(&bad, &cache, dir.path()).args(["explain", "--facts", "audit.json", "--no-config"]).output().expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("audit.json"));
 }

@@ -5,6 +5,7 @@
 
 mod cluster_fake;
 mod github_fake;
+mod llm_stub;
 
 use std::collections::BTreeMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
@@ -156,6 +157,10 @@ impl Respond for GitFake {
                 st.refs.insert(name, body["sha"].as_str().unwrap().to_string());
                 ok(json!({}))
             }
+            // The PR's sticky summary comment (`pr` without --no-summary): none yet, created once.
+            ("GET", r) if r == format!("issues/{PR}/comments") => ok(json!([])),
+            ("POST", r) if r == format!("issues/{PR}/comments") => ResponseTemplate::new(201)
+                .set_body_json(json!({ "id": 900, "node_id": "IC_900", "html_url": "https://github.com/c/900" })),
             ("GET", "issues") => {
                 let list: Vec<Value> = st.issues.iter().filter(|i| i["state"] == "open").cloned().collect();
                 ok(if page1 { json!(list) } else { json!([]) })
@@ -290,6 +295,34 @@ impl H {
         let out = String::from_utf8(out).unwrap();
         assert!(!out.contains(TOKEN));
         (o.fix_pr, out)
+    }
+
+    /// `pr` with the summary comment and the fix PR, `--explain` against `llm` (a stub endpoint
+    /// named in a config file; `--no-cache`, so nothing is written outside the test's directories).
+    fn explained(&self, llm: &MockServer) -> Vec<u8> {
+        let config = self.repo.dir.path().join("../llm.yaml");
+        std::fs::write(&config, format!("llm:\n  base_url: {}/v1\n  model: stub-model\n", llm.uri())).unwrap();
+        let (pr, config) = (PR.to_string(), config.display().to_string());
+        let argv = [
+            "--pr",
+            &pr,
+            "--base-sha",
+            &self.repo.base,
+            "--head-sha",
+            &self.repo.head,
+            "--config",
+            &config,
+            "--no-review",
+            "--no-check-run",
+            "--open-fix-pr",
+            "--explain",
+            "--no-cache",
+            "k8s",
+        ];
+        let a = clustergpt::github::parse_args(argv).unwrap();
+        let mut out = Vec::new();
+        self.rt.block_on(clustergpt::github::run_outcome(&a, &self.inputs(), &mut out)).unwrap();
+        out
     }
 
     fn audit_issue(&self, extra: &[&str]) -> (clustergpt::github::issue::IssueOutcome, String) {
@@ -653,4 +686,82 @@ fn remediate_open_fix_pr_writes_live_fixes_into_the_manifests() {
     assert!(out.contains("already up to date"), "{out}");
     assert_eq!(h.st().pulls.len(), 1, "idempotent: one PR");
     assert!(!sequence(&h.new_writes()).iter().any(|s| s == "POST /git/commits" || s == "POST /pulls"));
+}
+
+/// `pr --explain`: the summary comment gets a collapsed "Summary" and the fix PR the model's title
+/// and text, each saying which model wrote it; without `--explain` the template says it wrote it.
+#[test]
+fn pr_explain_puts_the_models_summary_and_fix_pr_text_and_says_who_wrote_them() {
+    let mut h = H::new(&manifest(true, false));
+    let llm = h.rt.block_on(llm_stub::stub_server());
+    let out = h.explained(&llm);
+    let out = String::from_utf8_lossy(&out);
+    let w = h.new_writes();
+    let seq = sequence(&w);
+    let comment = w.iter().find(|(m, p, _)| m == "POST" && p.ends_with(&format!("/issues/{PR}/comments")));
+    let comment = comment.unwrap_or_else(|| panic!("{seq:?}\n{out}"));
+    let comment = comment.2["body"].as_str().unwrap();
+    assert!(
+        comment.contains("<details><summary>Summary (written by `stub-model` from redacted facts)</summary>"),
+        "{comment}"
+    );
+    assert!(comment.contains("deployment/web"), "{comment}");
+    let pr = &w.iter().find(|(m, p, _)| m == "POST" && p.ends_with("/pulls")).unwrap().2;
+    assert_eq!(pr["title"], "Fix 1 findings", "{out}");
+    let body = pr["body"].as_str().unwrap();
+    assert!(body.starts_with("<!-- clustergpt:fix-pr -->") && body.contains("- deployment/web: REL018"), "{body}");
+    assert!(body.contains("<details><summary>The fixes</summary>") && body.contains("**REL018**"), "{body}");
+    assert!(body.contains("description written by `stub-model` from redacted facts"), "{body}");
+    let asked = h.rt.block_on(llm.received_requests()).unwrap_or_default();
+    assert_eq!(asked.len(), 2, "one request for the summary, one for the fix PR");
+
+    // The template, without --explain.
+    let mut h = H::new(&manifest(true, false));
+    h.fix_pr();
+    let w = h.new_writes();
+    let body = w.iter().find(|(m, p, _)| m == "POST" && p.ends_with("/pulls")).unwrap().2["body"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(body.contains("description written by the built-in template"), "{body}");
+    assert!(!body.contains("<details>"));
+}
+
+/// `remediate --open-fix-pr --explain`: the model (from the environment) writes the remediation
+/// PR's title and description, and the description says so.
+#[test]
+fn remediate_open_fix_pr_with_explain_uses_the_models_text() {
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("manifests-fixtures/diagnosis/link");
+    let manifest = std::fs::read_to_string(root.join("k8s/api/deployment.yaml")).unwrap();
+    let mut h = H::with_files(
+        &[("k8s/api/deployment.yaml", &manifest)],
+        &[("k8s/api/deployment.yaml", &manifest), ("notes.txt", "head\n")],
+    );
+    let cluster = h.rt.block_on(cluster_fake::FakeCluster::start(cluster_fake::load_objects(&root.join("dump.json"))));
+    let llm = h.rt.block_on(llm_stub::stub_server());
+    let kubeconfig = h.repo.dir.path().join("../kubeconfig-remediate-explain");
+    std::fs::write(&kubeconfig, cluster.kubeconfig(&["kind-shop"])).unwrap();
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_clustergpt"))
+        .args(["remediate", "--cluster", "--kubeconfig", &kubeconfig.display().to_string(), "--no-config"])
+        .args(["--select", "DIA001", "--unsafe", "--manifests", "k8s", "--open-fix-pr", "--repo", "acme/shop"])
+        .arg("--explain")
+        .env("GITHUB_TOKEN", TOKEN)
+        .env("GITHUB_API_URL", h.server.uri())
+        .env("CLUSTERGPT_LLM_BASE_URL", format!("{}/v1", llm.uri()))
+        .env("CLUSTERGPT_LLM_MODEL", "stub-model")
+        .env_remove("OPENAI_API_KEY")
+        .env_remove("CLUSTERGPT_LLM_API_KEY")
+        .env("XDG_CACHE_HOME", h.repo.dir.path().join("../cache-remediate"))
+        .current_dir(h.repo.dir.path())
+        .output()
+        .unwrap();
+    let out = format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    let w = h.new_writes();
+    let pr = &w.iter().find(|(m, p, _)| m == "POST" && p.ends_with("/pulls")).unwrap().2;
+    assert_eq!(pr["title"], "Fix 1 findings", "{out}");
+    let body = pr["body"].as_str().unwrap();
+    assert!(body.contains("description written by `stub-model` from redacted facts"), "{body}");
+    assert!(body.contains("DIA001"), "{body}");
+    assert_eq!(h.rt.block_on(llm.received_requests()).unwrap_or_default().len(), 1);
 }

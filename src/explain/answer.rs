@@ -1,6 +1,8 @@
 //! The answer a model must give: its JSON schema and the validation every answer passes.
 
-use serde::Deserialize;
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::facts::Facts;
@@ -47,7 +49,7 @@ pub fn schema() -> Value {
 }
 
 /// An answer that parsed and passed validation.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Answer {
     /// See [`crate::audit::Explanation`].
@@ -110,7 +112,137 @@ pub fn validate(text: &str, facts: &Facts) -> Result<Answer, String> {
             return Err("an action's command is not one of the rendered fix commands".to_string());
         }
     }
+    let facts_json = facts.to_json();
+    let known: BTreeSet<&str> = super::pseudonym::tokens(&facts_json).map(|(_, _, t)| t).collect();
+    let texts = [&answer.exec_summary, &answer.cto_summary, &answer.pr_title, &answer.pr_body]
+        .into_iter()
+        .chain(answer.sre_actions.iter().map(|a| &a.action));
+    for t in texts {
+        if invents_a_command(t, &commands) {
+            return Err("the answer's text holds a kubectl command that is not a rendered fix command".to_string());
+        }
+        if let Some(name) = unknown_name(t, &known) {
+            return Err(format!("the answer names an object that is not in the facts ({} characters)", name.len()));
+        }
+    }
     Ok(answer)
+}
+
+/// kubectl verbs that change a cluster: prose may name them only inside a rendered command.
+const CHANGING_VERBS: &[&str] = &[
+    "delete",
+    "apply",
+    "patch",
+    "replace",
+    "edit",
+    "scale",
+    "drain",
+    "cordon",
+    "uncordon",
+    "exec",
+    "create",
+    "set",
+    "label",
+    "annotate",
+    "rollout",
+    "taint",
+    "run",
+    "cp",
+    "autoscale",
+    "expose",
+];
+
+/// Whether `text`, once the rendered commands are taken out, still runs `kubectl <changing verb>`.
+fn invents_a_command(text: &str, commands: &BTreeSet<&str>) -> bool {
+    let mut rest = text.to_string();
+    // Longest first, so a command that contains another is removed whole.
+    let mut cs: Vec<&&str> = commands.iter().collect();
+    cs.sort_by_key(|c| std::cmp::Reverse(c.len()));
+    for c in cs {
+        rest = rest.replace(*c, " ");
+    }
+    let words: Vec<&str> = rest.split(|c: char| c.is_whitespace() || c == '`').filter(|w| !w.is_empty()).collect();
+    words.windows(2).any(|w| {
+        w[0].eq_ignore_ascii_case("kubectl") && {
+            // `kubectl -n ns delete ...`: the verb is the first word that is not a flag or its value.
+            let verb = w[1].to_ascii_lowercase();
+            CHANGING_VERBS.contains(&verb.as_str()) || verb.starts_with('-')
+        }
+    })
+}
+
+/// Words that make the token after `/` an object name (`deployment/web`, `svc/api`).
+const KIND_WORDS: &[&str] = &[
+    "pod",
+    "pods",
+    "po",
+    "deployment",
+    "deployments",
+    "deploy",
+    "statefulset",
+    "statefulsets",
+    "sts",
+    "daemonset",
+    "daemonsets",
+    "ds",
+    "replicaset",
+    "replicasets",
+    "rs",
+    "job",
+    "jobs",
+    "cronjob",
+    "cronjobs",
+    "cj",
+    "service",
+    "services",
+    "svc",
+    "configmap",
+    "configmaps",
+    "cm",
+    "secret",
+    "secrets",
+    "ingress",
+    "ingresses",
+    "ing",
+    "namespace",
+    "namespaces",
+    "ns",
+    "pvc",
+    "persistentvolumeclaim",
+    "persistentvolumeclaims",
+    "serviceaccount",
+    "serviceaccounts",
+    "sa",
+    "hpa",
+    "horizontalpodautoscaler",
+    "node",
+    "nodes",
+    "pdb",
+    "poddisruptionbudget",
+    "networkpolicy",
+    "networkpolicies",
+    "netpol",
+];
+
+/// The first object name in `text` the facts do not hold: a pseudonym-shaped token that is not a
+/// pseudonym in use, or the name in a `kind/name` reference.
+fn unknown_name<'t>(text: &'t str, known: &BTreeSet<&str>) -> Option<&'t str> {
+    let toks: Vec<(usize, usize, &str)> = super::pseudonym::tokens(text).collect();
+    for (i, &(_, end, t)) in toks.iter().enumerate() {
+        if super::pseudonym::is_pseudonym_shaped(t) && !known.contains(t) {
+            return Some(t);
+        }
+        let slash = text.as_bytes().get(end) == Some(&b'/');
+        if slash
+            && KIND_WORDS.contains(&t.to_ascii_lowercase().as_str())
+            && let Some(&(start, _, name)) = toks.get(i + 1)
+            && start == end + 1
+            && !known.contains(name)
+        {
+            return Some(name);
+        }
+    }
+    None
 }
 
 /// The JSON object in `text`: the whole text, or the inside of one ```` ```json ```` fence.

@@ -214,19 +214,6 @@ impl Facts {
     /// Builds the facts from an audit.
     #[must_use]
     pub fn of(audit: &Audit) -> Facts {
-        let mut order: Vec<&Finding> = audit.findings.iter().collect();
-        // Most severe first; the sort is stable, so ties keep the audit's order.
-        order.sort_by_key(|f| std::cmp::Reverse(f.severity));
-        let (kept, rest) = order.split_at(order.len().min(MAX_FINDINGS));
-        let omitted = (!rest.is_empty()).then(|| {
-            let mut by_severity = BTreeMap::new();
-            let mut by_rule = BTreeMap::new();
-            for f in rest {
-                *by_severity.entry(f.severity.as_str().to_string()).or_insert(0) += 1;
-                *by_rule.entry(clean(&f.rule)).or_insert(0) += 1;
-            }
-            Omitted { findings: rest.len(), by_severity, by_rule }
-        });
         let s = &audit.summary;
         let summary = FactsSummary {
             objects: s.objects,
@@ -240,6 +227,41 @@ impl Facts {
             currency: clean(&c.currency),
             monthly_total: round2(c.monthly_total),
             monthly_total_max: round2(c.monthly_total_max),
+        });
+        Facts::build(audit.findings.iter().collect(), summary, cost)
+    }
+
+    /// Facts about some findings only (a pull request's new findings, the fixes of a fix PR):
+    /// the summary counts them (risk score included); there is no cost total.
+    #[must_use]
+    pub fn of_findings(findings: &[&Finding]) -> Facts {
+        let mut severities = BTreeMap::new();
+        let mut by_area = BTreeMap::new();
+        let mut objects = BTreeSet::new();
+        for f in findings {
+            *severities.entry(f.severity).or_insert(0) += 1;
+            *by_area.entry(area_name(f.area)).or_insert(0) += 1;
+            objects.insert((&f.object.kind, &f.object.namespace, &f.object.name));
+        }
+        let risk_score = crate::audit::risk_score(&severities, objects.len());
+        let by_severity = severities.iter().map(|(k, v)| (k.as_str().to_string(), *v)).collect();
+        let summary =
+            FactsSummary { objects: objects.len(), findings: findings.len(), by_severity, by_area, risk_score };
+        Facts::build(findings.to_vec(), summary, None)
+    }
+
+    fn build(mut order: Vec<&Finding>, summary: FactsSummary, cost: Option<FactsCost>) -> Facts {
+        // Most severe first; the sort is stable, so ties keep the audit's order.
+        order.sort_by_key(|f| std::cmp::Reverse(f.severity));
+        let (kept, rest) = order.split_at(order.len().min(MAX_FINDINGS));
+        let omitted = (!rest.is_empty()).then(|| {
+            let mut by_severity = BTreeMap::new();
+            let mut by_rule = BTreeMap::new();
+            for f in rest {
+                *by_severity.entry(f.severity.as_str().to_string()).or_insert(0) += 1;
+                *by_rule.entry(clean(&f.rule)).or_insert(0) += 1;
+            }
+            Omitted { findings: rest.len(), by_severity, by_rule }
         });
         Facts {
             version: FACTS_VERSION.to_string(),

@@ -5,14 +5,28 @@
 //! Nothing here changes findings, severities, fixes or gates. See docs/explain.md.
 
 pub mod answer;
+pub mod cache;
 pub mod facts;
 pub mod openai;
+pub mod pr;
+pub mod pseudonym;
 pub mod redact;
 
 use std::collections::BTreeMap;
 
+pub use cache::Cache;
 pub use facts::Facts;
-pub use openai::{LlmConfig, OpenAiCompatible};
+pub use openai::{LlmConfig, OpenAiCompatible, Trace};
+pub use pseudonym::NamePolicy;
+
+/// Command-line switches of the explainer.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Switches {
+    /// `--anonymize`: every object and namespace name becomes a pseudonym before it is sent.
+    pub anonymize: bool,
+    /// `--no-cache`: neither read nor write the answer cache.
+    pub no_cache: bool,
+}
 
 use crate::audit::{Audit, Explanation, SreAction};
 use crate::model::Severity;
@@ -30,9 +44,36 @@ impl Explainer {
     /// The model endpoint the environment configures, else the template.
     #[must_use]
     pub fn from_env() -> Explainer {
-        match LlmConfig::from_lookup(|k| std::env::var(k).ok()) {
-            Some(cfg) => Explainer::OpenAiCompatible(OpenAiCompatible::new(cfg)),
-            None => Explainer::Template,
+        Explainer::configured(&crate::config::LlmSettings::default(), Switches::default())
+    }
+
+    /// The model endpoint the environment and the `llm:` settings configure (the environment
+    /// first), else the template; with the answer cache and pseudonyms.
+    #[must_use]
+    pub fn configured(settings: &crate::config::LlmSettings, switches: Switches) -> Explainer {
+        Explainer::configured_with(settings, switches, |k| std::env::var(k).ok())
+    }
+
+    /// [`Explainer::configured`] reading variables through `get`.
+    pub fn configured_with(
+        settings: &crate::config::LlmSettings,
+        switches: Switches,
+        get: impl Fn(&str) -> Option<String>,
+    ) -> Explainer {
+        let Some(cfg) = LlmConfig::resolve(settings, &get) else { return Explainer::Template };
+        let dir = Cache::default_dir(&get);
+        let cache = if switches.no_cache { None } else { dir.clone().map(Cache::at) };
+        let names =
+            NamePolicy { all: switches.anonymize || settings.anonymize, patterns: settings.anonymize_patterns.clone() };
+        Explainer::OpenAiCompatible(OpenAiCompatible::new(cfg).with_cache(cache).with_pseudonyms(names, dir))
+    }
+
+    /// Who writes: the model id, or `template`.
+    #[must_use]
+    pub fn source(&self) -> &str {
+        match self {
+            Explainer::Template => "template",
+            Explainer::OpenAiCompatible(c) => &c.config().model,
         }
     }
 
@@ -47,6 +88,35 @@ impl Explainer {
         }
     }
 
+    /// The explanation with what was sent and received (`clustergpt explain`).
+    pub async fn trace(&self, facts: &Facts) -> Trace {
+        match self {
+            Explainer::Template => Trace {
+                facts: facts.clone(),
+                messages: serde_json::Value::Null,
+                answer: None,
+                cached: false,
+                explanation: template(facts, None),
+            },
+            Explainer::OpenAiCompatible(client) => client.explain_traced(facts).await,
+        }
+    }
+
+    /// [`Explainer::trace`] on a runtime of its own.
+    #[must_use]
+    pub fn trace_blocking(&self, facts: &Facts) -> Trace {
+        match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+            Ok(rt) => rt.block_on(self.trace(facts)),
+            Err(e) => Trace {
+                facts: facts.clone(),
+                messages: serde_json::Value::Null,
+                answer: None,
+                cached: false,
+                explanation: template(facts, Some(format!("cannot start the runtime: {e}"))),
+            },
+        }
+    }
+
     /// [`Explainer::explain`] on a runtime of its own, for the synchronous commands.
     #[must_use]
     pub fn explain_blocking(&self, facts: &Facts) -> Explanation {
@@ -55,6 +125,59 @@ impl Explainer {
             Err(e) => template(facts, Some(format!("cannot start the runtime: {e}"))),
         }
     }
+}
+
+impl Explainer {
+    /// The title and body of a fix pull request: the model's `pr_title`/`pr_body` (from the facts
+    /// of the applied fixes) followed by the template's list of fixes, else the template; the body
+    /// says which.
+    pub async fn fix_pr_text(&self, fx: &pr::FixFacts) -> (String, String) {
+        let Explainer::OpenAiCompatible(client) = self else {
+            return (pr::title(fx), pr::body(fx, "the built-in template"));
+        };
+        let findings: Vec<&crate::model::Finding> = fx.applied.iter().filter_map(|a| a.finding.as_ref()).collect();
+        let facts = Facts::of_findings(&findings);
+        match client.explain(&facts).await {
+            Ok(e) => {
+                let title = pr::model_title(&e.pr_title);
+                let title = if title.is_empty() { pr::title(fx) } else { title };
+                (title, pr::model_body(fx, &e.pr_body, &written_by(&e)))
+            }
+            Err(reason) => (pr::title(fx), pr::body(fx, &written_by(&template(&facts, Some(reason))))),
+        }
+    }
+}
+
+/// Who wrote an explanation, for a footer (Markdown): "`model` from redacted facts", or "the
+/// built-in template" with why a model's answer was not used.
+#[must_use]
+pub fn written_by(e: &Explanation) -> String {
+    use crate::report::markdown::{code, escape};
+    match (&e.reason, e.source.as_str()) {
+        (Some(r), _) => format!("the built-in template (the model's answer was not used: {})", escape(r)),
+        (None, "template") => "the built-in template".to_string(),
+        (None, model) => format!("{} from redacted facts", code(model, false)),
+    }
+}
+
+/// A collapsed "Summary" section for a pull request comment: the executive summary and the
+/// actions, with who wrote them.
+#[must_use]
+pub fn summary_section(e: &Explanation) -> String {
+    use crate::report::markdown::escape;
+    let mut s = format!(
+        "\n<details><summary>Summary (written by {})</summary>\n\n{}\n",
+        written_by(e),
+        escape(&e.exec_summary)
+    );
+    if !e.sre_actions.is_empty() {
+        s.push('\n');
+        for a in &e.sre_actions {
+            s.push_str(&format!("- **{}** {}\n", escape(&a.priority), escape(&a.action)));
+        }
+    }
+    s.push_str("\n</details>");
+    s
 }
 
 /// Adds the explanation to the audit (`analyze --explain`).

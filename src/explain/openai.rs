@@ -6,6 +6,7 @@
 //! (`retry-after` on 429/5xx, one strict-schema fallback on 400) is ours, not a library's.
 
 use std::fmt;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use http_body_util::{BodyExt, Full, Limited};
@@ -17,8 +18,11 @@ use hyper_util::rt::TokioExecutor;
 use serde_json::{Value, json};
 
 use super::answer::{self, PROMPT_VERSION};
+use super::cache::Cache;
 use super::facts::Facts;
+use super::pseudonym::{NamePolicy, Pseudonyms};
 use crate::audit::Explanation;
+use crate::config::LlmSettings;
 
 /// Where the key may come from, first match wins.
 pub const KEY_VARS: [&str; 2] = ["CLUSTERGPT_LLM_API_KEY", "OPENAI_API_KEY"];
@@ -93,17 +97,33 @@ impl LlmConfig {
         }
     }
 
-    /// From environment variables (read through `get`): a key or a base URL configures an
+    /// From environment variables (read through `get`) alone: a key or a base URL configures an
     /// endpoint; neither means templates.
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Option<LlmConfig> {
+        LlmConfig::resolve(&LlmSettings::default(), get)
+    }
+
+    /// From the `llm:` settings and environment variables (read through `get`), the variables
+    /// first. The key: `CLUSTERGPT_LLM_API_KEY`, else the variable `llm.api_key_env` names, else
+    /// `OPENAI_API_KEY`. A key or a base URL configures an endpoint; neither means templates.
+    pub fn resolve(settings: &LlmSettings, get: impl Fn(&str) -> Option<String>) -> Option<LlmConfig> {
         let nonempty = |k: &str| get(k).filter(|v| !v.trim().is_empty());
-        let key = KEY_VARS.iter().find_map(|k| nonempty(k));
-        let base = nonempty(BASE_URL_VAR);
+        let key = nonempty(KEY_VARS[0])
+            .or_else(|| settings.api_key_env.as_deref().and_then(nonempty))
+            .or_else(|| nonempty(KEY_VARS[1]));
+        let base = nonempty(BASE_URL_VAR).or_else(|| settings.base_url.clone());
         if key.is_none() && base.is_none() {
             return None;
         }
-        let model = nonempty(MODEL_VAR).unwrap_or_else(|| DEFAULT_MODEL.to_string());
-        Some(LlmConfig::new(base.as_deref().unwrap_or(DEFAULT_BASE_URL), &model, key))
+        let model = nonempty(MODEL_VAR).or_else(|| settings.model.clone()).unwrap_or_else(|| DEFAULT_MODEL.to_string());
+        let mut cfg = LlmConfig::new(base.as_deref().unwrap_or(DEFAULT_BASE_URL), &model, key);
+        if let Some(t) = settings.timeout_seconds {
+            cfg.timeout = Duration::from_secs(t);
+        }
+        if let Some(n) = settings.max_completion_tokens {
+            cfg.max_completion_tokens = n;
+        }
+        Some(cfg)
     }
 
     /// The endpoint's host (for the cache key and messages; never the key).
@@ -117,6 +137,81 @@ impl LlmConfig {
 #[derive(Debug, Clone)]
 pub struct OpenAiCompatible {
     cfg: LlmConfig,
+    cache: Option<Cache>,
+    names: NamePolicy,
+    /// Where the pseudonym key lives (the cache directory, also with `--no-cache`).
+    key_dir: Option<PathBuf>,
+}
+
+/// Everything one explanation went through, for `clustergpt explain`.
+#[derive(Debug, Clone)]
+pub struct Trace {
+    /// The facts as sent (pseudonyms applied).
+    pub facts: Facts,
+    /// The request's messages (`[{role, content}]`), as first sent.
+    pub messages: Value,
+    /// The model's text, from the endpoint or the cache.
+    pub answer: Option<String>,
+    /// Whether the answer came from the cache.
+    pub cached: bool,
+    /// The explanation: the model's (names restored) or the template's with the reason.
+    pub explanation: Explanation,
+}
+
+impl Trace {
+    /// The verdict in one line.
+    #[must_use]
+    pub fn verdict(&self) -> String {
+        let e = &self.explanation;
+        match (&e.reason, self.messages.is_null()) {
+            (Some(r), _) => format!("rejected, the template is used: {r}"),
+            (None, true) => "no endpoint configured: the template wrote it and nothing was sent".to_string(),
+            (None, false) => {
+                format!("valid: written by {}{}", e.source, if self.cached { " (from the cache)" } else { "" })
+            }
+        }
+    }
+
+    /// As JSON: `facts`, `messages`, `answer`, `cached`, `verdict`, `explanation`.
+    #[must_use]
+    pub fn to_json(&self) -> Value {
+        json!({
+            "facts": self.facts,
+            "messages": self.messages,
+            "answer": self.answer,
+            "cached": self.cached,
+            "verdict": self.verdict(),
+            "explanation": self.explanation,
+        })
+    }
+
+    /// Sections for people: facts, prompt, answer, verdict, explanation.
+    #[must_use]
+    pub fn render(&self) -> String {
+        let mut s = String::from("== Facts (as sent) ==\n");
+        s.push_str(&serde_json::to_string_pretty(&self.facts).unwrap_or_default());
+        s.push_str("\n\n== Prompt ==\n");
+        match self.messages.as_array() {
+            Some(ms) => {
+                for m in ms {
+                    let role = m["role"].as_str().unwrap_or_default();
+                    let content = m["content"].as_str().unwrap_or_default();
+                    s.push_str(&format!("[{role}]\n{content}\n"));
+                }
+            }
+            None => s.push_str("(none: no endpoint configured)\n"),
+        }
+        s.push_str(&format!(
+            "\n== Answer{} ==\n{}\n",
+            if self.cached { " (from the cache)" } else { "" },
+            self.answer.as_deref().unwrap_or("(none)")
+        ));
+        s.push_str(&format!("\n== Verdict ==\n{}\n", self.verdict()));
+        s.push_str("\n== Explanation ==\n");
+        s.push_str(&serde_json::to_string_pretty(&self.explanation).unwrap_or_default());
+        s.push('\n');
+        s
+    }
 }
 
 /// How `response_format` asks for JSON.
@@ -137,10 +232,25 @@ enum Failure {
 }
 
 impl OpenAiCompatible {
-    /// A client for `cfg`.
+    /// A client for `cfg`, without cache or pseudonyms.
     #[must_use]
     pub fn new(cfg: LlmConfig) -> OpenAiCompatible {
-        OpenAiCompatible { cfg }
+        OpenAiCompatible { cfg, cache: None, names: NamePolicy::default(), key_dir: None }
+    }
+
+    /// Caches validated answers in `cache`.
+    #[must_use]
+    pub fn with_cache(mut self, cache: Option<Cache>) -> OpenAiCompatible {
+        self.cache = cache;
+        self
+    }
+
+    /// Replaces the names `names` covers with pseudonyms keyed by the key in `key_dir`.
+    #[must_use]
+    pub fn with_pseudonyms(mut self, names: NamePolicy, key_dir: Option<PathBuf>) -> OpenAiCompatible {
+        self.names = names;
+        self.key_dir = key_dir;
+        self
     }
 
     /// The settings.
@@ -154,27 +264,122 @@ impl OpenAiCompatible {
     /// # Errors
     /// Why the answer cannot be used (the caller falls back to the template with it).
     pub async fn explain(&self, facts: &Facts) -> Result<Explanation, String> {
-        let client = self.client()?;
-        let text = match self.complete(&client, facts, Mode::Strict).await {
-            Ok(t) => t,
-            // Some servers reject strict schemas: once more with a plain JSON object.
-            Err(Failure::BadRequest) => match self.complete(&client, facts, Mode::JsonObject).await {
-                Ok(t) => t,
-                Err(Failure::BadRequest) => return Err("the endpoint refused the request (HTTP 400)".to_string()),
-                Err(Failure::Other(r)) => return Err(r),
-            },
-            Err(Failure::Other(r)) => return Err(r),
+        let t = self.explain_traced(facts).await;
+        match t.explanation.reason {
+            Some(r) if t.explanation.source == "template" => Err(r),
+            _ => Ok(t.explanation),
+        }
+    }
+
+    /// [`OpenAiCompatible::explain`], keeping what was sent and received. Never fails: a failure
+    /// yields the template with the reason.
+    pub async fn explain_traced(&self, facts: &Facts) -> Trace {
+        let (sent, names) = match self.pseudonyms(facts) {
+            Ok(p) => p,
+            Err(reason) => {
+                return Trace {
+                    facts: facts.clone(),
+                    messages: Value::Null,
+                    answer: None,
+                    cached: false,
+                    explanation: super::template(facts, Some(reason)),
+                };
+            }
         };
-        let a = answer::validate(&text, facts)?;
-        Ok(Explanation {
-            source: self.cfg.model.clone(),
-            reason: None,
-            exec_summary: a.exec_summary,
-            cto_summary: a.cto_summary,
-            sre_actions: a.sre_actions,
-            pr_title: a.pr_title,
-            pr_body: a.pr_body,
-        })
+        let messages = self.body(&sent, Mode::Strict)["messages"].clone();
+        let mut trace = Trace {
+            facts: sent.clone(),
+            messages,
+            answer: None,
+            cached: false,
+            explanation: super::template(facts, None),
+        };
+        let key = self.cache_key(&sent);
+        let hit = self.cache.as_ref().and_then(|c| c.get(&key)).and_then(|text| {
+            // A damaged or stale file is a miss.
+            answer::validate(&text, &sent).ok().map(|a| (text, a))
+        });
+        let result = match hit {
+            Some((text, a)) => {
+                trace.answer = Some(text);
+                trace.cached = true;
+                Ok(a)
+            }
+            None => match self.ask(&sent).await {
+                Ok(text) => {
+                    let v = answer::validate(&text, &sent);
+                    trace.answer = Some(text);
+                    if let (Ok(a), Some(cache)) = (&v, &self.cache) {
+                        // A cache that cannot be written costs a request next time, nothing more.
+                        let _ = serde_json::to_string(a).map(|json| cache.put(&key, &json));
+                    }
+                    v
+                }
+                Err(r) => Err(r),
+            },
+        };
+        trace.explanation = match result {
+            Ok(a) => Explanation {
+                source: self.cfg.model.clone(),
+                reason: None,
+                exec_summary: names.restore(&a.exec_summary),
+                cto_summary: names.restore(&a.cto_summary),
+                sre_actions: a
+                    .sre_actions
+                    .into_iter()
+                    .map(|x| crate::audit::SreAction {
+                        finding_ids: x.finding_ids,
+                        action: names.restore(&x.action),
+                        command: x.command.map(|c| names.restore(&c)),
+                        priority: x.priority,
+                    })
+                    .collect(),
+                pr_title: names.restore(&a.pr_title),
+                pr_body: names.restore(&a.pr_body),
+            },
+            Err(reason) => super::template(facts, Some(reason)),
+        };
+        trace
+    }
+
+    /// The facts to send and the map back.
+    fn pseudonyms(&self, facts: &Facts) -> Result<(Facts, Pseudonyms), String> {
+        if !self.names.is_active() {
+            return Ok((facts.clone(), Pseudonyms::default()));
+        }
+        let dir = self.key_dir.as_deref().ok_or_else(|| {
+            "pseudonyms need a key directory: set XDG_CACHE_HOME or HOME (nothing was sent)".to_string()
+        })?;
+        let key = super::pseudonym::load_or_create_key(dir).map_err(|e| format!("{e} (nothing was sent)"))?;
+        Ok(Pseudonyms::apply(facts, &self.names, &key))
+    }
+
+    /// The cache key of `sent`: prompt version, schema, model, endpoint host and port, facts.
+    fn cache_key(&self, sent: &Facts) -> String {
+        let authority = self.cfg.base_url.parse::<hyper::Uri>().ok().and_then(|u| u.authority().map(|a| a.to_string()));
+        Cache::key(&[
+            PROMPT_VERSION,
+            INSTRUCTIONS,
+            &answer::schema().to_string(),
+            &self.cfg.model,
+            authority.as_deref().unwrap_or_default(),
+            &sent.to_json(),
+        ])
+    }
+
+    /// The model's text for `sent`, the strict schema first.
+    async fn ask(&self, sent: &Facts) -> Result<String, String> {
+        let client = self.client()?;
+        match self.complete(&client, sent, Mode::Strict).await {
+            Ok(t) => Ok(t),
+            // Some servers reject strict schemas: once more with a plain JSON object.
+            Err(Failure::BadRequest) => match self.complete(&client, sent, Mode::JsonObject).await {
+                Ok(t) => Ok(t),
+                Err(Failure::BadRequest) => Err("the endpoint refused the request (HTTP 400)".to_string()),
+                Err(Failure::Other(r)) => Err(r),
+            },
+            Err(Failure::Other(r)) => Err(r),
+        }
     }
 
     fn client(&self) -> Result<Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>, String> {

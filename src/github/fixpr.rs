@@ -18,9 +18,10 @@ use serde_json::{Value, json};
 
 use super::Posted;
 use super::api::{Api, ApiError, ErrorKind, Method};
-use super::explain::{AppliedFact, Explainer, FixFacts};
 use crate::audit::{self, RunOptions};
 use crate::config::Config;
+use crate::explain::Explainer;
+use crate::explain::pr::{AppliedFact, FixFacts};
 use crate::fix::FixReport;
 use crate::model::Finding;
 use crate::source::{self, Input};
@@ -106,6 +107,7 @@ pub fn compute(files: &[FileAt], config: &Config, opts: &RunOptions) -> (FixRepo
                     .map(|f| f.evidence.iter().map(|e| format!("{} = {}", e.path, e.value)).collect())
                     .unwrap_or_default(),
                 cost: f.and_then(|f| f.cost.clone()),
+                finding: f.map(|f| (*f).clone()),
             }
         })
         .collect();
@@ -144,7 +146,7 @@ pub async fn publish(
     report: &FixReport,
     facts: Vec<AppliedFact>,
     skipped: usize,
-    explainer: &dyn Explainer,
+    explainer: &Explainer,
 ) -> Posted {
     match publish_inner(api, t, files, report, facts, skipped, explainer).await {
         Ok(s) => Posted::Done(s),
@@ -159,7 +161,7 @@ async fn publish_inner(
     report: &FixReport,
     facts: Vec<AppliedFact>,
     skipped: usize,
-    explainer: &dyn Explainer,
+    explainer: &Explainer,
 ) -> Result<String, ApiError> {
     let repo = t.repo_path;
     let branch = branch_for(t.branch);
@@ -258,8 +260,7 @@ async fn publish_inner(
         files: report.changed.keys().cloned().collect(),
         skipped,
     };
-    let title = explainer.title(&fx);
-    let body = explainer.body(&fx);
+    let (title, body) = explainer.fix_pr_text(&fx).await;
     match (existing_number, existing) {
         (Some(n), Some(pr)) => {
             let same = pr.get("title").and_then(Value::as_str) == Some(title.as_str())

@@ -324,7 +324,7 @@ async fn open_fix_pr(
         Err(e) => return Posted::Failed(format!("{e:#}")),
     };
     let t = super::fixpr::Target { repo_path, owner, branch: &branch, head_sha: &head_sha, pull_request: None };
-    super::fixpr::publish(api, &t, &files, &report, facts, report.skipped.len(), &super::explain::TemplateExplainer)
+    super::fixpr::publish(api, &t, &files, &report, facts, report.skipped.len(), &crate::explain::Explainer::Template)
         .await
 }
 

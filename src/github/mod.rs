@@ -21,7 +21,6 @@ pub mod api;
 pub mod artifact;
 pub mod checks;
 pub mod context;
-pub mod explain;
 pub mod fixpr;
 pub mod hunks;
 pub mod issue;
@@ -142,6 +141,14 @@ pub struct PrArgs {
     /// is left to fix. Needs `contents: write` and `pull-requests: write`.
     #[arg(long, conflicts_with_all = ["emit_artifact", "post_artifact"])]
     pub open_fix_pr: bool,
+    /// Add a collapsed "Summary" of the new findings to the summary comment, and let a model write
+    /// the fix PR's description: the model `OPENAI_API_KEY`, `CLUSTERGPT_LLM_BASE_URL` or the
+    /// config's `llm:` configures, from redacted facts; else the built-in template.
+    #[arg(long)]
+    pub explain: bool,
+    /// Explainer switches.
+    #[command(flatten)]
+    pub explain_switches: crate::cli::ExplainSwitches,
 }
 
 #[derive(Parser)]
@@ -482,10 +489,10 @@ async fn open_fix_pr(a: &PrArgs, inputs: &Inputs, api: &mut Api, ctx: &PrContext
         let config = rules.resolve_config().map_err(|e| format!("{e:#}"))?;
         let files = fixpr::read_files_at(&cwd, &sha, &paths).map_err(|e| e.to_string())?;
         let (report, facts) = fixpr::compute(&files, &config, &rules.run_options(today));
-        Ok((files, report, facts))
+        Ok((files, report, facts, config.llm))
     })
     .await;
-    let (files, report, facts) = match computed {
+    let (files, report, facts, llm) = match computed {
         Ok(Ok(c)) => c,
         Ok(Err(e)) => return Posted::Failed(e),
         Err(e) => return Posted::Failed(format!("{e:#}")),
@@ -497,7 +504,12 @@ async fn open_fix_pr(a: &PrArgs, inputs: &Inputs, api: &mut Api, ctx: &PrContext
         head_sha,
         pull_request: Some(ctx.number),
     };
-    fixpr::publish(api, &t, &files, &report, facts, report.skipped.len(), &explain::TemplateExplainer).await
+    let explainer = if a.explain {
+        crate::explain::Explainer::configured(&llm, a.explain_switches.switches())
+    } else {
+        crate::explain::Explainer::Template
+    };
+    fixpr::publish(api, &t, &files, &report, facts, report.skipped.len(), &explainer).await
 }
 
 fn exit_status(diff: &Diff) -> Status {
@@ -705,7 +717,14 @@ async fn finish(
         _ => {}
     }
 
-    // 2. Summary comment.
+    // 2. Summary comment, with the narrative of the new findings when asked.
+    if a.explain {
+        let config = a.rules.resolve_config()?;
+        let explainer = crate::explain::Explainer::configured(&config.llm, a.explain_switches.switches());
+        let new: Vec<&crate::model::Finding> = diff.new.iter().collect();
+        let e = explainer.explain(&crate::explain::Facts::of_findings(&new)).await;
+        extras.lines.push(crate::explain::summary_section(&e));
+    }
     let body = summary::body(&diff, &extras, &a.marker_id, head_sha)?;
     let mut summary_url = None;
     let summary_posted = if a.no_summary {

@@ -87,6 +87,14 @@ pub struct RemediateArgs {
     /// Write the fixes into the --manifests files and open one pull request (GitOps clusters).
     #[arg(long, requires = "manifests", conflicts_with_all = ["dry_run", "apply"])]
     pub open_fix_pr: bool,
+    /// With --open-fix-pr: the pull request's title and description are written by the model
+    /// `OPENAI_API_KEY`, `CLUSTERGPT_LLM_BASE_URL` or the config's `llm:` configures, from redacted
+    /// facts; else (and on any failure) by the built-in template.
+    #[arg(long, requires = "open_fix_pr")]
+    pub explain: bool,
+    /// Explainer switches.
+    #[command(flatten)]
+    pub explain_switches: crate::cli::ExplainSwitches,
     /// The repository for --open-fix-pr, `owner/name` (default: GITHUB_REPOSITORY).
     #[arg(long, value_name = "OWNER/NAME", requires = "open_fix_pr")]
     pub repo: Option<String>,

@@ -12,9 +12,9 @@ use anyhow::{Context as _, anyhow, bail};
 use super::Remediation;
 use super::cli::RemediateArgs;
 use crate::audit::Audit;
+use crate::explain::pr::AppliedFact;
 use crate::github::Posted;
 use crate::github::api::{Api, ApiConfig, Clock, RetryPolicy};
-use crate::github::explain::{AppliedFact, TemplateExplainer};
 use crate::github::fixpr;
 use crate::model::Object;
 use crate::settings::Status;
@@ -91,6 +91,7 @@ pub(super) fn open_fix_pr(
                     .map(|f| f.evidence.iter().map(|e| format!("{} = {}", e.path, e.value)).collect())
                     .unwrap_or_default(),
                 cost: None,
+                finding: f.cloned(),
             }
         })
         .collect();
@@ -119,10 +120,17 @@ pub(super) fn open_fix_pr(
         fixpr::Target { repo_path: &repo_path, owner: &owner, branch: &branch, head_sha: &head, pull_request: None };
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().context("cannot start the runtime")?;
     let skipped = report.skipped.len();
+    // With --explain, a configured model writes the description (from the applied fixes' facts).
+    let explainer = if a.explain {
+        let config = a.rules.resolve_config()?;
+        crate::explain::Explainer::configured(&config.llm, a.explain_switches.switches())
+    } else {
+        crate::explain::Explainer::Template
+    };
     // The client needs the runtime it runs on.
     let (posted, api) = rt.block_on(async {
         let mut api = Api::new(&cfg).map_err(anyhow::Error::msg)?;
-        let posted = fixpr::publish(&mut api, &t, &files, &report, facts, skipped, &TemplateExplainer).await;
+        let posted = fixpr::publish(&mut api, &t, &files, &report, facts, skipped, &explainer).await;
         anyhow::Ok((posted, api))
     })?;
     let (line, status) = match &posted {
