@@ -13,7 +13,7 @@ use crate::report::{self, Format};
 use crate::rules;
 use crate::settings::parse_severity;
 // Shared with `github`; re-exported so `cli::Status` and friends keep working.
-pub use crate::settings::{ClusterArgs, RuleSelection, Status, resolve_config, today};
+pub use crate::settings::{ClusterArgs, ExplainSwitches, RuleSelection, Status, resolve_config, today};
 use crate::source;
 use crate::yaml::Limits;
 
@@ -218,27 +218,6 @@ pub struct AnalyzeArgs {
     /// Explainer switches.
     #[command(flatten)]
     pub explain_switches: ExplainSwitches,
-}
-
-/// `--anonymize`, `--no-cache` (with `--explain`).
-#[derive(Debug, Clone, Copy, Default, Args)]
-pub struct ExplainSwitches {
-    /// With `--explain`: replace every object and namespace name with a stable pseudonym
-    /// (`deploy-7f3a`) before anything is sent; the answer gets the real names back.
-    #[arg(long)]
-    pub anonymize: bool,
-    /// With `--explain`: do not read or write the answer cache
-    /// (`$XDG_CACHE_HOME/clustergpt/explain`).
-    #[arg(long)]
-    pub no_cache: bool,
-}
-
-impl ExplainSwitches {
-    /// As the explainer takes them.
-    #[must_use]
-    pub fn switches(self) -> crate::explain::Switches {
-        crate::explain::Switches { anonymize: self.anonymize, no_cache: self.no_cache }
-    }
 }
 
 /// Flags of `diff`.

@@ -312,3 +312,24 @@ impl ClusterArgs {
         Ok(crate::cluster::read_all(&opts)?)
     }
 }
+
+/// `--anonymize`, `--no-cache` (with `--explain`).
+#[derive(Debug, Clone, Copy, Default, Args)]
+pub struct ExplainSwitches {
+    /// With `--explain`: replace every object and namespace name with a stable pseudonym
+    /// (`deploy-7f3a`) before anything is sent; the answer gets the real names back.
+    #[arg(long)]
+    pub anonymize: bool,
+    /// With `--explain`: do not read or write the answer cache
+    /// (`$XDG_CACHE_HOME/clustergpt/explain`).
+    #[arg(long)]
+    pub no_cache: bool,
+}
+
+impl ExplainSwitches {
+    /// As the explainer takes them.
+    #[must_use]
+    pub fn switches(self) -> crate::explain::Switches {
+        crate::explain::Switches { anonymize: self.anonymize, no_cache: self.no_cache }
+    }
+}

@@ -148,7 +148,7 @@ pub struct PrArgs {
     pub explain: bool,
     /// Explainer switches.
     #[command(flatten)]
-    pub explain_switches: crate::cli::ExplainSwitches,
+    pub explain_switches: crate::settings::ExplainSwitches,
 }
 
 #[derive(Parser)]
@@ -719,8 +719,9 @@ async fn finish(
 
     // 2. Summary comment, with the narrative of the new findings when asked.
     if a.explain {
-        let config = a.rules.resolve_config()?;
-        let explainer = crate::explain::Explainer::configured(&config.llm, a.explain_switches.switches());
+        let rules = a.rules.clone();
+        let llm = blocking(move || rules.resolve_config().map(|c| c.llm)).await??;
+        let explainer = crate::explain::Explainer::configured(&llm, a.explain_switches.switches());
         let new: Vec<&crate::model::Finding> = diff.new.iter().collect();
         let e = explainer.explain(&crate::explain::Facts::of_findings(&new)).await;
         extras.lines.push(crate::explain::summary_section(&e));

@@ -94,7 +94,7 @@ pub struct RemediateArgs {
     pub explain: bool,
     /// Explainer switches.
     #[command(flatten)]
-    pub explain_switches: crate::cli::ExplainSwitches,
+    pub explain_switches: crate::settings::ExplainSwitches,
     /// The repository for --open-fix-pr, `owner/name` (default: GITHUB_REPOSITORY).
     #[arg(long, value_name = "OWNER/NAME", requires = "open_fix_pr")]
     pub repo: Option<String>,
