@@ -19,6 +19,9 @@ pub use facts::Facts;
 pub use openai::{LlmConfig, OpenAiCompatible, Trace};
 pub use pseudonym::NamePolicy;
 
+use crate::audit::{Audit, Explanation, SreAction};
+use crate::model::Severity;
+
 /// Command-line switches of the explainer.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Switches {
@@ -27,9 +30,6 @@ pub struct Switches {
     /// `--no-cache`: neither read nor write the answer cache.
     pub no_cache: bool,
 }
-
-use crate::audit::{Audit, Explanation, SreAction};
-use crate::model::Severity;
 
 /// Who writes the explanation.
 #[derive(Debug, Clone)]
