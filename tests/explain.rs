@@ -674,3 +674,36 @@ async fn the_explain_command_prints_facts_prompt_answer_and_verdict() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("audit.json"));
 }
+
+#[tokio::test]
+async fn a_damaged_cache_file_is_a_miss_and_the_config_can_anonymize() {
+    let facts = facts();
+    let server = stub_server().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let base = format!("{}/v1", server.uri());
+    let xdg = dir.path().display().to_string();
+    let get = |k: &str| match k {
+        "CLUSTERGPT_LLM_BASE_URL" => Some(base.clone()),
+        "XDG_CACHE_HOME" => Some(xdg.clone()),
+        _ => None,
+    };
+    let settings = clustergpt::config::LlmSettings { anonymize: true, ..Default::default() };
+    let explainer = Explainer::configured_with(&settings, clustergpt::explain::Switches::default(), get);
+    let first = explainer.explain(&facts).await;
+    assert_ne!(first.source, "template", "{first:?}");
+    let cache = dir.path().join("clustergpt/explain");
+    assert!(cache.join("pseudonym.key").is_file(), "the key lives in the cache directory");
+    let sent = String::from_utf8_lossy(&server.received_requests().await.unwrap_or_default()[0].body).to_string();
+    assert!(!sent.contains(INJECTION_NAME), "llm.anonymize sends pseudonyms");
+    // Damage every stored answer: the next run asks again and stores a good one.
+    for entry in std::fs::read_dir(&cache).expect("cache").flatten() {
+        if entry.path().extension().is_some_and(|e| e == "json") {
+            std::fs::write(entry.path(), "{\"exec_summary\": 1}").expect("write");
+        }
+    }
+    let second = explainer.explain(&facts).await;
+    assert_eq!(first, second);
+    assert_eq!(server.received_requests().await.unwrap_or_default().len(), 2);
+    explainer.explain(&facts).await;
+    assert_eq!(server.received_requests().await.unwrap_or_default().len(), 2, "repaired");
+}
