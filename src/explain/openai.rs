@@ -188,7 +188,7 @@ impl Trace {
     /// Sections for people: facts, prompt, answer, verdict, explanation.
     #[must_use]
     pub fn render(&self) -> String {
-        let mut s = String::from("== Facts (as sent) ==\n");
+        let mut s = format!("== Facts{} ==\n", if self.messages.is_null() { "" } else { " (as sent)" });
         s.push_str(&serde_json::to_string_pretty(&self.facts).unwrap_or_default());
         s.push_str("\n\n== Prompt ==\n");
         match self.messages.as_array() {
