@@ -96,7 +96,11 @@ fn k3s_in_docker_is_read_audited_and_replayed() {
     let live = clustergpt(dir.path(), &["analyze", "--cluster", "--kubeconfig", k, "--format", "json=live.json"]);
     assert!(matches!(live.status.code(), Some(0 | 1)), "{}", String::from_utf8_lossy(&live.stderr));
     let v: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.path().join("live.json")).unwrap()).unwrap();
-    assert!(v["not_evaluated"].as_array().is_none_or(Vec::is_empty), "an admin reads everything: {}", v["not_evaluated"]);
+    assert!(
+        v["not_evaluated"].as_array().is_none_or(Vec::is_empty),
+        "an admin reads everything: {}",
+        v["not_evaluated"]
+    );
     let findings = v["findings"].as_array().unwrap();
     assert!(findings.iter().any(|f| f["object"]["namespace"] == "shop"), "the demo app is audited");
     assert!(v["cost"]["nodes"].as_array().is_some_and(|n| !n.is_empty()), "{}", v["cost"]);
@@ -104,10 +108,15 @@ fn k3s_in_docker_is_read_audited_and_replayed() {
     let snap = dir.path().join("k3s.snap.json.zst");
     let out = clustergpt(dir.path(), &["snapshot", "--cluster", "--kubeconfig", k, "-o", snap.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
-    let replay = clustergpt(dir.path(), &["analyze", "--snapshot", snap.to_str().unwrap(), "--format", "json=replay.json"]);
+    let replay =
+        clustergpt(dir.path(), &["analyze", "--snapshot", snap.to_str().unwrap(), "--format", "json=replay.json"]);
     assert!(matches!(replay.status.code(), Some(0 | 1)), "{}", String::from_utf8_lossy(&replay.stderr));
     // Two reads of a running cluster differ (events, restarts); the replay of one is stable.
-    let again = clustergpt(dir.path(), &["analyze", "--snapshot", snap.to_str().unwrap(), "--format", "json=again.json"]);
+    let again =
+        clustergpt(dir.path(), &["analyze", "--snapshot", snap.to_str().unwrap(), "--format", "json=again.json"]);
     assert_eq!(again.status.code(), replay.status.code());
-    assert_eq!(std::fs::read(dir.path().join("replay.json")).unwrap(), std::fs::read(dir.path().join("again.json")).unwrap());
+    assert_eq!(
+        std::fs::read(dir.path().join("replay.json")).unwrap(),
+        std::fs::read(dir.path().join("again.json")).unwrap()
+    );
 }
