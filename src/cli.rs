@@ -183,7 +183,7 @@ pub struct AnalyzeArgs {
     /// rules were not evaluated.
     #[arg(long)]
     pub require_complete: bool,
-    /// Output format, optionally to a file: `terminal`, `concise`, `json`, `sarif`, `md`; e.g. `--format sarif=out.sarif`. Repeatable.
+    /// Output format, optionally to a file: `terminal`, `concise`, `json`, `sarif`, `md`, `html`; e.g. `--format sarif=out.sarif`. Repeatable.
     #[arg(long = "format", short = 'f', value_name = "FORMAT[=PATH]")]
     pub formats: Vec<String>,
     /// Exit 1 when a finding at or above this severity remains: critical, high, medium, low or info.
@@ -240,7 +240,7 @@ pub struct DiffArgs {
     /// Directory holding the head manifests (default: the paths, or `.`).
     #[arg(long, value_name = "DIR", requires = "base_dir")]
     pub head_dir: Option<PathBuf>,
-    /// Output format, optionally to a file: `terminal`, `json`, `md`; e.g. `--format md=comment.md`. Repeatable.
+    /// Output format, optionally to a file: `terminal`, `json`, `md`, `html`; e.g. `--format md=comment.md`. Repeatable.
     #[arg(long = "format", short = 'f', value_name = "FORMAT[=PATH]")]
     pub formats: Vec<String>,
     /// Exit 1 when the change introduces a finding at or above this severity.
@@ -321,6 +321,8 @@ pub enum DiffFormat {
     Json,
     /// Markdown (a PR comment).
     Markdown,
+    /// One self-contained HTML file.
+    Html,
 }
 
 impl DiffFormat {
@@ -329,13 +331,18 @@ impl DiffFormat {
             Some(Format::Terminal) => Ok(DiffFormat::Terminal),
             Some(Format::Json) => Ok(DiffFormat::Json),
             Some(Format::Markdown) => Ok(DiffFormat::Markdown),
+            Some(Format::Html) => Ok(DiffFormat::Html),
             Some(Format::Sarif) => {
-                bail!("diff renders terminal, json or md; SARIF describes one audit, so use `analyze --format sarif`")
+                bail!(
+                    "diff renders terminal, json, md or html; SARIF describes one audit, so use `analyze --format sarif`"
+                )
             }
             Some(Format::Concise) => {
-                bail!("diff renders terminal, json or md; for one line per finding use `analyze --format concise`")
+                bail!(
+                    "diff renders terminal, json, md or html; for one line per finding use `analyze --format concise`"
+                )
             }
-            None => bail!("unknown format `{name}`; diff renders terminal, json or md (optionally `=PATH`)"),
+            None => bail!("unknown format `{name}`; diff renders terminal, json, md or html (optionally `=PATH`)"),
         }
     }
 }
@@ -438,7 +445,7 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<Status> {
     let mut config = a.rules.resolve_config()?;
     let formats = parse_formats(&a.formats, Format::Terminal, |name| {
         Format::parse(name).with_context(|| {
-            format!("unknown format `{name}`; use terminal, concise, json, sarif or md (optionally `=PATH`)")
+            format!("unknown format `{name}`; use terminal, concise, json, sarif, md or html (optionally `=PATH`)")
         })
     })?;
     let fail_on = parse_severity(a.fail_on.as_deref())?.or(config.fail_on);
@@ -654,6 +661,7 @@ pub fn render(audit: &Audit, format: Format, color: bool) -> anyhow::Result<Stri
         Format::Json => report::json::render(audit)?,
         Format::Sarif => report::sarif::render(audit)?,
         Format::Markdown => report::markdown::render(audit)?,
+        Format::Html => report::html::render(audit)?,
         Format::Concise => report::concise::render(audit),
     })
 }
@@ -1078,6 +1086,7 @@ fn diff_cmd(a: DiffArgs) -> anyhow::Result<Status> {
             DiffFormat::Terminal => report::diff_terminal::render(&d, color && path.is_none()),
             DiffFormat::Json => d.to_json()?,
             DiffFormat::Markdown => report::diff_md::render(&d)?,
+            DiffFormat::Html => report::html::render_diff(&d)?,
         };
         write_output(path.as_ref(), &text)?;
     }

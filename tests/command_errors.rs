@@ -160,13 +160,13 @@ fn diff_formats_are_its_own() {
     let r = tempfile::tempdir().expect("tmp");
     repo(r.path());
     // An unknown format is an error that lists what diff renders: no SARIF, no terminal fallback.
-    let o = run_in(r.path(), &["diff", "--no-config", "--base", "HEAD", "k8s", "--format", "html"]);
+    let o = run_in(r.path(), &["diff", "--no-config", "--base", "HEAD", "k8s", "--format", "pdfx"]);
     assert_eq!(o.code, Some(2), "{}", o.stderr);
-    assert!(o.stderr.contains("unknown format `html`; diff renders terminal, json or md"), "{}", o.stderr);
+    assert!(o.stderr.contains("unknown format `pdfx`; diff renders terminal, json, md or html"), "{}", o.stderr);
     let o = run_in(r.path(), &["diff", "--no-config", "--base", "HEAD", "k8s", "--format", "sarif"]);
     assert_eq!(o.code, Some(2), "{}", o.stderr);
     assert!(o.stderr.contains("SARIF describes one audit"), "{}", o.stderr);
-    for f in ["terminal", "json", "md", "markdown"] {
+    for f in ["terminal", "json", "md", "markdown", "html"] {
         let o = run_in(r.path(), &["diff", "--no-config", "--base", "HEAD", "k8s", "--format", f]);
         assert_eq!(o.code, Some(0), "{f}: {}", o.stderr);
     }

@@ -1,31 +1,38 @@
-//! Markdown report through handlebars templates (`templates/report.md.hbs`).
+//! Markdown report through handlebars templates (`templates/report.md.hbs`), formatting the
+//! shared view model ([`crate::report::view::Report`]).
 //!
 //! Everything a manifest controls (names, messages, evidence, paths) is escaped: the template's
 //! `{{value}}` goes through [`escape`] (Markdown and HTML neutralized, table-safe, one line), and the
-//! view fields ending in `_md` are fragments built here with [`code`] and [`fenced`]. So a manifest
-//! can neither inject HTML, mention people, nor break a table or a list.
-
-use std::collections::BTreeMap;
+//! template fields ending in `_md` are fragments built here with [`code`] and [`fenced`]. So a
+//! manifest can neither inject HTML, mention people, nor break a table or a list.
 
 use handlebars::{Handlebars, handlebars_helper};
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::audit::Audit;
-use crate::model::{Finding, FixOp, Severity};
-use crate::report::applicability_name;
+use crate::model::FixOp;
+use crate::report::view::{self, Loc, Report};
 
 const TEMPLATE: &str = include_str!("templates/report.md.hbs");
 
 /// How many findings the "Top findings" table shows.
-pub const TOP: usize = 10;
+pub const TOP: usize = view::TOP;
 
 /// Renders the Markdown report.
 ///
 /// # Errors
 /// When the template fails to render.
 pub fn render(audit: &Audit) -> anyhow::Result<String> {
-    render_template(TEMPLATE, &View::of(audit))
+    render_report(&Report::of(audit))
+}
+
+/// Renders the Markdown report of a view.
+///
+/// # Errors
+/// When the template fails to render.
+pub fn render_report(report: &Report) -> anyhow::Result<String> {
+    render_template(TEMPLATE, &View::of(report))
 }
 
 /// Renders a Markdown handlebars template with our escaping and helpers, then squeezes the blank
@@ -51,27 +58,26 @@ pub fn render_template(template: &str, data: &impl Serialize) -> anyhow::Result<
 
 handlebars_helper!(plural: |n: u64, word: str| format!("{n} {word}{}", if n == 1 { "" } else { "s" }));
 
+/// The template's data: the view's fields, with Markdown fragments (`_md`) where text mixes code.
 #[derive(Serialize)]
-struct Count {
-    name: String,
-    count: usize,
-}
-
-#[derive(Serialize)]
-struct View {
+struct View<'a> {
     files: usize,
-    read_from: String,
+    read_from: &'a str,
     objects: usize,
     findings: usize,
     risk_score: u32,
     risk_meaning: &'static str,
     rules_run: usize,
-    severities: Vec<Count>,
-    areas: Vec<Count>,
-    kinds: Vec<Count>,
-    relations: Vec<Count>,
+    severities: &'a [view::Count],
+    areas: &'a [view::Count],
+    kinds: &'a [view::Count],
+    relations: &'a [view::Count],
     namespaces_md: String,
     namespace_count: usize,
+    at_risk: Option<&'a str>,
+    fix_delta: Option<&'a str>,
+    first: Vec<ActionView>,
+    actions: Vec<ActionView>,
     top: Vec<TopRow>,
     diagnoses: Vec<DiagnosisView>,
     groups: Vec<Group>,
@@ -100,33 +106,44 @@ struct ExplanationView {
 #[derive(Serialize)]
 struct ActionView {
     priority: String,
-    action: String,
+    action_md: String,
     findings_md: String,
+    cost: Option<String>,
     command_md: Option<String>,
+    commands_md: String,
 }
 
-impl ExplanationView {
-    fn of(e: &crate::audit::Explanation) -> ExplanationView {
-        let source_md = if e.source == "template" {
-            "the built-in template".to_string()
+impl ActionView {
+    /// `ids`: name the findings by fingerprint (the explainer's actions) rather than by rule and
+    /// object.
+    fn of(a: &view::Action, ids: bool) -> ActionView {
+        let findings: Vec<String> = if ids {
+            a.findings.iter().map(|f| code(&f.id, false)).collect()
         } else {
-            format!("model {}", code(&e.source, false))
+            let shown: Vec<String> = a.findings.iter().take(5).map(|f| code(&f.object, false)).collect();
+            let mut v = shown;
+            if a.findings.len() > 5 {
+                v.push(format!("and {} more", a.findings.len() - 5));
+            }
+            v
         };
-        ExplanationView {
-            source_md,
-            reason: e.reason.clone(),
-            exec_summary: e.exec_summary.clone(),
-            cto_summary: e.cto_summary.clone(),
-            actions: e
-                .sre_actions
-                .iter()
-                .map(|a| ActionView {
-                    priority: a.priority.clone(),
-                    action: a.action.clone(),
-                    findings_md: a.finding_ids.iter().map(|id| code(id, false)).collect::<Vec<_>>().join(", "),
-                    command_md: a.command.as_deref().map(|c| fenced("sh", c)),
-                })
-                .collect(),
+        let mut commands = a.commands.join("\n");
+        if a.more_commands > 0 {
+            commands.push_str(&format!("\n# and {} more", a.more_commands));
+        }
+        ActionView {
+            priority: a.priority.clone(),
+            action_md: inline(&a.title_inline, false),
+            findings_md: findings.join(", "),
+            cost: a.cost.clone(),
+            command_md: (!a.commands.is_empty()).then(|| fenced("sh", &commands)),
+            commands_md: {
+                let mut v: Vec<String> = a.commands.iter().map(|c| code(c, false)).collect();
+                if a.more_commands > 0 {
+                    v.push(format!("and {} more", a.more_commands));
+                }
+                v.join(", ")
+            },
         }
     }
 }
@@ -258,25 +275,20 @@ struct HypothesisView {
 }
 
 impl DiagnosisView {
-    fn of(f: &Finding) -> Option<DiagnosisView> {
-        let d = f.diagnosis.as_ref()?;
-        Some(DiagnosisView {
-            rule: f.rule.clone(),
-            severity: f.severity.as_str(),
+    fn of(d: &view::DiagnosisView) -> DiagnosisView {
+        DiagnosisView {
+            rule: d.rule.clone(),
+            severity: d.severity,
             class_md: code(&d.class, false),
-            object_md: code(&f.object.to_string(), false),
-            location_md: location(f, false),
+            object_md: code(&d.object, false),
+            location_md: location(&d.location, false),
             summary: d.summary.clone(),
             since_md: d.since.as_deref().map(|t| code(t, false)),
             count: d.count,
             manifest_md: d.manifest.as_ref().map(|m| {
-                let at = match (&m.location.file, m.location.line) {
-                    (Some(file), Some(line)) => code(&format!("{file}:{line}"), false),
-                    (Some(file), None) => code(file, false),
-                    (None, _) => code(&m.object.to_string(), false),
-                };
+                let at = code(&m.at, false);
                 match &m.fix {
-                    Some(f) => format!("{at}, fix ({}): {}", applicability_name(f.applicability), escape(&f.title)),
+                    Some((kind, title)) => format!("{at}, fix ({kind}): {}", escape(title)),
                     None => at,
                 }
             }),
@@ -285,16 +297,19 @@ impl DiagnosisView {
                 .iter()
                 .map(|h| HypothesisView {
                     cause: h.cause.clone(),
-                    confidence: h.confidence.as_str(),
+                    confidence: h.confidence,
                     subclass_md: h.subclass.as_deref().map(|x| code(x, false)),
                     evidence: h
                         .evidence
                         .iter()
-                        .map(|e| EvidenceRow { path_md: code(&e.path, false), value_md: code(&e.value, false) })
+                        .map(|e| EvidenceRow {
+                            path_md: code(&e.path, false),
+                            value_md: code(e.value.as_deref().unwrap_or_default(), false),
+                        })
                         .collect(),
                 })
                 .collect(),
-        })
+        }
     }
 }
 
@@ -339,81 +354,78 @@ struct NoteRow {
     message: String,
 }
 
-impl View {
-    fn of(audit: &Audit) -> View {
-        let s = &audit.summary;
-        let counts = |m: &BTreeMap<String, usize>| -> Vec<Count> {
-            m.iter().map(|(name, count)| Count { name: name.clone(), count: *count }).collect()
-        };
-        let namespaces: Vec<String> = audit.architecture.namespaces.iter().map(|n| code(n, false)).collect();
-        let mut by_severity: Vec<&Finding> = audit.findings.iter().collect();
-        // Stable: equal severities keep the audit's file/line order.
-        by_severity.sort_by_key(|f| std::cmp::Reverse(f.severity));
+impl<'a> View<'a> {
+    fn of(r: &'a Report) -> View<'a> {
+        let x = &r.executive;
+        let i = &r.inputs;
+        let namespaces: Vec<String> = r.architecture.namespaces.iter().map(|n| code(n, false)).collect();
         View {
-            files: s.files,
-            read_from: crate::report::read_from(s),
-            objects: s.objects,
-            findings: s.findings,
-            risk_score: s.risk_score,
-            risk_meaning: crate::audit::risk_meaning(s.risk_score),
-            rules_run: audit.rules_run.len(),
-            severities: Severity::ALL
-                .iter()
-                .map(|sev| Count { name: title(*sev).to_string(), count: s.by_severity.get(sev).copied().unwrap_or(0) })
-                .collect(),
-            areas: s.by_area.iter().map(|(a, n)| Count { name: a.to_string(), count: *n }).collect(),
-            kinds: counts(&audit.architecture.kinds),
-            relations: counts(&audit.architecture.relations),
+            files: i.files,
+            read_from: &i.read_from,
+            objects: x.objects,
+            findings: x.findings,
+            risk_score: x.risk_score,
+            risk_meaning: x.risk_meaning,
+            rules_run: i.rules_run,
+            severities: &x.severities,
+            areas: &x.areas,
+            kinds: &r.architecture.kinds,
+            relations: &r.architecture.relations,
             namespace_count: namespaces.len(),
             namespaces_md: namespaces.join(", "),
-            diagnoses: by_severity.iter().filter_map(|f| DiagnosisView::of(f)).collect(),
-            top: by_severity
+            at_risk: x.at_risk.as_deref().filter(|_| x.findings > 0),
+            fix_delta: x.fix_delta.as_deref(),
+            // The explainer's actions are shown with its narrative.
+            first: if r.actions_from_explainer {
+                Vec::new()
+            } else {
+                x.first.iter().map(|a| ActionView::of(a, false)).collect()
+            },
+            actions: if r.actions_from_explainer {
+                Vec::new()
+            } else {
+                r.actions.iter().map(|a| ActionView::of(a, false)).collect()
+            },
+            diagnoses: r.diagnoses.iter().map(DiagnosisView::of).collect(),
+            top: r
+                .top
                 .iter()
-                .take(TOP)
                 .map(|f| TopRow {
-                    severity: title(f.severity),
+                    severity: f.severity_title,
                     rule_md: format!("{} {}", f.rule, code(&f.name, true)),
-                    object_md: code(&f.object.to_string(), true),
-                    location_md: location(f, true),
-                    message_md: inline(&f.message, true),
+                    object_md: code(&f.object, true),
+                    location_md: location(&f.location, true),
+                    message_md: inline(&f.message_inline, true),
                 })
                 .collect(),
-            groups: Severity::ALL
+            groups: crate::model::Severity::ALL
                 .iter()
                 .filter_map(|sev| {
                     let findings: Vec<FindingView> =
-                        audit.findings.iter().filter(|f| f.severity == *sev).map(FindingView::of).collect();
-                    (!findings.is_empty()).then(|| Group { title: title(*sev), count: findings.len(), findings })
+                        r.findings.iter().filter(|f| f.severity == sev.as_str()).map(FindingView::of).collect();
+                    (!findings.is_empty()).then(|| Group {
+                        title: view::severity_title(*sev),
+                        count: findings.len(),
+                        findings,
+                    })
                 })
                 .collect(),
-            errors: audit
+            errors: i
                 .errors
                 .iter()
-                .map(|e| {
-                    let at = match (e.line, e.column) {
-                        (Some(l), Some(c)) => format!("{}:{l}:{c}", e.source),
-                        (Some(l), None) => format!("{}:{l}", e.source),
-                        _ => e.source.clone(),
-                    };
-                    ErrorRow { location_md: code(&at, true), message: e.message.clone() }
-                })
+                .map(|e| ErrorRow { location_md: code(&e.location, true), message: e.message.clone() })
                 .collect(),
-            internal_errors: audit
+            internal_errors: i
                 .internal_errors
                 .iter()
                 .map(|e| InternalRow {
                     rule: e.rule.clone(),
-                    object_md: code(&e.object.to_string(), true),
-                    location_md: match (&e.location.file, e.location.line, &e.object.context) {
-                        (Some(file), Some(line), _) => code(&format!("{file}:{line}"), true),
-                        (Some(file), None, _) => code(file, true),
-                        (None, _, Some(context)) => format!("context {}", code(context, true)),
-                        (None, _, None) => String::new(),
-                    },
+                    object_md: code(&e.object, true),
+                    location_md: e.location.as_ref().map(|l| location(l, true)).unwrap_or_default(),
                     message: e.message.clone(),
                 })
                 .collect(),
-            not_evaluated: audit
+            not_evaluated: r
                 .not_evaluated
                 .iter()
                 .map(|g| GapRow {
@@ -421,44 +433,53 @@ impl View {
                     resource_md: code(&g.resource, true),
                     reason: g.reason.clone(),
                     message: g.message.clone(),
-                    rules: if g.rules.is_empty() {
-                        "none of the rules that ran".to_string()
-                    } else {
-                        g.rules.join(", ")
-                    },
+                    rules: g.rules.clone(),
                 })
                 .collect(),
-            skipped: audit
+            skipped: i
                 .skipped
                 .iter()
                 .map(|k| SkippedRow {
-                    location_md: code(&k.line.map_or_else(|| k.source.clone(), |l| format!("{}:{l}", k.source)), true),
-                    document: k.document.map(|d| d.to_string()).unwrap_or_default(),
+                    location_md: code(&k.location, true),
+                    document: k.document.clone(),
                     reason: k.reason.clone(),
                 })
                 .collect(),
-            suppressed: audit
+            suppressed: i
                 .suppressed
                 .iter()
                 .map(|x| SuppressedRow {
                     rule: x.rule.clone(),
-                    object_md: code(&x.object.to_string(), true),
+                    object_md: code(&x.object, true),
                     by: x.by.clone(),
                     reason: x.reason.clone(),
                 })
                 .collect(),
-            exemption_notes: audit
+            exemption_notes: i
                 .exemption_notes
                 .iter()
                 .map(|n| NoteRow { source_md: code(&n.source, true), message: n.message.clone() })
                 .collect(),
-            cost: CostView::of(&audit.cost),
-            explanation: audit.explanation.as_ref().map(ExplanationView::of),
-            remediation_md: audit.remediation.as_ref().map(remediation_md),
-            baseline: audit.baseline.as_ref().map(|b| BaselineView {
+            cost: r.cost.as_ref().map(CostView::of),
+            explanation: x.explanation.as_ref().map(|e| ExplanationView {
+                source_md: match &e.model {
+                    None => "the built-in template".to_string(),
+                    Some(m) => format!("model {}", code(m, false)),
+                },
+                reason: e.reason.clone(),
+                exec_summary: e.exec_summary.clone(),
+                cto_summary: e.cto_summary.clone(),
+                actions: if r.actions_from_explainer {
+                    r.actions.iter().map(|a| ActionView::of(a, true)).collect()
+                } else {
+                    Vec::new()
+                },
+            }),
+            remediation_md: r.remediation.as_ref().map(remediation_md),
+            baseline: i.baseline.as_ref().map(|b| BaselineView {
                 file_md: code(&b.file, false),
                 hidden: b.hidden,
-                legacy: b.legacy_format,
+                legacy: b.legacy,
                 stale: b
                     .stale
                     .iter()
@@ -475,143 +496,109 @@ impl View {
 }
 
 impl CostView {
-    fn of(c: &crate::cost::CostReport) -> Option<CostView> {
-        if c.workloads.is_empty() && c.unpriced.is_empty() {
-            return None;
-        }
-        let m = |v: f64| crate::cost::money(&c.currency, v);
-        let range = |lo: f64, hi: f64| if hi == lo { m(lo) } else { format!("{}–{}", m(lo), m(hi)) };
-        let num = |v: f64| {
-            let s = format!("{v:.3}");
-            s.trim_end_matches('0').trim_end_matches('.').to_string()
+    fn of(c: &view::CostView) -> CostView {
+        let all = |v: &[String], table: bool| -> Vec<String> {
+            v.iter().map(|a| crate::report::diff_md::escape_with_code(a, table)).collect()
         };
-        Some(CostView {
-            nodes: c
-                .nodes
-                .iter()
-                .map(|n| NodeRow {
-                    node_md: code(&n.name, true),
-                    context_md: n.context.as_deref().map(|x| code(x, true)).unwrap_or_default(),
-                    instance_md: n.instance_type.as_deref().map(|x| code(x, true)).unwrap_or_default(),
-                    cpu: format!("{} / {}", num(n.cpu_requested), num(n.cpu_allocatable)),
-                    memory: format!("{} / {} GiB", num(n.memory_requested_gib), num(n.memory_allocatable_gib)),
-                    pods: n.pods,
-                    monthly: m(n.monthly),
-                    idle: m(n.idle_monthly),
-                })
-                .collect(),
-            total: m(c.monthly_total),
-            total_max: (c.monthly_total_max != c.monthly_total).then(|| m(c.monthly_total_max)),
+        CostView {
+            total: c.total.clone(),
+            total_max: c.total_max.clone(),
             currency: c.currency.clone(),
-            hours: num(c.hours_per_month),
+            hours: c.hours.clone(),
             namespaces: c
                 .namespaces
                 .iter()
-                .map(|n| CostNamespaceRow {
-                    namespace_md: code(&n.namespace, true),
-                    monthly: range(n.monthly, n.monthly_max),
-                })
+                .map(|n| CostNamespaceRow { namespace_md: code(&n.namespace, true), monthly: n.monthly.clone() })
                 .collect(),
             workloads: c
                 .workloads
                 .iter()
                 .map(|w| CostRow {
-                    object_md: code(&format!("{}/{}/{}", w.kind, w.namespace, w.name), true),
-                    pods: match (w.replicas, w.replicas_max) {
-                        (Some(r), Some(x)) => format!("{r}–{x}"),
-                        (Some(r), None) => r.to_string(),
-                        _ => String::new(),
-                    },
-                    cpu: if w.replicas.is_some() { num(w.cpu) } else { String::new() },
-                    memory: if w.replicas.is_some() { format!("{} GiB", num(w.memory_gib)) } else { String::new() },
-                    storage: if w.storage_gib > 0.0 { format!("{} GiB", num(w.storage_gib)) } else { String::new() },
-                    monthly: range(w.monthly, w.monthly_max),
-                    assumptions_md: w
-                        .assumptions
-                        .iter()
-                        .map(|a| crate::report::diff_md::escape_with_code(a, true))
-                        .collect::<Vec<_>>()
-                        .join("; "),
+                    object_md: code(&w.object, true),
+                    pods: w.pods.clone(),
+                    cpu: w.cpu.clone(),
+                    memory: w.memory.clone(),
+                    storage: w.storage.clone(),
+                    monthly: w.monthly.clone(),
+                    assumptions_md: all(&w.assumptions_inline, true).join("; "),
                 })
                 .collect(),
-            assumptions_md: c.assumptions.iter().map(|a| crate::report::diff_md::escape_with_code(a, false)).collect(),
+            assumptions_md: all(&c.assumptions_inline, false),
             unpriced: c
                 .unpriced
                 .iter()
                 .map(|u| UnpricedRow {
-                    object_md: code(
-                        &match &u.namespace {
-                            Some(ns) => format!("{}/{ns}/{}", u.kind, u.name),
-                            None => format!("{}/{}", u.kind, u.name),
-                        },
-                        true,
-                    ),
-                    reason_md: crate::report::diff_md::escape_with_code(&u.reason, true),
+                    object_md: code(&u.object, true),
+                    reason_md: crate::report::diff_md::escape_with_code(&u.reason_inline, true),
                 })
                 .collect(),
-        })
+            nodes: c
+                .nodes
+                .iter()
+                .map(|n| NodeRow {
+                    node_md: code(&n.node, true),
+                    context_md: if n.context.is_empty() { String::new() } else { code(&n.context, true) },
+                    instance_md: if n.instance.is_empty() { String::new() } else { code(&n.instance, true) },
+                    cpu: n.cpu.clone(),
+                    memory: n.memory.clone(),
+                    pods: n.pods,
+                    monthly: n.monthly.clone(),
+                    idle: n.idle.clone(),
+                })
+                .collect(),
+        }
     }
 }
 
 impl FindingView {
-    fn of(f: &Finding) -> FindingView {
-        let mut evidence: Vec<String> =
-            f.evidence.iter().map(|e| format!("{} = {}", code(&e.path, false), code(&e.value, false))).collect();
-        if evidence.is_empty() {
-            evidence.push(format!("field {}", code(&f.location.path, false)));
-        }
+    fn of(f: &view::FindingView) -> FindingView {
+        let evidence: Vec<String> = f
+            .evidence
+            .iter()
+            .map(|e| match &e.value {
+                Some(v) => format!("{} = {}", code(&e.path, false), code(v, false)),
+                None => format!("field {}", code(&e.path, false)),
+            })
+            .collect();
         FindingView {
             rule: f.rule.clone(),
             rule_md: format!("{} {}", f.rule, code(&f.name, true)),
-            object_md: code(&f.object.to_string(), true),
-            location_md: location(f, true),
-            message_md: inline(&f.message, true),
-            fix_cell_md: f.fix.as_ref().map_or_else(String::new, |x| {
-                format!("{}: {}", applicability_name(x.applicability), inline(&x.title, true))
-            }),
+            object_md: code(&f.object, true),
+            location_md: location(&f.location, true),
+            message_md: inline(&f.message_inline, true),
+            fix_cell_md: f
+                .fix
+                .as_ref()
+                .map_or_else(String::new, |x| format!("{}: {}", x.applicability, inline(&x.title_inline, true))),
             evidence_md: evidence.join("; "),
-            fix_md: f.fix.as_ref().map(|fix| fix_line(f, fix)),
+            fix_md: f.fix.as_ref().map(fix_line),
         }
     }
 }
 
 /// A fix on one line: what it does, its cost, and how to apply it (`clustergpt fix` for a file,
 /// `kubectl patch` for a live object, or why Kubernetes would refuse the patch).
-fn fix_line(f: &Finding, fix: &crate::model::Fix) -> String {
-    let kind = applicability_name(fix.applicability);
-    let mut s = format!("Fix ({kind}): {}", inline(&fix.title, false));
-    if let Some(c) = &f.cost {
-        let sign = if c.monthly_delta > 0.0 { "+" } else { "" };
-        s.push_str(&format!(", {sign}{} per month", escape(&crate::cost::money(&c.currency, c.monthly_delta))));
+fn fix_line(fix: &view::FixView) -> String {
+    let mut s = format!("Fix ({}): {}", fix.applicability, inline(&fix.title_inline, false));
+    if let Some(c) = &fix.cost {
+        s.push_str(&format!(", {} per month", escape(c)));
     }
-    if let Some(note) = &fix.note {
+    if let Some(note) = &fix.note_inline {
         s.push_str(&format!(" ({})", inline(note, false)));
     }
     if let Some(why) = &fix.edit_error {
         s.push_str(&format!("; not applied to the file automatically: {}", escape(why)));
-    } else if let (Some(file), false) =
-        (&f.location.file, fix.applicability == crate::model::Applicability::DisplayOnly)
-    {
-        let unsafe_flag = if fix.applicability == crate::model::Applicability::Unsafe { " --unsafe" } else { "" };
-        s.push_str(&format!(": {}", code(&format!("clustergpt fix {file} --select {}{unsafe_flag}", f.rule), false)));
+    } else if let Some(command) = &fix.command {
+        s.push_str(&format!(": {}", code(command, false)));
     }
-    match fix.patch.as_ref() {
-        Some(p) => match (&p.kubectl, &p.refused) {
-            (Some(k), _) if !k.contains('\n') => s.push_str(&format!("; live: {}", code(k, false))),
-            (_, Some(why)) => s.push_str(&format!("; live: {}", inline(why, false))),
-            _ => {}
-        },
-        None if !fix.ops.is_empty() && f.location.file.is_none() => {
-            s.push_str(&format!("; JSON patch: {}", code(&json_ops(&fix.ops), false)));
-        }
-        None => {}
+    if let Some(k) = &fix.kubectl {
+        s.push_str(&format!("; live: {}", code(k, false)));
+    } else if let Some(why) = &fix.refused_inline {
+        s.push_str(&format!("; live: {}", inline(why, false)));
+    } else if let Some(ops) = &fix.json_patch {
+        s.push_str(&format!("; JSON patch: {}", code(ops, false)));
     }
     s
-}
-
-/// A fix's operations as one-line RFC 6902 JSON.
-fn json_ops(ops: &[crate::model::FixOp]) -> String {
-    serde_json::to_string(ops).unwrap_or_default()
 }
 
 /// Text with `code` spans: the spans stay code, the rest is escaped. Unbalanced backticks are
@@ -624,25 +611,9 @@ fn inline(s: &str, table: bool) -> String {
     parts.iter().enumerate().map(|(i, p)| if i % 2 == 1 { code(p, table) } else { escape(p) }).collect()
 }
 
-fn title(s: Severity) -> &'static str {
-    match s {
-        Severity::Critical => "Critical",
-        Severity::High => "High",
-        Severity::Medium => "Medium",
-        Severity::Low => "Low",
-        Severity::Info => "Info",
-    }
-}
-
-/// `file:line` as a code span; `context NAME` for live and snapshot objects; else the field path.
-fn location(f: &Finding, table: bool) -> String {
-    let loc = &f.location;
-    match (&loc.file, loc.line, &f.object.context) {
-        (Some(file), Some(line), _) => code(&format!("{file}:{line}"), table),
-        (Some(file), None, _) => code(file, table),
-        (None, _, Some(context)) => format!("context {}", code(context, table)),
-        (None, _, None) => code(&loc.path, table),
-    }
+/// A place as Markdown: a code span, `context NAME` for live and snapshot objects.
+fn location(l: &Loc, table: bool) -> String {
+    if l.context { format!("context {}", code(&l.text, table)) } else { code(&l.text, table) }
 }
 
 /// Replaces line breaks and tabs with spaces and other control characters with U+FFFD.

@@ -3,11 +3,13 @@
 pub mod concise;
 pub mod diff_md;
 pub mod diff_terminal;
+pub mod html;
 pub mod json;
 pub mod markdown;
 pub mod rules_doc;
 pub mod sarif;
 pub mod terminal;
+pub mod view;
 
 use crate::audit::Summary;
 use crate::model::{Applicability, Finding};
@@ -26,10 +28,12 @@ pub enum Format {
     Markdown,
     /// One line per finding: `path:line:col: severity RULE message`.
     Concise,
+    /// One self-contained HTML file.
+    Html,
 }
 
 impl Format {
-    /// Parses `terminal`, `concise`, `json`, `sarif`, `md`/`markdown`.
+    /// Parses `terminal`, `concise`, `json`, `sarif`, `md`/`markdown`, `html`.
     #[must_use]
     pub fn parse(s: &str) -> Option<Format> {
         match s {
@@ -38,6 +42,7 @@ impl Format {
             "sarif" => Some(Format::Sarif),
             "md" | "markdown" => Some(Format::Markdown),
             "concise" => Some(Format::Concise),
+            "html" => Some(Format::Html),
             _ => None,
         }
     }
