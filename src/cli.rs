@@ -183,7 +183,7 @@ pub struct AnalyzeArgs {
     /// rules were not evaluated.
     #[arg(long)]
     pub require_complete: bool,
-    /// Output format, optionally to a file: `terminal`, `concise`, `json`, `sarif`, `md`, `html`; e.g. `--format sarif=out.sarif`. Repeatable.
+    /// Output format, optionally to a file: `terminal`, `concise`, `json`, `sarif`, `md`, `html`, `pdf` (to a file); e.g. `--format sarif=out.sarif`. Repeatable.
     #[arg(long = "format", short = 'f', value_name = "FORMAT[=PATH]")]
     pub formats: Vec<String>,
     /// Exit 1 when a finding at or above this severity remains: critical, high, medium, low or info.
@@ -342,6 +342,7 @@ impl DiffFormat {
                     "diff renders terminal, json, md or html; for one line per finding use `analyze --format concise`"
                 )
             }
+            Some(Format::Pdf) => bail!("diff renders terminal, json, md or html; PDF is `analyze --format pdf=PATH`"),
             None => bail!("unknown format `{name}`; diff renders terminal, json, md or html (optionally `=PATH`)"),
         }
     }
@@ -445,9 +446,12 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<Status> {
     let mut config = a.rules.resolve_config()?;
     let formats = parse_formats(&a.formats, Format::Terminal, |name| {
         Format::parse(name).with_context(|| {
-            format!("unknown format `{name}`; use terminal, concise, json, sarif, md or html (optionally `=PATH`)")
+            format!("unknown format `{name}`; use terminal, concise, json, sarif, md, html or pdf (optionally `=PATH`)")
         })
     })?;
+    if formats.iter().any(|(f, p)| *f == Format::Pdf && p.is_none()) {
+        bail!("a PDF is not written to the terminal; give it a path: --format pdf=report.pdf");
+    }
     let fail_on = parse_severity(a.fail_on.as_deref())?.or(config.fail_on);
     config.fail_on = fail_on;
     a.rules.check()?;
@@ -474,6 +478,7 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<Status> {
         }
         (input, today())
     };
+    let report_day = day.clone();
     let opts = a.rules.run_options(day);
     timings.lap("read and parse");
     let (mut audit, objects) = audit::run_with_objects(input, &config, &opts);
@@ -521,6 +526,11 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<Status> {
             // Large audits: stream, never hold the whole document as one string.
             Format::Json => stream_output(path.as_ref(), |w| report::json::write(&audit, w))?,
             Format::Sarif => stream_output(path.as_ref(), |w| report::sarif::write(&audit, w))?,
+            Format::Pdf => {
+                let bytes = report::pdf::render(&audit, Some(&report_day))?;
+                let p = path.as_ref().context("internal: pdf without a path")?;
+                std::fs::write(p, bytes).with_context(|| format!("cannot write {}", p.display()))?;
+            }
             _ => write_output(path.as_ref(), &render(&audit, *format, color && path.is_none())?)?,
         }
     }
@@ -662,6 +672,7 @@ pub fn render(audit: &Audit, format: Format, color: bool) -> anyhow::Result<Stri
         Format::Sarif => report::sarif::render(audit)?,
         Format::Markdown => report::markdown::render(audit)?,
         Format::Html => report::html::render(audit)?,
+        Format::Pdf => bail!("a PDF is binary; render it with report::pdf::render"),
         Format::Concise => report::concise::render(audit),
     })
 }

@@ -6,6 +6,7 @@ pub mod diff_terminal;
 pub mod html;
 pub mod json;
 pub mod markdown;
+pub mod pdf;
 pub mod rules_doc;
 pub mod sarif;
 pub mod terminal;
@@ -30,10 +31,12 @@ pub enum Format {
     Concise,
     /// One self-contained HTML file.
     Html,
+    /// A PDF document (to a file only).
+    Pdf,
 }
 
 impl Format {
-    /// Parses `terminal`, `concise`, `json`, `sarif`, `md`/`markdown`, `html`.
+    /// Parses `terminal`, `concise`, `json`, `sarif`, `md`/`markdown`, `html`, `pdf`.
     #[must_use]
     pub fn parse(s: &str) -> Option<Format> {
         match s {
@@ -43,6 +46,7 @@ impl Format {
             "md" | "markdown" => Some(Format::Markdown),
             "concise" => Some(Format::Concise),
             "html" => Some(Format::Html),
+            "pdf" => Some(Format::Pdf),
             _ => None,
         }
     }
