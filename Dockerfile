@@ -7,9 +7,11 @@
 FROM rust:1.95-slim-bookworm AS builder
 WORKDIR /src
 # Only what `cargo build` reads: the manifest, the lock file, the sources and the declared bench
-# (Cargo.toml's [[bench]] must exist for the manifest to load). Templates are embedded from src/.
+# (Cargo.toml's [[bench]] must exist for the manifest to load). Templates are embedded from src/,
+# the PDF report's fonts from assets/fonts.
 COPY Cargo.toml Cargo.lock ./
 COPY src ./src
+COPY assets ./assets
 COPY benches ./benches
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target \
