@@ -138,12 +138,52 @@ fn bench_fix(paths: &[PathBuf], compare: bool) {
     }
 }
 
+/// `reports [N]`: renders the Markdown, HTML and PDF reports of an audit of N findings (generated
+/// objects, fixes enriched as the CLI does), median of 5 runs each.
+fn bench_reports(n: usize) {
+    use clustergpt::report::{html, markdown, pdf, view::Report};
+    let dir = std::env::temp_dir().join(format!("clustergpt-bench-reports-{n}"));
+    if !dir.is_dir() {
+        // About 2.2 findings per generated object with the default rules.
+        for (name, bytes) in generated(n / 2 + 100) {
+            let path = dir.join(name);
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent).unwrap_or_else(|e| panic!("{}: {e}", parent.display()));
+            }
+            std::fs::write(&path, bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        }
+    }
+    let (mut a, objects) = audit::run_with_objects(parse(&[dir]), &Config::defaults(), &RunOptions::default());
+    a.findings.truncate(n);
+    audit::refresh_summary(&mut a);
+    fix::enrich(&mut a, &objects);
+    println!("reports of {} findings ({} objects)", a.findings.len(), a.summary.objects);
+    let time = |name: &str, f: &dyn Fn() -> usize| {
+        let mut times = Vec::new();
+        let mut size = 0;
+        for _ in 0..5 {
+            let t = Instant::now();
+            size = f();
+            times.push(t.elapsed());
+        }
+        println!("  {name:<28} {:>8.1} ms  {:>6.1} MB", median(times).as_secs_f64() * 1e3, size as f64 / 1e6);
+    };
+    time("view model", &|| Report::of(&a).findings.len());
+    time("markdown", &|| markdown::render(&a).map_or(0, |s| s.len()));
+    time("html (view + render)", &|| html::render(&a).map_or(0, |s| s.len()));
+    time("pdf (view + layout + fonts)", &|| pdf::render(&a, Some("2026-01-01")).map_or(0, |b| b.len()));
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
     if args.first().map(String::as_str) == Some("fix") {
         let compare = args.get(1).map(String::as_str) == Some("compare");
         let paths: Vec<PathBuf> = args.iter().skip(if compare { 2 } else { 1 }).map(PathBuf::from).collect();
         bench_fix(&paths, compare);
+        return;
+    }
+    if args.first().map(String::as_str) == Some("reports") {
+        bench_reports(args.get(1).and_then(|n| n.parse().ok()).unwrap_or(5_000));
         return;
     }
     if args.first().map(String::as_str) == Some("write-generated") {

@@ -31,10 +31,10 @@ fn outline(html: &str) -> String {
         let end = rest.find('>').unwrap_or(rest.len() - 1);
         let tag = &rest[1..end];
         let name: String = tag.chars().take_while(|c| c.is_ascii_alphanumeric()).collect();
-        if let Some(id) = attr(tag, "id") {
-            if !["f-", "d-", "r-", "action-"].iter().any(|p| id.starts_with(p)) {
-                out.push(format!("{name}#{id}"));
-            }
+        if let Some(id) = attr(tag, "id")
+            && !["f-", "d-", "r-", "action-"].iter().any(|p| id.starts_with(p))
+        {
+            out.push(format!("{name}#{id}"));
         }
         if matches!(name.as_str(), "h1" | "h2" | "h3" | "h4" | "title") {
             let close = format!("</{name}>");

@@ -61,22 +61,15 @@ fn walkthrough_outputs_are_fresh() {
                     .output()
                     .expect("run clustergpt");
                 // 0, or 1 when a gate (the diff's) failed: the reports are written either way.
-                assert!(
-                    matches!(out.status.code(), Some(0 | 1)),
-                    "{cmd:?}: {}",
-                    String::from_utf8_lossy(&out.stderr)
-                );
+                assert!(matches!(out.status.code(), Some(0 | 1)), "{cmd:?}: {}", String::from_utf8_lossy(&out.stderr));
             }
             other => panic!("the walkthrough runs only clustergpt and cp, not {other:?}"),
         }
     }
     let update = std::env::var_os("UPDATE_EXAMPLES").is_some_and(|v| v == "1");
     let committed = root().join("examples/reports");
-    let mut written: Vec<PathBuf> = std::fs::read_dir(dir.join("reports"))
-        .expect("reports")
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .collect();
+    let mut written: Vec<PathBuf> =
+        std::fs::read_dir(dir.join("reports")).expect("reports").filter_map(Result::ok).map(|e| e.path()).collect();
     written.sort();
     assert!(written.len() >= 6, "{written:?}");
     for path in &written {

@@ -246,7 +246,7 @@ impl Font {
         }
         tables.push((*b"loca", new_loca));
         tables.push((*b"glyf", new_glyf));
-        tables.sort_by(|a, b| a.0.cmp(&b.0));
+        tables.sort_by_key(|t| t.0);
         let count = tables.len() as u16;
         let mut out = Vec::new();
         out.extend_from_slice(&0x0001_0000u32.to_be_bytes());
@@ -298,6 +298,9 @@ struct Doc {
 
 /// A word and the font it is set in.
 type Word = (String, F);
+
+/// A chart row: label, segments (value, colour), value text.
+type Bar = (String, Vec<(f64, &'static str)>, String);
 
 fn rgb(hex: &str) -> String {
     let v = u32::from_str_radix(hex.trim_start_matches('#'), 16).unwrap_or(0);
@@ -510,7 +513,7 @@ impl Doc {
     }
 
     /// Horizontal bars with labels and values.
-    fn bars(&mut self, title: &str, rows: &[(String, Vec<(f64, &'static str)>, String)]) {
+    fn bars(&mut self, title: &str, rows: &[Bar]) {
         let max = rows.iter().map(|r| r.1.iter().map(|s| s.0).sum::<f64>()).fold(0.0, f64::max);
         if rows.is_empty() || max <= 0.0 {
             return;
@@ -777,7 +780,7 @@ fn layout(d: &mut Doc, r: &Report) {
             d.para(&w, 10.0, 8.0);
         }
     }
-    let area_rows: Vec<(String, Vec<(f64, &'static str)>, String)> = x
+    let area_rows: Vec<Bar> = x
         .area_severity
         .iter()
         .map(|a| {
@@ -793,7 +796,7 @@ fn layout(d: &mut Doc, r: &Report) {
     if let Some(c) = &r.cost {
         let mut ns: Vec<&view::CostNamespaceRow> = c.namespaces.iter().collect();
         ns.sort_by(|a, b| b.value.total_cmp(&a.value).then_with(|| a.namespace.cmp(&b.namespace)));
-        let rows: Vec<(String, Vec<(f64, &'static str)>, String)> =
+        let rows: Vec<Bar> =
             ns.iter().map(|n| (n.namespace.clone(), vec![(n.value, "#4a7bd0")], n.monthly.clone())).collect();
         d.bars(&format!("Monthly cost by namespace ({})", c.currency), &rows);
     }
