@@ -128,6 +128,7 @@ fn hostile_names_and_messages_stay_text() {
         namespace: "<text>ns</text>".to_string(),
         monthly: 5.0,
         monthly_max: 5.0,
+        idle_share: None,
     });
     let page = html::render(&a).expect("html");
     assert_self_contained(&page);
