@@ -406,14 +406,24 @@ fn the_source_build_cache_key_follows_the_sources() {
     };
     let src = tempfile::tempdir().expect("src");
     std::fs::create_dir(src.path().join("src")).expect("mkdir");
-    for (f, t) in [("Cargo.toml", "[package]\n"), ("Cargo.lock", "# lock\n"), ("src/main.rs", "fn main() {}\n")] {
+    std::fs::create_dir(src.path().join("assets")).expect("mkdir");
+    for (f, t) in [
+        ("Cargo.toml", "[package]\n"),
+        ("Cargo.lock", "# lock\n"),
+        ("src/main.rs", "fn main() {}\n"),
+        ("assets/font.ttf", "glyphs"),
+    ] {
         std::fs::write(src.path().join(f), t).expect("write");
     }
     let first = key(src.path());
     assert!(first.starts_with("clustergpt-build-") && first.len() > 30, "{first}");
     assert_eq!(key(src.path()), first);
     std::fs::write(src.path().join("src/main.rs"), "fn main() { }\n").expect("write");
-    assert_ne!(key(src.path()), first);
+    let second = key(src.path());
+    assert_ne!(second, first);
+    // The embedded assets (the PDF report's fonts) are sources too.
+    std::fs::write(src.path().join("assets/font.ttf"), "other glyphs").expect("write");
+    assert_ne!(key(src.path()), second);
     // The real action's sources give a key too.
     assert!(key(Path::new(env!("CARGO_MANIFEST_DIR"))).starts_with("clustergpt-build-"));
 }
