@@ -145,6 +145,11 @@ fn a_failing_prometheus_is_reported_and_the_audit_goes_on() {
             && out.contains("HTTP 503: unavailable: the storage is being compacted: right-sizing is not evaluated"),
         "{out}"
     );
+    // The documents say it too.
+    let (_, md, _) = run(&["analyze", "--no-config", &dump, "--prometheus", &fake.url(), "--format", "md"]);
+    assert!(md.contains("right-sizing is not evaluated"), "{md}");
+    let (_, html, _) = run(&["analyze", "--no-config", &dump, "--prometheus", &fake.url(), "--format", "html"]);
+    assert!(html.contains("<li>Usage: Prometheus at http://127.0.0.1:"), "usage note in the HTML");
     // A port nobody listens on, and a window that is not one.
     let (code, out, _) = run(&["analyze", "--no-config", &dump, "--prometheus", "http://127.0.0.1:9"]);
     assert_eq!(code, Some(0));

@@ -169,6 +169,7 @@ struct CostView {
     assumptions_md: Vec<String>,
     unpriced: Vec<UnpricedRow>,
     nodes: Vec<NodeRow>,
+    usage_md: Vec<String>,
 }
 
 /// One node of a live cluster.
@@ -546,6 +547,7 @@ impl CostView {
                     idle: n.idle.clone(),
                 })
                 .collect(),
+            usage_md: all(&c.usage_inline, false),
         }
     }
 }

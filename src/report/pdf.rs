@@ -925,6 +925,9 @@ fn layout(d: &mut Doc, r: &Report) {
                 c.unpriced.iter().map(|u| vec![u.object.clone(), u.reason_inline.clone()]).collect();
             d.table(&[("Not priced", 0.4, F::Mono), ("Why", 0.6, F::Sans)], &rows);
         }
+        for u in &c.usage_inline {
+            d.para(&plain(&format!("Usage: {u}"), F::Sans), 10.0, 0.0);
+        }
     }
 
     if !r.not_evaluated.is_empty() {

@@ -329,6 +329,9 @@ pub struct CostView {
     pub unpriced: Vec<UnpricedRow>,
     /// Nodes of live clusters.
     pub nodes: Vec<NodeRow>,
+    /// Where usage comes from (metrics API, Prometheus for right-sizing), or why there is none
+    /// (`backticked` parts are code).
+    pub usage_inline: Vec<String>,
 }
 
 /// One namespace's cost.
@@ -979,6 +982,12 @@ impl CostView {
                     idle: m(n.idle_monthly),
                     cpu_values: (n.cpu_requested, n.cpu_allocatable, n.cpu_used),
                 })
+                .collect(),
+            usage_inline: c
+                .clusters
+                .iter()
+                .filter_map(|k| k.metrics.clone())
+                .chain(c.usage_history.iter().map(|h| h.note.clone()))
                 .collect(),
         })
     }
