@@ -473,8 +473,7 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<Status> {
         let mut input = source::load_rendered(&paths, &mut stdin as &mut dyn Read, Limits::default(), &filter, &render);
         // A kubectl dump's pods, with usage from the cluster's Prometheus (port-forwarded, say).
         if let Some(p) = a.cluster.prometheus(config.rules.rightsize_cpu_percentile, "")? {
-            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
-            input.history.push(crate::cluster::prometheus::read_blocking(&p, now));
+            input.history.push(crate::cluster::prometheus::read_now(&p));
         }
         (input, today())
     };
@@ -854,8 +853,7 @@ fn fix_cmd(a: FixArgs) -> anyhow::Result<Status> {
                 std::time::Duration::from_secs(30),
             )
             .map_err(anyhow::Error::msg)?;
-            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
-            let h = crate::cluster::prometheus::read_blocking(&p, now);
+            let h = crate::cluster::prometheus::read_now(&p);
             if !h.available {
                 eprintln!("clustergpt: warning: {}", h.note);
             }

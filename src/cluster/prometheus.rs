@@ -91,6 +91,13 @@ impl Options {
     }
 }
 
+/// [`read_blocking`] with the window ending now (the wall clock), for inputs without a read time.
+#[must_use]
+pub fn read_now(opts: &Options) -> UsageHistory {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    read_blocking(opts, now)
+}
+
 /// Reads the history on a runtime of its own. Never fails: a Prometheus that does not answer gives
 /// a history that says why (`available: false`), and the audit goes on without right-sizing.
 #[must_use]
