@@ -370,6 +370,133 @@ fn the_namespace_allow_list_of_the_config_limits_the_plan() {
     assert!(h.fake.patches().is_empty());
 }
 
+/// The shop dump with its Deployment turned into a StatefulSet or DaemonSet: the same OOMKilled
+/// pods, owned and labelled the way that controller does it (no ReplicaSet).
+fn as_controller(kind: &str) -> Vec<Value> {
+    let mut out = Vec::new();
+    let uid = json!("c0ffee00-0000-4000-8000-000000000001");
+    let (label, value) = match kind {
+        "StatefulSet" => ("controller-revision-hash", "api-5c6d7e8f9"),
+        _ => ("controller-revision-hash", "5c6d7e8f9"),
+    };
+    let mut i = 0;
+    for mut o in dump() {
+        match o["kind"].as_str().unwrap() {
+            "Deployment" => {
+                o["kind"] = json!(kind);
+                o["metadata"]["uid"] = uid.clone();
+                o["metadata"]["annotations"] = json!({});
+                let spec = o["spec"].as_object_mut().unwrap();
+                spec.remove("strategy");
+                spec.remove("progressDeadlineSeconds");
+                if kind == "StatefulSet" {
+                    spec.insert("serviceName".into(), json!("api"));
+                    o["status"] = json!({"observedGeneration": 4, "replicas": 3, "readyReplicas": 0,
+                        "currentReplicas": 3, "updatedReplicas": 3, "currentRevision": value, "updateRevision": value});
+                } else {
+                    spec.remove("replicas");
+                    o["status"] = json!({"observedGeneration": 4, "desiredNumberScheduled": 3,
+                        "currentNumberScheduled": 3, "numberReady": 0, "updatedNumberScheduled": 3,
+                        "numberAvailable": 0, "numberMisscheduled": 0});
+                    out.push(json!({"apiVersion": "apps/v1", "kind": "ControllerRevision",
+                        "metadata": {"name": format!("api-{value}"), "namespace": "shop",
+                            "labels": {"app": "api", label: value},
+                            "ownerReferences": [{"apiVersion": "apps/v1", "kind": kind, "name": "api", "uid": uid,
+                                "controller": true}]},
+                        "revision": 4}));
+                }
+                out.push(o);
+            }
+            "ReplicaSet" => {}
+            "Pod" => {
+                o["metadata"]["name"] =
+                    json!(if kind == "StatefulSet" { format!("api-{i}") } else { format!("api-x{i}") });
+                o["metadata"]["labels"] = json!({"app": "api", label: value});
+                o["metadata"]["ownerReferences"] =
+                    json!([{"apiVersion": "apps/v1", "kind": kind, "name": "api", "uid": uid, "controller": true}]);
+                i += 1;
+                out.push(o);
+            }
+            _ => out.push(o),
+        }
+    }
+    out
+}
+
+fn memory_of(h: &Harness, plural: &str) -> Value {
+    let o = h.fake.object(plural, "shop", "api").unwrap();
+    o.pointer("/spec/template/spec/containers/0/resources/limits/memory").cloned().unwrap()
+}
+
+fn step_details<'a>(item: &'a Value, step: &str) -> Vec<&'a str> {
+    item["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["step"] == step)
+        .map(|s| s["detail"].as_str().unwrap())
+        .collect()
+}
+
+#[test]
+fn old_pods_on_their_way_out_do_not_fail_the_verification() {
+    let h = Harness::shop();
+    // The old ReplicaSet's pods keep crashing while they terminate; only the new revision counts.
+    h.fake.with(|s| {
+        s.rollouts = vec![Outcome::Healthy(1)];
+        s.linger_old_pods = true;
+        s.climbing.insert("shop/pod-template-hash=7d9c5b8f6".to_string());
+    });
+    let o = h.run(&[OOM, &["--apply", "--yes", "--format", "json=audit.json"]].concat());
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let audit = h.json("audit.json");
+    let item = &audit["remediation"]["items"][0];
+    assert_eq!(item["status"], "verified", "{item:#}");
+    let restarts = step_details(item, "verify")[1];
+    assert!(restarts.starts_with("3 pod(s) of revision ") && !restarts.contains("7d9c5b8f6"), "{restarts}");
+    // The old pods were there all along, terminating, and did climb.
+    let old = h.fake.object("pods", "shop", "api-7d9c5b8f6-x2k9p").unwrap();
+    assert!(old.pointer("/metadata/deletionTimestamp").is_some(), "{old:#}");
+    assert!(old.pointer("/status/containerStatuses/0/restartCount").unwrap().as_i64().unwrap() > 14);
+}
+
+#[test]
+fn statefulset_and_daemonset_rollouts_are_verified_on_their_new_revision() {
+    for (kind, plural) in [("StatefulSet", "statefulsets"), ("DaemonSet", "daemonsets")] {
+        let h = Harness::new(as_controller(kind));
+        h.fake.with(|s| s.rollouts = vec![Outcome::Healthy(2)]);
+        let o = h.run(&[OOM, &["--apply", "--yes", "--format", "json=audit.json"]].concat());
+        assert_eq!(o.status.code(), Some(0), "{kind}: {}", text(&o));
+        assert_eq!(memory_of(&h, plural), json!("384Mi"), "{kind}");
+        let audit = h.json("audit.json");
+        let item = &audit["remediation"]["items"][0];
+        assert_eq!(item["object"]["kind"], kind, "{item:#}");
+        assert_eq!(item["status"], "verified", "{kind}: {item:#}");
+        let verify = step_details(item, "verify");
+        let rollout = if kind == "StatefulSet" { "rollout done: revision api-" } else { "rollout done: 3/3 scheduled" };
+        assert!(verify[0].starts_with(rollout), "{kind}: {verify:?}");
+        assert!(
+            verify[1].starts_with("3 pod(s) of revision ") && !verify[1].contains("5c6d7e8f9"),
+            "{kind}: {verify:?}"
+        );
+        assert_eq!(step_details(item, "verify-diagnosis").len(), 1, "{item:#}");
+    }
+}
+
+#[test]
+fn a_daemonset_whose_new_pods_keep_crashing_is_rolled_back() {
+    let h = Harness::new(as_controller("DaemonSet"));
+    h.fake.with(|s| s.rollouts = vec![Outcome::RestartsClimb(1)]);
+    let o = h.run(&[OOM, &["--apply", "--yes", "--plan-out", "plan.json"]].concat());
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let item = &h.json("plan.json")["items"][0];
+    assert_eq!(item["status"], "rolled-back", "{item:#}");
+    assert!(item["reason"].as_str().unwrap().contains("restarts climbing"), "{item:#}");
+    assert_eq!(memory_of(&h, "daemonsets"), json!("256Mi"), "restored");
+    let writes = real_writes(&h.fake.log()).len();
+    assert_eq!(writes, 2, "patch, then restore");
+}
+
 /// The gated real-cluster run (the live e2e's switch, `CLUSTERGPT_E2E_KUBECONFIG`; the writes go
 /// through the default kubeconfig, the cluster's admin, since the e2e's read-only account may not
 /// patch): a Deployment with too low a memory limit, remediated, watched until it verifies.

@@ -108,12 +108,26 @@ impl Cluster {
         serde_json::to_value(answer).map_err(|e| PatchError::Other(e.to_string()))
     }
 
-    /// Lists the pods of a namespace that carry every label of `selector`.
+    /// The pods of a namespace that carry every label of `selector`.
     ///
     /// # Errors
     /// The server's answer, as text.
     pub async fn pods(&self, namespace: &str, selector: &serde_json::Map<String, Value>) -> Result<Vec<Value>, String> {
-        let ar = ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk("", "v1", "Pod"), "pods");
+        self.list(("", "v1", "Pod", "pods"), namespace, selector).await
+    }
+
+    /// The objects of one type (`group, version, kind, plural`) in a namespace that carry every
+    /// label of `selector`.
+    ///
+    /// # Errors
+    /// The server's answer, as text.
+    pub async fn list(
+        &self,
+        (group, version, kind, plural): (&str, &str, &str, &str),
+        namespace: &str,
+        selector: &serde_json::Map<String, Value>,
+    ) -> Result<Vec<Value>, String> {
+        let ar = ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, version, kind), plural);
         let api: Api<DynamicObject> = Api::namespaced_with(self.client.clone(), namespace, &ar);
         let labels: Vec<String> =
             selector.iter().map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default())).collect();
@@ -122,17 +136,17 @@ impl Cluster {
             .await
             .map_err(|_| format!("no answer within {} s", self.timeout.as_secs_f64()))?
             .map_err(|e| describe(&e).to_string())?;
-        let mut pods = Vec::new();
-        for p in list.items {
-            let v = serde_json::to_value(p).map_err(|e| e.to_string())?;
+        let mut out = Vec::new();
+        for o in list.items {
+            let v = serde_json::to_value(o).map_err(|e| e.to_string())?;
             // Filtered here too: a server may ignore the selector.
             let matches =
                 selector.iter().all(|(k, want)| v.pointer("/metadata/labels").and_then(|l| l.get(k)) == Some(want));
             if matches {
-                pods.push(v);
+                out.push(v);
             }
         }
-        Ok(pods)
+        Ok(out)
     }
 
     /// The server-side dry run of an item's patch: reads the object, sends the patch with its

@@ -104,6 +104,10 @@ pub fn read_object(path: &Path) -> Result<Value, String> {
     docs.into_iter().find_map(|d| d.root).map(|n| n.to_json()).ok_or_else(|| format!("{} is empty", path.display()))
 }
 
+/// Annotations the controllers write (a Deployment's revision number, a DaemonSet's template
+/// generation): a rollout changes them, and a restore must neither reset nor compare them.
+const CONTROLLER_ANNOTATIONS: &[&str] = &["deployment.kubernetes.io/", "deprecated.daemonset.template.generation"];
+
 /// The part of an object a restore puts back.
 fn restorable(v: &Value) -> Value {
     let mut out = Map::new();
@@ -112,7 +116,11 @@ fn restorable(v: &Value) -> Value {
     }
     let mut meta = Map::new();
     for k in ["labels", "annotations"] {
-        meta.insert(k.into(), v.pointer(&format!("/metadata/{k}")).cloned().unwrap_or_else(|| json!({})));
+        let mut m = v.pointer(&format!("/metadata/{k}")).cloned().unwrap_or_else(|| json!({}));
+        if let Some(m) = m.as_object_mut() {
+            m.retain(|key, _| !CONTROLLER_ANNOTATIONS.iter().any(|c| key.starts_with(c)));
+        }
+        meta.insert(k.into(), m);
     }
     out.insert("metadata".into(), Value::Object(meta));
     Value::Object(out)
@@ -163,10 +171,12 @@ mod tests {
 
     #[test]
     fn restores_put_back_spec_labels_and_annotations() {
-        let backup = json!({"metadata": {"name": "a", "labels": {"x": "1"}}, "spec": {"r": 1}, "status": {"s": 1}});
+        let backup = json!({"metadata": {"name": "a", "labels": {"x": "1"},
+            "annotations": {"deployment.kubernetes.io/revision": "2", "team": "a"}}, "spec": {"r": 1}, "status": {"s": 1}});
+        // The controller's revision annotation is neither put back nor compared.
         assert_eq!(
             restorable(&backup),
-            json!({"metadata": {"labels": {"x": "1"}, "annotations": {}}, "spec": {"r": 1}})
+            json!({"metadata": {"labels": {"x": "1"}, "annotations": {"team": "a"}}, "spec": {"r": 1}})
         );
     }
 }

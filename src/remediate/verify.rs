@@ -1,6 +1,6 @@
 //! Verification after a patch, bounded in time: the rollout per kind (Deployment, StatefulSet,
-//! DaemonSet, or `observedGeneration` for the rest), restarts of the workload's pods staying flat
-//! over a settle window, and the audit run again on a fresh read of the namespace: the fixed
+//! DaemonSet, or `observedGeneration` for the rest), restarts of the pods of the new revision
+//! staying flat over a settle window (old pods on their way out do not count), and the audit run again on a fresh read of the namespace: the fixed
 //! findings must be gone and no new diagnosis may appear on the object.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -98,9 +98,92 @@ pub fn rollout(kind: &str, o: &Value) -> Rollout {
     }
 }
 
-/// Restarts per pod.
+/// The label that marks the pods of the object's newest revision, and its value: the
+/// `pod-template-hash` of the Deployment's ReplicaSet of its current revision, the StatefulSet's
+/// `updateRevision`, the `controller-revision-hash` of the DaemonSet's newest ControllerRevision
+/// (its `pod-template-generation` when none is listed). `owned` are the ReplicaSets or
+/// ControllerRevisions listed with the object's selector; only those it owns count.
+#[must_use]
+pub fn revision_label(kind: &str, live: &Value, owned: &[Value]) -> Option<(&'static str, String)> {
+    let uid = live.pointer("/metadata/uid").and_then(Value::as_str);
+    let mine = |o: &&Value| {
+        o.pointer("/metadata/ownerReferences")
+            .and_then(Value::as_array)
+            .is_some_and(|refs| refs.iter().any(|r| uid.is_some() && r.get("uid").and_then(Value::as_str) == uid))
+    };
+    let label = |o: &Value, k: &str| {
+        o.pointer("/metadata/labels").and_then(|l| l.get(k)).and_then(Value::as_str).map(str::to_string)
+    };
+    const REVISION: &str = "/metadata/annotations/deployment.kubernetes.io~1revision";
+    let number = |o: &Value, p: &str| match o.pointer(p) {
+        Some(Value::String(s)) => s.parse::<i64>().ok(),
+        Some(v) => v.as_i64(),
+        None => None,
+    };
+    match kind {
+        "Deployment" => {
+            let sets: Vec<&Value> = owned.iter().filter(mine).collect();
+            let current = number(live, REVISION);
+            let newest = sets
+                .iter()
+                .find(|rs| current.is_some() && number(rs, REVISION) == current)
+                .or_else(|| sets.iter().max_by_key(|rs| number(rs, REVISION)))?;
+            Some(("pod-template-hash", label(newest, "pod-template-hash")?))
+        }
+        "StatefulSet" => live
+            .pointer("/status/updateRevision")
+            .and_then(Value::as_str)
+            .filter(|r| !r.is_empty())
+            .map(|r| ("controller-revision-hash", r.to_string())),
+        "DaemonSet" => match owned.iter().filter(mine).max_by_key(|r| number(r, "/revision")) {
+            Some(r) => Some(("controller-revision-hash", label(r, "controller-revision-hash")?)),
+            None => number(live, "/metadata/generation").map(|g| ("pod-template-generation", g.to_string())),
+        },
+        _ => None,
+    }
+}
+
+/// Which pods to watch: the object's selector narrowed to its newest revision, and how that
+/// revision is named in the report. Without a revision (another kind, or the owned objects cannot
+/// be listed) every selected pod is watched, and the report says so.
+async fn revision_selector(
+    cluster: &Cluster,
+    kind: &str,
+    ns: &str,
+    live: &Value,
+    selector: &serde_json::Map<String, Value>,
+) -> (serde_json::Map<String, Value>, String) {
+    let owned_type = match kind {
+        "Deployment" => Some(("apps", "v1", "ReplicaSet", "replicasets")),
+        "DaemonSet" => Some(("apps", "v1", "ControllerRevision", "controllerrevisions")),
+        _ => None,
+    };
+    let owned = match owned_type {
+        Some(t) => match cluster.list(t, ns, selector).await {
+            Ok(v) => v,
+            Err(e) => {
+                return (selector.clone(), format!("of every revision (cannot list {}: {e})", t.3));
+            }
+        },
+        None => Vec::new(),
+    };
+    match revision_label(kind, live, &owned) {
+        Some((k, v)) => {
+            let mut narrowed = selector.clone();
+            narrowed.insert(k.to_string(), Value::String(v.clone()));
+            (narrowed, format!("of revision {v}"))
+        }
+        None if matches!(kind, "Deployment" | "StatefulSet" | "DaemonSet") => {
+            (selector.clone(), "of every revision (the newest is not known)".to_string())
+        }
+        None => (selector.clone(), String::new()),
+    }
+}
+
+/// Restarts per pod; pods being deleted are leaving and do not count.
 fn restarts(pods: &[Value]) -> BTreeMap<String, i64> {
     pods.iter()
+        .filter(|p| p.pointer("/metadata/deletionTimestamp").is_none())
         .map(|p| {
             let name = p.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default().to_string();
             let n: i64 = ["containerStatuses", "initContainerStatuses"]
@@ -114,8 +197,8 @@ fn restarts(pods: &[Value]) -> BTreeMap<String, i64> {
         .collect()
 }
 
-/// Waits for the rollout of the item's object, then watches restarts over the settle window;
-/// each outcome is a step of the item. Returns whether both passed.
+/// Waits for the rollout of the item's object, then watches the restarts of the pods of its new
+/// revision over the settle window; each outcome is a step of the item. Returns whether both passed.
 pub async fn rollout_and_restarts(
     cluster: &Cluster,
     item: &mut Item,
@@ -157,6 +240,7 @@ pub async fn rollout_and_restarts(
     else {
         return true;
     };
+    let (selector, revision) = revision_selector(cluster, &item.object.kind, &ns, &live, &selector).await;
     let before = match cluster.pods(&ns, &selector).await {
         Ok(p) => restarts(&p),
         Err(e) => {
@@ -179,7 +263,11 @@ pub async fn rollout_and_restarts(
         };
         let climbing: Vec<String> = now
             .iter()
-            .filter_map(|(pod, n)| before.get(pod).filter(|b| n > *b).map(|b| format!("{pod} {b} → {n}")))
+            .filter_map(|(pod, n)| {
+                // A pod that appeared in the window is compared with zero.
+                let b = before.get(pod).copied().unwrap_or(0);
+                (*n > b).then(|| format!("{pod} {b} → {n}"))
+            })
             .collect();
         if !climbing.is_empty() {
             item.step(step, false, format!("restarts climbing: {}", climbing.join(", ")));
@@ -187,7 +275,8 @@ pub async fn rollout_and_restarts(
         }
         if Instant::now() >= settle_end {
             let total: i64 = now.values().sum();
-            item.step(step, true, format!("{} pod(s), restarts flat at {total}", now.len()));
+            let of = if revision.is_empty() { String::new() } else { format!(" {revision}") };
+            item.step(step, true, format!("{} pod(s){of}, restarts flat at {total}", now.len()));
             return true;
         }
     }
@@ -251,5 +340,38 @@ mod tests {
         let d = json!({"metadata": {"generation": 1}, "status": {"observedGeneration": 1,
             "desiredNumberScheduled": 3, "updatedNumberScheduled": 3, "numberAvailable": 3}});
         assert!(matches!(rollout("DaemonSet", &d), Rollout::Done(_)));
+    }
+
+    #[test]
+    fn the_new_revision_is_the_replicaset_of_the_deployments_revision() {
+        let d = json!({"metadata": {"uid": "d1", "annotations": {"deployment.kubernetes.io/revision": "3"}}});
+        let rs = |hash: &str, rev: &str, owner: &str| {
+            json!({"metadata": {"labels": {"pod-template-hash": hash},
+                "annotations": {"deployment.kubernetes.io/revision": rev}, "ownerReferences": [{"uid": owner}]}})
+        };
+        // Another Deployment's newer set with the same labels does not count.
+        let sets = [rs("old", "2", "d1"), rs("new", "3", "d1"), rs("other", "9", "d2")];
+        assert_eq!(revision_label("Deployment", &d, &sets), Some(("pod-template-hash", "new".to_string())));
+        // Without the Deployment's annotation, the highest revision it owns.
+        let bare = json!({"metadata": {"uid": "d1"}});
+        assert_eq!(revision_label("Deployment", &bare, &sets), Some(("pod-template-hash", "new".to_string())));
+        assert_eq!(revision_label("Deployment", &d, &[rs("x", "1", "d2")]), None);
+    }
+
+    #[test]
+    fn statefulset_and_daemonset_revisions() {
+        let s = json!({"metadata": {"uid": "s"}, "status": {"updateRevision": "web-6f8d7c9b5"}});
+        assert_eq!(revision_label("StatefulSet", &s, &[]), Some(("controller-revision-hash", "web-6f8d7c9b5".into())));
+        let ds = json!({"metadata": {"uid": "ds", "generation": 4}});
+        let cr = |hash: &str, rev: i64| {
+            json!({"metadata": {"labels": {"controller-revision-hash": hash}, "ownerReferences": [{"uid": "ds"}]},
+                "revision": rev})
+        };
+        assert_eq!(
+            revision_label("DaemonSet", &ds, &[cr("aaa", 1), cr("bbb", 2)]),
+            Some(("controller-revision-hash", "bbb".to_string()))
+        );
+        assert_eq!(revision_label("DaemonSet", &ds, &[]), Some(("pod-template-generation", "4".to_string())));
+        assert_eq!(revision_label("ConfigMap", &ds, &[]), None);
     }
 }

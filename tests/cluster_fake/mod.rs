@@ -93,13 +93,17 @@ pub struct State {
     pub dry_run_webhook: Option<String>,
     /// Every PATCH gets this status code and message (409, 422).
     pub patch_fail: Option<(u16, String)>,
-    /// Rollouts of the next spec-changing PATCHes of Deployments, first first; once empty a patch
-    /// rolls out at once and stops climbing restarts.
+    /// Rollouts of the next spec-changing PATCHes of Deployments, StatefulSets and DaemonSets,
+    /// first first; once empty a patch rolls out at once, healthy.
     pub rollouts: Vec<Outcome>,
     /// Rollouts in progress: `plural/ns/name` → outcome with reads left.
     pub pending: BTreeMap<String, Outcome>,
-    /// Deployments (`ns/name`) whose pods' restarts climb.
+    /// Pods whose restarts climb on every pods list, as `ns/label=value` (a revision's pods:
+    /// `pod-template-hash=…` or `controller-revision-hash=…`).
     pub climbing: BTreeSet<String>,
+    /// Pods a rollout replaces stay listed while they terminate (`deletionTimestamp` set), as
+    /// on a real cluster during a pod's grace period; otherwise they are gone at once.
+    pub linger_old_pods: bool,
     /// The last resourceVersion handed out.
     pub rv: u64,
 }
@@ -210,9 +214,19 @@ pub const CUSTOM_TYPES: &[clustergpt::cluster::ResourceType] = &[clustergpt::clu
     metadata_only: false,
 }];
 
-/// The resources the fake serves: the connector's table and a custom resource type.
+/// Built-in types the connector does not read but verification does (a DaemonSet's revisions).
+const VERIFY_TYPES: &[clustergpt::cluster::ResourceType] = &[clustergpt::cluster::ResourceType {
+    group: "apps",
+    version: "v1",
+    kind: "ControllerRevision",
+    plural: "controllerrevisions",
+    metadata_only: false,
+}];
+
+/// The resources the fake serves: the connector's table, a custom resource type and the types
+/// verification reads.
 fn served() -> impl Iterator<Item = &'static clustergpt::cluster::ResourceType> {
-    RESOURCES.iter().chain(CUSTOM_TYPES)
+    RESOURCES.iter().chain(CUSTOM_TYPES).chain(VERIFY_TYPES)
 }
 
 pub const METRICS: &str = "metrics.k8s.io";
@@ -551,6 +565,7 @@ impl FakeCluster {
             rollouts: Vec::new(),
             pending: BTreeMap::new(),
             climbing: BTreeSet::new(),
+            linger_old_pods: false,
             rv: 5000,
             port: server.address().port(),
         }));
@@ -796,36 +811,129 @@ fn patch(
     st.rv += 1;
     merged["metadata"]["resourceVersion"] = json!(st.rv.to_string());
     let key = format!("{plural}/{}/{name}", ns.unwrap_or_default());
-    if spec_changed && plural == "deployments" {
+    if spec_changed && matches!(plural, "deployments" | "statefulsets" | "daemonsets") {
         let outcome = if st.rollouts.is_empty() { Outcome::Healthy(0) } else { st.rollouts.remove(0) };
-        st.climbing.remove(&format!("{}/{name}", ns.unwrap_or_default()));
+        new_revision(st, plural, &mut merged);
         if let Outcome::Healthy(0) = outcome {
-            roll_out(&mut merged, None);
-        } else {
-            st.pending.insert(key, outcome);
+            st.objects.get_mut(plural).unwrap()[i] = merged.clone();
+            finish_rollout(st, &key, outcome);
+            let done = st.objects[plural][i].clone();
+            return plain(done);
         }
+        st.pending.insert(key, outcome);
     }
     st.objects.get_mut(plural).unwrap()[i] = merged.clone();
     plain(merged)
 }
 
-/// A Deployment's status once rolled out (or past its deadline).
-fn roll_out(d: &mut Value, deadline: Option<()>) {
-    let generation = d.pointer("/metadata/generation").and_then(Value::as_i64).unwrap_or(1);
-    let want = d.pointer("/spec/replicas").and_then(Value::as_i64).unwrap_or(1);
-    d["status"] = match deadline {
-        None => json!({"observedGeneration": generation, "replicas": want, "updatedReplicas": want,
-            "readyReplicas": want, "availableReplicas": want,
-            "conditions": [{"type": "Available", "status": "True", "reason": "MinimumReplicasAvailable"},
-                {"type": "Progressing", "status": "True", "reason": "NewReplicaSetAvailable"}]}),
-        Some(()) => json!({"observedGeneration": generation, "replicas": want, "updatedReplicas": 0,
-            "availableReplicas": 0,
-            "conditions": [{"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded",
-                "message": format!("ReplicaSet has timed out progressing.")}]}),
-    };
+/// A short, stable hash of a pod template, as the controllers name revisions.
+fn template_hash(template: &Value) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in template.to_string().bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{:09x}", h & 0xf_ffff_ffff)
 }
 
-/// One read of a Deployment with a rollout in progress.
+fn owner(kind: &str, o: &Value) -> Value {
+    json!([{"apiVersion": "apps/v1", "kind": kind, "name": o["metadata"]["name"], "uid": o["metadata"]["uid"],
+        "controller": true}])
+}
+
+fn same(o: &Value, ns: &str, name: &str) -> bool {
+    o.pointer("/metadata/name").and_then(Value::as_str) == Some(name)
+        && o.pointer("/metadata/namespace").and_then(Value::as_str) == Some(ns)
+}
+
+/// What the controller does when a workload's template changes: a Deployment gets (or reuses)
+/// the ReplicaSet of the new template and a new revision number, a StatefulSet a new
+/// `updateRevision`, a DaemonSet a new ControllerRevision.
+fn new_revision(st: &mut State, plural: &str, w: &mut Value) {
+    let hash = template_hash(&w["spec"]["template"]);
+    let ns = w.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or_default().to_string();
+    let name = w.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default().to_string();
+    let selector = w.pointer("/spec/selector/matchLabels").cloned().unwrap_or(json!({}));
+    match plural {
+        "deployments" => {
+            const REV: &str = "deployment.kubernetes.io/revision";
+            let sets = st.objects.entry("replicasets".into()).or_default();
+            let newest = sets
+                .iter()
+                .filter(|rs| rs.pointer("/metadata/ownerReferences/0/uid") == w.pointer("/metadata/uid"))
+                .filter_map(|rs| rs.pointer("/metadata/annotations")?.get(REV)?.as_str()?.parse::<i64>().ok())
+                .max()
+                .unwrap_or(0);
+            let rev = (newest + 1).to_string();
+            let rs_name = format!("{name}-{hash}");
+            match sets.iter_mut().find(|rs| same(rs, &ns, &rs_name)) {
+                Some(rs) => rs["metadata"]["annotations"][REV] = json!(rev),
+                None => {
+                    let mut labels = w.pointer("/spec/template/metadata/labels").cloned().unwrap_or(json!({}));
+                    labels["pod-template-hash"] = json!(hash);
+                    let mut template = w["spec"]["template"].clone();
+                    template["metadata"]["labels"] = labels.clone();
+                    sets.push(json!({"apiVersion": "apps/v1", "kind": "ReplicaSet",
+                        "metadata": {"name": rs_name, "namespace": ns, "uid": format!("rs-{hash}"),
+                            "labels": labels, "annotations": {REV: rev}, "ownerReferences": owner("Deployment", w)},
+                        "spec": {"replicas": w["spec"]["replicas"], "selector": {"matchLabels": selector},
+                            "template": template}}));
+                }
+            }
+            w["metadata"]["annotations"][REV] = json!(rev);
+        }
+        "statefulsets" => w["status"]["updateRevision"] = json!(format!("{name}-{hash}")),
+        _ => {
+            let revisions = st.objects.entry("controllerrevisions".into()).or_default();
+            let newest = revisions
+                .iter()
+                .filter(|r| r.pointer("/metadata/ownerReferences/0/uid") == w.pointer("/metadata/uid"))
+                .filter_map(|r| r.get("revision").and_then(Value::as_i64))
+                .max()
+                .unwrap_or(0);
+            let mut labels = selector;
+            labels["controller-revision-hash"] = json!(hash);
+            revisions.push(json!({"apiVersion": "apps/v1", "kind": "ControllerRevision",
+                "metadata": {"name": format!("{name}-{hash}"), "namespace": ns, "labels": labels,
+                    "ownerReferences": owner("DaemonSet", w)},
+                "revision": newest + 1}));
+        }
+    }
+}
+
+/// A workload's status once rolled out (or past its deadline).
+fn roll_out(w: &mut Value, deadline: bool) {
+    let generation = w.pointer("/metadata/generation").and_then(Value::as_i64).unwrap_or(1);
+    let want = w.pointer("/spec/replicas").and_then(Value::as_i64).unwrap_or(1);
+    match w.get("kind").and_then(Value::as_str) {
+        Some("StatefulSet") => {
+            let update = w["status"]["updateRevision"].clone();
+            w["status"] = json!({"observedGeneration": generation, "replicas": want, "readyReplicas": want,
+                "currentReplicas": want, "updatedReplicas": want, "updateRevision": update,
+                "currentRevision": if deadline { json!("") } else { update.clone() }});
+        }
+        Some("DaemonSet") => {
+            let desired = w.pointer("/status/desiredNumberScheduled").and_then(Value::as_i64).unwrap_or(1);
+            let done = if deadline { 0 } else { desired };
+            w["status"] = json!({"observedGeneration": generation, "desiredNumberScheduled": desired,
+                "currentNumberScheduled": desired, "numberReady": done, "updatedNumberScheduled": done,
+                "numberAvailable": done});
+        }
+        _ if !deadline => {
+            w["status"] = json!({"observedGeneration": generation, "replicas": want, "updatedReplicas": want,
+            "readyReplicas": want, "availableReplicas": want,
+            "conditions": [{"type": "Available", "status": "True", "reason": "MinimumReplicasAvailable"},
+                {"type": "Progressing", "status": "True", "reason": "NewReplicaSetAvailable"}]});
+        }
+        _ => {
+            w["status"] = json!({"observedGeneration": generation, "replicas": want, "updatedReplicas": 0,
+            "availableReplicas": 0,
+            "conditions": [{"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded",
+                "message": "ReplicaSet has timed out progressing."}]});
+        }
+    }
+}
+
+/// One read of a workload with a rollout in progress.
 fn advance_rollout(st: &mut State, key: &str) {
     let Some(outcome) = st.pending.get_mut(key) else { return };
     let left = match outcome {
@@ -837,40 +945,90 @@ fn advance_rollout(st: &mut State, key: &str) {
     }
     let outcome = *outcome;
     st.pending.remove(key);
+    finish_rollout(st, key, outcome);
+}
+
+/// The end of a rollout: the workload's status, and (unless it is past its deadline) its old
+/// pods replaced by pods of the new revision, running and ready, whose restarts climb for
+/// `RestartsClimb`.
+fn finish_rollout(st: &mut State, key: &str, outcome: Outcome) {
     let mut parts = key.splitn(3, '/');
     let (Some(plural), Some(ns), Some(name)) = (parts.next(), parts.next(), parts.next()) else { return };
-    let Some(d) = st.objects.get_mut(plural).and_then(|items| {
-        items.iter_mut().find(|o| {
-            o.pointer("/metadata/name").and_then(Value::as_str) == Some(name)
-                && o.pointer("/metadata/namespace").and_then(Value::as_str) == Some(ns)
-        })
-    }) else {
+    let Some(w) = st.objects.get_mut(plural).and_then(|items| items.iter_mut().find(|o| same(o, ns, name))) else {
         return;
     };
-    roll_out(d, matches!(outcome, Outcome::DeadlineExceeded(_)).then_some(()));
-    let selector = d.pointer("/spec/selector/matchLabels").cloned().unwrap_or(json!({}));
-    match outcome {
-        Outcome::Healthy(_) => {
-            for pod in pods_of(st, ns, &selector) {
-                for c in
-                    pod.pointer_mut("/status/containerStatuses").and_then(Value::as_array_mut).into_iter().flatten()
-                {
-                    c["restartCount"] = json!(0);
-                    c["ready"] = json!(true);
-                    c["state"] = json!({"running": {"startedAt": "2026-12-01T10:00:00Z"}});
-                    if let Some(m) = c.as_object_mut() {
-                        m.remove("lastState");
-                    }
-                }
-                pod["status"]["phase"] = json!("Running");
-                pod["status"]["conditions"] =
-                    json!([{"type": "Ready", "status": "True"}, {"type": "ContainersReady", "status": "True"}]);
-            }
+    let deadline = matches!(outcome, Outcome::DeadlineExceeded(_));
+    roll_out(w, deadline);
+    if deadline {
+        return;
+    }
+    let w = w.clone();
+    let selector = w.pointer("/spec/selector/matchLabels").cloned().unwrap_or(json!({}));
+    let hash = template_hash(&w["spec"]["template"]);
+    // Pods are named `{prefix}{i}` as each controller names them.
+    let (label, value, owner_ref, prefix): (&str, String, Value, String) = match plural {
+        "deployments" => {
+            let rs = format!("{name}-{hash}");
+            let uid = st.objects["replicasets"].iter().find(|r| same(r, ns, &rs)).map(|r| r["metadata"]["uid"].clone());
+            let o = json!([{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": rs, "uid": uid,
+                "controller": true}]);
+            ("pod-template-hash", hash.clone(), o, format!("{rs}-n"))
         }
-        Outcome::RestartsClimb(_) => {
-            st.climbing.insert(format!("{ns}/{name}"));
+        "statefulsets" => {
+            ("controller-revision-hash", format!("{name}-{hash}"), owner("StatefulSet", &w), format!("{name}-"))
         }
-        Outcome::DeadlineExceeded(_) => {}
+        _ => ("controller-revision-hash", hash.clone(), owner("DaemonSet", &w), format!("{name}-{}", &hash[..5])),
+    };
+    let linger = st.linger_old_pods && plural != "statefulsets";
+    let pods = st.objects.entry("pods".into()).or_default();
+    let is_old = |p: &Value| {
+        p.pointer("/metadata/namespace").and_then(Value::as_str) == Some(ns)
+            && selector
+                .as_object()
+                .into_iter()
+                .flatten()
+                .all(|(k, v)| p.pointer("/metadata/labels").and_then(|l| l.get(k)) == Some(v))
+            && p.pointer("/metadata/deletionTimestamp").is_none()
+    };
+    let old: Vec<Value> = pods.iter().filter(|p| is_old(p)).cloned().collect();
+    if linger {
+        for p in pods.iter_mut().filter(|p| is_old(p)) {
+            p["metadata"]["deletionTimestamp"] = json!("2099-01-01T00:00:00Z");
+        }
+    } else {
+        pods.retain(|p| !is_old(p));
+    }
+    let count = match plural {
+        "daemonsets" => w.pointer("/status/desiredNumberScheduled").and_then(Value::as_i64).unwrap_or(1),
+        _ => w.pointer("/spec/replicas").and_then(Value::as_i64).unwrap_or(1),
+    };
+    let mut labels = w.pointer("/spec/template/metadata/labels").cloned().unwrap_or(json!({}));
+    labels[label] = json!(value);
+    let statuses: Vec<Value> = w
+        .pointer("/spec/template/spec/containers")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|c| {
+            json!({"name": c["name"], "image": c["image"], "ready": true, "restartCount": 0, "started": true,
+            "state": {"running": {"startedAt": "2026-12-01T10:00:00Z"}}})
+        })
+        .collect();
+    for i in 0..usize::try_from(count).unwrap_or(1) {
+        let mut spec = w["spec"]["template"]["spec"].clone();
+        if let Some(node) = old.get(i).and_then(|p| p.pointer("/spec/nodeName")) {
+            spec["nodeName"] = node.clone();
+        }
+        pods.push(json!({"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": format!("{prefix}{i}"), "namespace": ns, "uid": format!("pod-{hash}-{i}"), "labels": labels,
+                "ownerReferences": owner_ref, "creationTimestamp": "2026-12-01T10:00:00Z"},
+            "spec": spec,
+            "status": {"phase": "Running", "startTime": "2026-12-01T10:00:00Z",
+                "conditions": [{"type": "Ready", "status": "True"}, {"type": "ContainersReady", "status": "True"}],
+                "containerStatuses": statuses}}));
+    }
+    if let Outcome::RestartsClimb(_) = outcome {
+        st.climbing.insert(format!("{ns}/{label}={value}"));
     }
 }
 
@@ -890,23 +1048,19 @@ fn pods_of<'a>(st: &'a mut State, ns: &str, selector: &Value) -> Vec<&'a mut Val
         .unwrap_or_default()
 }
 
-/// Every pods list: the pods of climbing Deployments restart once more, OOMKilled.
+/// Every pods list: the pods in `climbing` restart once more, OOMKilled.
 fn climb_restarts(st: &mut State) {
-    let climbing: Vec<String> = st.climbing.iter().cloned().collect();
-    for key in climbing {
-        let Some((ns, name)) = key.split_once('/') else { continue };
-        let selector = st
-            .objects
-            .get("deployments")
-            .and_then(|ds| {
-                ds.iter().find(|d| {
-                    d.pointer("/metadata/name").and_then(Value::as_str) == Some(name)
-                        && d.pointer("/metadata/namespace").and_then(Value::as_str) == Some(ns)
-                })
-            })
-            .and_then(|d| d.pointer("/spec/selector/matchLabels").cloned())
-            .unwrap_or(json!({}));
-        for pod in pods_of(st, ns, &selector) {
+    let climbing: Vec<(String, String, String)> = st
+        .climbing
+        .iter()
+        .filter_map(|k| {
+            let (ns, sel) = k.split_once('/')?;
+            let (l, v) = sel.split_once('=')?;
+            Some((ns.to_string(), l.to_string(), v.to_string()))
+        })
+        .collect();
+    for (ns, label, value) in climbing {
+        for pod in pods_of(st, &ns, &json!({ label: value })) {
             for c in pod.pointer_mut("/status/containerStatuses").and_then(Value::as_array_mut).into_iter().flatten() {
                 let n = c.get("restartCount").and_then(Value::as_i64).unwrap_or(0);
                 c["restartCount"] = json!(n + 1);
