@@ -528,7 +528,7 @@ fn check_range(range: impl IntoIterator<Item = usize>, sh: &Shared<'_, '_>) -> P
         let dup = sh.duplicate.get(idx).copied().unwrap_or(false);
         let annotation =
             if config.allow_annotation_exemptions { annotation_exemption(obj, &mut p.notes) } else { None };
-        let oref = ObjectRef::of(obj);
+        let oref = std::sync::Arc::new(ObjectRef::of(obj));
         let source = obj.origin.identity_source();
         for rule in sh.selected {
             violations.clear();
@@ -536,7 +536,7 @@ fn check_range(range: impl IntoIterator<Item = usize>, sh: &Shared<'_, '_>) -> P
             if let Err(panic) = guarded_check(*rule, sh.cx, idx, &mut violations) {
                 p.internal_errors.push(InternalError {
                     rule: meta.id.to_string(),
-                    object: oref.clone(),
+                    object: (*oref).clone(),
                     location: obj.locate(""),
                     message: format!("internal error in rule {} on {oref}: {panic}; please report it", meta.id),
                 });
@@ -577,7 +577,7 @@ fn suppression(f: &Finding, by: String, reason: String) -> Suppressed {
     Suppressed {
         rule: f.rule.clone(),
         fingerprint: f.fingerprint.clone(),
-        object: f.object.clone(),
+        object: (*f.object).clone(),
         path: f.location.path.clone(),
         by,
         reason,
@@ -592,7 +592,7 @@ fn make_finding(
     rule: &dyn Rule,
     config: &Config,
     obj: &Object,
-    oref: &ObjectRef,
+    oref: &std::sync::Arc<ObjectRef>,
     source: &str,
     v: Violation,
 ) -> Finding {
@@ -618,9 +618,9 @@ fn make_finding(
         object: oref.clone(),
         location: obj.locate(&path),
         evidence,
-        fix,
+        fix: fix.map(Box::new),
         cost: None,
-        diagnosis,
+        diagnosis: diagnosis.map(Box::new),
         rendered: obj.provenance.as_ref().map(|p| p.rendered.clone()),
         manifest: None,
     }

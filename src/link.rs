@@ -31,7 +31,7 @@ pub fn link(audit: &mut Audit, live: &[Object], manifests: &[Object]) {
             continue;
         }
         let Some(d) = f.diagnosis.as_mut() else { continue };
-        let Some(l) = live.iter().find(|o| o.file() == f.location.file.as_deref() && ObjectRef::of(o) == f.object)
+        let Some(l) = live.iter().find(|o| o.file() == f.location.file.as_deref() && ObjectRef::of(o) == *f.object)
         else {
             continue;
         };
@@ -62,7 +62,7 @@ pub fn link(audit: &mut Audit, live: &[Object], manifests: &[Object]) {
             }
             _ => None,
         };
-        d.manifest = Some(ManifestLink { object: ObjectRef::of(m), location: m.locate(&path), fix });
+        d.manifest = Some(Box::new(ManifestLink { object: ObjectRef::of(m), location: m.locate(&path), fix }));
     }
 }
 
@@ -73,7 +73,7 @@ const RIGHT_SIZE: &str = "CST005";
 /// Links a right-sizing finding to its manifest: the same container's fields there, by name.
 /// A manifest that already asks for what the fix sets (changed, not yet deployed) gets no fix.
 fn link_usage_finding(f: &mut crate::model::Finding, live: &[Object], manifests: &[Object]) {
-    let Some(l) = live.iter().find(|o| o.file() == f.location.file.as_deref() && ObjectRef::of(o) == f.object) else {
+    let Some(l) = live.iter().find(|o| o.file() == f.location.file.as_deref() && ObjectRef::of(o) == *f.object) else {
         return;
     };
     let Some(m) = find_manifest(l, manifests) else { return };
@@ -89,10 +89,10 @@ fn link_usage_finding(f: &mut crate::model::Finding, live: &[Object], manifests:
                 _ => None,
             })
             .collect();
-        (!ops.is_empty()).then(|| Fix { ops, suggestion: None, patch: None, edit_error: None, ..fix.clone() })
+        (!ops.is_empty()).then(|| Fix { ops, suggestion: None, patch: None, edit_error: None, ..(**fix).clone() })
     });
     let path = manifest_path(l, m, &f.location.path);
-    f.manifest = Some(ManifestLink { object: ObjectRef::of(m), location: m.locate(&path), fix });
+    f.manifest = Some(Box::new(ManifestLink { object: ObjectRef::of(m), location: m.locate(&path), fix }));
 }
 
 /// The same deterministic fix as [`link`] gives a manifest, computed on the live object itself

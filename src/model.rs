@@ -750,6 +750,23 @@ impl Fix {
     }
 }
 
+/// (De)serializes a shared `ObjectRef` as the object itself.
+mod shared_ref {
+    use std::sync::Arc;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use super::ObjectRef;
+
+    pub fn serialize<S: Serializer>(v: &Arc<ObjectRef>, s: S) -> Result<S::Ok, S::Error> {
+        v.as_ref().serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Arc<ObjectRef>, D::Error> {
+        ObjectRef::deserialize(d).map(Arc::new)
+    }
+}
+
 /// One problem found on one object.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Finding {
@@ -765,20 +782,21 @@ pub struct Finding {
     pub area: Area,
     /// What is wrong, specific to this object.
     pub message: String,
-    /// The object.
-    pub object: ObjectRef,
+    /// The object, shared by every finding on it (one allocation per object, not per finding).
+    #[serde(with = "shared_ref")]
+    pub object: std::sync::Arc<ObjectRef>,
     /// Where.
     pub location: Location,
     /// Facts behind it.
     pub evidence: Vec<Evidence>,
     /// A deterministic fix, when one exists.
-    pub fix: Option<Fix>,
+    pub fix: Option<Box<Fix>>,
     /// How applying the fix changes the monthly cost, when it does.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cost: Option<CostImpact>,
     /// For live failures (area `diagnosis`): the class, hypotheses and their evidence.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub diagnosis: Option<Diagnosis>,
+    pub diagnosis: Option<Box<Diagnosis>>,
     /// For an object rendered by Kustomize or Helm: the render it is in (`location` is then the
     /// editable source).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -787,14 +805,14 @@ pub struct Finding {
     /// (right-sizing from usage, `CST005`): the manifest it was deployed from and the fix there.
     /// Diagnoses carry theirs in `diagnosis.manifest`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub manifest: Option<ManifestLink>,
+    pub manifest: Option<Box<ManifestLink>>,
 }
 
 impl Finding {
     /// The manifest this live finding links to (a diagnosis's or a usage finding's).
     #[must_use]
     pub fn manifest_link(&self) -> Option<&ManifestLink> {
-        self.diagnosis.as_ref().and_then(|d| d.manifest.as_ref()).or(self.manifest.as_ref())
+        self.diagnosis.as_deref().and_then(|d| d.manifest.as_deref()).or(self.manifest.as_deref())
     }
 }
 
@@ -815,7 +833,7 @@ pub struct Diagnosis {
     pub hypotheses: Vec<Hypothesis>,
     /// The manifest the failing object was deployed from (`analyze --manifests`), when linked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub manifest: Option<ManifestLink>,
+    pub manifest: Option<Box<ManifestLink>>,
 }
 
 /// Where a live object's manifest is, and the fix for that file when a deterministic one exists.

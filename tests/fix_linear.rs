@@ -57,7 +57,7 @@ fn list(n: usize) -> Value {
 fn object_of<'a>(objects: &'a [Object], f: &Finding) -> &'a Object {
     objects
         .iter()
-        .find(|o| o.file() == f.location.file.as_deref() && clustergpt::model::ObjectRef::of(o) == f.object)
+        .find(|o| o.file() == f.location.file.as_deref() && clustergpt::model::ObjectRef::of(o) == *f.object)
         .expect("the finding's object")
 }
 

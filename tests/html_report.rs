@@ -121,7 +121,7 @@ fn hostile_names_and_messages_stay_text() {
     let mut a = audit::run(input, &Config::defaults(), &opts);
     let f = a.findings.first_mut().expect("a finding");
     f.message = "<script>alert(1)</script> `\"><img src=x onerror=alert(2)>`".to_string();
-    f.object.name = "\"><svg onload=alert(3)>".to_string();
+    std::sync::Arc::make_mut(&mut f.object).name = "\"><svg onload=alert(3)>".to_string();
     f.evidence
         .push(clustergpt::model::Evidence { path: "</code><b>".to_string(), value: "' onmouseover='x".to_string() });
     a.cost.namespaces.push(clustergpt::cost::NamespaceCost {

@@ -223,9 +223,9 @@ fn line_diff(o: &[&str], f: &[&str]) -> Option<(usize, usize, String)> {
 
 /// Adds the text edit (as a line suggestion), the patch and the YAML snippet to every fix.
 pub fn enrich(audit: &mut Audit, objects: &[Object]) {
-    let mut index: BTreeMap<(Option<&str>, ObjectRef), usize> = BTreeMap::new();
+    let mut index: Index<'_> = BTreeMap::new();
     for (i, o) in objects.iter().enumerate() {
-        index.entry((o.file(), ObjectRef::of(o))).or_insert(i);
+        index.entry(o.file()).or_default().entry(ObjectRef::of(o)).or_insert(i);
     }
     // Every finding's fix is computed on its own, so contiguous slices run on every core; the
     // output does not depend on how they are cut.
@@ -246,13 +246,15 @@ pub fn enrich(audit: &mut Audit, objects: &[Object]) {
 /// Below this many findings a thread costs more than it saves.
 const MIN_ENRICH_CHUNK: usize = 512;
 
-fn enrich_slice(findings: &mut [Finding], objects: &[Object], index: &BTreeMap<(Option<&str>, ObjectRef), usize>) {
+/// Objects by file, then identity (looked up without copying a finding's identity).
+type Index<'a> = BTreeMap<Option<&'a str>, BTreeMap<ObjectRef, usize>>;
+
+fn enrich_slice(findings: &mut [Finding], objects: &[Object], index: &Index<'_>) {
     // Findings come sorted by file and line, so the findings of one document (and of one List
     // item) are adjacent: keep their parses for the next finding.
     let mut cursor = Cursor::default();
     for f in findings {
-        let key = (f.location.file.as_deref(), f.object.clone());
-        let Some(&i) = index.get(&key) else { continue };
+        let Some(&i) = index.get(&f.location.file.as_deref()).and_then(|m| m.get(&*f.object)) else { continue };
         let Some(obj) = objects.get(i) else { continue };
         let Some(fix) = f.fix.as_mut() else { continue };
         fix.patch = patch::patch_for(obj, fix);

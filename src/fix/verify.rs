@@ -165,7 +165,7 @@ fn key_of(o: &Object) -> Key {
 }
 
 fn finding_key(f: &Finding) -> Key {
-    (f.location.file.clone().unwrap_or_default(), f.object.clone())
+    (f.location.file.clone().unwrap_or_default(), (*f.object).clone())
 }
 
 /// One file's objects (a range of `Incremental::objects`) and what else reading it produced.

@@ -135,7 +135,7 @@ pub fn build(audit: &Audit, objects: &[Object], opts: &Options, now: &str) -> Re
         if !opts.targets.is_empty() && !opts.targets.iter().any(|t| t.matches(&f.object)) {
             continue;
         }
-        let fix = f.fix.clone().or_else(|| crate::link::live_fix(f, obj));
+        let fix = f.fix.as_deref().cloned().or_else(|| crate::link::live_fix(f, obj));
         let Some(fix) = fix else { continue };
         let skip = |reason: String| Skipped {
             rule: f.rule.clone(),

@@ -306,7 +306,7 @@ fn result(f: &Finding, rule_index: Option<usize>) -> Value {
     let mut props = Map::new();
     props.insert("severity".into(), json!(f.severity));
     props.insert("area".into(), json!(f.area));
-    props.insert("object".into(), json!(f.object));
+    props.insert("object".into(), json!(f.object.as_ref()));
     props.insert("path".into(), json!(f.location.path));
     props.insert("evidence".into(), json!(f.evidence));
     if let Some(fix) = &f.fix {
