@@ -1,6 +1,8 @@
 //! The Markdown diff report, laid out as people know it from Infracost: a verdict line, the gates,
 //! a table of changed workloads, new findings by severity with location and fix, resolved findings,
-//! and a collapsed details section. Rendered through `templates/diff.md.hbs`.
+//! and a collapsed details section. Rendered through `templates/diff.md.hbs` from the shared diff
+//! view model ([`DiffReport`], which the HTML and PDF diffs format too); this module only formats.
+//! The PR summary comment and the audit issue are this same renderer.
 //!
 //! Text from manifests is escaped as in the Markdown audit report. The output always stays under
 //! [`MAX_CHARS`] (GitHub comments hold 65,536): when longer, whole lines are cut from the middle
@@ -8,11 +10,10 @@
 
 use serde::Serialize;
 
-use crate::cost::money;
-use crate::diff::{Diff, Status, WorkloadDelta, percent_text, signed_money};
-use crate::model::{Finding, Severity};
-use crate::report::applicability_name;
+use crate::diff::Diff;
+use crate::model::Severity;
 use crate::report::markdown::{code, escape, render_template};
+use crate::report::view::{self, DeltaRow, DiffReport, FindingView};
 
 const TEMPLATE: &str = include_str!("templates/diff.md.hbs");
 
@@ -35,22 +36,31 @@ pub fn render(diff: &Diff) -> anyhow::Result<String> {
 /// # Errors
 /// When the template fails to render.
 pub fn render_limited(diff: &Diff, max: usize) -> anyhow::Result<String> {
-    let out = render_template(TEMPLATE, &View::of(diff))?;
+    render_report(&DiffReport::of(diff), max)
+}
+
+/// Renders a diff view as Markdown, cutting lines from the middle to stay under `max` bytes.
+///
+/// # Errors
+/// When the template fails to render.
+pub fn render_report(report: &DiffReport, max: usize) -> anyhow::Result<String> {
+    let out = render_template(TEMPLATE, &View::of(report))?;
     Ok(truncate_middle(&out, max))
 }
 
+/// The template's data: the view's fields, with Markdown fragments (`_md`) where text mixes code.
 #[derive(Serialize)]
-struct View {
+struct View<'a> {
     base_label_md: String,
     head_label_md: String,
-    verdict: String,
-    currency: String,
-    hours: String,
-    baseline: String,
-    head: String,
-    gates: Vec<GateRow>,
-    changed: Vec<Row>,
-    total: Row,
+    verdict: &'a str,
+    currency: &'a str,
+    hours: &'a str,
+    baseline: &'a str,
+    head: &'a str,
+    gates: Vec<GateRow<'a>>,
+    changed: Vec<Row<'a>>,
+    total: Row<'a>,
     new_count: usize,
     new_groups: Vec<Group>,
     resolved_count: usize,
@@ -58,7 +68,7 @@ struct View {
     base_findings: usize,
     head_findings: usize,
     unchanged: usize,
-    workloads: Vec<Row>,
+    workloads: Vec<Row<'a>>,
     assumptions_md: Vec<String>,
     unpriced: Vec<UnpricedRow>,
     head_errors: Vec<ErrorRow>,
@@ -66,20 +76,20 @@ struct View {
 }
 
 #[derive(Serialize)]
-struct GateRow {
-    name: String,
+struct GateRow<'a> {
+    name: &'a str,
     result_md: &'static str,
-    reason: String,
+    reason: &'a str,
 }
 
 #[derive(Serialize)]
-struct Row {
+struct Row<'a> {
     object_md: String,
     status: &'static str,
-    baseline: String,
-    head: String,
-    delta: String,
-    percent: String,
+    baseline: &'a str,
+    head: &'a str,
+    delta: &'a str,
+    percent: &'a str,
 }
 
 #[derive(Serialize)]
@@ -124,51 +134,38 @@ fn short(s: &str) -> String {
     t
 }
 
-fn row(d: &Diff, w: &WorkloadDelta) -> Row {
-    let currency = d.cost.currency.as_str();
+fn row(w: &DeltaRow) -> Row<'_> {
     Row {
-        object_md: code(&format!("{}/{}/{}", w.kind, w.namespace, w.name), true),
-        status: w.status.as_str(),
-        baseline: if w.status == Status::Added { "-".to_string() } else { money(currency, w.baseline_monthly) },
-        head: if w.status == Status::Removed { "-".to_string() } else { d.head_text(w) },
-        delta: signed_money(currency, w.delta_monthly),
-        percent: w.delta_percent.map_or_else(|| "-".to_string(), percent_text),
+        object_md: code(&w.object, true),
+        status: w.status,
+        baseline: &w.base,
+        head: &w.head,
+        delta: &w.delta,
+        percent: &w.percent,
     }
 }
 
-fn finding_row(currency: &str, f: &Finding, with_fix: bool) -> FindingRow {
-    let location = match (&f.location.file, f.location.line) {
-        (Some(file), Some(line)) => format!(" · {}", code(&format!("{file}:{line}"), false)),
-        (Some(file), None) => format!(" · {}", code(file, false)),
-        (None, _) => f.object.context.as_ref().map(|c| format!(" · context {}", code(c, false))).unwrap_or_default(),
+fn finding_row(f: &FindingView, with_fix: bool) -> FindingRow {
+    // A finding with neither file nor context is placed by its field alone, which the line names.
+    let location = match &f.location {
+        l if l.context => format!(" · context {}", code(&l.text, false)),
+        l if l.text == f.path => String::new(),
+        l => format!(" · {}", code(&l.text, false)),
     };
     FindingRow {
         head_md: format!(
             "**{}** {} · {}{location} · field {}",
             escape(&f.rule),
             code(&f.name, false),
-            code(&f.object.to_string(), false),
-            code(&f.location.path, false)
+            code(&f.object, false),
+            code(&f.path, false)
         ),
-        message_md: escape_with_code(&short(&f.message), false),
+        message_md: escape_with_code(&short(&f.message_inline), false),
         fix: f.fix.as_ref().filter(|_| with_fix).map(|fix| FixRow {
-            applicability: applicability_name(fix.applicability),
-            title: short(&fix.title),
-            cost_md: f.cost.as_ref().map(|c| {
-                let cur = if c.currency.is_empty() { currency } else { c.currency.as_str() };
-                format!("{} per month", escape(&signed_money(cur, c.monthly_delta)))
-            }),
+            applicability: fix.applicability,
+            title: short(&fix.title_inline),
+            cost_md: fix.cost.as_ref().map(|c| format!("{} per month", escape(c))),
         }),
-    }
-}
-
-fn severity_title(s: Severity) -> &'static str {
-    match s {
-        Severity::Critical => "Critical",
-        Severity::High => "High",
-        Severity::Medium => "Medium",
-        Severity::Low => "Low",
-        Severity::Info => "Info",
     }
 }
 
@@ -187,90 +184,71 @@ pub fn escape_with_code(s: &str, table: bool) -> String {
     out
 }
 
-impl View {
-    fn of(d: &Diff) -> View {
-        let c = &d.cost;
-        let cur = c.currency.as_str();
-        let ctx = &d.context;
-        let label = |l: &str, fallback: &str| code(if l.is_empty() { fallback } else { l }, false);
+impl<'a> View<'a> {
+    fn of(r: &'a DiffReport) -> View<'a> {
+        let errors = |list: &[view::ErrorRow]| -> Vec<ErrorRow> {
+            list.iter()
+                .map(|e| ErrorRow { location_md: code(&e.location, false), message: short(&e.message) })
+                .collect()
+        };
         View {
-            base_label_md: label(&ctx.base_label, "base"),
-            head_label_md: label(&ctx.head_label, "head"),
-            verdict: d.verdict(),
-            currency: c.currency.clone(),
-            hours: trim(ctx.hours_per_month),
-            baseline: money(cur, c.baseline_monthly),
-            head: money(cur, c.head_monthly),
-            gates: d
+            base_label_md: code(&r.base, false),
+            head_label_md: code(&r.head, false),
+            verdict: &r.verdict,
+            currency: &r.currency,
+            hours: &r.hours,
+            baseline: &r.base_monthly,
+            head: &r.head_monthly,
+            gates: r
                 .gates
                 .iter()
                 .map(|g| GateRow {
-                    name: g.name.clone(),
+                    name: &g.name,
                     result_md: if g.passed { "✅ passed" } else { "❌ failed" },
-                    reason: g.reason.clone(),
+                    reason: &g.reason,
                 })
                 .collect(),
-            changed: d.changed_workloads().into_iter().map(|w| row(d, w)).collect(),
+            changed: r.changed.iter().map(row).collect(),
             total: Row {
                 object_md: String::new(),
                 status: "",
-                baseline: money(cur, c.baseline_monthly),
-                head: money(cur, c.head_monthly),
-                delta: signed_money(cur, c.delta_monthly),
-                percent: c.delta_percent.map_or_else(|| "-".to_string(), percent_text),
+                baseline: &r.base_monthly,
+                head: &r.head_monthly,
+                delta: &r.delta,
+                percent: &r.percent,
             },
-            new_count: d.new.len(),
+            new_count: r.new.len(),
             new_groups: Severity::ALL
                 .iter()
                 .filter_map(|s| {
                     let findings: Vec<FindingRow> =
-                        d.new.iter().filter(|f| f.severity == *s).map(|f| finding_row(cur, f, true)).collect();
-                    (!findings.is_empty()).then(|| Group { title: severity_title(*s), count: findings.len(), findings })
+                        r.new.iter().filter(|f| f.severity == s.as_str()).map(|f| finding_row(f, true)).collect();
+                    (!findings.is_empty()).then(|| Group {
+                        title: view::severity_title(*s),
+                        count: findings.len(),
+                        findings,
+                    })
                 })
                 .collect(),
-            resolved_count: d.resolved.len(),
-            resolved: d.resolved.iter().map(|f| finding_row(cur, f, false)).collect(),
-            base_findings: ctx.base_findings,
-            head_findings: ctx.head_findings,
-            unchanged: d.unchanged,
-            workloads: c.workloads.iter().map(|w| row(d, w)).collect(),
-            assumptions_md: ctx.assumptions.iter().map(|a| escape_with_code(a, false)).collect(),
-            unpriced: ctx
+            resolved_count: r.resolved.len(),
+            resolved: r.resolved.iter().map(|f| finding_row(f, false)).collect(),
+            base_findings: r.base_findings,
+            head_findings: r.head_findings,
+            unchanged: r.unchanged,
+            workloads: r.workloads.iter().map(row).collect(),
+            assumptions_md: r.assumptions_inline.iter().map(|a| escape_with_code(a, false)).collect(),
+            unpriced: r
                 .unpriced
                 .iter()
                 .map(|u| UnpricedRow {
-                    object_md: code(
-                        &match &u.namespace {
-                            Some(ns) => format!("{}/{ns}/{}", u.kind, u.name),
-                            None => format!("{}/{}", u.kind, u.name),
-                        },
-                        false,
-                    ),
-                    reason_md: escape_with_code(&short(&u.reason), false),
+                    object_md: code(&u.object, false),
+                    reason_md: escape_with_code(&short(&u.reason_inline), false),
                 })
                 .collect(),
-            head_errors: errors(&ctx.head_errors),
-            base_errors: errors(&ctx.base_errors),
+            head_errors: errors(&r.head_errors),
+            base_errors: errors(&r.base_errors),
         }
     }
-}
-
-fn errors(list: &[crate::source::InputError]) -> Vec<ErrorRow> {
-    list.iter()
-        .map(|e| {
-            let at = match (e.line, e.column) {
-                (Some(l), Some(c)) => format!("{}:{l}:{c}", e.source),
-                (Some(l), None) => format!("{}:{l}", e.source),
-                _ => e.source.clone(),
-            };
-            ErrorRow { location_md: code(&at, false), message: short(&e.message) }
-        })
-        .collect()
-}
-
-fn trim(v: f64) -> String {
-    let s = format!("{v:.2}");
-    s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
 /// Cuts whole lines from the middle of `text` so that it fits in `max` bytes, with a note saying

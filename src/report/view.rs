@@ -1096,6 +1096,8 @@ pub struct DiffReport {
     pub gates: Vec<GateView>,
     /// Workloads whose cost changed, largest change first.
     pub changed: Vec<DeltaRow>,
+    /// Every priced workload, before and after (in the cost report's order).
+    pub workloads: Vec<DeltaRow>,
     /// New findings.
     pub new: Vec<FindingView>,
     /// Resolved findings.
@@ -1108,6 +1110,8 @@ pub struct DiffReport {
     pub unchanged: usize,
     /// Assumptions (`backticked` parts are code).
     pub assumptions_inline: Vec<String>,
+    /// Objects of the head not priced.
+    pub unpriced: Vec<UnpricedRow>,
     /// Inputs of the head that could not be read.
     pub head_errors: Vec<ErrorRow>,
     /// Inputs of the base that could not be read.
@@ -1164,6 +1168,15 @@ impl DiffReport {
                 })
                 .collect()
         };
+        let delta = |w: &crate::diff::WorkloadDelta| DeltaRow {
+            object: format!("{}/{}/{}", w.kind, w.namespace, w.name),
+            status: w.status.as_str(),
+            base: if w.status == Status::Added { "-".to_string() } else { money(cur, w.baseline_monthly) },
+            head: if w.status == Status::Removed { "-".to_string() } else { d.head_text(w) },
+            delta: signed_money(cur, w.delta_monthly),
+            percent: w.delta_percent.map_or_else(|| "-".to_string(), percent_text),
+            value: w.delta_monthly,
+        };
         let mut new: Vec<&Finding> = d.new.iter().collect();
         new.sort_by_key(|f| std::cmp::Reverse(f.severity));
         DiffReport {
@@ -1182,25 +1195,25 @@ impl DiffReport {
                 .iter()
                 .map(|g| GateView { name: g.name.clone(), passed: g.passed, reason: g.reason.clone() })
                 .collect(),
-            changed: d
-                .changed_workloads()
-                .into_iter()
-                .map(|w| DeltaRow {
-                    object: format!("{}/{}/{}", w.kind, w.namespace, w.name),
-                    status: w.status.as_str(),
-                    base: if w.status == Status::Added { "-".to_string() } else { money(cur, w.baseline_monthly) },
-                    head: if w.status == Status::Removed { "-".to_string() } else { d.head_text(w) },
-                    delta: signed_money(cur, w.delta_monthly),
-                    percent: w.delta_percent.map_or_else(|| "-".to_string(), percent_text),
-                    value: w.delta_monthly,
-                })
-                .collect(),
+            changed: d.changed_workloads().into_iter().map(delta).collect(),
+            workloads: c.workloads.iter().map(delta).collect(),
             new: new.into_iter().map(FindingView::of).collect(),
             resolved: d.resolved.iter().map(FindingView::of).collect(),
             base_findings: ctx.base_findings,
             head_findings: ctx.head_findings,
             unchanged: d.unchanged,
             assumptions_inline: ctx.assumptions.clone(),
+            unpriced: ctx
+                .unpriced
+                .iter()
+                .map(|u| UnpricedRow {
+                    object: match &u.namespace {
+                        Some(ns) => format!("{}/{ns}/{}", u.kind, u.name),
+                        None => format!("{}/{}", u.kind, u.name),
+                    },
+                    reason_inline: u.reason.clone(),
+                })
+                .collect(),
             head_errors: errors(&ctx.head_errors),
             base_errors: errors(&ctx.base_errors),
         }
