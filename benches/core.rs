@@ -171,7 +171,7 @@ fn bench_reports(n: usize) {
     time("view model", &|| Report::of(&a).findings.len());
     time("markdown", &|| markdown::render(&a).map_or(0, |s| s.len()));
     time("html (view + render)", &|| html::render(&a).map_or(0, |s| s.len()));
-    time("pdf (view + layout + fonts)", &|| pdf::render(&a, Some("2026-01-01")).map_or(0, |b| b.len()));
+    time("pdf (view + layout + fonts)", &|| pdf::render(&a, &pdf::Options::at("2026-01-01")).map_or(0, |b| b.len()));
 }
 
 fn main() {

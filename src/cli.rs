@@ -186,6 +186,9 @@ pub struct AnalyzeArgs {
     /// Output format, optionally to a file: `terminal`, `concise`, `json`, `sarif`, `md`, `html`, `pdf` (to a file); e.g. `--format sarif=out.sarif`. Repeatable.
     #[arg(long = "format", short = 'f', value_name = "FORMAT[=PATH]")]
     pub formats: Vec<String>,
+    /// The PDF's page size (default `report.paper` in .clustergpt.yaml, else a4).
+    #[arg(long, value_enum, value_name = "SIZE")]
+    pub paper: Option<PaperChoice>,
     /// Exit 1 when a finding at or above this severity remains: critical, high, medium, low or info.
     #[arg(long, value_name = "SEVERITY")]
     pub fail_on: Option<String>,
@@ -240,9 +243,12 @@ pub struct DiffArgs {
     /// Directory holding the head manifests (default: the paths, or `.`).
     #[arg(long, value_name = "DIR", requires = "base_dir")]
     pub head_dir: Option<PathBuf>,
-    /// Output format, optionally to a file: `terminal`, `json`, `md`, `html`; e.g. `--format md=comment.md`. Repeatable.
+    /// Output format, optionally to a file: `terminal`, `json`, `md`, `html`, `pdf` (to a file); e.g. `--format md=comment.md`. Repeatable.
     #[arg(long = "format", short = 'f', value_name = "FORMAT[=PATH]")]
     pub formats: Vec<String>,
+    /// The PDF's page size (default `report.paper` in .clustergpt.yaml, else a4).
+    #[arg(long, value_enum, value_name = "SIZE")]
+    pub paper: Option<PaperChoice>,
     /// Exit 1 when the change introduces a finding at or above this severity.
     #[arg(long, value_name = "SEVERITY")]
     pub fail_on_new: Option<String>,
@@ -312,6 +318,27 @@ pub enum RulesFormat {
     Json,
 }
 
+/// `--paper`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PaperChoice {
+    /// 210 × 297 mm.
+    A4,
+    /// 8.5 × 11 in.
+    Letter,
+}
+
+impl PaperChoice {
+    /// The PDF options: this paper (else the config's) and the report's time.
+    fn pdf(choice: Option<PaperChoice>, config: &config::Config, time: String) -> report::pdf::Options {
+        let paper = match choice {
+            Some(PaperChoice::A4) => report::pdf::Paper::A4,
+            Some(PaperChoice::Letter) => report::pdf::Paper::Letter,
+            None => config.report_paper,
+        };
+        report::pdf::Options { paper, time: Some(time) }
+    }
+}
+
 /// Formats of `diff`: a diff has no SARIF form (SARIF describes one audit).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DiffFormat {
@@ -323,6 +350,8 @@ pub enum DiffFormat {
     Markdown,
     /// One self-contained HTML file.
     Html,
+    /// A PDF document (to a file only).
+    Pdf,
 }
 
 impl DiffFormat {
@@ -332,18 +361,18 @@ impl DiffFormat {
             Some(Format::Json) => Ok(DiffFormat::Json),
             Some(Format::Markdown) => Ok(DiffFormat::Markdown),
             Some(Format::Html) => Ok(DiffFormat::Html),
+            Some(Format::Pdf) => Ok(DiffFormat::Pdf),
             Some(Format::Sarif) => {
                 bail!(
-                    "diff renders terminal, json, md or html; SARIF describes one audit, so use `analyze --format sarif`"
+                    "diff renders terminal, json, md, html or pdf; SARIF describes one audit, so use `analyze --format sarif`"
                 )
             }
             Some(Format::Concise) => {
                 bail!(
-                    "diff renders terminal, json, md or html; for one line per finding use `analyze --format concise`"
+                    "diff renders terminal, json, md, html or pdf; for one line per finding use `analyze --format concise`"
                 )
             }
-            Some(Format::Pdf) => bail!("diff renders terminal, json, md or html; PDF is `analyze --format pdf=PATH`"),
-            None => bail!("unknown format `{name}`; diff renders terminal, json, md or html (optionally `=PATH`)"),
+            None => bail!("unknown format `{name}`; diff renders terminal, json, md, html or pdf (optionally `=PATH`)"),
         }
     }
 }
@@ -456,15 +485,17 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<Status> {
     config.fail_on = fail_on;
     a.rules.check()?;
     let mut timings = Timings::from_env();
-    let (input, day) = if a.cluster.cluster {
+    // `read_at`: the input's own time, which reports carry (see `settings::report_time`).
+    let (input, day, read_at) = if a.cluster.cluster {
         let read_at = crate::settings::now_utc();
         let (reads, errors) = a.cluster.read(read_at.clone(), &config)?;
-        (crate::cluster::into_input(reads, errors), day_of(&read_at))
+        (crate::cluster::into_input(reads, errors), day_of(&read_at), Some(read_at))
     } else if let Some(path) = &a.snapshot {
         let snap = crate::cluster::snapshot::Snapshot::read(path)?;
         // The snapshot's time is "now": a replay gives the same report whenever it runs.
         let day = snap.read_at().map_or_else(today, day_of);
-        (snap.into_input(&path.display().to_string()), day)
+        let read_at = snap.read_at().map(str::to_string);
+        (snap.into_input(&path.display().to_string()), day, read_at)
     } else {
         let paths = if a.paths.is_empty() { vec![PathBuf::from(".")] } else { a.paths.clone() };
         let mut stdin = std::io::stdin().lock();
@@ -475,9 +506,9 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<Status> {
         if let Some(p) = a.cluster.prometheus(config.rules.rightsize_cpu_percentile, "")? {
             input.history.push(crate::cluster::prometheus::read_now(&p));
         }
-        (input, today())
+        (input, today(), None)
     };
-    let report_day = day.clone();
+    let pdf = PaperChoice::pdf(a.paper, &config, crate::settings::report_time(read_at.as_deref())?);
     let opts = a.rules.run_options(day);
     timings.lap("read and parse");
     let (mut audit, objects) = audit::run_with_objects(input, &config, &opts);
@@ -526,7 +557,7 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<Status> {
             Format::Json => stream_output(path.as_ref(), |w| report::json::write(&audit, w))?,
             Format::Sarif => stream_output(path.as_ref(), |w| report::sarif::write(&audit, w))?,
             Format::Pdf => {
-                let bytes = report::pdf::render(&audit, Some(&report_day))?;
+                let bytes = report::pdf::render(&audit, &pdf)?;
                 let p = path.as_ref().context("internal: pdf without a path")?;
                 std::fs::write(p, bytes).with_context(|| format!("cannot write {}", p.display()))?;
             }
@@ -1036,6 +1067,9 @@ fn diff_cmd(a: DiffArgs) -> anyhow::Result<Status> {
     let config = a.rules.resolve_config()?;
     a.rules.check()?;
     let formats = parse_formats(&a.formats, DiffFormat::Terminal, DiffFormat::parse)?;
+    if formats.iter().any(|(f, p)| *f == DiffFormat::Pdf && p.is_none()) {
+        bail!("a PDF is not written to the terminal; give it a path: --format pdf=diff.pdf");
+    }
     let fail_on_new = parse_severity(a.fail_on_new.as_deref())?;
     let max_cost = match &a.max_cost_increase {
         Some(s) => Some(crate::diff::CostLimit::parse(s).map_err(anyhow::Error::msg)?),
@@ -1045,6 +1079,8 @@ fn diff_cmd(a: DiffArgs) -> anyhow::Result<Status> {
     let filter = a.walk.filter(&config)?;
     let head_paths: Vec<PathBuf> = if a.paths.is_empty() { vec![PathBuf::from(".")] } else { a.paths.clone() };
     let label = |ps: &[PathBuf]| ps.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(" ");
+    // The head's read time when it has one (a snapshot), for the PDF.
+    let mut read_at = None;
     let (base, head, base_label, head_label) = if let Some(rev) = &a.base {
         let cwd = std::env::current_dir().context("cannot read the working directory")?;
         let sha = crate::git::resolve(&cwd, rev).map_err(|e| base_error(rev, e))?;
@@ -1066,12 +1102,14 @@ fn diff_cmd(a: DiffArgs) -> anyhow::Result<Status> {
         (base, head, base_dir.display().to_string(), label(&head_paths))
     } else if a.paths.len() == 2 && a.paths.iter().all(|p| p.is_file() && is_snapshot_path(p)) {
         // Two snapshots of a cluster: what changed between them, each audited at its own read time.
-        let replay = |p: &PathBuf| -> anyhow::Result<Audit> {
+        let replay = |p: &PathBuf| -> anyhow::Result<(Audit, Option<String>)> {
             let snap = crate::cluster::snapshot::Snapshot::read(p)?;
             let day = snap.read_at().map_or_else(today, day_of);
-            Ok(audit::run(snap.into_input(&p.display().to_string()), &config, &a.rules.run_options(day)))
+            let at = snap.read_at().map(str::to_string);
+            Ok((audit::run(snap.into_input(&p.display().to_string()), &config, &a.rules.run_options(day)), at))
         };
-        let (base, head) = (replay(&a.paths[0])?, replay(&a.paths[1])?);
+        let ((base, _), (head, head_at)) = (replay(&a.paths[0])?, replay(&a.paths[1])?);
+        read_at = head_at;
         (base, head, a.paths[0].display().to_string(), a.paths[1].display().to_string())
     } else if a.paths.len() == 2
         && a.paths.iter().all(|p| p.is_file() && p.extension().is_some_and(|e| e.eq_ignore_ascii_case("json")))
@@ -1096,6 +1134,13 @@ fn diff_cmd(a: DiffArgs) -> anyhow::Result<Status> {
             DiffFormat::Json => d.to_json()?,
             DiffFormat::Markdown => report::diff_md::render(&d)?,
             DiffFormat::Html => report::html::render_diff(&d)?,
+            DiffFormat::Pdf => {
+                let opts = PaperChoice::pdf(a.paper, &config, crate::settings::report_time(read_at.as_deref())?);
+                let bytes = report::pdf::render_diff(&report::view::DiffReport::of(&d), &opts)?;
+                let p = path.as_ref().context("internal: pdf without a path")?;
+                std::fs::write(p, bytes).with_context(|| format!("cannot write {}", p.display()))?;
+                continue;
+            }
         };
         write_output(path.as_ref(), &text)?;
     }

@@ -67,6 +67,8 @@ pub struct Config {
     pub render: RenderSettings,
     /// The explainer's endpoint (`llm:`); environment variables take precedence.
     pub llm: LlmSettings,
+    /// `report.paper`: the PDF's page size (`--paper` takes precedence).
+    pub report_paper: crate::report::pdf::Paper,
 }
 
 /// `llm:`: the explainer's OpenAI-compatible endpoint. The key is named, never written: only
@@ -266,10 +268,25 @@ pub fn parse(file: &str, text: &str) -> Result<Config, Vec<ConfigError>> {
                 }
             }
             "llm" => p.llm(v, &mut cfg.llm),
+            "report" => {
+                for (rk, rv) in p.map(v) {
+                    match rk.as_str().unwrap_or_default() {
+                        "paper" => {
+                            if let Some(text) = p.text(rv) {
+                                match crate::report::pdf::Paper::parse(&text) {
+                                    Some(paper) => cfg.report_paper = paper,
+                                    None => p.err(rv, &format!("unknown paper `{text}`; use a4 or letter")),
+                                }
+                            }
+                        }
+                        other => p.err(rk, &format!("unknown report setting `{other}`; expected paper")),
+                    }
+                }
+            }
             other => p.err(
                 k,
                 &format!(
-                    "unknown key `{other}`; expected one of select, ignore, exclude, fail_on, severity, rules, exemptions, allow_annotation_exemptions, prices, cost, remediation, render, cluster, llm"
+                    "unknown key `{other}`; expected one of select, ignore, exclude, fail_on, severity, rules, exemptions, allow_annotation_exemptions, prices, cost, remediation, render, cluster, llm, report"
                 ),
             ),
         }

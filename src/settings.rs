@@ -175,6 +175,29 @@ pub fn today() -> String {
     crate::rules::diagnosis::common::civil_date(i64::try_from(secs / 86_400).unwrap_or(0))
 }
 
+/// The time a report carries (the PDF's page header and creation date), RFC 3339 or a day:
+/// the input's own read time when it has one (a live cluster's, a snapshot's); else
+/// `SOURCE_DATE_EPOCH` (seconds since 1970, the reproducible-builds convention) when set; else the
+/// day of the run, which is also the day exemptions were checked against. Two runs on the same
+/// input then give the same bytes (the same day, or always with `SOURCE_DATE_EPOCH`).
+///
+/// # Errors
+/// When `SOURCE_DATE_EPOCH` is set but is not a number of seconds.
+pub fn report_time(read_at: Option<&str>) -> anyhow::Result<String> {
+    if let Some(t) = read_at {
+        return Ok(t.to_string());
+    }
+    match std::env::var("SOURCE_DATE_EPOCH") {
+        Ok(v) if !v.trim().is_empty() => {
+            let secs: u64 = v.trim().parse().map_err(|_| {
+                anyhow::anyhow!("SOURCE_DATE_EPOCH must be seconds since 1970-01-01 (e.g. `$(git log -1 --format=%ct)`), not `{v}`")
+            })?;
+            Ok(crate::rules::diagnosis::common::format_time(secs))
+        }
+        _ => Ok(today()),
+    }
+}
+
 /// The current time (UTC) as RFC 3339 to the second (`2026-12-02T00:09:05Z`), for snapshot read
 /// times.
 #[must_use]
