@@ -1,6 +1,8 @@
 //! `examples/demo-app/WALKTHROUGH.md`: runs the commands of its `sh` blocks, in order, in a copy
 //! of `examples/`, and compares every report they write with the committed one under
-//! `examples/reports/`. `UPDATE_EXAMPLES=1 cargo test --test walkthrough` rewrites them.
+//! `examples/reports/` byte for byte (PDFs included: `SOURCE_DATE_EPOCH` fixes their date, and no
+//! explainer endpoint is configured, so `--explain` is the built-in template).
+//! `UPDATE_EXAMPLES=1 cargo test --test walkthrough` rewrites them.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -20,6 +22,9 @@ fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+/// The date the committed PDFs carry (2026-01-01T00:00:00Z).
+const SOURCE_DATE_EPOCH: &str = "1767225600";
 
 /// The commands of the walkthrough's `sh` blocks.
 fn commands(doc: &str) -> Vec<Vec<String>> {
@@ -58,6 +63,11 @@ fn walkthrough_outputs_are_fresh() {
                     .args(&cmd[1..])
                     .current_dir(dir)
                     .env("NO_COLOR", "1")
+                    .env("SOURCE_DATE_EPOCH", SOURCE_DATE_EPOCH)
+                    .env_remove("CLUSTERGPT_LLM_API_KEY")
+                    .env_remove("OPENAI_API_KEY")
+                    .env_remove("CLUSTERGPT_LLM_BASE_URL")
+                    .env_remove("CLUSTERGPT_LLM_MODEL")
                     .output()
                     .expect("run clustergpt");
                 // 0, or 1 when a gate (the diff's) failed: the reports are written either way.
@@ -74,13 +84,14 @@ fn walkthrough_outputs_are_fresh() {
     assert!(written.len() >= 6, "{written:?}");
     for path in &written {
         let name = path.file_name().expect("name");
-        let fresh = std::fs::read_to_string(path).expect("read");
-        assert!(!fresh.contains(&dir.display().to_string()), "{name:?} holds the scratch path");
+        let fresh = std::fs::read(path).expect("read");
+        let scratch = dir.display().to_string();
+        assert!(!fresh.windows(scratch.len()).any(|w| w == scratch.as_bytes()), "{name:?} holds the scratch path");
         if update {
             std::fs::write(committed.join(name), &fresh).expect("write");
             continue;
         }
-        let old = std::fs::read_to_string(committed.join(name)).unwrap_or_default();
+        let old = std::fs::read(committed.join(name)).unwrap_or_default();
         assert!(
             old == fresh,
             "examples/reports/{} is stale; run `UPDATE_EXAMPLES=1 cargo test --test walkthrough` and commit it",
