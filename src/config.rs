@@ -725,6 +725,17 @@ mod tests {
         let cfg = parse("t", TEMPLATE).unwrap_or_else(|e| panic!("{e:?}"));
         assert_eq!(cfg.rules, RuleSettings::default());
         assert!(cfg.allow_annotation_exemptions);
+        assert_eq!(cfg.report_paper, crate::report::pdf::Paper::A4);
+    }
+
+    #[test]
+    fn report_paper_parses_and_names_bad_values() {
+        let cfg = parse("t", "report:\n  paper: Letter\n").unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(cfg.report_paper, crate::report::pdf::Paper::Letter);
+        let errs = parse("t", "report:\n  paper: a5\n  margins: 2\n").expect_err("errors");
+        assert_eq!(errs.len(), 2, "{errs:?}");
+        assert!(errs[0].message.contains("unknown paper `a5`; use a4 or letter") && errs[0].line == 2, "{errs:?}");
+        assert!(errs[1].message.contains("unknown report setting `margins`"), "{errs:?}");
     }
 
     /// Uncommenting every commented example (deleting `# `, as editors toggle comments) leaves a

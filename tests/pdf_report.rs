@@ -231,3 +231,33 @@ fn requests_vs_usage_when_metrics_answered() {
     assert!(!text.contains("2.00 / 0.00 / 4.00"), "a node without usage is not charted");
     assert!(text.contains("node-1"), "every node is in the nodes table");
 }
+
+/// The CLI: `SOURCE_DATE_EPOCH` dates files' reports (same bytes on any day), a bad one is an
+/// error, `--paper letter` and `diff --format pdf=PATH` write PDFs, a PDF never goes to stdout.
+#[test]
+fn cli_writes_reproducible_pdfs() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let bin = env!("CARGO_BIN_EXE_clustergpt");
+    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/demo-app");
+    let cli = |args: &[&str], epoch: &str| {
+        Command::new(bin).args(args).current_dir(dir.path()).env("SOURCE_DATE_EPOCH", epoch).output().expect("run")
+    };
+    let demo = demo.to_str().expect("utf-8 path");
+    for name in ["a.pdf", "b.pdf"] {
+        let out = cli(&["analyze", demo, "--no-config", "--format", &format!("pdf={name}"), "--paper", "letter"], "1767225600");
+        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let a = std::fs::read(dir.path().join("a.pdf")).expect("a");
+    assert_eq!(a, std::fs::read(dir.path().join("b.pdf")).expect("b"), "same input, same epoch, same bytes");
+    let text = String::from_utf8_lossy(&a);
+    assert!(text.contains("/CreationDate (D:20260101000000Z)") && text.contains("/MediaBox [0 0 612 792]"));
+    let bad = cli(&["analyze", demo, "--no-config", "--format", "pdf=c.pdf"], "tomorrow");
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("SOURCE_DATE_EPOCH must be seconds"));
+    let diff = cli(&["diff", "--no-config", "--base-dir", demo, "--head-dir", demo, "--format", "pdf=d.pdf"], "0");
+    assert_eq!(diff.status.code(), Some(0), "{}", String::from_utf8_lossy(&diff.stderr));
+    assert!(std::fs::read(dir.path().join("d.pdf")).expect("d").starts_with(b"%PDF-1.7"));
+    let stdout = cli(&["diff", "--no-config", "--base-dir", demo, "--head-dir", demo, "--format", "pdf"], "0");
+    assert_eq!(stdout.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&stdout.stderr).contains("give it a path"));
+}

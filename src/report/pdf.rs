@@ -1380,6 +1380,18 @@ mod tests {
     }
 
     #[test]
+    fn dates_for_the_header_and_the_metadata() {
+        assert_eq!(pdf_date("2026-12-02T08:23:05Z").as_deref(), Some("D:20261202082305Z"));
+        assert_eq!(pdf_date("2026-12-02").as_deref(), Some("D:20261202"));
+        assert_eq!(pdf_date("yesterday"), None);
+        assert_eq!(pdf_date("2026-12-02T08:23:05+01:00"), None);
+        assert_eq!(header_time("2026-12-02T08:23:05Z"), "2026-12-02 08:23 UTC");
+        assert_eq!(header_time("2026-12-02"), "2026-12-02");
+        assert_eq!(Paper::parse("LETTER"), Some(Paper::Letter));
+        assert_eq!(Paper::parse("a5"), None);
+    }
+
+    #[test]
     fn long_words_wrap_inside_the_width() {
         let d = Doc::new("t".into(), &Options::default()).expect("doc");
         let long = "x".repeat(400);
