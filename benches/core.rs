@@ -139,7 +139,8 @@ fn bench_fix(paths: &[PathBuf], compare: bool) {
 }
 
 /// `reports [N]`: renders the Markdown, HTML and PDF reports of an audit of N findings (generated
-/// objects, fixes enriched as the CLI does), median of 5 runs each.
+/// objects, fixes enriched as the CLI does), and the Markdown and PDF diffs with those findings
+/// new, median of 5 runs each.
 fn bench_reports(n: usize) {
     use clustergpt::report::{html, markdown, pdf, view::Report};
     let dir = std::env::temp_dir().join(format!("clustergpt-bench-reports-{n}"));
@@ -172,6 +173,15 @@ fn bench_reports(n: usize) {
     time("markdown", &|| markdown::render(&a).map_or(0, |s| s.len()));
     time("html (view + render)", &|| html::render(&a).map_or(0, |s| s.len()));
     time("pdf (view + layout + fonts)", &|| pdf::render(&a, &pdf::Options::at("2026-01-01")).map_or(0, |b| b.len()));
+    // The same findings as a diff's new findings (a base without findings).
+    let mut base = a.clone();
+    base.findings.clear();
+    let d = clustergpt::diff::Diff::new(&base, &a);
+    time("diff markdown", &|| clustergpt::report::diff_md::render(&d).map_or(0, |s| s.len()));
+    time("diff pdf (view + layout)", &|| {
+        let r = clustergpt::report::view::DiffReport::of(&d);
+        pdf::render_diff(&r, &pdf::Options::at("2026-01-01")).map_or(0, |b| b.len())
+    });
 }
 
 fn main() {
