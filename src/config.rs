@@ -68,7 +68,38 @@ pub struct Config {
     /// The explainer's endpoint (`llm:`); environment variables take precedence.
     pub llm: LlmSettings,
     /// `report.paper`: the PDF's page size (`--paper` takes precedence).
-    pub report_paper: crate::report::pdf::Paper,
+    pub report_paper: Paper,
+}
+
+/// Paper sizes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Paper {
+    /// 210 × 297 mm.
+    #[default]
+    A4,
+    /// 8.5 × 11 in.
+    Letter,
+}
+
+impl Paper {
+    /// Parses `a4` or `letter` (any case).
+    #[must_use]
+    pub fn parse(s: &str) -> Option<Paper> {
+        match s.to_ascii_lowercase().as_str() {
+            "a4" => Some(Paper::A4),
+            "letter" => Some(Paper::Letter),
+            _ => None,
+        }
+    }
+
+    /// Width and height in points.
+    #[must_use]
+    pub fn size(self) -> (f64, f64) {
+        match self {
+            Paper::A4 => (595.28, 841.89),
+            Paper::Letter => (612.0, 792.0),
+        }
+    }
 }
 
 /// `llm:`: the explainer's OpenAI-compatible endpoint. The key is named, never written: only
@@ -273,7 +304,7 @@ pub fn parse(file: &str, text: &str) -> Result<Config, Vec<ConfigError>> {
                     match rk.as_str().unwrap_or_default() {
                         "paper" => {
                             if let Some(text) = p.text(rv) {
-                                match crate::report::pdf::Paper::parse(&text) {
+                                match Paper::parse(&text) {
                                     Some(paper) => cfg.report_paper = paper,
                                     None => p.err(rv, &format!("unknown paper `{text}`; use a4 or letter")),
                                 }
@@ -725,13 +756,13 @@ mod tests {
         let cfg = parse("t", TEMPLATE).unwrap_or_else(|e| panic!("{e:?}"));
         assert_eq!(cfg.rules, RuleSettings::default());
         assert!(cfg.allow_annotation_exemptions);
-        assert_eq!(cfg.report_paper, crate::report::pdf::Paper::A4);
+        assert_eq!(cfg.report_paper, Paper::A4);
     }
 
     #[test]
     fn report_paper_parses_and_names_bad_values() {
         let cfg = parse("t", "report:\n  paper: Letter\n").unwrap_or_else(|e| panic!("{e:?}"));
-        assert_eq!(cfg.report_paper, crate::report::pdf::Paper::Letter);
+        assert_eq!(cfg.report_paper, Paper::Letter);
         let errs = parse("t", "report:\n  paper: a5\n  margins: 2\n").expect_err("errors");
         assert_eq!(errs.len(), 2, "{errs:?}");
         assert!(errs[0].message.contains("unknown paper `a5`; use a4 or letter") && errs[0].line == 2, "{errs:?}");

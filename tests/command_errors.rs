@@ -162,7 +162,7 @@ fn diff_formats_are_its_own() {
     // An unknown format is an error that lists what diff renders: no SARIF, no terminal fallback.
     let o = run_in(r.path(), &["diff", "--no-config", "--base", "HEAD", "k8s", "--format", "pdfx"]);
     assert_eq!(o.code, Some(2), "{}", o.stderr);
-    assert!(o.stderr.contains("unknown format `pdfx`; diff renders terminal, json, md or html"), "{}", o.stderr);
+    assert!(o.stderr.contains("unknown format `pdfx`; diff renders terminal, json, md, html or pdf"), "{}", o.stderr);
     let o = run_in(r.path(), &["diff", "--no-config", "--base", "HEAD", "k8s", "--format", "sarif"]);
     assert_eq!(o.code, Some(2), "{}", o.stderr);
     assert!(o.stderr.contains("SARIF describes one audit"), "{}", o.stderr);

@@ -27,35 +27,8 @@ static MONO: &[u8] = include_bytes!("../../assets/fonts/DejaVuSansMono.ttf");
 const MARGIN: f64 = 50.0;
 const BOTTOM: f64 = 52.0;
 
-/// Paper sizes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Paper {
-    /// 210 × 297 mm.
-    #[default]
-    A4,
-    /// 8.5 × 11 in.
-    Letter,
-}
-
-impl Paper {
-    /// Parses `a4` or `letter` (any case).
-    #[must_use]
-    pub fn parse(s: &str) -> Option<Paper> {
-        match s.to_ascii_lowercase().as_str() {
-            "a4" => Some(Paper::A4),
-            "letter" => Some(Paper::Letter),
-            _ => None,
-        }
-    }
-
-    /// Width and height in points.
-    fn size(self) -> (f64, f64) {
-        match self {
-            Paper::A4 => (595.28, 841.89),
-            Paper::Letter => (612.0, 792.0),
-        }
-    }
-}
+/// Paper sizes (defined with the configuration, which reads `report.paper`).
+pub use crate::config::Paper;
 
 /// How a PDF is made.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
