@@ -190,7 +190,9 @@ pub fn report_time(read_at: Option<&str>) -> anyhow::Result<String> {
     match std::env::var("SOURCE_DATE_EPOCH") {
         Ok(v) if !v.trim().is_empty() => {
             let secs: u64 = v.trim().parse().map_err(|_| {
-                anyhow::anyhow!("SOURCE_DATE_EPOCH must be seconds since 1970-01-01 (e.g. `$(git log -1 --format=%ct)`), not `{v}`")
+                anyhow::anyhow!(
+                    "SOURCE_DATE_EPOCH must be seconds since 1970-01-01 (e.g. `$(git log -1 --format=%ct)`), not `{v}`"
+                )
             })?;
             Ok(crate::rules::diagnosis::common::format_time(secs))
         }

@@ -191,7 +191,10 @@ fn diff_pdf_is_deterministic_and_reads_back() {
     let png = dir.path().join("page");
     run("pdftoppm", &[&file, &png], &["-png", "-r", "40", "-f", "1", "-l", "1", "-q"]);
     assert!(
-        std::fs::read_dir(dir.path()).expect("dir").filter_map(Result::ok).any(|e| e.file_name().to_string_lossy().starts_with("page")),
+        std::fs::read_dir(dir.path())
+            .expect("dir")
+            .filter_map(Result::ok)
+            .any(|e| e.file_name().to_string_lossy().starts_with("page")),
         "pdftoppm rendered no page 1"
     );
 }
@@ -244,7 +247,10 @@ fn cli_writes_reproducible_pdfs() {
     };
     let demo = demo.to_str().expect("utf-8 path");
     for name in ["a.pdf", "b.pdf"] {
-        let out = cli(&["analyze", demo, "--no-config", "--format", &format!("pdf={name}"), "--paper", "letter"], "1767225600");
+        let out = cli(
+            &["analyze", demo, "--no-config", "--format", &format!("pdf={name}"), "--paper", "letter"],
+            "1767225600",
+        );
         assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     }
     let a = std::fs::read(dir.path().join("a.pdf")).expect("a");

@@ -568,8 +568,12 @@ impl Doc {
             }
             self.cells(&cells, &widths, size, leading);
             self.y -= h;
-            let _ =
-                writeln!(self.page, "0.8 G 0.5 w {MARGIN:.2} {y:.2} m {:.2} {y:.2} l S", MARGIN + self.width, y = self.y);
+            let _ = writeln!(
+                self.page,
+                "0.8 G 0.5 w {MARGIN:.2} {y:.2} m {:.2} {y:.2} l S",
+                MARGIN + self.width,
+                y = self.y
+            );
         }
         self.gap(6.0);
     }
@@ -628,7 +632,9 @@ impl Doc {
         self.need(14.0);
         self.y -= 12.0;
         let y = self.y;
-        for (i, (name, colour)) in [("requested", "#4a7bd0"), ("used", "#e8710a"), ("allocatable", "#dde3ea")].iter().enumerate() {
+        for (i, (name, colour)) in
+            [("requested", "#4a7bd0"), ("used", "#e8710a"), ("allocatable", "#dde3ea")].iter().enumerate()
+        {
             let x = MARGIN + 130.0 + 90.0 * i as f64;
             self.rect(x, y, 8.0, 8.0, colour);
             self.text_at(F::Sans, 8.0, x + 11.0, y + 1.0, name);
@@ -1257,7 +1263,8 @@ fn layout_diff(d: &mut Doc, r: &DiffReport) {
         }
     }
     if !r.unpriced.is_empty() {
-        let rows: Vec<Vec<String>> = r.unpriced.iter().map(|u| vec![u.object.clone(), u.reason_inline.clone()]).collect();
+        let rows: Vec<Vec<String>> =
+            r.unpriced.iter().map(|u| vec![u.object.clone(), u.reason_inline.clone()]).collect();
         d.table(&[("Not priced", 0.4, F::Mono), ("Why", 0.6, F::Sans)], &rows);
     }
     for (title, errors) in [
