@@ -162,6 +162,20 @@ pub struct Explanation {
     pub pr_title: String,
     /// Its body (Markdown).
     pub pr_body: String,
+    /// One narrative per live diagnosis (`DIA*` finding) in the facts, in the facts' order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub diagnoses: Vec<DiagnosisNarrative>,
+}
+
+/// A few sentences on one live diagnosis.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DiagnosisNarrative {
+    /// The diagnosis finding's fingerprint.
+    pub finding_id: String,
+    /// What fails, the likely cause and what to do, restating the diagnosis.
+    pub narrative: String,
+    /// The model that wrote it, or `template` (a model's answer may leave a diagnosis out).
+    pub source: String,
 }
 
 /// One action.

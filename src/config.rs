@@ -120,6 +120,10 @@ pub struct LlmSettings {
     pub anonymize: bool,
     /// Names always pseudonymised (globs with `*`).
     pub anonymize_patterns: Vec<String>,
+    /// Azure OpenAI: the `api-version` (setting it selects Azure).
+    pub azure_api_version: Option<String>,
+    /// Azure OpenAI: the deployment (default: the model).
+    pub azure_deployment: Option<String>,
 }
 
 /// `render:`: which Kustomize and Helm targets are built, and how.
@@ -574,6 +578,8 @@ impl P<'_> {
                     }
                 }
                 "model" => l.model = text(self),
+                "azure_api_version" => l.azure_api_version = text(self),
+                "azure_deployment" => l.azure_deployment = text(self),
                 "api_key_env" => {
                     l.api_key_env = text(self);
                     let valid = |s: &str| s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
@@ -600,7 +606,7 @@ impl P<'_> {
                 other => self.err(
                     k,
                     &format!(
-                        "unknown llm setting `{other}`; expected base_url, model, api_key_env, timeout_seconds, max_completion_tokens, anonymize, anonymize_patterns"
+                        "unknown llm setting `{other}`; expected base_url, model, api_key_env, timeout_seconds, max_completion_tokens, anonymize, anonymize_patterns, azure_api_version, azure_deployment"
                     ),
                 ),
             }
@@ -806,6 +812,8 @@ mod tests {
                 max_completion_tokens: Some(900),
                 anonymize: true,
                 anonymize_patterns: vec!["*prod*".into()],
+                azure_api_version: None,
+                azure_deployment: None,
             }
         );
         let errs = parse("t", "llm:\n  model: x\n  api_key: sk-abc\n").err().unwrap_or_default();

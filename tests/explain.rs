@@ -204,7 +204,7 @@ async fn a_valid_answer_is_used_and_the_request_is_deterministic_and_clean() {
     let requests = server.received_requests().await.unwrap_or_default();
     assert_eq!(requests.len(), 1);
     let body: Value = serde_json::from_slice(&requests[0].body).expect("JSON request");
-    assert_eq!(body["temperature"], json!(0));
+    assert_eq!(body["temperature"].as_f64(), Some(0.0));
     assert!(body["seed"].is_i64());
     assert!(body["max_completion_tokens"].as_u64().is_some_and(|n| n > 0));
     assert_eq!(body["response_format"]["type"], "json_schema");
@@ -576,6 +576,9 @@ async fn ten_distinct_audits_give_ten_valid_answers() {
         let e = explainer.explain(&facts).await;
         assert_eq!((e.source.as_str(), e.reason.as_deref()), ("test-model", None), "{}: {e:?}", path.display());
         assert!(!e.sre_actions.is_empty());
+        if facts.findings.iter().any(|f| f.diagnosis.is_some()) {
+            assert!(e.diagnoses.iter().any(|n| n.source == "test-model"), "{}: {e:?}", path.display());
+        }
     }
     assert_eq!(server.received_requests().await.unwrap_or_default().len(), 10);
 }
@@ -706,4 +709,126 @@ async fn a_damaged_cache_file_is_a_miss_and_the_config_can_anonymize() {
     assert_eq!(server.received_requests().await.unwrap_or_default().len(), 2);
     explainer.explain(&facts).await;
     assert_eq!(server.received_requests().await.unwrap_or_default().len(), 2, "repaired");
+}
+
+/// Facts of a live diagnosis fixture (a failing pod's status and events, read from a file).
+fn diagnosis_facts(rule: &str) -> Facts {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("manifests-fixtures/diagnosis").join(rule);
+    let mut files: Vec<std::path::PathBuf> =
+        std::fs::read_dir(&dir).unwrap().filter_map(|e| e.ok().map(|e| e.path())).collect();
+    files.sort();
+    let file = files.into_iter().find(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("fail-")));
+    let input = source::load_paths(&[file.unwrap()], &mut std::io::empty(), Limits::default());
+    let (mut audit, objects) = audit::run_with_objects(input, &Config::defaults(), &RunOptions::default());
+    clustergpt::fix::enrich(&mut audit, &objects);
+    Facts::of(&audit)
+}
+
+/// A schema-valid answer citing the first finding, with `diagnoses` as given.
+fn answer_with_narratives(facts: &Facts, diagnoses: Value) -> Value {
+    json!({
+        "exec_summary": "One live failure.",
+        "cto_summary": "A service is failing now.",
+        "sre_actions": [{"finding_ids": [facts.findings[0].id], "action": "Look at the failing pod.", "command": null, "priority": "p1"}],
+        "pr_title": "Fix the failing workload",
+        "pr_body": "Applies the fix.",
+        "diagnoses": diagnoses,
+    })
+}
+
+/// Diagnosis narratives: the model's where it wrote one (validated like the rest), the template's
+/// for every diagnosis it left out, each saying who wrote it; the template narrates every one.
+#[tokio::test]
+async fn diagnosis_narratives_are_the_models_where_given_and_the_templates_elsewhere() {
+    let facts = diagnosis_facts("DIA001");
+    let ids: Vec<String> = facts.diagnosis_ids().into_iter().map(str::to_string).collect();
+    assert!(!ids.is_empty(), "the fixture has a diagnosis");
+    let t = clustergpt::explain::template(&facts, None);
+    assert_eq!(t.diagnoses.iter().map(|n| n.finding_id.clone()).collect::<Vec<_>>(), ids);
+    assert!(t.diagnoses.iter().all(|n| n.source == "template" && n.narrative.contains("Most likely cause")), "{t:?}");
+    assert_eq!(t, clustergpt::explain::template(&facts, None), "deterministic");
+
+    let server = MockServer::start().await;
+    let narrative = "The container runs out of memory and restarts; raise its memory limit.";
+    let answer = answer_with_narratives(&facts, json!([{"finding_id": ids[0], "narrative": narrative}]));
+    mount(&server, completion(&answer.to_string(), "stop")).await;
+    let e = explain_with(&server, &facts).await;
+    assert_eq!((e.source.as_str(), e.reason.as_deref()), ("test-model", None), "{e:?}");
+    assert_eq!(e.diagnoses[0].narrative, narrative);
+    assert_eq!(e.diagnoses[0].source, "test-model");
+    assert!(e.diagnoses[1..].iter().all(|n| n.source == "template"));
+    assert_eq!(e.diagnoses.len(), ids.len());
+    let json = serde_json::to_value(&e).unwrap();
+    assert_eq!(json["diagnoses"][0]["finding_id"], json!(ids[0]));
+    let sent: Value = serde_json::from_slice(&server.received_requests().await.unwrap()[0].body).unwrap();
+    let schema = &sent["response_format"]["json_schema"]["schema"];
+    assert!(schema["required"].as_array().unwrap().contains(&json!("diagnoses")), "{schema}");
+
+    // The model leaves every diagnosis out: its answer stands, the narratives are the template's.
+    let server = MockServer::start().await;
+    mount(&server, completion(&answer_with_narratives(&facts, json!([])).to_string(), "stop")).await;
+    let e = explain_with(&server, &facts).await;
+    assert_eq!(e.source, "test-model", "{e:?}");
+    assert_eq!(e.diagnoses, t.diagnoses);
+}
+
+#[tokio::test]
+async fn a_bad_diagnosis_narrative_falls_back() {
+    let facts = diagnosis_facts("DIA001");
+    let diag = facts.diagnosis_ids().into_iter().next().unwrap().to_string();
+    let not_a_diagnosis = facts.findings.iter().find(|f| f.diagnosis.is_none()).map(|f| f.id.clone());
+    let mut cases = vec![
+        (json!([{"finding_id": "0000000000000000deadbeef00000000", "narrative": "x"}]), "not a diagnosis"),
+        (json!([{"finding_id": diag, "narrative": "Run kubectl delete pod web-0 now."}]), "kubectl command"),
+        (json!([{"finding_id": diag, "narrative": "Compare with deployment/payments-ghost."}]), "not in the facts"),
+        (json!([{"finding_id": diag, "narrative": "a".repeat(1001)}]), "longer than 1000"),
+        (json!([{"finding_id": diag, "narrative": "a"}, {"finding_id": diag, "narrative": "b"}]), "same finding"),
+    ];
+    if let Some(id) = not_a_diagnosis {
+        cases.push((json!([{"finding_id": id, "narrative": "x"}]), "not a diagnosis"));
+    }
+    for (diagnoses, reason) in cases {
+        let server = MockServer::start().await;
+        mount(&server, completion(&answer_with_narratives(&facts, diagnoses).to_string(), "stop")).await;
+        let e = explain_with(&server, &facts).await;
+        template_because(&e, reason);
+        assert!(e.diagnoses.iter().all(|n| n.source == "template"));
+    }
+}
+
+/// Azure OpenAI: the deployment URL with `api-version`, the key in `api-key` (no bearer token).
+/// Without a key, no `Authorization` header at all (local servers).
+#[tokio::test]
+async fn azure_deployments_and_keyless_endpoints_get_the_right_request() {
+    let facts = facts();
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/openai/deployments/dep-1/chat/completions"))
+        .and(wiremock::matchers::query_param("api-version", "2024-10-21"))
+        .and(wiremock::matchers::header("api-key", "azure-key-000"))
+        .respond_with(completion(&valid_answer(&facts).to_string(), "stop"))
+        .mount(&server)
+        .await;
+    let settings = clustergpt::config::LlmSettings {
+        base_url: Some(server.uri()),
+        model: Some("gpt-4o".into()),
+        azure_api_version: Some("2024-10-21".into()),
+        azure_deployment: Some("dep-1".into()),
+        ..Default::default()
+    };
+    let mut cfg = LlmConfig::resolve(&settings, |k| (k == "CLUSTERGPT_LLM_API_KEY").then(|| "azure-key-000".into()))
+        .expect("configured");
+    cfg.timeout = Duration::from_millis(800);
+    let e = Explainer::OpenAiCompatible(OpenAiCompatible::new(cfg)).explain(&facts).await;
+    assert_eq!((e.source.as_str(), e.reason.as_deref()), ("gpt-4o", None), "{e:?}");
+    let requests = server.received_requests().await.unwrap();
+    assert!(requests[0].headers.get("authorization").is_none());
+
+    let server = MockServer::start().await;
+    mount(&server, completion(&valid_answer(&facts).to_string(), "stop")).await;
+    let mut cfg = LlmConfig::new(&format!("{}/v1", server.uri()), "llama", None);
+    cfg.timeout = Duration::from_millis(800);
+    let e = Explainer::OpenAiCompatible(OpenAiCompatible::new(cfg)).explain(&facts).await;
+    assert_eq!(e.source, "llama", "{e:?}");
+    assert!(server.received_requests().await.unwrap()[0].headers.get("authorization").is_none());
 }

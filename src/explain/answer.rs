@@ -9,7 +9,7 @@ use super::facts::Facts;
 use crate::audit::SreAction;
 
 /// Version of the prompt and schema; part of the cache key.
-pub const PROMPT_VERSION: &str = "clustergpt.explain/v1";
+pub const PROMPT_VERSION: &str = "clustergpt.explain/v2";
 
 /// Length limits (characters).
 const MAX_SUMMARY: usize = 2000;
@@ -17,6 +17,7 @@ const MAX_TITLE: usize = 120;
 const MAX_BODY: usize = 8000;
 const MAX_ACTION: usize = 600;
 const MAX_ACTIONS: usize = 20;
+const MAX_NARRATIVE: usize = 1000;
 
 /// The JSON schema of an answer (strict mode: every property required, no extras).
 #[must_use]
@@ -24,7 +25,7 @@ pub fn schema() -> Value {
     json!({
         "type": "object",
         "additionalProperties": false,
-        "required": ["exec_summary", "sre_actions", "pr_title", "pr_body", "cto_summary"],
+        "required": ["exec_summary", "sre_actions", "pr_title", "pr_body", "cto_summary", "diagnoses"],
         "properties": {
             "exec_summary": {"type": "string"},
             "sre_actions": {
@@ -43,7 +44,19 @@ pub fn schema() -> Value {
             },
             "pr_title": {"type": "string"},
             "pr_body": {"type": "string"},
-            "cto_summary": {"type": "string"}
+            "cto_summary": {"type": "string"},
+            "diagnoses": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "additionalProperties": false,
+                    "required": ["finding_id", "narrative"],
+                    "properties": {
+                        "finding_id": {"type": "string"},
+                        "narrative": {"type": "string"}
+                    }
+                }
+            }
         }
     })
 }
@@ -62,6 +75,19 @@ pub struct Answer {
     pub pr_body: String,
     /// CTO summary.
     pub cto_summary: String,
+    /// Narratives of diagnoses; a diagnosis left out gets the template's (so absent is allowed).
+    #[serde(default)]
+    pub diagnoses: Vec<NarrativeAnswer>,
+}
+
+/// One diagnosis narrative of an answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NarrativeAnswer {
+    /// A diagnosis finding's id.
+    pub finding_id: String,
+    /// The narrative.
+    pub narrative: String,
 }
 
 /// Parses and validates a model's text against the facts; the error says why it was rejected.
@@ -112,11 +138,28 @@ pub fn validate(text: &str, facts: &Facts) -> Result<Answer, String> {
             return Err("an action's command is not one of the rendered fix commands".to_string());
         }
     }
+    let diagnoses = facts.diagnosis_ids();
+    let mut narrated = BTreeSet::new();
+    for n in &answer.diagnoses {
+        if !diagnoses.contains(n.finding_id.as_str()) {
+            return Err(format!(
+                "a diagnosis narrative cites a finding that is not a diagnosis in the facts ({} characters)",
+                n.finding_id.len()
+            ));
+        }
+        if !narrated.insert(n.finding_id.as_str()) {
+            return Err("two diagnosis narratives cite the same finding".to_string());
+        }
+        if n.narrative.trim().is_empty() || n.narrative.chars().count() > MAX_NARRATIVE {
+            return Err(format!("a diagnosis narrative is empty or longer than {MAX_NARRATIVE} characters"));
+        }
+    }
     let facts_json = facts.to_json();
     let known: BTreeSet<&str> = super::pseudonym::tokens(&facts_json).map(|(_, _, t)| t).collect();
     let texts = [&answer.exec_summary, &answer.cto_summary, &answer.pr_title, &answer.pr_body]
         .into_iter()
-        .chain(answer.sre_actions.iter().map(|a| &a.action));
+        .chain(answer.sre_actions.iter().map(|a| &a.action))
+        .chain(answer.diagnoses.iter().map(|n| &n.narrative));
     for t in texts {
         if invents_a_command(t, &commands) {
             return Err("the answer's text holds a kubectl command that is not a rendered fix command".to_string());

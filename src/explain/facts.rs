@@ -211,6 +211,12 @@ const MAX_STRING: usize = 200;
 const MAX_COMMAND: usize = 2000;
 
 impl Facts {
+    /// The ids of the findings that carry a diagnosis.
+    #[must_use]
+    pub fn diagnosis_ids(&self) -> BTreeSet<&str> {
+        self.findings.iter().filter(|f| f.diagnosis.is_some()).map(|f| f.id.as_str()).collect()
+    }
+
     /// Builds the facts from an audit.
     #[must_use]
     pub fn of(audit: &Audit) -> Facts {

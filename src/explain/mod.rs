@@ -19,7 +19,7 @@ pub use facts::Facts;
 pub use openai::{LlmConfig, OpenAiCompatible, Trace};
 pub use pseudonym::NamePolicy;
 
-use crate::audit::{Audit, Explanation, SreAction};
+use crate::audit::{Audit, DiagnosisNarrative, Explanation, SreAction};
 use crate::model::Severity;
 
 /// Command-line switches of the explainer.
@@ -292,5 +292,44 @@ pub fn template(facts: &Facts, reason: Option<String>) -> Explanation {
         sre_actions,
         pr_title,
         pr_body: pr_body.trim_end().to_string(),
+        diagnoses: narratives(facts, "template", |_| None),
     }
+}
+
+/// One narrative per diagnosis in the facts, in their order: `model`'s where `written` has one
+/// for the finding id, else the template's.
+fn narratives(facts: &Facts, model: &str, written: impl Fn(&str) -> Option<String>) -> Vec<DiagnosisNarrative> {
+    facts
+        .findings
+        .iter()
+        .filter_map(|f| {
+            let d = f.diagnosis.as_ref()?;
+            let (narrative, source) = match written(&f.id) {
+                Some(n) => (n, model.to_string()),
+                None => (template_narrative(f, d), "template".to_string()),
+            };
+            Some(DiagnosisNarrative { finding_id: f.id.clone(), narrative, source })
+        })
+        .collect()
+}
+
+/// The template's narrative of one diagnosis: what fails, how often and since when, the causes
+/// by confidence, the fix.
+fn template_narrative(f: &facts::FindingFact, d: &facts::DiagnosisFact) -> String {
+    let since = d.since.as_deref().map(|t| format!(" since {t}")).unwrap_or_default();
+    let times = if d.count == 1 { "once".to_string() } else { format!("{} times", d.count) };
+    let mut s = format!("{} {}: {} seen {times}{since}.", f.object.kind, f.object.name, d.class);
+    let mut causes = d.hypotheses.iter();
+    if let Some(h) = causes.next() {
+        s.push_str(&format!(" Most likely cause ({} confidence): {}.", h.confidence, h.cause.trim_end_matches('.')));
+    }
+    let others: Vec<String> =
+        causes.map(|h| format!("{} ({})", h.cause.trim_end_matches('.'), h.confidence)).collect();
+    if !others.is_empty() {
+        s.push_str(&format!(" Also possible: {}.", others.join("; ")));
+    }
+    if let Some(fix) = &f.fix {
+        s.push_str(&format!(" Fix: {}.", fix.title.trim_end_matches('.')));
+    }
+    s
 }

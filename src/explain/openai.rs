@@ -1,20 +1,32 @@
-//! An OpenAI-compatible chat completions client (OpenAI, Azure OpenAI's v1 endpoint, Ollama,
-//! llama.cpp, vLLM): one request per report, deterministic settings, bounded retries, a timeout.
+//! An OpenAI-compatible chat completions client (OpenAI, Azure OpenAI, Ollama, llama.cpp, vLLM):
+//! one request per report, deterministic settings, bounded retries, a timeout.
 //!
-//! Plain HTTP over the hyper/rustls (ring) stack the crate already builds: every field we rely on
-//! (`seed`, `max_completion_tokens`, `response_format`) is sent as written, and the retry policy
-//! (`retry-after` on 429/5xx, one strict-schema fallback on 400) is ours, not a library's.
+//! async-openai builds the typed request (`seed`, `max_completion_tokens`, strict `json_schema`)
+//! and reads the typed response; its transport is ours ([`Transport`]): its default client has no
+//! timeout, and its built-in retry (3 more attempts, any `retry-after` however long) would stack on
+//! ours, so it is left out and retries (429/5xx/timeouts within a budget, `retry-after` up to 30 s,
+//! one strict-schema fallback on 400) are decided here.
 
 use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use http_body_util::{BodyExt, Full, Limited};
-use hyper::body::Bytes;
-use hyper::{Request, StatusCode, header};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+
+use async_openai::Client;
+use async_openai::config::{AzureConfig, Config, OpenAIConfig};
+use async_openai::error::OpenAIError;
+use async_openai::middleware::HttpRequestFactory;
+use async_openai::types::chat::{
+    ChatCompletionRequestMessage, ChatCompletionRequestSystemMessage, ChatCompletionRequestUserMessage,
+    CreateChatCompletionRequest, CreateChatCompletionRequestArgs, CreateChatCompletionResponse, FinishReason,
+    ResponseFormat, ResponseFormatJsonSchema,
+};
+use reqwest::StatusCode;
+use reqwest::header;
 use serde_json::{Value, json};
 
 use super::answer::{self, PROMPT_VERSION};
@@ -30,6 +42,10 @@ pub const KEY_VARS: [&str; 2] = ["CLUSTERGPT_LLM_API_KEY", "OPENAI_API_KEY"];
 pub const BASE_URL_VAR: &str = "CLUSTERGPT_LLM_BASE_URL";
 /// The model (default [`DEFAULT_MODEL`]).
 pub const MODEL_VAR: &str = "CLUSTERGPT_LLM_MODEL";
+/// Azure OpenAI: the API version (setting it selects Azure: `{base}/openai/deployments/{deployment}/...`).
+pub const AZURE_API_VERSION_VAR: &str = "CLUSTERGPT_LLM_AZURE_API_VERSION";
+/// Azure OpenAI: the deployment (default: the model).
+pub const AZURE_DEPLOYMENT_VAR: &str = "CLUSTERGPT_LLM_AZURE_DEPLOYMENT";
 /// Used when no model is configured.
 pub const DEFAULT_MODEL: &str = "gpt-4o-mini";
 const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
@@ -47,8 +63,9 @@ something. Narrate only what the facts say; do not invent findings, objects or n
 exec_summary (3 to 5 sentences), cto_summary (2 or 3 sentences for a non-technical executive: risk and cost), \
 sre_actions (most urgent first; each cites the ids of the findings it addresses in finding_ids, says what to do in \
 action, and gives command only when it is copied exactly from a finding's fix.command, else null; priority p1 now, \
-p2 soon, p3 eventually), pr_title (under 70 characters) and pr_body (Markdown) for a pull request applying the \
-fixes.";
+p2 soon, p3 eventually), pr_title (under 70 characters), pr_body (Markdown) for a pull request applying the \
+fixes, and diagnoses: for each finding that has a diagnosis, one entry with its id in finding_id and a narrative of \
+2 or 3 sentences (what fails, the most likely cause with its confidence, what to do).";
 
 /// A secret that never prints.
 #[derive(Clone, PartialEq, Eq)]
@@ -79,6 +96,17 @@ pub struct LlmConfig {
     pub seed: i64,
     /// First backoff when no `retry-after` is given (doubles per retry).
     pub backoff: Duration,
+    /// Azure OpenAI's deployment URLs and `api-key` header instead of the OpenAI API.
+    pub azure: Option<Azure>,
+}
+
+/// An Azure OpenAI deployment (the base URL is the resource, `https://NAME.openai.azure.com`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Azure {
+    /// The deployment name.
+    pub deployment: String,
+    /// The `api-version` query parameter, such as `2024-10-21`.
+    pub api_version: String,
 }
 
 impl LlmConfig {
@@ -94,6 +122,7 @@ impl LlmConfig {
             max_completion_tokens: 2000,
             seed: 7,
             backoff: Duration::from_millis(500),
+            azure: None,
         }
     }
 
@@ -122,6 +151,10 @@ impl LlmConfig {
         }
         if let Some(n) = settings.max_completion_tokens {
             cfg.max_completion_tokens = n;
+        }
+        if let Some(api_version) = nonempty(AZURE_API_VERSION_VAR).or_else(|| settings.azure_api_version.clone()) {
+            let deployment = nonempty(AZURE_DEPLOYMENT_VAR).or_else(|| settings.azure_deployment.clone()).unwrap_or(model);
+            cfg.azure = Some(Azure { deployment, api_version });
         }
         Some(cfg)
     }
@@ -286,7 +319,7 @@ impl OpenAiCompatible {
                 };
             }
         };
-        let messages = self.body(&sent, Mode::Strict)["messages"].clone();
+        let messages = self.messages(&sent);
         let mut trace = Trace {
             facts: sent.clone(),
             messages,
@@ -336,6 +369,9 @@ impl OpenAiCompatible {
                     .collect(),
                 pr_title: names.restore(&a.pr_title),
                 pr_body: names.restore(&a.pr_body),
+                diagnoses: super::narratives(facts, &self.cfg.model, |id| {
+                    a.diagnoses.iter().find(|n| n.finding_id == id).map(|n| names.restore(&n.narrative))
+                }),
             },
             Err(reason) => super::template(facts, Some(reason)),
         };
@@ -357,23 +393,25 @@ impl OpenAiCompatible {
     /// The cache key of `sent`: prompt version, schema, model, endpoint host and port, facts.
     fn cache_key(&self, sent: &Facts) -> String {
         let authority = self.cfg.base_url.parse::<hyper::Uri>().ok().and_then(|u| u.authority().map(|a| a.to_string()));
+        let azure = self.cfg.azure.as_ref().map(|a| format!("azure {} {}", a.deployment, a.api_version));
         Cache::key(&[
             PROMPT_VERSION,
             INSTRUCTIONS,
             &answer::schema().to_string(),
             &self.cfg.model,
             authority.as_deref().unwrap_or_default(),
+            azure.as_deref().unwrap_or_default(),
             &sent.to_json(),
         ])
     }
 
     /// The model's text for `sent`, the strict schema first.
     async fn ask(&self, sent: &Facts) -> Result<String, String> {
-        let client = self.client()?;
-        match self.complete(&client, sent, Mode::Strict).await {
+        let (client, seen) = self.client()?;
+        match self.complete(&client, &seen, sent, Mode::Strict).await {
             Ok(t) => Ok(t),
             // Some servers reject strict schemas: once more with a plain JSON object.
-            Err(Failure::BadRequest) => match self.complete(&client, sent, Mode::JsonObject).await {
+            Err(Failure::BadRequest) => match self.complete(&client, &seen, sent, Mode::JsonObject).await {
                 Ok(t) => Ok(t),
                 Err(Failure::BadRequest) => Err("the endpoint refused the request (HTTP 400)".to_string()),
                 Err(Failure::Other(r)) => Err(r),
@@ -382,61 +420,111 @@ impl OpenAiCompatible {
         }
     }
 
-    fn client(&self) -> Result<Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>, String> {
-        // One process-wide provider: ring, as kube and octocrab use (design §12).
+    /// An async-openai client for the endpoint (OpenAI-compatible or Azure), whose transport is
+    /// ours: a timeout per attempt, a body limit, no retries of its own (ours honour
+    /// `retry-after` within a budget), and the status and `retry-after` of each answer in `Seen`.
+    fn client(&self) -> Result<(Client<Box<dyn Config>>, Seen), String> {
+        // One process-wide provider: ring, as kube and octocrab use (design §12). reqwest is built
+        // without one and uses this.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let builder = hyper_rustls::HttpsConnectorBuilder::new();
-        let builder = if self.cfg.base_url.starts_with("https://") {
-            builder.with_native_roots().map_err(|e| format!("no TLS root certificates: {e}"))?
-        } else {
-            let tls = rustls::ClientConfig::builder()
-                .with_root_certificates(rustls::RootCertStore::empty())
-                .with_no_client_auth();
-            builder.with_tls_config(tls)
+        let key = match &self.cfg.api_key {
+            // async-openai panics on a key that is not a valid header value: check it first.
+            Some(ApiKey(k)) if header::HeaderValue::from_str(k).is_err() => {
+                return Err("the API key is not a valid header value".to_string());
+            }
+            Some(ApiKey(k)) => k.clone(),
+            None => String::new(),
         };
-        let connector = builder.https_or_http().enable_http1().build();
-        Ok(Client::builder(TokioExecutor::new()).build(connector))
+        let config: Box<dyn Config> = match &self.cfg.azure {
+            Some(az) => Box::new(
+                AzureConfig::new()
+                    .with_api_base(&self.cfg.base_url)
+                    .with_deployment_id(&az.deployment)
+                    .with_api_version(&az.api_version)
+                    .with_api_key(key),
+            ),
+            // Org and project set empty so stray OPENAI_* variables add nothing to the request.
+            None => Box::new(
+                OpenAIConfig::new()
+                    .with_api_base(&self.cfg.base_url)
+                    .with_api_key(key)
+                    .with_org_id("")
+                    .with_project_id(""),
+            ),
+        };
+        // async-openai's default HTTP client has no timeout: ours has one per attempt.
+        let http = reqwest::Client::builder()
+            .timeout(self.cfg.timeout)
+            .connect_timeout(self.cfg.timeout)
+            .build()
+            .map_err(|e| format!("cannot build the HTTP client: {}", e.without_url()))?;
+        let seen = Seen::default();
+        let transport = Transport { http: http.clone(), seen: seen.clone(), keyless: self.cfg.api_key.is_none() };
+        let client = Client::build(http, config).with_http_service(transport);
+        Ok((client, seen))
     }
 
-    /// The request body.
-    fn body(&self, facts: &Facts, mode: Mode) -> Value {
+    /// The request.
+    fn request(&self, facts: &Facts, mode: Mode) -> Result<CreateChatCompletionRequest, String> {
         let (instructions, format) = match mode {
             Mode::Strict => (
                 INSTRUCTIONS.to_string(),
-                json!({"type": "json_schema", "json_schema": {
-                    "name": "clustergpt_explanation", "strict": true, "schema": answer::schema()}}),
+                ResponseFormat::JsonSchema {
+                    json_schema: ResponseFormatJsonSchema {
+                        name: "clustergpt_explanation".to_string(),
+                        description: None,
+                        schema: answer::schema(),
+                        strict: Some(true),
+                    },
+                },
             ),
             Mode::JsonObject => (
                 format!("{INSTRUCTIONS} The object must match this JSON schema: {}", answer::schema()),
-                json!({"type": "json_object"}),
+                ResponseFormat::JsonObject,
             ),
         };
-        json!({
-            "model": self.cfg.model,
-            "messages": [
-                {"role": "system", "content": instructions},
-                {"role": "user", "content": format!("Audit facts ({PROMPT_VERSION}), data only:\n{}", facts.to_json())},
-            ],
-            "temperature": 0,
-            "seed": self.cfg.seed,
-            "max_completion_tokens": self.cfg.max_completion_tokens,
-            "response_format": format,
-        })
+        let messages: Vec<ChatCompletionRequestMessage> = vec![
+            ChatCompletionRequestSystemMessage::from(instructions).into(),
+            ChatCompletionRequestUserMessage::from(format!(
+                "Audit facts ({PROMPT_VERSION}), data only:\n{}",
+                facts.to_json()
+            ))
+            .into(),
+        ];
+        CreateChatCompletionRequestArgs::default()
+            .model(self.cfg.model.clone())
+            .messages(messages)
+            .temperature(0.0)
+            .seed(self.cfg.seed)
+            .max_completion_tokens(self.cfg.max_completion_tokens)
+            .response_format(format)
+            .build()
+            .map_err(|e| format!("cannot build the request: {e}"))
+    }
+
+    /// The request's messages as JSON (`[{role, content}]`), for the trace.
+    fn messages(&self, facts: &Facts) -> Value {
+        self.request(facts, Mode::Strict)
+            .ok()
+            .and_then(|r| serde_json::to_value(r.messages).ok())
+            .unwrap_or(Value::Null)
     }
 
     /// One completion with retries; returns the message content.
     async fn complete(
         &self,
-        client: &Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>,
+        client: &Client<Box<dyn Config>>,
+        seen: &Seen,
         facts: &Facts,
         mode: Mode,
     ) -> Result<String, Failure> {
-        let body = Bytes::from(self.body(facts, mode).to_string());
-        let url = format!("{}/chat/completions", self.cfg.base_url);
+        let request = self.request(facts, mode).map_err(Failure::Other)?;
         let mut attempt = 0u32;
         loop {
-            let wait = match self.attempt(client, &url, body.clone()).await {
-                Attempt::Done(text) => return content(&text),
+            seen.clear();
+            let result = client.chat().create(request.clone()).await;
+            let wait = match classify(result, seen.take(), self.cfg.timeout) {
+                Attempt::Done(response) => return content(&response),
                 Attempt::BadRequest => return Err(Failure::BadRequest),
                 Attempt::Fatal(r) => return Err(Failure::Other(r)),
                 Attempt::Retry { reason, retry_after } => {
@@ -456,94 +544,151 @@ impl OpenAiCompatible {
             tokio::time::sleep(wait).await;
         }
     }
+}
 
-    async fn attempt(
-        &self,
-        client: &Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>,
-        url: &str,
-        body: Bytes,
-    ) -> Attempt {
-        let mut req = Request::post(url)
-            .header(header::CONTENT_TYPE, "application/json")
-            .header(header::ACCEPT, "application/json");
-        if let Some(ApiKey(key)) = &self.cfg.api_key {
-            let Ok(mut value) = header::HeaderValue::from_str(&format!("Bearer {key}")) else {
-                return Attempt::Fatal("the API key is not a valid header value".to_string());
-            };
-            value.set_sensitive(true);
-            req = req.header(header::AUTHORIZATION, value);
+/// What the transport saw of the last answer: its status and `retry-after`. async-openai turns a
+/// non-2xx answer into an error without its headers, and without its status when the body is not
+/// an OpenAI error object (an empty 429, an HTML 502): this keeps both for our retry decision.
+#[derive(Debug, Clone, Default)]
+struct Seen(Arc<Mutex<Option<(StatusCode, Option<Duration>)>>>);
+
+impl Seen {
+    fn clear(&self) {
+        if let Ok(mut s) = self.0.lock() {
+            *s = None;
         }
-        let req = match req.body(Full::new(body)) {
-            Ok(r) => r,
-            Err(_) => return Attempt::Fatal(format!("invalid endpoint URL for host `{}`", self.cfg.host())),
-        };
-        let timeout = self.cfg.timeout;
-        let call = async {
-            let resp = client.request(req).await.map_err(|e| format!("cannot reach the endpoint: {e}"))?;
-            let status = resp.status();
-            let retry_after = resp
+    }
+
+    fn take(&self) -> Option<(StatusCode, Option<Duration>)> {
+        self.0.lock().ok().and_then(|mut s| s.take())
+    }
+
+    fn set(&self, status: StatusCode, retry_after: Option<Duration>) {
+        if let Ok(mut s) = self.0.lock() {
+            *s = Some((status, retry_after));
+        }
+    }
+}
+
+/// async-openai's transport, replaced: one attempt (no retry layer), the answer's status and
+/// `retry-after` recorded, its body read up to [`MAX_BODY`].
+#[derive(Clone)]
+struct Transport {
+    http: reqwest::Client,
+    seen: Seen,
+    /// No key configured: send no key header (async-openai would send an empty `Bearer `).
+    keyless: bool,
+}
+
+impl tower::Service<HttpRequestFactory> for Transport {
+    type Response = reqwest::Response;
+    type Error = OpenAIError;
+    type Future = Pin<Box<dyn Future<Output = Result<reqwest::Response, OpenAIError>> + Send>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), OpenAIError>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, factory: HttpRequestFactory) -> Self::Future {
+        let this = self.clone();
+        Box::pin(async move {
+            let mut request = factory.build().await?;
+            for name in [header::AUTHORIZATION, header::HeaderName::from_static("api-key")] {
+                if this.keyless {
+                    request.headers_mut().remove(&name);
+                } else if let Some(v) = request.headers_mut().get_mut(&name) {
+                    v.set_sensitive(true);
+                }
+            }
+            let mut response = this.http.execute(request).await.map_err(|e| OpenAIError::Reqwest(e.without_url()))?;
+            let status = response.status();
+            let retry_after = response
                 .headers()
                 .get(header::RETRY_AFTER)
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.trim().parse::<u64>().ok())
                 .map(Duration::from_secs);
-            let bytes = Limited::new(resp.into_body(), MAX_BODY)
-                .collect()
-                .await
-                .map_err(|e| format!("cannot read the answer: {e}"))?
-                .to_bytes();
-            Ok::<_, String>((status, retry_after, bytes))
-        };
-        match tokio::time::timeout(timeout, call).await {
-            Err(_) => Attempt::Retry {
-                reason: format!("the endpoint did not answer within {} ms", timeout.as_millis()),
-                retry_after: None,
-            },
-            Ok(Err(reason)) => Attempt::Retry { reason, retry_after: None },
-            Ok(Ok((status, retry_after, bytes))) => {
-                if status.is_success() {
-                    Attempt::Done(bytes)
-                } else if status == StatusCode::BAD_REQUEST {
-                    Attempt::BadRequest
-                } else if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
-                    Attempt::Retry { reason: format!("the endpoint answered HTTP {}", status.as_u16()), retry_after }
-                } else {
-                    Attempt::Fatal(format!("the endpoint answered HTTP {}", status.as_u16()))
+            this.seen.set(status, retry_after);
+            let mut body = Vec::new();
+            while let Some(chunk) = response.chunk().await.map_err(|e| OpenAIError::Reqwest(e.without_url()))? {
+                if body.len() + chunk.len() > MAX_BODY {
+                    return Err(OpenAIError::InvalidArgument(format!(
+                        "the answer is larger than {} KiB",
+                        MAX_BODY / 1024
+                    )));
                 }
+                body.extend_from_slice(&chunk);
             }
-        }
+            let mut rebuilt = http::Response::new(reqwest::Body::from(body));
+            *rebuilt.status_mut() = status;
+            *rebuilt.headers_mut() = response.headers().clone();
+            Ok(reqwest::Response::from(rebuilt))
+        })
     }
 }
 
 enum Attempt {
-    Done(Bytes),
+    Done(CreateChatCompletionResponse),
     BadRequest,
     Retry { reason: String, retry_after: Option<Duration> },
     Fatal(String),
 }
 
+/// What one attempt's outcome means: the status the transport saw decides, not the error type
+/// (async-openai reports an unparsable error body as a deserialisation error).
+fn classify(
+    result: Result<CreateChatCompletionResponse, OpenAIError>,
+    seen: Option<(StatusCode, Option<Duration>)>,
+    timeout: Duration,
+) -> Attempt {
+    let err = match result {
+        Ok(r) => return Attempt::Done(r),
+        Err(e) => e,
+    };
+    if let Some((status, retry_after)) = seen.filter(|(s, _)| !s.is_success()) {
+        return if status == StatusCode::BAD_REQUEST {
+            Attempt::BadRequest
+        } else if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
+            Attempt::Retry { reason: format!("the endpoint answered HTTP {}", status.as_u16()), retry_after }
+        } else {
+            Attempt::Fatal(format!("the endpoint answered HTTP {}", status.as_u16()))
+        };
+    }
+    match err {
+        OpenAIError::Reqwest(e) if e.is_timeout() => Attempt::Retry {
+            reason: format!("the endpoint did not answer within {} ms", timeout.as_millis()),
+            retry_after: None,
+        },
+        OpenAIError::Reqwest(e) => Attempt::Retry { reason: format!("cannot reach the endpoint: {e}"), retry_after: None },
+        OpenAIError::JSONDeserialize(..) => {
+            Attempt::Fatal("the endpoint's response is not a chat completion".to_string())
+        }
+        OpenAIError::InvalidArgument(m) => Attempt::Fatal(m),
+        other => Attempt::Fatal(format!("the request failed: {other}")),
+    }
+}
+
 /// The first choice's content, refused when cut off or missing.
-fn content(body: &[u8]) -> Result<String, Failure> {
-    let v: Value =
-        serde_json::from_slice(body).map_err(|_| Failure::Other("the endpoint's response is not JSON".to_string()))?;
-    let choice = v
-        .get("choices")
-        .and_then(|c| c.get(0))
+fn content(response: &CreateChatCompletionResponse) -> Result<String, Failure> {
+    let choice = response
+        .choices
+        .first()
         .ok_or_else(|| Failure::Other("the endpoint's response has no choices".to_string()))?;
-    match choice.get("finish_reason").and_then(Value::as_str) {
-        Some("length") => return Err(Failure::Other("the answer was cut off (finish_reason: length)".to_string())),
-        Some("content_filter") => {
+    match choice.finish_reason {
+        Some(FinishReason::Length) => {
+            return Err(Failure::Other("the answer was cut off (finish_reason: length)".to_string()));
+        }
+        Some(FinishReason::ContentFilter) => {
             return Err(Failure::Other("the answer was filtered (finish_reason: content_filter)".to_string()));
         }
         _ => {}
     }
-    let message = choice.get("message");
-    if message.and_then(|m| m.get("refusal")).is_some_and(|r| !r.is_null()) {
+    if choice.message.refusal.is_some() {
         return Err(Failure::Other("the model refused to answer".to_string()));
     }
-    message
-        .and_then(|m| m.get("content"))
-        .and_then(Value::as_str)
-        .map(str::to_string)
+    choice
+        .message
+        .content
+        .clone()
         .ok_or_else(|| Failure::Other("the endpoint's response has no message content".to_string()))
 }

@@ -8,7 +8,7 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 /// A chat completion whose message content is `content`.
 pub fn completion(content: &str, finish: &str) -> ResponseTemplate {
     ResponseTemplate::new(200).set_body_json(json!({
-        "id": "c1", "object": "chat.completion", "model": "test-model",
+        "id": "c1", "object": "chat.completion", "created": 1_764_633_600, "model": "test-model",
         "choices": [{"index": 0, "finish_reason": finish, "message": {"role": "assistant", "content": content}}]
     }))
 }
@@ -52,12 +52,25 @@ pub fn stub_answer(facts: &Value) -> Value {
             })
         })
         .collect();
+    // One narrative, for the first diagnosis: the template writes the others.
+    let diagnoses: Vec<Value> = findings
+        .iter()
+        .filter(|f| f.get("diagnosis").is_some())
+        .take(1)
+        .map(|f| {
+            json!({
+                "finding_id": f["id"],
+                "narrative": format!("{} fails with {}.", reference(f), f["diagnosis"]["class"].as_str().unwrap_or_default()),
+            })
+        })
+        .collect();
     let first = findings.first().map_or_else(|| "nothing".to_string(), reference);
     let n = facts["summary"]["findings"].as_u64().unwrap_or(0);
     json!({
         "exec_summary": format!("{n} findings; the most severe is on {first}."),
         "cto_summary": format!("Risk score {}.", facts["summary"]["risk_score"]),
         "sre_actions": actions,
+        "diagnoses": diagnoses,
         "pr_title": format!("Fix {n} findings"),
         "pr_body": findings.iter().take(5).map(|f| format!("- {}: {}", reference(f), f["rule"].as_str().unwrap_or_default())).collect::<Vec<_>>().join("\n") + "\n",
     })
