@@ -265,6 +265,8 @@ struct DiagnosisView {
     count: u64,
     manifest_md: Option<String>,
     hypotheses: Vec<HypothesisView>,
+    /// `analyze --explain`: the narrative and who wrote it (Markdown).
+    narrative_md: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -310,6 +312,10 @@ impl DiagnosisView {
                         .collect(),
                 })
                 .collect(),
+            narrative_md: d.narrative.as_ref().map(|n| {
+                let by = n.model.as_deref().map_or_else(|| "the built-in template".to_string(), |m| code(m, false));
+                format!("{} (written by {by})", escape(&n.text))
+            }),
         }
     }
 }

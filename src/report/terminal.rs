@@ -48,6 +48,7 @@ pub fn render(audit: &Audit, color: bool) -> String {
         for f in &diagnoses {
             finding(&mut out, &p, f);
             diagnosis(&mut out, &p, f);
+            narrative(&mut out, &p, audit, f);
         }
         out.push('\n');
         if diagnoses.len() < audit.findings.len() {
@@ -353,6 +354,17 @@ fn diagnosis(out: &mut String, p: &Paint, f: &Finding) {
             );
         }
     }
+}
+
+/// `analyze --explain`: the explainer's narrative of a diagnosis and who wrote it.
+fn narrative(out: &mut String, p: &Paint, audit: &Audit, f: &Finding) {
+    let Some(n) = audit.explanation.as_ref().and_then(|e| e.diagnoses.iter().find(|n| n.finding_id == f.fingerprint))
+    else {
+        return;
+    };
+    let by = if n.source == "template" { "the built-in template".to_string() } else { n.source.clone() };
+    let _ = writeln!(out, "           {} {}", p.bold("narrative:"), clean(&n.narrative));
+    let _ = writeln!(out, "             {}", p.dim(&clean(&format!("written by {by}"))));
 }
 
 /// Makes text safe to print on a terminal: control characters (escape sequences, line breaks) and

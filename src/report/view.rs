@@ -271,6 +271,17 @@ pub struct DiagnosisView {
     pub manifest: Option<ManifestView>,
     /// Causes, most likely first.
     pub hypotheses: Vec<HypothesisView>,
+    /// `analyze --explain`: the narrative of this diagnosis and who wrote it.
+    pub narrative: Option<NarrativeView>,
+}
+
+/// An explainer's narrative of one diagnosis.
+#[derive(Debug, Clone, Serialize)]
+pub struct NarrativeView {
+    /// The narrative.
+    pub text: String,
+    /// A model's name; absent for the built-in template.
+    pub model: Option<String>,
 }
 
 /// The manifest a live object was deployed from.
@@ -650,7 +661,17 @@ impl DiagnosisView {
                     evidence: h.evidence.iter().map(ev).collect(),
                 })
                 .collect(),
+            narrative: None,
         })
+    }
+
+    /// With the explainer's narrative of this diagnosis, if there is one.
+    fn narrated(mut self, e: Option<&crate::audit::Explanation>) -> DiagnosisView {
+        self.narrative = e.and_then(|e| e.diagnoses.iter().find(|n| n.finding_id == self.id)).map(|n| NarrativeView {
+            text: n.narrative.clone(),
+            model: (n.source != "template").then(|| n.source.clone()),
+        });
+        self
     }
 }
 
@@ -746,7 +767,11 @@ impl Report {
             executive,
             actions,
             actions_from_explainer: from_explainer,
-            diagnoses: by_severity.iter().filter_map(|i| DiagnosisView::of(&audit.findings[*i])).collect(),
+            diagnoses: by_severity
+                .iter()
+                .filter_map(|i| DiagnosisView::of(&audit.findings[*i]))
+                .map(|d| d.narrated(audit.explanation.as_ref()))
+                .collect(),
             details: details(audit, &findings),
             top: by_severity.iter().take(TOP).map(|i| findings[*i].clone()).collect(),
             findings,
