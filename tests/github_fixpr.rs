@@ -765,3 +765,54 @@ fn remediate_open_fix_pr_with_explain_uses_the_models_text() {
     assert!(body.contains("DIA001"), "{body}");
     assert_eq!(h.rt.block_on(llm.received_requests()).unwrap_or_default().len(), 1);
 }
+
+/// `audit-issue --open-fix-pr --explain`: the model (named in a config file) writes the fix PR's
+/// title and description above the template's table of fixes, and says so; a model whose answer
+/// is unusable leaves the template, which says why.
+#[test]
+fn audit_issue_open_fix_pr_with_explain_uses_the_models_text() {
+    let mut h = H::new(&manifest(true, false));
+    let llm = h.rt.block_on(llm_stub::stub_server());
+    let config = h.repo.dir.path().join("../llm-issue.yaml");
+    std::fs::write(&config, format!("llm:\n  base_url: {}/v1\n  model: stub-model\n", llm.uri())).unwrap();
+    let config = config.display().to_string();
+    let a = clustergpt::github::issue::parse_args(["--config", &config, "--open-fix-pr", "--explain", "--no-cache", "k8s"])
+        .unwrap();
+    let mut out = Vec::new();
+    let o = h.rt.block_on(clustergpt::github::issue::run_outcome(&a, &h.inputs(), &mut out)).unwrap();
+    let out = String::from_utf8_lossy(&out);
+    assert!(matches!(&o.fix_pr, Some(Posted::Done(s)) if s.contains("opened #")), "{:?}\n{out}", o.fix_pr);
+    let w = h.new_writes();
+    let pr = &w.iter().find(|(m, p, _)| m == "POST" && p.ends_with("/pulls")).unwrap().2;
+    assert_eq!(pr["title"], "Fix 1 findings", "{out}");
+    let body = pr["body"].as_str().unwrap();
+    assert!(body.contains("- deployment/web: REL018"), "{body}");
+    assert!(body.contains("<details><summary>The fixes</summary>") && body.contains("**REL018**"), "{body}");
+    assert!(body.contains("description written by `stub-model` from redacted facts"), "{body}");
+    assert_eq!(h.rt.block_on(llm.received_requests()).unwrap_or_default().len(), 1);
+
+    // A model answering 500s: the template writes it and says why.
+    let mut h = H::new(&manifest(true, false));
+    let broken = h.rt.block_on(async {
+        let s = MockServer::start().await;
+        Mock::given(wiremock::matchers::method("POST")).respond_with(ResponseTemplate::new(500)).mount(&s).await;
+        s
+    });
+    let config = h.repo.dir.path().join("../llm-issue-broken.yaml");
+    std::fs::write(&config, format!("llm:\n  base_url: {}/v1\n  model: stub-model\n  timeout_seconds: 5\n", broken.uri()))
+        .unwrap();
+    let config = config.display().to_string();
+    let a = clustergpt::github::issue::parse_args(["--config", &config, "--open-fix-pr", "--explain", "--no-cache", "k8s"])
+        .unwrap();
+    let mut out = Vec::new();
+    h.rt.block_on(clustergpt::github::issue::run_outcome(&a, &h.inputs(), &mut out)).unwrap();
+    let w = h.new_writes();
+    let body = w.iter().find(|(m, p, _)| m == "POST" && p.ends_with("/pulls")).unwrap().2["body"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(body.contains("the built-in template (the model's answer was not used: the endpoint answered HTTP 500"), "{body}");
+
+    // --explain needs --open-fix-pr.
+    assert!(clustergpt::github::issue::parse_args(["--explain", "k8s"]).is_err());
+}

@@ -37,6 +37,14 @@ pub struct AuditIssueArgs {
     /// `clustergpt/fixes/<branch>`), updated on every run and closed when nothing is left to fix.
     #[arg(long)]
     pub open_fix_pr: bool,
+    /// With --open-fix-pr: the fix PR's title and description are written by the model
+    /// `OPENAI_API_KEY`, `CLUSTERGPT_LLM_BASE_URL` or the config's `llm:` configures, from redacted
+    /// facts; else (and on any failure) by the built-in template.
+    #[arg(long, requires = "open_fix_pr")]
+    pub explain: bool,
+    /// Explainer switches.
+    #[command(flatten)]
+    pub explain_switches: crate::settings::ExplainSwitches,
     /// Repository as OWNER/NAME (default: $GITHUB_REPOSITORY).
     #[arg(long, value_name = "OWNER/NAME")]
     pub repo: Option<String>,
@@ -300,6 +308,7 @@ async fn open_fix_pr(
     config: Config,
 ) -> Posted {
     let (rules, paths, cwd, today) = (a.rules.clone(), a.paths.clone(), inputs.cwd.clone(), inputs.today.clone());
+    let llm = config.llm.clone();
     let computed = blocking(move || -> Result<_, Posted> {
         let git = |args: &[&str]| crate::git::run(&cwd, args).ok().map(|s| s.trim().to_string());
         let Some(head_sha) = git(&["rev-parse", "HEAD"]) else {
@@ -324,8 +333,13 @@ async fn open_fix_pr(
         Err(e) => return Posted::Failed(format!("{e:#}")),
     };
     let t = super::fixpr::Target { repo_path, owner, branch: &branch, head_sha: &head_sha, pull_request: None };
-    super::fixpr::publish(api, &t, &files, &report, facts, report.skipped.len(), &crate::explain::Explainer::Template)
-        .await
+    // With --explain, a configured model writes the description (from the applied fixes' facts).
+    let explainer = if a.explain {
+        crate::explain::Explainer::configured(&llm, a.explain_switches.switches())
+    } else {
+        crate::explain::Explainer::Template
+    };
+    super::fixpr::publish(api, &t, &files, &report, facts, report.skipped.len(), &explainer).await
 }
 
 async fn sync_issue(a: &AuditIssueArgs, api: &mut Api, repo: &str, body: &str, clean: bool) -> Posted {
