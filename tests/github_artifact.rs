@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
 
 mod github_fake;
+mod llm_stub;
 
 use std::process::Command;
 
@@ -231,4 +232,44 @@ fn end_to_end_as_the_action_runs() {
     assert_eq!(o.status.code(), Some(1));
     let st = h.state();
     assert_eq!((st.reviews.len(), st.issue_comments.len(), st.review_comments.len()), (1, 1, 1));
+}
+
+/// Stage 2 with `--explain`: the collapsed "Summary" is written from the artifact's findings (the
+/// facts of its new findings) by the model the trusted `--config` names; nothing is checked out.
+#[test]
+fn post_artifact_with_explain_adds_the_summary_from_the_artifact() {
+    let h = standard();
+    let dir = emit(&h);
+    let llm = h.rt.block_on(llm_stub::stub_server());
+    let cfg_dir = tempfile::tempdir().unwrap();
+    let cfg = cfg_dir.path().join("trusted.yaml");
+    std::fs::write(&cfg, format!("llm:\n  base_url: {}/v1\n  model: stub-model\n", llm.uri())).unwrap();
+    let mut inputs = h.inputs();
+    let empty = tempfile::tempdir().unwrap();
+    inputs.cwd = empty.path().to_path_buf();
+    let args = clustergpt::github::parse_args([
+        "--post-artifact",
+        dir.path().to_str().unwrap(),
+        "--explain",
+        "--no-cache",
+        "--config",
+        cfg.to_str().unwrap(),
+    ])
+    .unwrap();
+    let mut out = Vec::new();
+    let o = h.rt.block_on(clustergpt::github::run_outcome(&args, &inputs, &mut out)).unwrap();
+    assert!(matches!(o.summary, Posted::Done(_)), "{:?}", o.summary);
+    let body = h.state().issue_comments[0]["body"].as_str().unwrap().to_string();
+    assert!(body.contains("<details><summary>Summary (written by `stub-model` from redacted facts)</summary>"), "{body}");
+    let asked = h.rt.block_on(llm.received_requests()).unwrap_or_default();
+    assert_eq!(asked.len(), 1);
+    let sent: Value = serde_json::from_slice(&asked[0].body).unwrap();
+    let facts = sent["messages"][1]["content"].as_str().unwrap();
+    // The facts are the artifact's new findings, each of which the summary lists by rule.
+    let facts: Value = serde_json::from_str(facts.split_once('\n').unwrap().1).unwrap();
+    let findings = facts["findings"].as_array().unwrap();
+    assert!(!findings.is_empty(), "{facts}");
+    for f in findings {
+        assert!(body.contains(f["rule"].as_str().unwrap()), "{} in {body}", f["rule"]);
+    }
 }

@@ -720,7 +720,15 @@ async fn finish(
     // 2. Summary comment, with the narrative of the new findings when asked.
     if a.explain {
         let rules = a.rules.clone();
-        let llm = blocking(move || rules.resolve_config().map(|c| c.llm)).await??;
+        // Stage 2 of the fork-safe pattern has the secrets: its endpoint comes from the environment
+        // or a `--config` the workflow names, never from a `.clustergpt.yaml` found in the working
+        // directory (it may be the fork's checkout, and could send the key elsewhere).
+        let trusted_only = a.post_artifact.is_some() && rules.config.is_none();
+        let llm = if trusted_only {
+            crate::config::LlmSettings::default()
+        } else {
+            blocking(move || rules.resolve_config().map(|c| c.llm)).await??
+        };
         let explainer = crate::explain::Explainer::configured(&llm, a.explain_switches.switches());
         let new: Vec<&crate::model::Finding> = diff.new.iter().collect();
         let e = explainer.explain(&crate::explain::Facts::of_findings(&new)).await;
