@@ -832,3 +832,41 @@ async fn azure_deployments_and_keyless_endpoints_get_the_right_request() {
     assert_eq!(e.source, "llama", "{e:?}");
     assert!(server.received_requests().await.unwrap()[0].headers.get("authorization").is_none());
 }
+
+/// `analyze --explain` on a live diagnosis without an endpoint: the terminal report shows the
+/// template's narrative under the diagnosis and says who wrote it; the JSON audit carries it.
+#[test]
+fn analyze_explain_shows_diagnosis_narratives_in_the_terminal_and_json() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("manifests-fixtures/diagnosis/DIA001");
+    let file = dir.join("fail-deployment-3-of-3.json");
+    let tmp = tempfile::tempdir().unwrap();
+    let json_path = tmp.path().join("audit.json");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_clustergpt"))
+        .args(["analyze", "--no-config", "--explain", "--format", "terminal", "--format"])
+        .arg(format!("json={}", json_path.display()))
+        .arg(&file)
+        .env_remove("OPENAI_API_KEY")
+        .env_remove("CLUSTERGPT_LLM_API_KEY")
+        .env_remove("CLUSTERGPT_LLM_BASE_URL")
+        .env("XDG_CACHE_HOME", tmp.path())
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("narrative:") && text.contains("Most likely cause"), "{text}");
+    assert!(text.contains("written by the built-in template"), "{text}");
+    let audit: Value = serde_json::from_str(&std::fs::read_to_string(&json_path).unwrap()).unwrap();
+    let narratives = audit["explanation"]["diagnoses"].as_array().expect("explanation.diagnoses");
+    assert!(!narratives.is_empty());
+    let ids: Vec<&str> = audit["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f.get("diagnosis").is_some())
+        .filter_map(|f| f["fingerprint"].as_str())
+        .collect();
+    for n in narratives {
+        assert!(ids.contains(&n["finding_id"].as_str().unwrap()), "{n}");
+        assert_eq!(n["source"], "template");
+    }
+}

@@ -260,7 +260,10 @@ fn post_artifact_with_explain_adds_the_summary_from_the_artifact() {
     let o = h.rt.block_on(clustergpt::github::run_outcome(&args, &inputs, &mut out)).unwrap();
     assert!(matches!(o.summary, Posted::Done(_)), "{:?}", o.summary);
     let body = h.state().issue_comments[0]["body"].as_str().unwrap().to_string();
-    assert!(body.contains("<details><summary>Summary (written by `stub-model` from redacted facts)</summary>"), "{body}");
+    assert!(
+        body.contains("<details><summary>Summary (written by `stub-model` from redacted facts)</summary>"),
+        "{body}"
+    );
     let asked = h.rt.block_on(llm.received_requests()).unwrap_or_default();
     assert_eq!(asked.len(), 1);
     let sent: Value = serde_json::from_slice(&asked[0].body).unwrap();

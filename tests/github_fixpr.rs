@@ -776,8 +776,9 @@ fn audit_issue_open_fix_pr_with_explain_uses_the_models_text() {
     let config = h.repo.dir.path().join("../llm-issue.yaml");
     std::fs::write(&config, format!("llm:\n  base_url: {}/v1\n  model: stub-model\n", llm.uri())).unwrap();
     let config = config.display().to_string();
-    let a = clustergpt::github::issue::parse_args(["--config", &config, "--open-fix-pr", "--explain", "--no-cache", "k8s"])
-        .unwrap();
+    let a =
+        clustergpt::github::issue::parse_args(["--config", &config, "--open-fix-pr", "--explain", "--no-cache", "k8s"])
+            .unwrap();
     let mut out = Vec::new();
     let o = h.rt.block_on(clustergpt::github::issue::run_outcome(&a, &h.inputs(), &mut out)).unwrap();
     let out = String::from_utf8_lossy(&out);
@@ -799,11 +800,15 @@ fn audit_issue_open_fix_pr_with_explain_uses_the_models_text() {
         s
     });
     let config = h.repo.dir.path().join("../llm-issue-broken.yaml");
-    std::fs::write(&config, format!("llm:\n  base_url: {}/v1\n  model: stub-model\n  timeout_seconds: 5\n", broken.uri()))
-        .unwrap();
+    std::fs::write(
+        &config,
+        format!("llm:\n  base_url: {}/v1\n  model: stub-model\n  timeout_seconds: 5\n", broken.uri()),
+    )
+    .unwrap();
     let config = config.display().to_string();
-    let a = clustergpt::github::issue::parse_args(["--config", &config, "--open-fix-pr", "--explain", "--no-cache", "k8s"])
-        .unwrap();
+    let a =
+        clustergpt::github::issue::parse_args(["--config", &config, "--open-fix-pr", "--explain", "--no-cache", "k8s"])
+            .unwrap();
     let mut out = Vec::new();
     h.rt.block_on(clustergpt::github::issue::run_outcome(&a, &h.inputs(), &mut out)).unwrap();
     let w = h.new_writes();
@@ -811,7 +816,10 @@ fn audit_issue_open_fix_pr_with_explain_uses_the_models_text() {
         .as_str()
         .unwrap()
         .to_string();
-    assert!(body.contains("the built-in template (the model's answer was not used: the endpoint answered HTTP 500"), "{body}");
+    assert!(
+        body.contains("the built-in template (the model's answer was not used: the endpoint answered HTTP 500"),
+        "{body}"
+    );
 
     // --explain needs --open-fix-pr.
     assert!(clustergpt::github::issue::parse_args(["--explain", "k8s"]).is_err());

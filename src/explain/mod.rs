@@ -323,8 +323,7 @@ fn template_narrative(f: &facts::FindingFact, d: &facts::DiagnosisFact) -> Strin
     if let Some(h) = causes.next() {
         s.push_str(&format!(" Most likely cause ({} confidence): {}.", h.confidence, h.cause.trim_end_matches('.')));
     }
-    let others: Vec<String> =
-        causes.map(|h| format!("{} ({})", h.cause.trim_end_matches('.'), h.confidence)).collect();
+    let others: Vec<String> = causes.map(|h| format!("{} ({})", h.cause.trim_end_matches('.'), h.confidence)).collect();
     if !others.is_empty() {
         s.push_str(&format!(" Also possible: {}.", others.join("; ")));
     }

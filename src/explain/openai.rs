@@ -153,7 +153,8 @@ impl LlmConfig {
             cfg.max_completion_tokens = n;
         }
         if let Some(api_version) = nonempty(AZURE_API_VERSION_VAR).or_else(|| settings.azure_api_version.clone()) {
-            let deployment = nonempty(AZURE_DEPLOYMENT_VAR).or_else(|| settings.azure_deployment.clone()).unwrap_or(model);
+            let deployment =
+                nonempty(AZURE_DEPLOYMENT_VAR).or_else(|| settings.azure_deployment.clone()).unwrap_or(model);
             cfg.azure = Some(Azure { deployment, api_version });
         }
         Some(cfg)
@@ -659,7 +660,9 @@ fn classify(
             reason: format!("the endpoint did not answer within {} ms", timeout.as_millis()),
             retry_after: None,
         },
-        OpenAIError::Reqwest(e) => Attempt::Retry { reason: format!("cannot reach the endpoint: {e}"), retry_after: None },
+        OpenAIError::Reqwest(e) => {
+            Attempt::Retry { reason: format!("cannot reach the endpoint: {e}"), retry_after: None }
+        }
         OpenAIError::JSONDeserialize(..) => {
             Attempt::Fatal("the endpoint's response is not a chat completion".to_string())
         }
@@ -670,10 +673,8 @@ fn classify(
 
 /// The first choice's content, refused when cut off or missing.
 fn content(response: &CreateChatCompletionResponse) -> Result<String, Failure> {
-    let choice = response
-        .choices
-        .first()
-        .ok_or_else(|| Failure::Other("the endpoint's response has no choices".to_string()))?;
+    let choice =
+        response.choices.first().ok_or_else(|| Failure::Other("the endpoint's response has no choices".to_string()))?;
     match choice.finish_reason {
         Some(FinishReason::Length) => {
             return Err(Failure::Other("the answer was cut off (finish_reason: length)".to_string()));
