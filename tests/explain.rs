@@ -715,10 +715,10 @@ async fn a_damaged_cache_file_is_a_miss_and_the_config_can_anonymize() {
 fn diagnosis_facts(rule: &str) -> Facts {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("manifests-fixtures/diagnosis").join(rule);
     let mut files: Vec<std::path::PathBuf> =
-        std::fs::read_dir(&dir).unwrap().filter_map(|e| e.ok().map(|e| e.path())).collect();
+        std::fs::read_dir(&dir).expect("the fixture directory").filter_map(|e| e.ok().map(|e| e.path())).collect();
     files.sort();
     let file = files.into_iter().find(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("fail-")));
-    let input = source::load_paths(&[file.unwrap()], &mut std::io::empty(), Limits::default());
+    let input = source::load_paths(&[file.expect("a fail- fixture")], &mut std::io::empty(), Limits::default());
     let (mut audit, objects) = audit::run_with_objects(input, &Config::defaults(), &RunOptions::default());
     clustergpt::fix::enrich(&mut audit, &objects);
     Facts::of(&audit)

@@ -33,6 +33,8 @@ pub struct Switches {
 
 /// Who writes the explanation.
 #[derive(Debug, Clone)]
+// One per command run: boxing the client would only change every constructor.
+#[allow(clippy::large_enum_variant)]
 pub enum Explainer {
     /// Deterministic, offline (the default).
     Template,

@@ -551,7 +551,10 @@ impl OpenAiCompatible {
 /// non-2xx answer into an error without its headers, and without its status when the body is not
 /// an OpenAI error object (an empty 429, an HTML 502): this keeps both for our retry decision.
 #[derive(Debug, Clone, Default)]
-struct Seen(Arc<Mutex<Option<(StatusCode, Option<Duration>)>>>);
+struct Seen(Arc<Mutex<Option<Answered>>>);
+
+/// An answer's status and `retry-after`.
+type Answered = (StatusCode, Option<Duration>);
 
 impl Seen {
     fn clear(&self) {
@@ -560,7 +563,7 @@ impl Seen {
         }
     }
 
-    fn take(&self) -> Option<(StatusCode, Option<Duration>)> {
+    fn take(&self) -> Option<Answered> {
         self.0.lock().ok().and_then(|mut s| s.take())
     }
 
@@ -629,7 +632,7 @@ impl tower::Service<HttpRequestFactory> for Transport {
 }
 
 enum Attempt {
-    Done(CreateChatCompletionResponse),
+    Done(Box<CreateChatCompletionResponse>),
     BadRequest,
     Retry { reason: String, retry_after: Option<Duration> },
     Fatal(String),
@@ -639,11 +642,11 @@ enum Attempt {
 /// (async-openai reports an unparsable error body as a deserialisation error).
 fn classify(
     result: Result<CreateChatCompletionResponse, OpenAIError>,
-    seen: Option<(StatusCode, Option<Duration>)>,
+    seen: Option<Answered>,
     timeout: Duration,
 ) -> Attempt {
     let err = match result {
-        Ok(r) => return Attempt::Done(r),
+        Ok(r) => return Attempt::Done(Box::new(r)),
         Err(e) => e,
     };
     if let Some((status, retry_after)) = seen.filter(|(s, _)| !s.is_success()) {
