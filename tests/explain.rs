@@ -833,10 +833,11 @@ async fn azure_deployments_and_keyless_endpoints_get_the_right_request() {
     assert!(server.received_requests().await.unwrap()[0].headers.get("authorization").is_none());
 }
 
-/// `analyze --explain` on a live diagnosis without an endpoint: the terminal report shows the
-/// template's narrative under the diagnosis and says who wrote it; the JSON audit carries it.
+/// `analyze --explain` on a live diagnosis without an endpoint: the terminal, Markdown and HTML
+/// reports show the template's narrative under the diagnosis and say who wrote it; the JSON audit
+/// carries it.
 #[test]
-fn analyze_explain_shows_diagnosis_narratives_in_the_terminal_and_json() {
+fn analyze_explain_shows_diagnosis_narratives_in_the_terminal_reports_and_json() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("manifests-fixtures/diagnosis/DIA001");
     let file = dir.join("fail-deployment-3-of-3.json");
     let tmp = tempfile::tempdir().unwrap();
@@ -844,6 +845,10 @@ fn analyze_explain_shows_diagnosis_narratives_in_the_terminal_and_json() {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_clustergpt"))
         .args(["analyze", "--no-config", "--explain", "--format", "terminal", "--format"])
         .arg(format!("json={}", json_path.display()))
+        .arg("--format")
+        .arg(format!("md={}", tmp.path().join("report.md").display()))
+        .arg("--format")
+        .arg(format!("html={}", tmp.path().join("report.html").display()))
         .arg(&file)
         .env_remove("OPENAI_API_KEY")
         .env_remove("CLUSTERGPT_LLM_API_KEY")
@@ -855,6 +860,10 @@ fn analyze_explain_shows_diagnosis_narratives_in_the_terminal_and_json() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("narrative:") && text.contains("Most likely cause"), "{text}");
     assert!(text.contains("written by the built-in template"), "{text}");
+    let md = std::fs::read_to_string(tmp.path().join("report.md")).unwrap();
+    assert!(md.contains("Narrative: ") && md.contains("(written by the built-in template)"), "{md}");
+    let html = std::fs::read_to_string(tmp.path().join("report.html")).unwrap();
+    assert!(html.contains("<small>(written by the built-in template)</small>"), "{html}");
     let audit: Value = serde_json::from_str(&std::fs::read_to_string(&json_path).unwrap()).unwrap();
     let narratives = audit["explanation"]["diagnoses"].as_array().expect("explanation.diagnoses");
     assert!(!narratives.is_empty());
