@@ -147,6 +147,13 @@ fn diff_report_has_the_cost_delta_chart() {
     let page = html::render_diff(&d).expect("html");
     assert_self_contained(&page);
     assert!(page.contains("Monthly cost change per workload"), "{page}");
+    // Every workload, changed or not, as the Markdown and PDF diffs list them.
+    assert!(page.contains("<summary>Every workload, before and after</summary>"), "{page}");
+    let workloads = clustergpt::report::view::DiffReport::of(&d).workloads;
+    assert!(workloads.len() >= 2, "{workloads:?}");
+    for w in &workloads {
+        assert!(page.contains(&format!("<td><code>{}</code></td>", w.object)), "{}", w.object);
+    }
     insta::assert_snapshot!("diff_outline", outline(&page));
 }
 
