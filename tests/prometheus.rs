@@ -199,6 +199,20 @@ fn right_sizing_lands_on_the_manifest_line_and_fix_live_writes_it() {
     assert_eq!(m["location"]["line"], 28, "{m}");
     assert_eq!(m["fix"]["ops"][0]["path"], "/spec/template/spec/containers/1/resources/requests/cpu", "{m}");
 
+    // The Markdown and HTML reports name the manifest line next to the finding.
+    let out = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let (md, html) = (out.path().join("r.md"), out.path().join("r.html"));
+    let (live, k8s_dir) = (dump(), k8s.to_str().unwrap());
+    let (md_arg, html_arg) = (format!("md={}", md.display()), format!("html={}", html.display()));
+    let args = ["analyze", "--no-config", &live, "--prometheus", &fake.url(), "--manifests", k8s_dir];
+    let (code, _, err) = run(&[&args[..], &["--format", &md_arg, "--format", &html_arg]].concat());
+    assert_eq!(code, Some(0), "{err}");
+    let md = std::fs::read_to_string(md).unwrap();
+    let line = md.lines().find(|l| l.contains("**CST005**")).unwrap_or_default();
+    assert!(line.contains("Manifest: `") && line.contains("api.yaml:28`, fix (unsafe): "), "{md}");
+    let html = std::fs::read_to_string(html).unwrap();
+    assert!(html.contains("<p>Manifest: <code>") && html.contains("api.yaml:28</code>, fix (unsafe): "), "{html}");
+
     // `fix --live` writes it into a copy of the manifests, comments and flow style kept.
     let tmp = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
     let file = tmp.path().join("api.yaml");

@@ -251,6 +251,7 @@ struct FindingView {
     fix_cell_md: String,
     evidence_md: String,
     fix_md: Option<String>,
+    manifest_md: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -288,13 +289,7 @@ impl DiagnosisView {
             summary: d.summary.clone(),
             since_md: d.since.as_deref().map(|t| code(t, false)),
             count: d.count,
-            manifest_md: d.manifest.as_ref().map(|m| {
-                let at = code(&m.at, false);
-                match &m.fix {
-                    Some((kind, title)) => format!("{at}, fix ({kind}): {}", escape(title)),
-                    None => at,
-                }
-            }),
+            manifest_md: d.manifest.as_ref().map(manifest_line),
             hypotheses: d
                 .hypotheses
                 .iter()
@@ -580,7 +575,17 @@ impl FindingView {
                 .map_or_else(String::new, |x| format!("{}: {}", x.applicability, inline(&x.title_inline, true))),
             evidence_md: evidence.join("; "),
             fix_md: f.fix.as_ref().map(fix_line),
+            manifest_md: f.manifest.as_ref().map(manifest_line),
         }
+    }
+}
+
+/// The manifest a live object was deployed from, and the fix there.
+fn manifest_line(m: &view::ManifestView) -> String {
+    let at = code(&m.at, false);
+    match &m.fix {
+        Some((kind, title)) => format!("{at}, fix ({kind}): {}", escape(title)),
+        None => at,
     }
 }
 

@@ -212,6 +212,8 @@ pub struct FindingView {
     pub evidence: Vec<EvidenceView>,
     /// The fix.
     pub fix: Option<FixView>,
+    /// The manifest a live finding's object was deployed from (right-sizing), with its fix.
+    pub manifest: Option<ManifestView>,
 }
 
 /// One fact: a field and its value.
@@ -291,6 +293,19 @@ pub struct ManifestView {
     pub at: String,
     /// The fix's applicability and title.
     pub fix: Option<(String, String)>,
+}
+
+impl ManifestView {
+    fn of(m: &crate::model::ManifestLink) -> ManifestView {
+        ManifestView {
+            at: match (&m.location.file, m.location.line) {
+                (Some(file), Some(line)) => format!("{file}:{line}"),
+                (Some(file), None) => file.clone(),
+                (None, _) => m.object.to_string(),
+            },
+            fix: m.fix.as_ref().map(|x| (applicability_name(x.applicability).to_string(), x.title.clone())),
+        }
+    }
 }
 
 /// One cause.
@@ -593,6 +608,7 @@ impl FindingView {
             message_inline: f.message.clone(),
             evidence,
             fix: f.fix.as_ref().map(|fix| FixView::of(f, fix)),
+            manifest: f.manifest.as_deref().map(ManifestView::of),
         }
     }
 }
@@ -643,14 +659,7 @@ impl DiagnosisView {
             summary: d.summary.clone(),
             since: d.since.clone(),
             count: d.count,
-            manifest: d.manifest.as_ref().map(|m| ManifestView {
-                at: match (&m.location.file, m.location.line) {
-                    (Some(file), Some(line)) => format!("{file}:{line}"),
-                    (Some(file), None) => file.clone(),
-                    (None, _) => m.object.to_string(),
-                },
-                fix: m.fix.as_ref().map(|x| (applicability_name(x.applicability).to_string(), x.title.clone())),
-            }),
+            manifest: d.manifest.as_deref().map(ManifestView::of),
             hypotheses: d
                 .hypotheses
                 .iter()
