@@ -110,6 +110,9 @@ pub struct FixArgs {
     /// Which files directory walks leave out.
     #[command(flatten)]
     pub walk: crate::settings::WalkFilter,
+    /// Helm values for the charts given as paths.
+    #[command(flatten)]
+    pub chart: crate::settings::ChartFlags,
     /// Print the summary of applied, skipped and failed fixes as JSON on stderr.
     #[arg(long)]
     pub json_summary: bool,
@@ -184,6 +187,9 @@ pub struct AnalyzeArgs {
     #[arg(long)]
     pub require_complete: bool,
     /// Output format, optionally to a file: `terminal`, `concise`, `json`, `sarif`, `md`, `html`, `pdf` (to a file); e.g. `--format sarif=out.sarif`. Repeatable.
+    /// Helm values for the charts given as paths.
+    #[command(flatten)]
+    pub chart: crate::settings::ChartFlags,
     #[arg(long = "format", short = 'f', value_name = "FORMAT[=PATH]")]
     pub formats: Vec<String>,
     /// The PDF's page size (default `report.paper` in .clustergpt.yaml, else a4).
@@ -500,7 +506,7 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<Status> {
         let paths = if a.paths.is_empty() { vec![PathBuf::from(".")] } else { a.paths.clone() };
         let mut stdin = std::io::stdin().lock();
         let filter = a.walk.filter(&config)?;
-        let render = config.render_options();
+        let render = a.chart.apply(config.render_options(), &paths)?;
         let mut input = source::load_rendered(&paths, &mut stdin as &mut dyn Read, Limits::default(), &filter, &render);
         // A kubectl dump's pods, with usage from the cluster's Prometheus (port-forwarded, say).
         if let Some(p) = a.cluster.prometheus(config.rules.rightsize_cpu_percentile, "")? {
@@ -850,9 +856,13 @@ fn fix_cmd(a: FixArgs) -> anyhow::Result<Status> {
     if a.paths.iter().any(|p| p.as_os_str() == "-") {
         bail!("fix works on files; to fix stdin, write it to a file first");
     }
-    let mut errors = Vec::new();
+    // Kustomize targets and charts are built: their objects are fixed through the files that set
+    // their fields (after the plain files), and the files they read are not fixed on their own.
+    let render = a.chart.apply(config.render_options(), &a.paths)?;
+    let plan = source::plan_rendered(&a.paths, &a.walk.filter(&config)?, &render);
+    let mut errors = plan.errors;
     let mut files = Vec::new();
-    for p in source::collect_files(&a.paths, &a.walk.filter(&config)?, &mut errors) {
+    for p in plan.files {
         match std::fs::read_to_string(&p) {
             Ok(t) => files.push((p.display().to_string(), t)),
             Err(e) => errors.push(source::InputError {
@@ -911,6 +921,16 @@ fn fix_cmd(a: FixArgs) -> anyhow::Result<Status> {
     report.applied.splice(0..0, linked.applied);
     report.failed.splice(0..0, linked.failed);
     report.skipped.splice(0..0, linked.skipped);
+    if !plan.targets.is_empty() {
+        let (built, build_errors) = crate::fix_built::fix_built(&plan.targets, &render, &config, &opts, a.allow_unsafe);
+        errors.extend(build_errors);
+        for (path, change) in built.changed {
+            report.changed.entry(path).or_insert(change);
+        }
+        report.applied.extend(built.applied);
+        report.failed.extend(built.failed);
+        report.skipped.extend(built.skipped);
+    }
     let mut out = std::io::stdout().lock();
     for (path, (original, fixed)) in &report.changed {
         if a.write {

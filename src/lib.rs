@@ -13,6 +13,7 @@ pub mod coverage;
 pub mod diff;
 pub mod explain;
 pub mod fix;
+pub mod fix_built;
 pub mod git;
 pub mod github;
 pub mod graph;

@@ -253,7 +253,50 @@ pub struct Provenance {
     pub object: Option<SourcePos>,
     /// JSON pointer of a rendered field → where its value is set.
     pub fields: BTreeMap<String, SourcePos>,
+    /// JSON pointer of a rendered field → the nodes that can change it (see [`EditAt`]), at most
+    /// one of each [`EditKind`].
+    pub edits: BTreeMap<String, Vec<EditAt>>,
 }
+
+/// Where a rendered field can be changed: a node in a file people edit (a resource file, a
+/// strategic-merge or JSON 6902 patch, a Helm values file). Only proven mappings get one: the
+/// node's value is the rendered value, and what is added under the node reaches the rendered field
+/// (a resource's block, a merge patch's block, a values block rendered with `toYaml`).
+#[derive(Debug, Clone)]
+pub struct EditAt {
+    /// The file, as read when rendering (its path as shown).
+    pub source: Arc<SourceFile>,
+    /// The document's index in the file's stream, from 0.
+    pub document: usize,
+    /// JSON pointer of the node inside that document.
+    pub pointer: String,
+    /// What kind of file it is.
+    pub kind: EditKind,
+}
+
+/// The kind of file an [`EditAt`] edits: it decides where a fix goes (the target's own patch or
+/// values file before a base that other targets may share) and what it may do there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum EditKind {
+    /// A patch of the target (strategic merge or JSON 6902): what is set there overrides the base.
+    Patch,
+    /// The Helm values file given last (the chart's `values.yaml` when none is): overrides.
+    Values,
+    /// The resource file the object comes from: the only source of its fields, so a field can
+    /// also be removed there.
+    Resource,
+}
+
+impl PartialEq for EditAt {
+    fn eq(&self, o: &EditAt) -> bool {
+        self.source.path == o.source.path
+            && self.document == o.document
+            && self.pointer == o.pointer
+            && self.kind == o.kind
+    }
+}
+
+impl Eq for EditAt {}
 
 impl Provenance {
     /// The editable source of a field: the deepest field on `pointer` that exists in `body` and

@@ -5,7 +5,7 @@
 //! It sits below both front-ends so neither imports the other's internals.
 
 use std::io::IsTerminal as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
 use clap::Args;
@@ -122,6 +122,67 @@ impl WalkFilter {
             (config_dir.as_path(), config.exclude.as_slice(), config_origin.as_str()),
         ];
         crate::source::Filter::new(globs, !self.no_ignore).map_err(anyhow::Error::msg)
+    }
+}
+
+/// Helm values for the charts given as paths, as `helm template` takes them.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ChartFlags {
+    /// A values file for the charts given as paths, after the chart's `values.yaml` and any listed
+    /// in `.clustergpt.yaml` (repeatable; the last wins, as with `helm template --values`).
+    #[arg(long = "values", value_name = "FILE")]
+    pub values: Vec<PathBuf>,
+    /// A value for the charts given as paths, as `helm template --set KEY=VALUE` (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+}
+
+impl ChartFlags {
+    /// The render options with these values added to every chart among `paths`.
+    ///
+    /// # Errors
+    /// When values are given but no path is a chart directory, or a `--set` has no `=`.
+    pub fn apply(
+        &self,
+        mut opts: crate::source::render::RenderOptions,
+        paths: &[PathBuf],
+    ) -> anyhow::Result<crate::source::render::RenderOptions> {
+        if self.values.is_empty() && self.set.is_empty() {
+            return Ok(opts);
+        }
+        if let Some(s) = self.set.iter().find(|s| !s.contains('=')) {
+            anyhow::bail!("--set {s}: give KEY=VALUE, e.g. --set image.tag=1.4");
+        }
+        let charts: Vec<&PathBuf> = paths.iter().filter(|p| p.join("Chart.yaml").is_file()).collect();
+        if charts.is_empty() {
+            anyhow::bail!(
+                "--values and --set apply to a Helm chart given as a path (a directory holding Chart.yaml), and none of {} is one",
+                paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+            );
+        }
+        if let Some(v) = self.values.iter().find(|v| !v.is_file()) {
+            anyhow::bail!("--values {}: no such file", v.display());
+        }
+        let same = |a: &Path, b: &Path| match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+            (Ok(x), Ok(y)) => x == y,
+            _ => a == b,
+        };
+        for chart in charts {
+            let i = match opts.targets.iter().position(|t| same(&t.path, chart)) {
+                Some(i) => i,
+                None => {
+                    opts.targets.push(crate::source::render::Target {
+                        path: chart.clone(),
+                        ..crate::source::render::Target::default()
+                    });
+                    opts.targets.len() - 1
+                }
+            };
+            let t = &mut opts.targets[i];
+            t.values.extend(self.values.iter().cloned());
+            t.set.extend(self.set.iter().cloned());
+        }
+        Ok(opts)
     }
 }
 

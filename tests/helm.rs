@@ -163,3 +163,114 @@ fn live_helm_template_matches_the_recording() {
         &opts,
     ));
 }
+
+/// A fix of a rendered chart edits the values file given last (what it sets overrides the chart's
+/// defaults for this environment), on the key the template reads; a field the values cannot set
+/// alone (an image made of two keys and `.Chart.AppVersion`) gets no edit, and says why.
+#[test]
+fn fixes_on_a_chart_edit_the_values_file_given_last() {
+    let config = clustergpt::config::Config::defaults();
+    let (mut a, objects) = clustergpt::audit::run_with_objects(from_recorded(), &config, &Default::default());
+    clustergpt::fix::enrich(&mut a, &objects);
+    let prod = chart().join("values-prod.yaml").display().to_string();
+    let sug = |rule: &str| {
+        let f = a.findings.iter().find(|f| f.rule == rule).unwrap_or_else(|| panic!("{rule}"));
+        let fix = f.fix.as_ref().unwrap_or_else(|| panic!("{rule} has a fix"));
+        match &fix.suggestion {
+            Some(s) => Ok((s.file.clone(), s.start_line, s.end_line, s.replacement.clone())),
+            None => Err(fix.edit_error.clone().unwrap_or_default()),
+        }
+    };
+    // `with .Values.securityContext` + `toYaml .`: the key values-prod.yaml sets.
+    assert_eq!(sug("SEC001"), Ok((prod.clone(), 11, 11, "  privileged: false".to_string())));
+    // A missing limit joins the resources block of values-prod.yaml (merged over values.yaml's).
+    assert_eq!(sug("REL004"), Ok((prod.clone(), 8, 8, "    cpu: 250m\n  limits:\n    memory: 512Mi".to_string())));
+    // `image: "{{ .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}"`.
+    let e = sug("REL008").unwrap_err();
+    assert!(e.contains("/spec/template/spec/containers/0/image"), "{e}");
+    // Every suggestion edits the values file, never the rendered output or a template.
+    for f in &a.findings {
+        if let Some(s) = f.fix.as_ref().and_then(|x| x.suggestion.as_ref()) {
+            assert_eq!(s.file, prod, "{}: {s:?}", f.rule);
+        }
+    }
+}
+
+/// A value given with `--set` is in no values file: the field it sets is never put on a values
+/// line, and a fix of it edits nothing (a values file would not win over `--set`).
+#[test]
+fn a_value_set_on_the_command_line_is_not_attributed_to_a_values_file() {
+    // What `helm template ... --set replicaCount=3` prints: only the replicas differ.
+    let text = recorded().replace("replicas: 1", "replicas: 3");
+    assert_ne!(text, recorded());
+    let mut input = Input::default();
+    let c = chart();
+    render::helm_output(&c, text, &[c.join("values-prod.yaml")], Limits::default(), &mut input);
+    let d = &input.objects[1];
+    assert_eq!(at(d, "/spec/replicas"), "templates/deployment.yaml:?");
+    let p = d.provenance.as_ref().expect("provenance");
+    assert!(!p.edits.contains_key("/spec/replicas"));
+    // The rest still maps.
+    assert_eq!(at(d, "/spec/template/spec/containers/0/securityContext/privileged"), "values-prod.yaml:11");
+}
+
+/// `--values` and `--set` reach `helm template` for the chart given as a path, after the chart's
+/// own values, in order. A program named `helm` on PATH records its arguments and prints the
+/// recorded output (helm itself runs in the `helm` CI job).
+#[cfg(unix)]
+#[test]
+fn values_and_set_flags_reach_helm_template() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("tempdir");
+    let args = dir.path().join("args");
+    let helm = dir.path().join("helm");
+    let script = format!(
+        "#!/bin/sh\nfor a in \"$@\"; do printf '%s\\n' \"$a\"; done > '{}'\ncat '{}'\n",
+        args.display(),
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/helm/api.prod.rendered.yaml").display()
+    );
+    std::fs::write(&helm, script).expect("write");
+    std::fs::set_permissions(&helm, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let path = format!("{}:{}", dir.path().display(), std::env::var("PATH").unwrap_or_default());
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_clustergpt"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("PATH", path)
+        .args(["analyze", "tests/fixtures/helm/api", "--no-config", "--format", "json"])
+        .args([
+            "--values",
+            "tests/fixtures/helm/api/values-prod.yaml",
+            "--set",
+            "image.tag=1.4",
+            "--set",
+            "logLevel=debug",
+        ])
+        .output()
+        .expect("run");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("\"tool\": \"helm\""), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let got = std::fs::read_to_string(&args).expect("helm ran");
+    let got: Vec<&str> = got.lines().collect();
+    assert_eq!(
+        got,
+        [
+            "template",
+            "api",
+            "tests/fixtures/helm/api",
+            "--include-crds",
+            "--values",
+            "tests/fixtures/helm/api/values-prod.yaml",
+            "--set",
+            "image.tag=1.4",
+            "--set",
+            "logLevel=debug"
+        ]
+    );
+    // Flags for charts need a chart.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_clustergpt"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["analyze", "tests/fixtures/kustomize-provenance", "--no-config", "--set", "a=b"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("apply to a Helm chart given as a path"));
+}

@@ -197,3 +197,115 @@ fn without_a_tool_the_target_is_an_error_naming_it_and_plain_files_are_still_aud
         json["findings"].as_array().expect("findings").iter().filter_map(|f| f["rule"].as_str()).collect();
     assert!(rules.contains(&"SEC001"), "{rules:?}");
 }
+
+/// Copies a fixture into a fresh temporary directory.
+fn copy_fixture(rel: &str) -> tempfile::TempDir {
+    fn copy(from: &Path, to: &Path) {
+        for e in std::fs::read_dir(from).expect("read_dir") {
+            let e = e.expect("entry");
+            let dest = to.join(e.file_name());
+            if e.file_type().expect("type").is_dir() {
+                std::fs::create_dir(&dest).expect("mkdir");
+                copy(&e.path(), &dest);
+            } else {
+                std::fs::copy(e.path(), &dest).expect("copy");
+            }
+        }
+    }
+    let tmp = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("tmp");
+    copy(&fixture(rel), tmp.path());
+    tmp
+}
+
+/// A fix of a built object is a suggestion on the file that sets the field: the overlay's own
+/// patch (strategic merge: the patch's container, at its index in the patch; JSON 6902: the
+/// `value:`), before the base the overlay shares. What no file can change says so.
+#[test]
+fn suggestions_land_on_the_overlay_patch_lines() {
+    if !tool() {
+        return;
+    }
+    let root = fixture("tests/fixtures/kustomize-provenance");
+    let (mut a, objects) =
+        audit::run_with_objects(load(std::slice::from_ref(&root)), &Config::defaults(), &RunOptions::default());
+    clustergpt::fix::enrich(&mut a, &objects);
+    let prefix = format!("{}/", root.display());
+    let sug = |rule: &str| {
+        let f = a.findings.iter().find(|f| f.rule == rule).unwrap_or_else(|| panic!("{rule}"));
+        let fix = f.fix.as_ref().unwrap_or_else(|| panic!("{rule} has a fix"));
+        match &fix.suggestion {
+            Some(s) => Ok((s.file.replace(&prefix, ""), s.start_line, s.end_line, s.replacement.clone())),
+            None => Err(fix.edit_error.clone().unwrap_or_default()),
+        }
+    };
+    let patch = "overlays/prod/patches/privileged.yaml".to_string();
+    assert_eq!(sug("SEC001"), Ok((patch.clone(), 11, 11, "            privileged: false".to_string())));
+    // The memory limit is missing: it joins the patch's container (the overlay's own file), not the base.
+    assert_eq!(
+        sug("REL004"),
+        Ok((
+            patch.clone(),
+            11,
+            11,
+            "            privileged: true\n          resources:\n            limits:\n              memory: 512Mi"
+                .to_string()
+        ))
+    );
+    // A JSON 6902 patch file: its `value:` line (the placeholder fix is display-only, but exact).
+    assert_eq!(
+        sug("REL008"),
+        Ok((
+            "overlays/prod/patches/image.yaml".to_string(),
+            3,
+            3,
+            "  value: \"registry.example.com/web:<VERSION>\"".to_string()
+        ))
+    );
+    // An inline patch of a component is a string inside a kustomization: no text edit.
+    assert!(sug("SEC008").unwrap_err().contains("change it by hand"));
+    // A new object (a PodDisruptionBudget) belongs in the kustomization's resources.
+    assert!(sug("REL010").unwrap_err().contains("add it to the kustomize target's resources"));
+}
+
+/// `fix --write` on a repository with an overlay: each fix goes to the overlay's patch, the
+/// overlay is built again in a copy of the tree to check the finding is gone, and only then are
+/// the user's files written. The base and the component are untouched; a second run has nothing
+/// left to do.
+#[test]
+fn fix_writes_the_overlay_patch_after_building_it_again() {
+    if !tool() {
+        return;
+    }
+    let tmp = copy_fixture("tests/fixtures/kustomize-provenance");
+    let d = tmp.path();
+    let before_base = std::fs::read_to_string(d.join("base/deployment.yaml")).expect("read");
+    let run =
+        |args: &[&str]| Command::new(env!("CARGO_BIN_EXE_clustergpt")).current_dir(d).args(args).output().expect("run");
+    // Without --write: a diff of the patch file, nothing written.
+    let out = run(&["fix", ".", "--no-config", "--unsafe"]);
+    let diff = String::from_utf8_lossy(&out.stdout);
+    assert!(diff.starts_with("--- a/overlays/prod/patches/privileged.yaml\n"), "{diff}");
+    assert!(
+        diff.contains("+            privileged: false\n") && diff.contains("+              memory: 512Mi\n"),
+        "{diff}"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("6 fixes would be applied, 2 failed, 1 skipped in 1 file"), "{stderr}");
+    assert!(stderr.contains("failed SEC008") && stderr.contains("failed REL010"), "{stderr}");
+    let patch = std::fs::read_to_string(d.join("overlays/prod/patches/privileged.yaml")).expect("read");
+    assert!(patch.contains("privileged: true"), "{patch}");
+    // With --write: written, and the build no longer shows the fixed findings.
+    let out = run(&["fix", ".", "--no-config", "--unsafe", "--write"]);
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let patch = std::fs::read_to_string(d.join("overlays/prod/patches/privileged.yaml")).expect("read");
+    assert!(patch.contains("privileged: false") && patch.starts_with("apiVersion: apps/v1\n"), "{patch}");
+    assert_eq!(std::fs::read_to_string(d.join("base/deployment.yaml")).expect("read"), before_base);
+    let out = run(&["analyze", ".", "--no-config", "--format", "json"]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let mut rules: Vec<&str> =
+        json["findings"].as_array().expect("findings").iter().filter_map(|f| f["rule"].as_str()).collect();
+    rules.sort_unstable();
+    assert_eq!(rules, ["REL008", "REL010", "SEC008", "SEC021"]);
+    let out = run(&["fix", ".", "--no-config", "--unsafe"]);
+    assert!(out.stdout.is_empty(), "{}", String::from_utf8_lossy(&out.stdout));
+}

@@ -8,6 +8,7 @@
 pub mod edit;
 pub mod patch;
 mod region;
+pub mod source_edit;
 mod verify;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -254,7 +255,9 @@ fn enrich_slice(findings: &mut [Finding], objects: &[Object], index: &Index<'_>)
     // item) are adjacent: keep their parses for the next finding.
     let mut cursor = Cursor::default();
     for f in findings {
-        let Some(&i) = index.get(&f.location.file.as_deref()).and_then(|m| m.get(&*f.object)) else { continue };
+        // A built object is in its target's output, whatever file the finding points at.
+        let file = f.rendered.as_ref().map_or(f.location.file.as_deref(), |r| Some(r.target.as_str()));
+        let Some(&i) = index.get(&file).and_then(|m| m.get(&*f.object)) else { continue };
         let Some(obj) = objects.get(i) else { continue };
         let Some(fix) = f.fix.as_mut() else { continue };
         fix.patch = patch::patch_for(obj, fix);
@@ -327,8 +330,11 @@ fn document_suggestion(obj: &Object, i: usize, fix: &Fix, cursor: &mut Cursor) -
     // Live and snapshot objects have no file to edit: their fix is the patch alone. So are built
     // (Kustomize, Helm) objects for now: their text is the tool's output, not a file to edit.
     let Origin::File { prefix, .. } = &obj.origin else { return Ok(None) };
-    if obj.provenance.is_some() {
-        return Ok(None);
+    if let Some(prov) = &obj.provenance {
+        // A built object's text is the tool's output: the edit goes to the file that sets the field.
+        let edit = source_edit::translate(prov, &obj.body, &fix.ops)?;
+        let fixed = edit.apply(fix)?;
+        return Ok(line_suggestion(&edit.source.path, &edit.source.text, &fixed));
     }
     let (Some(src), Some((a, b))) = (&obj.source, obj.doc_range) else {
         return Err("the object was not read from a file".to_string());

@@ -304,8 +304,10 @@ fn finding_problems(f: &Finding) -> Vec<String> {
         {
             p.push("fix is malformed".to_string());
         }
+        // A built object's fix edits the patch or values file that sets the field.
         if let Some(s) = &fix.suggestion
-            && (Some(&s.file) != l.file.as_ref()
+            && ((Some(&s.file) != l.file.as_ref() && f.rendered.is_none())
+                || !path_ok(&s.file)
                 || s.start_line == 0
                 || s.end_line < s.start_line
                 || s.end_line > MAX_LINE

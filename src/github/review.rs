@@ -86,8 +86,9 @@ pub fn severity_icon(s: Severity) -> &'static str {
     }
 }
 
-/// The suggestion usable for a finding: on its own file, whole lines inside one hunk, from a fix
-/// that may be applied (not display-only, whose values are placeholders).
+/// The suggestion usable for a finding: on its own file (for a built object, on the patch or
+/// values file its fix edits), whole lines inside one hunk, from a fix that may be applied (not
+/// display-only, whose values are placeholders).
 #[must_use]
 pub fn usable_suggestion<'a>(f: &'a Finding, hunks: &Hunks) -> Option<&'a Suggestion> {
     let fix = f.fix.as_ref()?;
@@ -96,10 +97,11 @@ pub fn usable_suggestion<'a>(f: &'a Finding, hunks: &Hunks) -> Option<&'a Sugges
     }
     let s = fix.suggestion.as_ref()?;
     let file = f.location.file.as_deref()?;
-    if s.file != file || s.replacement.len() > MAX_SUGGESTION || s.replacement.contains('\0') {
+    if (s.file != file && f.rendered.is_none()) || s.replacement.len() > MAX_SUGGESTION || s.replacement.contains('\0')
+    {
         return None;
     }
-    hunks.containing(file, s.start_line, s.end_line).map(|_| s)
+    hunks.containing(&s.file, s.start_line, s.end_line).map(|_| s)
 }
 
 /// Where a finding's comment goes, with its body; `None` when it cannot go on the diff.
@@ -109,7 +111,7 @@ pub fn place(f: &Finding, hunks: &Hunks, id: &str) -> Option<PlannedComment> {
     if let Some(s) = usable_suggestion(f, hunks) {
         return Some(PlannedComment {
             fingerprint: f.fingerprint.clone(),
-            path: file.to_string(),
+            path: s.file.clone(),
             start_line: (s.start_line < s.end_line).then_some(s.start_line),
             line: s.end_line,
             suggestion: true,

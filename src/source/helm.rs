@@ -10,11 +10,12 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde_json::Value;
 
 use super::provenance::{Paths, lexical};
-use crate::model::SourcePos;
+use crate::model::{EditAt, EditKind, SourceFile, SourcePos};
 use crate::yaml::{self, Limits, Node, NodeKind, escape_segment};
 
 /// The merged values: each key path's value and where the winning file sets it.
@@ -24,26 +25,44 @@ pub struct Values {
     merged: Value,
     /// Dotted key path → key position in the file that set it last.
     at: BTreeMap<String, SourcePos>,
+    /// The values file given last (the one a fix edits: what it sets overrides the chart's
+    /// defaults and earlier files) and its document.
+    last: Option<(Arc<SourceFile>, usize)>,
 }
 
 impl Values {
     /// Reads the values files in Helm's order (the chart's `values.yaml` first, then each `-f`).
     #[must_use]
     pub fn read(files: &[(PathBuf, String)]) -> Values {
-        let mut v = Values { merged: Value::Object(serde_json::Map::new()), at: BTreeMap::new() };
+        let mut v = Values { merged: Value::Object(serde_json::Map::new()), at: BTreeMap::new(), last: None };
         for (abs, shown) in files {
             let Ok(text) = std::fs::read_to_string(abs) else { continue };
             let Ok(docs) = yaml::parse_stream(&text, Limits::default()) else { continue };
-            let Some(root) = docs.into_iter().find_map(|d| d.root) else { continue };
+            let Some((index, root)) = docs.into_iter().find_map(|d| Some((d.index, d.root?))) else {
+                v.last = None;
+                continue;
+            };
             merge(&mut v.merged, &root, "", shown, &mut v.at);
+            v.last = matches!(root.kind, NodeKind::Map(_))
+                .then(|| (Arc::new(SourceFile { path: shown.clone(), text, json: false }), index));
         }
         v
     }
 
     fn get(&self, dotted: &str) -> Option<(&Value, &SourcePos)> {
-        let ptr: String = dotted.split('.').map(|s| format!("/{}", escape_segment(s))).collect();
-        Some((self.merged.pointer(&ptr)?, self.at.get(dotted)?))
+        Some((self.merged.pointer(&pointer(dotted))?, self.at.get(dotted)?))
     }
+
+    /// The node of the last values file to edit for a values pointer.
+    fn edit(&self, ptr: String) -> Option<EditAt> {
+        let (source, document) = self.last.as_ref()?;
+        Some(EditAt { source: Arc::clone(source), document: *document, pointer: ptr, kind: EditKind::Values })
+    }
+}
+
+/// A dotted values path (`.Values.a.b` in a template) as a JSON pointer.
+fn pointer(dotted: &str) -> String {
+    dotted.split('.').map(|s| format!("/{}", escape_segment(s))).collect()
 }
 
 fn merge(into: &mut Value, node: &Node, prefix: &str, file: &str, at: &mut BTreeMap<String, SourcePos>) {
@@ -96,10 +115,20 @@ enum Part {
     Unknown,
 }
 
+/// Where a rendered object's fields are set, and the values nodes that change them.
+#[derive(Default)]
+pub struct Traced {
+    /// Field pointer → source.
+    pub fields: BTreeMap<String, SourcePos>,
+    /// Field pointer → the values node (in the values file given last) that sets it.
+    pub edits: BTreeMap<String, Vec<EditAt>>,
+}
+
 /// Traces one rendered object from its template (`abs`, shown as `shown`).
 #[must_use]
-pub fn trace(body: &Value, template: &str, shown: &str, values: &Values) -> BTreeMap<String, SourcePos> {
+pub fn trace(body: &Value, template: &str, shown: &str, values: &Values) -> Traced {
     let mut out = BTreeMap::new();
+    let mut edits: BTreeMap<String, Vec<EditAt>> = BTreeMap::new();
     let leaves = leaves(body);
     for u in uses(template) {
         match u {
@@ -126,6 +155,17 @@ pub fn trace(body: &Value, template: &str, shown: &str, values: &Values) -> BTre
                 if !ok {
                     continue;
                 }
+                // The rendered value is the values key's alone (no text around it): setting the key
+                // sets the field.
+                let sole = match parts
+                    .iter()
+                    .filter(|p| !matches!(p, Part::Text(t) if unquote(t.trim()).is_empty()))
+                    .collect::<Vec<_>>()
+                    .as_slice()
+                {
+                    [Part::Values { path, .. }] => Some(path.clone()),
+                    _ => None,
+                };
                 let want = unquote(text.trim());
                 let hits: Vec<&String> = leaves
                     .iter()
@@ -139,6 +179,9 @@ pub fn trace(body: &Value, template: &str, shown: &str, values: &Values) -> BTre
                         line: Some(line),
                         column: Some(column),
                     });
+                    if let Some(e) = sole.and_then(|d| values.edit(pointer(&d))) {
+                        edits.insert((*p).clone(), vec![e]);
+                    }
                     out.insert((*p).clone(), at);
                 }
             }
@@ -147,16 +190,26 @@ pub fn trace(body: &Value, template: &str, shown: &str, values: &Values) -> BTre
                 let hits: Vec<String> = blocks(body, &key, v);
                 if let [p] = hits.as_slice() {
                     out.insert(p.clone(), at.clone());
-                    under(v, &path, p, values, &mut out);
+                    under(v, (&path, &pointer(&path)), p, values, (&mut out, &mut edits));
                 }
             }
         }
     }
-    out
+    Traced { fields: out, edits }
 }
 
-/// Maps the fields of a values block to their keys.
-fn under(v: &Value, dotted: &str, ptr: &str, values: &Values, out: &mut BTreeMap<String, SourcePos>) {
+/// Maps a values block and the fields in it to their keys (`vptr`: the block's pointer in the
+/// values, `ptr`: the rendered field's).
+fn under(
+    v: &Value,
+    (dotted, vptr): (&str, &str),
+    ptr: &str,
+    values: &Values,
+    (out, edits): (&mut BTreeMap<String, SourcePos>, &mut BTreeMap<String, Vec<EditAt>>),
+) {
+    if let Some(e) = values.edit(vptr.to_string()) {
+        edits.insert(ptr.to_string(), vec![e]);
+    }
     if let Value::Object(m) = v {
         for (k, child) in m {
             let d = format!("{dotted}.{k}");
@@ -164,7 +217,7 @@ fn under(v: &Value, dotted: &str, ptr: &str, values: &Values, out: &mut BTreeMap
             if let Some(at) = values.at.get(&d) {
                 out.insert(p.clone(), at.clone());
             }
-            under(child, &d, &p, values, out);
+            under(child, (&d, &format!("{vptr}/{}", escape_segment(k))), &p, values, (&mut *out, &mut *edits));
         }
     }
 }

@@ -180,11 +180,73 @@ pub fn load_rendered(
     filter: &Filter,
     opts: &render::RenderOptions,
 ) -> Input {
+    let plan = plan_rendered(paths, filter, opts);
+    let mut input = Input { errors: plan.errors, skipped: plan.skipped, ..Input::default() };
+    read_files(plan.files, stdin, limits, &mut input);
+    build(&plan.targets, opts, limits, &mut input);
+    input
+}
+
+/// What [`load_rendered`] does with the given paths: the files read as they are, the targets
+/// built, and what is skipped.
+#[derive(Debug, Default)]
+pub struct RenderPlan {
+    /// Files audited as they are.
+    pub files: Vec<PathBuf>,
+    /// Charts, then kustomizations, to build.
+    pub targets: Vec<BuildTarget>,
+    /// Files and targets left out, and why.
+    pub skipped: Vec<Skipped>,
+    /// What could not be read.
+    pub errors: Vec<InputError>,
+}
+
+/// A directory to build.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BuildTarget {
+    /// A Helm chart, with its values.
+    Chart(render::Target),
+    /// A kustomization directory (as given or found).
+    Kustomize(PathBuf),
+}
+
+impl BuildTarget {
+    /// The directory built.
+    #[must_use]
+    pub fn path(&self) -> &Path {
+        match self {
+            BuildTarget::Chart(t) => &t.path,
+            BuildTarget::Kustomize(p) => p,
+        }
+    }
+}
+
+/// Builds targets into `input` (a missing tool is an error on the target).
+pub fn build(targets: &[BuildTarget], opts: &render::RenderOptions, limits: Limits, input: &mut Input) {
+    let helm = render::which("helm");
+    let tool = render::kustomize_tool();
+    for t in targets {
+        match t {
+            BuildTarget::Chart(t) => match &helm {
+                Some(h) => render::helm(&t.path, h, t, opts, limits, input),
+                None => input.errors.push(render::missing_helm(&t.path)),
+            },
+            BuildTarget::Kustomize(d) => match &tool {
+                Some(t) => render::kustomize(d, t, opts, limits, input),
+                None => input.errors.push(render::missing_kustomize(d)),
+            },
+        }
+    }
+}
+
+/// Plans [`load_rendered`]: discovery, roots, and the files targets read.
+#[must_use]
+pub fn plan_rendered(paths: &[PathBuf], filter: &Filter, opts: &render::RenderOptions) -> RenderPlan {
     use std::collections::BTreeSet;
-    let mut input = Input::default();
+    let mut plan = RenderPlan::default();
     let walked = walk::collect(paths, filter);
-    input.errors.extend(walked.errors);
-    input.skipped.extend(walked.skipped);
+    plan.errors.extend(walked.errors);
+    plan.skipped.extend(walked.skipped);
     let canon = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| provenance::lexical(p));
     let mut dirs: Vec<PathBuf> = if opts.discover { walked.kustomize_dirs.clone() } else { Vec::new() };
     // Listed targets inside the paths analysed (`analyze one/file.yaml` builds nothing else).
@@ -229,12 +291,10 @@ pub fn load_rendered(
     }
     let charts: Vec<PathBuf> = chart_targets.keys().cloned().collect();
     let patches = kustomize::Patches::read(&walked.kustomizations);
-    let tool = render::kustomize_tool();
-    let mut files = Vec::new();
     for f in walked.files {
         let c = canon(&f);
         if charts.iter().any(|ch| c.starts_with(ch)) {
-            input.skipped.push(Skipped {
+            plan.skipped.push(Skipped {
                 source: f.display().to_string(),
                 document: None,
                 line: None,
@@ -247,7 +307,7 @@ pub fn load_rendered(
         }
         if let Some(by) = read_by.get(&c) {
             let dir = by.display();
-            input.skipped.push(Skipped {
+            plan.skipped.push(Skipped {
                 source: f.display().to_string(),
                 document: None,
                 line: None,
@@ -256,25 +316,18 @@ pub fn load_rendered(
             continue;
         }
         if let Some(s) = patches.skipped(&f) {
-            input.skipped.push(s);
+            plan.skipped.push(s);
             continue;
         }
-        files.push(f);
+        plan.files.push(f);
     }
-    read_files(files, stdin, limits, &mut input);
-    let helm = render::which("helm");
-    for t in chart_targets.values() {
-        match &helm {
-            Some(h) => render::helm(&t.path, h, t, opts, limits, &mut input),
-            None => input.errors.push(render::missing_helm(&t.path)),
-        }
-    }
-    for (c, d) in &by_canon {
-        if read_dirs.contains(c) {
+    plan.targets.extend(chart_targets.into_values().map(BuildTarget::Chart));
+    for (c, d) in by_canon {
+        if read_dirs.contains(&c) {
             continue;
         }
-        if components.contains(c) {
-            input.skipped.push(Skipped {
+        if components.contains(&c) {
+            plan.skipped.push(Skipped {
                 source: d.display().to_string(),
                 document: None,
                 line: None,
@@ -283,12 +336,9 @@ pub fn load_rendered(
             });
             continue;
         }
-        match &tool {
-            Some(t) => render::kustomize(d, t, opts, limits, &mut input),
-            None => input.errors.push(render::missing_kustomize(d)),
-        }
+        plan.targets.push(BuildTarget::Kustomize(d));
     }
-    input
+    plan
 }
 
 /// The kustomization file in a directory, if any.

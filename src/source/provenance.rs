@@ -9,10 +9,11 @@
 
 use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::model::SourcePos;
+use crate::model::{EditAt, EditKind, SourceFile, SourcePos};
 use crate::yaml::{self, Limits, Node, NodeKind, Style, escape_segment};
 
 /// The annotation naming an object's origin.
@@ -59,42 +60,58 @@ impl Paths {
     }
 }
 
-/// Files read while tracing, parsed once: text and documents.
+/// A file read while tracing: its text (shown path) and documents (stream index, root).
+pub struct ReadFile {
+    /// The text, under the path as shown.
+    pub source: Arc<SourceFile>,
+    /// Each document with a root: its index in the stream and the root.
+    pub docs: Vec<(usize, Node)>,
+}
+
+impl ReadFile {
+    /// Reads and parses a file; `None` when it cannot be read or parsed.
+    #[must_use]
+    pub fn read(abs: &Path, shown: String) -> Option<ReadFile> {
+        let text = std::fs::read_to_string(abs).ok()?;
+        let docs = yaml::parse_stream(&text, Limits::default()).ok()?;
+        let docs = docs.into_iter().filter_map(|d| Some((d.index, d.root?))).collect();
+        Some(ReadFile { source: Arc::new(SourceFile { path: shown, text, json: false }), docs })
+    }
+}
+
+/// Files read while tracing, parsed once.
 #[derive(Default)]
 pub struct Files {
-    parsed: BTreeMap<PathBuf, Option<(String, Vec<Node>)>>,
+    parsed: BTreeMap<PathBuf, Option<ReadFile>>,
 }
 
 impl Files {
-    fn read(&mut self, abs: &Path) -> Option<&(String, Vec<Node>)> {
-        self.parsed
-            .entry(abs.to_path_buf())
-            .or_insert_with(|| {
-                let text = std::fs::read_to_string(abs).ok()?;
-                let docs = yaml::parse_stream(&text, Limits::default()).ok()?;
-                Some((text, docs.into_iter().filter_map(|d| d.root).collect()))
-            })
-            .as_ref()
-    }
-
-    fn docs(&mut self, abs: &Path) -> Option<&Vec<Node>> {
-        self.read(abs).map(|(_, d)| d)
+    fn read(&mut self, abs: &Path, paths: &Paths) -> Option<&ReadFile> {
+        self.parsed.entry(abs.to_path_buf()).or_insert_with(|| ReadFile::read(abs, paths.display(abs))).as_ref()
     }
 }
 
-/// A trace in progress: field pointer → (rank, position).
+/// A trace in progress: field pointer → (rank, position), and the nodes that can change it.
 struct Trace<'a> {
     body: &'a Value,
     fields: BTreeMap<String, (Rank, SourcePos)>,
+    edits: BTreeMap<String, Vec<EditAt>>,
 }
 
 impl Trace<'_> {
-    fn put(&mut self, pointer: &str, rank: Rank, pos: SourcePos) {
+    fn put(&mut self, pointer: &str, rank: Rank, pos: SourcePos, edit: Option<EditAt>) {
         match self.fields.get(pointer) {
             Some((r, _)) if *r > rank => {}
             _ => {
                 self.fields.insert(pointer.to_string(), (rank, pos));
             }
+        }
+        if let Some(e) = edit {
+            // One per kind: a later patch overrides an earlier one.
+            let list = self.edits.entry(pointer.to_string()).or_default();
+            list.retain(|x| x.kind != e.kind);
+            list.push(e);
+            list.sort_by_key(|x| x.kind);
         }
     }
 }
@@ -110,11 +127,23 @@ struct At {
     /// Lines and columns to add to the node's; `None` when positions inside the text cannot be
     /// mapped to the file.
     offset: Option<(u32, u32)>,
+    /// The file and document the nodes are in, when they can be edited there (not an inline
+    /// patch, which is a string inside a kustomization), and what kind of file it is.
+    doc: Option<(Arc<SourceFile>, usize, EditKind)>,
 }
 
 impl At {
     fn file(file: String) -> At {
-        At { file, offset: Some((0, 0)) }
+        At { file, offset: Some((0, 0)), doc: None }
+    }
+
+    fn doc(source: &Arc<SourceFile>, document: usize, kind: EditKind) -> At {
+        At { file: source.path.clone(), offset: Some((0, 0)), doc: Some((Arc::clone(source), document, kind)) }
+    }
+
+    fn edit(&self, pointer: &str) -> Option<EditAt> {
+        let (source, document, kind) = self.doc.as_ref()?;
+        Some(EditAt { source: Arc::clone(source), document: *document, pointer: pointer.to_string(), kind: *kind })
     }
 
     fn of(&self, n: &Node) -> SourcePos {
@@ -131,6 +160,8 @@ pub struct Traced {
     pub object: Option<SourcePos>,
     /// Field pointer → source.
     pub fields: BTreeMap<String, SourcePos>,
+    /// Field pointer → the nodes that can change it.
+    pub edits: BTreeMap<String, Vec<EditAt>>,
 }
 
 /// Traces one rendered object (annotations already removed from `body`), given the values of its
@@ -142,7 +173,7 @@ pub fn trace(
     paths: &Paths,
     files: &mut Files,
 ) -> Traced {
-    let mut t = Trace { body, fields: BTreeMap::new() };
+    let mut t = Trace { body, fields: BTreeMap::new(), edits: BTreeMap::new() };
     let mut object = None;
     let origin = origin.and_then(parse_one);
     let kind = body.get("kind").and_then(Value::as_str).unwrap_or_default();
@@ -154,14 +185,17 @@ pub fn trace(
         {
             let abs = paths.absolute(p);
             let shown = paths.display(&abs);
-            if let Some(doc) = files.docs(&abs).and_then(|docs| pick(docs, kind, name)) {
+            if let Some(read) = files.read(&abs, paths)
+                && let Some((index, doc)) = pick(&read.docs, kind, name)
+            {
                 base_name = doc.get("metadata").and_then(|m| m.get("name")).and_then(Node::as_str).map(str::to_string);
-                let at = At::file(shown.clone());
+                let at = At::doc(&read.source, *index, EditKind::Resource);
                 object = Some(at.of(doc));
-                walk(&mut t, doc, body, String::new(), &at, Rank::Resource, Rank::Resource);
-                // The name is written here, whatever prefix or suffix the build adds.
+                walk(&mut t, doc, body, (String::new(), String::new()), &at, Rank::Resource, Rank::Resource);
+                // The name is written here, whatever prefix or suffix the build adds (not edited:
+                // renaming is not a fix).
                 if let Some((k, _)) = doc.get("metadata").and_then(|m| m.entry("name")) {
-                    t.put("/metadata/name", Rank::Set, at.of(k));
+                    t.put("/metadata/name", Rank::Set, at.of(k), None);
                 }
             } else {
                 object = Some(pos(&shown, None, None));
@@ -172,7 +206,7 @@ pub fn trace(
             let generator =
                 o.get("configuredBy").and_then(|b| b.get("kind")).and_then(Node::as_str).unwrap_or_default();
             object = Some(pos(&shown, None, None));
-            if let Some(root) = files.docs(&abs).and_then(|d| d.first()).cloned() {
+            if let Some(root) = files.read(&abs, paths).and_then(|r| r.docs.first()).map(|(_, n)| n.clone()) {
                 let at = At::file(shown);
                 if let Some(o) = generated(&mut t, &root, generator, name, &at) {
                     object = Some(o);
@@ -189,7 +223,9 @@ pub fn trace(
             continue;
         }
         seen.push(abs.clone());
-        let Some((text, root)) = files.read(&abs).and_then(|(t, d)| Some((t.clone(), d.first()?.clone()))) else {
+        let Some((text, root)) =
+            files.read(&abs, paths).and_then(|r| Some((r.source.text.clone(), r.docs.first()?.1.clone())))
+        else {
             continue;
         };
         let at = At::file(paths.display(&abs));
@@ -197,7 +233,7 @@ pub fn trace(
         settings(&mut t, &root, &at);
         patches(&mut t, (&text, &root), &dir, &at, paths, kind, name, base_name.as_deref());
     }
-    Traced { object, fields: t.fields.into_iter().map(|(k, (_, p))| (k, p)).collect() }
+    Traced { object, fields: t.fields.into_iter().map(|(k, (_, p))| (k, p)).collect(), edits: t.edits }
 }
 
 trait StrPtr {
@@ -230,12 +266,12 @@ fn items<'n>(n: &'n Node, key: &str) -> &'n [Node] {
 
 /// The document of a resource file the object comes from: same kind, and the rendered name is the
 /// document's name with a prefix or suffix added (the longest such name).
-fn pick<'d>(docs: &'d [Node], kind: &str, rendered: &str) -> Option<&'d Node> {
+fn pick<'d>(docs: &'d [(usize, Node)], kind: &str, rendered: &str) -> Option<(&'d usize, &'d Node)> {
     docs.iter()
-        .filter(|d| d.get("kind").and_then(Node::as_str) == Some(kind))
-        .filter_map(|d| {
+        .filter(|(_, d)| d.get("kind").and_then(Node::as_str) == Some(kind))
+        .filter_map(|(i, d)| {
             let n = d.get("metadata")?.get("name")?.as_str()?;
-            rendered.contains(n).then_some((n.len(), d))
+            rendered.contains(n).then_some((n.len(), (i, d)))
         })
         .max_by_key(|(l, _)| *l)
         .map(|(_, d)| d)
@@ -246,7 +282,17 @@ const MERGE_KEYS: [&str; 4] = ["name", "mountPath", "containerPort", "devicePath
 
 /// Walks a source node alongside the rendered value, recording where each field is. Scalars are
 /// recorded only when equal to the rendered value (proof); blocks get `block` rank, values `leaf`.
-fn walk(t: &mut Trace<'_>, src: &Node, rendered: &Value, ptr: String, at: &At, block: Rank, leaf: Rank) {
+/// `ptr` is the rendered field's pointer, `sptr` the source node's in its document (list items
+/// merged by key sit at other indices).
+fn walk(
+    t: &mut Trace<'_>,
+    src: &Node,
+    rendered: &Value,
+    (ptr, sptr): (String, String),
+    at: &At,
+    block: Rank,
+    leaf: Rank,
+) {
     match (&src.kind, rendered) {
         (NodeKind::Map(entries), Value::Object(map)) => {
             for (k, v) in entries {
@@ -256,11 +302,12 @@ fn walk(t: &mut Trace<'_>, src: &Node, rendered: &Value, ptr: String, at: &At, b
                 }
                 let Some(r) = map.get(key) else { continue };
                 let p = format!("{ptr}/{}", escape_segment(key));
+                let sp = format!("{sptr}/{}", escape_segment(key));
                 let rank = if matches!(v.kind, NodeKind::Scalar { .. }) { leaf } else { block };
                 if !matches!(v.kind, NodeKind::Scalar { .. }) || v.to_json() == *r {
-                    t.put(&p, rank, at.of(k));
+                    t.put(&p, rank, at.of(k), at.edit(&sp));
                 }
-                walk(t, v, r, p, at, block, leaf);
+                walk(t, v, r, (p, sp), at, block, leaf);
             }
         }
         (NodeKind::Seq(items), Value::Array(arr)) => {
@@ -279,11 +326,12 @@ fn walk(t: &mut Trace<'_>, src: &Node, rendered: &Value, ptr: String, at: &At, b
                 };
                 let Some(j) = j else { continue };
                 let p = format!("{ptr}/{j}");
+                let sp = format!("{sptr}/{i}");
                 let scalar = matches!(item.kind, NodeKind::Scalar { .. });
                 if !scalar || item.to_json() == arr[j] {
-                    t.put(&p, if scalar { leaf } else { block }, at.of(item));
+                    t.put(&p, if scalar { leaf } else { block }, at.of(item), at.edit(&sp));
                 }
-                walk(t, item, &arr[j], p, at, block, leaf);
+                walk(t, item, &arr[j], (p, sp), at, block, leaf);
             }
         }
         _ => {}
@@ -308,7 +356,7 @@ fn generated(t: &mut Trace<'_>, root: &Node, generator: &str, rendered: &str, at
         let Some((k, _)) = lit.as_str().and_then(|s| s.split_once('=')) else { continue };
         let p = format!("/data/{}", escape_segment(k.trim()));
         if t.body.pointer(&p).is_some() {
-            t.put(&p, Rank::Set, at.of(lit));
+            t.put(&p, Rank::Set, at.of(lit), None);
         }
     }
     Some(at.of(entry))
@@ -321,7 +369,7 @@ fn settings(t: &mut Trace<'_>, root: &Node, at: &At) {
         && v.as_str().is_some()
         && t.body.ptr_str("/metadata/namespace") == v.as_str()
     {
-        t.put("/metadata/namespace", Rank::Set, at.of(k));
+        t.put("/metadata/namespace", Rank::Set, at.of(k), None);
     }
     let mut labels: Vec<&Node> = Vec::new();
     if let Some(c) = root.get("commonLabels") {
@@ -334,7 +382,7 @@ fn settings(t: &mut Trace<'_>, root: &Node, at: &At) {
             let Some(key) = k.as_str() else { continue };
             let p = format!("/metadata/labels/{}", escape_segment(key));
             if t.body.pointer(&p).is_some_and(|r| *r == v.to_json()) {
-                t.put(&p, Rank::Set, at.of(k));
+                t.put(&p, Rank::Set, at.of(k), None);
             }
         }
     }
@@ -345,6 +393,8 @@ struct PatchSrc {
     text: String,
     at: At,
     target: Option<Node>,
+    /// The patch file, when the patch is one (its documents can be edited).
+    file: Option<Arc<SourceFile>>,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -362,7 +412,9 @@ fn patches(
     let from_file = |rel: &str, target: Option<Node>, list: &mut Vec<PatchSrc>| {
         let abs = lexical(&dir.join(rel));
         if let Ok(text) = std::fs::read_to_string(&abs) {
-            list.push(PatchSrc { text, at: At::file(paths.display(&abs)), target });
+            let shown = paths.display(&abs);
+            let file = Arc::new(SourceFile { path: shown.clone(), text: text.clone(), json: false });
+            list.push(PatchSrc { text, at: At::file(shown), target, file: Some(file) });
         }
     };
     let inline = |n: &Node| -> Option<(String, At)> {
@@ -377,7 +429,7 @@ fn patches(
             let indent = first.len() - first.trim_start_matches(' ').len();
             (indicator, u32::try_from(indent).unwrap_or(0))
         });
-        Some((patch.clone(), At { file: at.file.clone(), offset }))
+        Some((patch.clone(), At { file: at.file.clone(), offset, doc: None }))
     };
     for key in ["patchesStrategicMerge"] {
         for p in items(root, key) {
@@ -387,7 +439,7 @@ fn patches(
                 }
                 Some(_) => {
                     if let Some((text, at)) = inline(p) {
-                        list.push(PatchSrc { text, at, target: None });
+                        list.push(PatchSrc { text, at, target: None, file: None });
                     }
                 }
                 None => {}
@@ -402,7 +454,7 @@ fn patches(
             } else if let Some(n) = p.get("patch")
                 && let Some((text, at)) = inline(n)
             {
-                list.push(PatchSrc { text, at, target });
+                list.push(PatchSrc { text, at, target, file: None });
             }
         }
     }
@@ -415,14 +467,18 @@ fn patches(
         {
             continue;
         }
-        for doc in docs.into_iter().filter_map(|d| d.root) {
+        for (index, doc) in docs.into_iter().filter_map(|d| Some((d.index, d.root?))) {
+            let at = match &p.file {
+                Some(f) => At::doc(f, index, EditKind::Patch),
+                None => p.at.clone(),
+            };
             match &doc.kind {
                 NodeKind::Seq(ops) => {
                     if p.target.is_none() {
                         continue;
                     }
-                    for op in ops {
-                        json6902(t, op, &p.at);
+                    for (i, op) in ops.iter().enumerate() {
+                        json6902(t, op, i, &at);
                     }
                 }
                 NodeKind::Map(_) => {
@@ -453,11 +509,11 @@ fn patches(
                                 }
                                 let Some(mr) = r.get(mkey) else { continue };
                                 let p2 = format!("{ptr}/{}", escape_segment(mkey));
-                                walk(t, mv, mr, p2, &p.at, Rank::PatchBlock, Rank::Set);
+                                walk(t, mv, mr, (p2.clone(), p2), &at, Rank::PatchBlock, Rank::Set);
                             }
                             continue;
                         }
-                        walk(t, v, r, ptr, &p.at, Rank::PatchBlock, Rank::Set);
+                        walk(t, v, r, (ptr.clone(), ptr), &at, Rank::PatchBlock, Rank::Set);
                     }
                 }
                 NodeKind::Scalar { .. } => {}
@@ -467,7 +523,7 @@ fn patches(
 }
 
 /// One JSON 6902 operation: `add`/`replace` set the value at its path (and everything under it).
-fn json6902(t: &mut Trace<'_>, op: &Node, at: &At) {
+fn json6902(t: &mut Trace<'_>, op: &Node, index: usize, at: &At) {
     let Some(kind) = op.get("op").and_then(Node::as_str) else { return };
     if !matches!(kind, "add" | "replace") {
         return;
@@ -486,11 +542,12 @@ fn json6902(t: &mut Trace<'_>, op: &Node, at: &At) {
     if value.to_json() != *r && matches!(value.kind, NodeKind::Scalar { .. }) {
         return;
     }
+    let sp = format!("/{index}/value");
     if value.to_json() == *r {
-        t.put(&ptr, Rank::Set, at.of(vk));
+        t.put(&ptr, Rank::Set, at.of(vk), at.edit(&sp));
     }
     let r = r.clone();
-    walk(t, value, &r, ptr, at, Rank::Set, Rank::Set);
+    walk(t, value, &r, (ptr, sp), at, Rank::Set, Rank::Set);
 }
 
 /// Whether a patch `target` selects the object. Names may be regular expressions; one with

@@ -96,10 +96,20 @@ pub fn missing_kustomize(target: &Path) -> InputError {
 static WRAPPERS: AtomicUsize = AtomicUsize::new(0);
 
 /// A temporary directory removed on drop.
-struct TempDir(PathBuf);
+pub struct TempDir(PathBuf);
 
 impl TempDir {
-    fn new() -> std::io::Result<TempDir> {
+    /// The directory (canonical).
+    #[must_use]
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+
+    /// Creates one under the system's temporary directory.
+    ///
+    /// # Errors
+    /// When it cannot be created.
+    pub fn new() -> std::io::Result<TempDir> {
         let base = std::env::temp_dir();
         loop {
             let n = WRAPPERS.fetch_add(1, Ordering::Relaxed);
@@ -166,6 +176,7 @@ pub fn kustomize(target: &Path, tool: &Tool, opts: &RenderOptions, limits: Limit
             rendered: Rendered { tool: "kustomize".to_string(), target: shown.clone(), document },
             object: traced.object,
             fields: traced.fields,
+            edits: traced.edits,
         }));
         *o = obj;
     }
@@ -301,22 +312,23 @@ pub fn helm_output(chart: &Path, text: String, values: &[PathBuf], limits: Limit
         let Origin::File { document, .. } = o.origin else { continue };
         let end = o.doc_range.map_or(usize::MAX, |r| r.1);
         let source = sources.iter().rev().find(|(at, _)| *at < end).map(|(_, s)| s.clone());
-        let (object, fields) = match source {
+        let (object, traced) = match source {
             Some(src) => {
                 let abs = super::helm::template_path(&canonical, &src);
                 let file = paths.display(&abs);
                 let template = templates.entry(abs.clone()).or_insert_with(|| std::fs::read_to_string(&abs).ok());
-                let fields =
+                let traced =
                     template.as_deref().map(|t| super::helm::trace(&o.body, t, &file, &merged)).unwrap_or_default();
-                (Some(crate::model::SourcePos { file, line: None, column: None }), fields)
+                (Some(crate::model::SourcePos { file, line: None, column: None }), traced)
             }
-            None => (None, std::collections::BTreeMap::new()),
+            None => (None, super::helm::Traced::default()),
         };
         let mut obj = Object::from_body(std::mem::take(&mut o.body), o.origin.clone());
         obj.provenance = Some(Arc::new(Provenance {
             rendered: Rendered { tool: "helm".to_string(), target: shown.clone(), document },
             object,
-            fields,
+            fields: traced.fields,
+            edits: traced.edits,
         }));
         *o = obj;
     }
