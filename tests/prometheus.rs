@@ -201,12 +201,23 @@ fn right_sizing_lands_on_the_manifest_line_and_fix_live_writes_it() {
 
     // The Markdown and HTML reports name the manifest line next to the finding.
     let out = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
-    let (md, html) = (out.path().join("r.md"), out.path().join("r.html"));
+    let (md, html, pdf) = (out.path().join("r.md"), out.path().join("r.html"), out.path().join("r.pdf"));
     let (live, k8s_dir) = (dump(), k8s.to_str().unwrap());
     let (md_arg, html_arg) = (format!("md={}", md.display()), format!("html={}", html.display()));
+    let pdf_arg = format!("pdf={}", pdf.display());
     let args = ["analyze", "--no-config", &live, "--prometheus", &fake.url(), "--manifests", k8s_dir];
-    let (code, _, err) = run(&[&args[..], &["--format", &md_arg, "--format", &html_arg]].concat());
+    let (code, _, err) =
+        run(&[&args[..], &["--format", &md_arg, "--format", &html_arg, "--format", &pdf_arg]].concat());
     assert_eq!(code, Some(0), "{err}");
+    // The PDF too, when poppler can read it back.
+    match std::process::Command::new("pdftotext").arg("-layout").arg(&pdf).arg("-").output() {
+        Ok(o) if o.status.success() => {
+            let text = String::from_utf8_lossy(&o.stdout);
+            let line = text.lines().find(|l| l.contains("Manifest:")).unwrap_or_default();
+            assert!(line.contains("api.yaml:28") && line.contains("fix (unsafe):"), "{text}");
+        }
+        _ => eprintln!("pdftotext not installed (poppler-utils): PDF text not checked"),
+    }
     let md = std::fs::read_to_string(md).unwrap();
     let line = md.lines().find(|l| l.contains("**CST005**")).unwrap_or_default();
     assert!(line.contains("Manifest: `") && line.contains("api.yaml:28`, fix (unsafe): "), "{md}");

@@ -1013,6 +1013,9 @@ fn layout(d: &mut Doc, r: &Report) {
                     d.code(&format!("{} = {}", e.path, e.value.as_deref().unwrap_or_default()), 24.0);
                 }
             }
+            if let Some(m) = &g.manifest {
+                manifest(d, m, 12.0);
+            }
         }
     }
     if r.details.is_empty() {
@@ -1328,6 +1331,19 @@ fn finding(d: &mut Doc, f: &view::FindingView) {
             d.code(c, 24.0);
         }
     }
+    if let Some(m) = &f.manifest {
+        manifest(d, m, 24.0);
+    }
+}
+
+/// The manifest a live object was deployed from, and the fix there (as Markdown and HTML show it).
+fn manifest(d: &mut Doc, m: &view::ManifestView, indent: f64) {
+    let mut w = plain("Manifest:", F::Bold);
+    w.extend(plain(&m.at, F::Mono));
+    if let Some((kind, title)) = &m.fix {
+        w.extend(plain(&format!("fix ({kind}): {title}"), F::Sans));
+    }
+    d.para(&w, 9.0, indent);
 }
 
 /// A finding's first lines: severity, rule, object, place, id, and the message.
