@@ -1101,13 +1101,20 @@ fn diff_cmd(a: DiffArgs) -> anyhow::Result<Status> {
     let label = |ps: &[PathBuf]| ps.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(" ");
     // The head's read time when it has one (a snapshot), for the PDF.
     let mut read_at = None;
+    // Both sides are read as `analyze` reads them: kustomizations and charts built.
+    let render = config.render_options();
+    let load = |paths: &[PathBuf]| {
+        let mut stdin = std::io::stdin().lock();
+        source::load_rendered(paths, &mut stdin as &mut dyn Read, Limits::default(), &filter, &render)
+    };
     let (base, head, base_label, head_label) = if let Some(rev) = &a.base {
         let cwd = std::env::current_dir().context("cannot read the working directory")?;
         let sha = crate::git::resolve(&cwd, rev).map_err(|e| base_error(rev, e))?;
-        let base_input = crate::git::load_filtered(&cwd, &sha, &head_paths, Limits::default(), &filter)
+        // The base's kustomizations and charts are built from its own tree, never the working tree.
+        let base_input = crate::git::load_rendered(&cwd, &sha, &head_paths, Limits::default(), &filter, &render)
             .map_err(|e| base_error(rev, e))?;
         let base = audit::run(base_input, &config, &opts);
-        let head = audit::run(load_dir_or_paths(&head_paths, &filter), &config, &opts);
+        let head = audit::run(load(&head_paths), &config, &opts);
         (base, head, rev.clone(), label(&head_paths))
     } else if let Some(base_dir) = &a.base_dir {
         let head_paths = match &a.head_dir {
@@ -1117,8 +1124,8 @@ fn diff_cmd(a: DiffArgs) -> anyhow::Result<Status> {
             Some(h) => vec![h.clone()],
             None => head_paths,
         };
-        let base = audit::run(load_dir_or_paths(std::slice::from_ref(base_dir), &filter), &config, &opts);
-        let head = audit::run(load_dir_or_paths(&head_paths, &filter), &config, &opts);
+        let base = audit::run(load(std::slice::from_ref(base_dir)), &config, &opts);
+        let head = audit::run(load(&head_paths), &config, &opts);
         (base, head, base_dir.display().to_string(), label(&head_paths))
     } else if a.paths.len() == 2 && a.paths.iter().all(|p| p.is_file() && is_snapshot_path(p)) {
         // Two snapshots of a cluster: what changed between them, each audited at its own read time.

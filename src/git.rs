@@ -59,6 +59,9 @@ pub enum Error {
         /// The first line git printed on stderr.
         detail: String,
     },
+    /// The commit's files could not be written to a temporary directory.
+    #[error("cannot write the commit's files to a temporary directory: {0}")]
+    TempTree(#[source] std::io::Error),
     /// Reading git's output failed or it was not what git prints.
     #[error("reading git {command}: {detail}")]
     Read {
@@ -262,8 +265,19 @@ fn list(
 /// # Errors
 /// When git cannot be run or a blob cannot be read.
 pub fn read_blobs(dir: &Path, oids: &[String]) -> Result<Vec<Vec<u8>>, Error> {
+    let mut out = Vec::with_capacity(oids.len());
+    each_blob(dir, oids, |_, body| {
+        out.push(body);
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// Hands each blob to `f` (its index in `oids` and its bytes) as `git cat-file --batch` reads it,
+/// so a whole tree need not be held in memory.
+fn each_blob(dir: &Path, oids: &[String], mut f: impl FnMut(usize, Vec<u8>) -> Result<(), Error>) -> Result<(), Error> {
     if oids.is_empty() {
-        return Ok(Vec::new());
+        return Ok(());
     }
     let read_err = |detail: String| Error::Read { command: "cat-file".into(), detail };
     let mut child = command(dir, &["cat-file", "--batch"])
@@ -282,27 +296,36 @@ pub fn read_blobs(dir: &Path, oids: &[String]) -> Result<Vec<Vec<u8>>, Error> {
     });
     let stdout = child.stdout.take().ok_or_else(|| read_err("no stdout".into()))?;
     let mut reader = BufReader::new(stdout);
-    let mut out = Vec::with_capacity(oids.len());
-    for oid in oids {
-        let mut header = String::new();
-        reader.read_line(&mut header).map_err(|e| read_err(e.to_string()))?;
-        let fields: Vec<&str> = header.split_whitespace().collect();
-        let size = match fields.as_slice() {
-            [_, "blob", size] => {
-                size.parse::<usize>().map_err(|_| read_err(format!("bad header `{}`", header.trim())))?
-            }
-            _ => return Err(read_err(format!("cannot read blob {oid}: `{}`", header.trim()))),
+    let mut result = Ok(());
+    for (i, oid) in oids.iter().enumerate() {
+        let mut read_one = || -> Result<Vec<u8>, Error> {
+            let mut header = String::new();
+            reader.read_line(&mut header).map_err(|e| read_err(e.to_string()))?;
+            let fields: Vec<&str> = header.split_whitespace().collect();
+            let size = match fields.as_slice() {
+                [_, "blob", size] => {
+                    size.parse::<usize>().map_err(|_| read_err(format!("bad header `{}`", header.trim())))?
+                }
+                _ => return Err(read_err(format!("cannot read blob {oid}: `{}`", header.trim()))),
+            };
+            let mut body = vec![0u8; size];
+            reader.read_exact(&mut body).map_err(|e| read_err(e.to_string()))?;
+            let mut nl = [0u8; 1];
+            reader.read_exact(&mut nl).map_err(|e| read_err(e.to_string()))?;
+            Ok(body)
         };
-        let mut body = vec![0u8; size];
-        reader.read_exact(&mut body).map_err(|e| read_err(e.to_string()))?;
-        let mut nl = [0u8; 1];
-        reader.read_exact(&mut nl).map_err(|e| read_err(e.to_string()))?;
-        out.push(body);
+        result = read_one().and_then(|body| f(i, body));
+        if result.is_err() {
+            break;
+        }
     }
     drop(reader);
+    if result.is_err() {
+        let _ = child.kill();
+    }
     let _ = writer.join();
     let _ = child.wait();
-    Ok(out)
+    result
 }
 
 /// Reads the manifests under `paths` (relative to `dir`, the working directory) as they were at
@@ -351,6 +374,220 @@ pub fn load_filtered(
         }
         source::load_bytes(&e.name.display().to_string(), bytes, limits, &mut input);
     }
+    Ok(input)
+}
+
+/// A commit's whole tree written out to a temporary directory (removed on drop), so that its
+/// kustomizations and charts are built exactly as `analyze` builds the working tree's.
+pub struct Tree {
+    _dir: tempfile::TempDir,
+    /// The copy's top directory (canonical).
+    pub root: PathBuf,
+}
+
+/// A repository path as a relative path of normal components only (git never stores others;
+/// anything else is not written).
+fn safe_relative(path: &str) -> Option<PathBuf> {
+    let p = Path::new(path);
+    (!path.is_empty() && p.components().all(|c| matches!(c, Component::Normal(_)))).then(|| p.to_path_buf())
+}
+
+/// Writes the tree of commit `sha` (its `ls-tree -r` `entries`) into a new temporary directory:
+/// files with their bytes, symbolic links that stay inside the tree as links, submodules as empty
+/// directories (their contents are not in this repository).
+///
+/// # Errors
+/// When git fails or the files cannot be written.
+pub fn materialize(top: &Path, entries: &[TreeEntry]) -> Result<Tree, Error> {
+    let dir = tempfile::Builder::new().prefix("clustergpt-tree-").tempdir().map_err(Error::TempTree)?;
+    let root = dir.path().canonicalize().map_err(Error::TempTree)?;
+    let mut files: Vec<(PathBuf, String)> = Vec::new();
+    let mut links: Vec<(PathBuf, String)> = Vec::new();
+    for e in entries {
+        let Some(rel) = safe_relative(&e.path) else { continue };
+        match (e.kind.as_str(), e.mode.as_str()) {
+            ("blob", "120000") => links.push((rel, e.oid.clone())),
+            ("blob", _) => files.push((rel, e.oid.clone())),
+            ("commit", _) => std::fs::create_dir_all(root.join(rel)).map_err(Error::TempTree)?,
+            _ => {}
+        }
+    }
+    let write = |rel: &Path, bytes: &[u8]| -> Result<(), Error> {
+        let path = root.join(rel);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(Error::TempTree)?;
+        }
+        std::fs::write(&path, bytes).map_err(Error::TempTree)
+    };
+    let oids: Vec<String> = files.iter().map(|(_, o)| o.clone()).collect();
+    each_blob(top, &oids, |i, bytes| write(&files[i].0, &bytes))?;
+    let oids: Vec<String> = links.iter().map(|(_, o)| o.clone()).collect();
+    each_blob(top, &oids, |i, bytes| {
+        let rel = &links[i].0;
+        let target = PathBuf::from(String::from_utf8_lossy(&bytes).into_owned());
+        // A link is followed only where it stays in the tree: never into the machine's files.
+        let resolved = rel.parent().unwrap_or(Path::new("")).join(&target);
+        let inside =
+            target.is_relative() && normalize(&resolved).components().all(|c| matches!(c, Component::Normal(_)));
+        if inside {
+            let path = root.join(rel);
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent).map_err(Error::TempTree)?;
+            }
+            link(&target, &path)?;
+        }
+        Ok(())
+    })?;
+    Ok(Tree { _dir: dir, root })
+}
+
+#[cfg(unix)]
+fn link(target: &Path, at: &Path) -> Result<(), Error> {
+    std::os::unix::fs::symlink(target, at).map_err(Error::TempTree)
+}
+
+/// Elsewhere links are left out, as a checkout without symlink support would.
+#[cfg(not(unix))]
+fn link(_: &Path, _: &Path) -> Result<(), Error> {
+    Ok(())
+}
+
+/// Whether the files under the repository paths `given` at a commit hold something to render: a
+/// kustomization or chart that discovery finds, or a target the configuration lists.
+fn has_render_targets(
+    entries: &[TreeEntry],
+    given: &[PathBuf],
+    cwd: &Path,
+    top: &Path,
+    opts: &source::render::RenderOptions,
+) -> bool {
+    let under = |p: &Path| {
+        given.iter().any(|g| {
+            p.strip_prefix(g)
+                .is_ok_and(|rest| !rest.components().any(|c| c.as_os_str().to_string_lossy().starts_with('.')))
+        })
+    };
+    let found = opts.discover
+        && entries.iter().any(|e| {
+            let p = Path::new(&e.path);
+            (source::kustomize::is_kustomization(p) || p.file_name().is_some_and(|n| n == "Chart.yaml")) && under(p)
+        });
+    found
+        || opts.targets.iter().any(|t| {
+            let abs = if t.path.is_absolute() { normalize(&t.path) } else { normalize(&cwd.join(&t.path)) };
+            abs.strip_prefix(top).is_ok_and(|r| under(r) || given.iter().any(|g| g.starts_with(r)))
+        })
+}
+
+/// How names in an input read from a [`Tree`] are shown: as the same paths in the working tree.
+struct Names {
+    /// The tree's root, as text.
+    tree: String,
+    /// The working directory's place in the tree, as a path and as text.
+    here: PathBuf,
+    here_text: String,
+    /// The repository's top directory, for absolute names.
+    top: PathBuf,
+    /// Whether paths were given absolute (then names outside the working directory stay absolute).
+    absolute: bool,
+}
+
+impl Names {
+    fn file(&self, s: &str) -> String {
+        let sep = std::path::MAIN_SEPARATOR;
+        if s == self.here_text {
+            return ".".to_string();
+        }
+        if let Some(rest) = s.strip_prefix(&self.here_text).and_then(|r| r.strip_prefix(sep))
+            && !self.absolute
+        {
+            return rest.to_string();
+        }
+        let Some(rest) = s.strip_prefix(&self.tree).filter(|r| r.is_empty() || r.starts_with(sep)) else {
+            return s.to_string();
+        };
+        let rest = rest.trim_start_matches(sep);
+        if self.absolute {
+            return self.top.join(rest).display().to_string();
+        }
+        let shown = source::provenance::relative(&self.here, &source::provenance::lexical(Path::new(s)));
+        if shown.as_os_str().is_empty() { ".".to_string() } else { shown.display().to_string() }
+    }
+
+    fn text(&self, s: &str) -> String {
+        let sep = std::path::MAIN_SEPARATOR;
+        let s = if self.absolute { s.to_string() } else { s.replace(&format!("{}{sep}", self.here_text), "") };
+        s.replace(&self.tree, &self.top.display().to_string())
+    }
+}
+
+/// Reads the paths at commit `sha` as `analyze` reads them in the working tree
+/// ([`source::load_rendered`]): when they hold a kustomization or chart (found, or listed in the
+/// configuration), the commit's whole tree is written to a temporary directory and built there,
+/// every name in the result then given as the working tree names the same file, so both sides of
+/// a diff fingerprint unchanged objects alike. Without one, the files are read from git directly
+/// ([`load_filtered`]).
+///
+/// # Errors
+/// As [`load`], or [`Error::TempTree`] when the tree cannot be written out. A target that cannot
+/// be built (no tool, a failing build) is an input error, as in `analyze`.
+pub fn load_rendered(
+    dir: &Path,
+    sha: &str,
+    paths: &[PathBuf],
+    limits: Limits,
+    filter: &source::Filter,
+    opts: &source::render::RenderOptions,
+) -> Result<Input, Error> {
+    if paths.iter().any(|p| p.as_os_str() == "-") {
+        return Err(Error::Stdin);
+    }
+    let top = toplevel(dir)?;
+    let cwd = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+    let mut given = Vec::new();
+    for p in paths {
+        let abs = if p.is_absolute() { p.clone() } else { cwd.join(p) };
+        let abs = abs.canonicalize().unwrap_or_else(|_| normalize(&abs));
+        match abs.strip_prefix(&top) {
+            Ok(rel) => given.push(rel.to_path_buf()),
+            Err(_) => return Err(Error::OutsideRepo { path: p.clone(), top }),
+        }
+    }
+    let entries = ls_tree(&top, sha, &[])?;
+    if !has_render_targets(&entries, &given, &cwd, &top, opts) {
+        return load_filtered(dir, sha, paths, limits, filter);
+    }
+    let tree = materialize(&top, &entries)?;
+    let here = tree.root.join(cwd.strip_prefix(&top).unwrap_or(Path::new("")));
+    let into = |p: &Path| -> PathBuf {
+        if p.is_absolute() {
+            let abs = p.canonicalize().unwrap_or_else(|_| normalize(p));
+            abs.strip_prefix(&top).map_or_else(|_| p.to_path_buf(), |r| tree.root.join(r))
+        } else {
+            here.join(p)
+        }
+    };
+    // Paths the commit does not have contribute nothing, as in [`load_filtered`].
+    let tree_paths: Vec<PathBuf> = paths.iter().map(|p| into(p)).filter(|p| p.exists()).collect();
+    let mut tree_opts = opts.clone();
+    for t in &mut tree_opts.targets {
+        t.path = into(&t.path);
+        t.values = t.values.iter().map(|v| into(v)).collect();
+    }
+    let mut input = if tree_paths.is_empty() {
+        Input::default()
+    } else {
+        let tree_filter = filter.in_tree(&tree.root, &top);
+        source::load_rendered(&tree_paths, &mut std::io::empty(), limits, &tree_filter, &tree_opts)
+    };
+    let names = Names {
+        tree: tree.root.display().to_string(),
+        here_text: here.display().to_string(),
+        here,
+        top,
+        absolute: paths.iter().any(|p| p.is_absolute()),
+    };
+    input.rename_files(&|s| names.file(s), &|s| names.text(s));
     Ok(input)
 }
 

@@ -592,8 +592,10 @@ fn analyze(a: &PrArgs, inputs: &Inputs, base_sha: &str, head_sha: &str) -> anyho
     let paths: Vec<PathBuf> = if a.paths.is_empty() { vec![PathBuf::from(".")] } else { a.paths.clone() };
     let opts = a.rules.run_options(inputs.today.clone());
     let filter = a.walk.filter(&config)?;
+    let render = config.render_options();
+    // Each side's kustomizations and charts are built from that commit's own tree.
     let load = |sha: &str, which: &str| {
-        crate::git::load_filtered(cwd, sha, &paths, Limits::default(), &filter)
+        crate::git::load_rendered(cwd, sha, &paths, Limits::default(), &filter, &render)
             .with_context(|| format!("cannot read the manifests at the {which} commit {sha}"))
     };
     let base_input = load(&merge_base, "base")?;

@@ -19,12 +19,15 @@ pub struct Filter {
     excludes: Vec<Gitignore>,
     /// Whether `.gitignore` files are honoured (`--no-ignore` turns this off).
     gitignore: bool,
+    /// A commit's tree written out (canonical) and the repository top it stands for: paths in it
+    /// are matched as the same paths in the repository, and it counts as a repository of its own.
+    tree: Option<(PathBuf, PathBuf)>,
 }
 
 impl Default for Filter {
     /// No excludes; `.gitignore` honoured.
     fn default() -> Filter {
-        Filter { excludes: Vec::new(), gitignore: true }
+        Filter { excludes: Vec::new(), gitignore: true, tree: None }
     }
 }
 
@@ -57,7 +60,24 @@ impl Filter {
             }
             excludes.push(b.build().map_err(|e| format!("{origin}: {e}"))?);
         }
-        Ok(Filter { excludes, gitignore })
+        Ok(Filter { excludes, gitignore, tree: None })
+    }
+
+    /// This filter for a walk of a commit's tree written out at `tree` (canonical): excludes
+    /// match as at the same path under `top`, and `.gitignore` files are the commit's own.
+    #[must_use]
+    pub fn in_tree(&self, tree: &Path, top: &Path) -> Filter {
+        Filter { tree: Some((tree.to_path_buf(), top.to_path_buf())), ..self.clone() }
+    }
+
+    /// The repository top directory `dir` (absolute, canonical) is in, if any.
+    pub(crate) fn repo_top(&self, dir: &Path) -> Option<PathBuf> {
+        if let Some((tree, _)) = &self.tree
+            && dir.starts_with(tree)
+        {
+            return Some(tree.clone());
+        }
+        dir.ancestors().find(|a| a.join(".git").exists()).map(Path::to_path_buf)
     }
 
     pub(crate) fn honours_gitignore(&self) -> bool {
@@ -66,6 +86,14 @@ impl Filter {
 
     /// Whether `--exclude`/`exclude:` leaves out this path (absolute, canonical).
     pub(crate) fn excluded(&self, path: &Path, is_dir: bool) -> bool {
+        let mapped;
+        let path = match &self.tree {
+            Some((tree, top)) if let Ok(rest) = path.strip_prefix(tree) => {
+                mapped = top.join(rest);
+                mapped.as_path()
+            }
+            _ => path,
+        };
         self.excludes.iter().any(|g| path.starts_with(g.path()) && g.matched(path, is_dir).is_ignore())
     }
 }
@@ -96,8 +124,9 @@ impl<'f> PathCheck<'f> {
         if !self.filter.gitignore {
             return false;
         }
+        let filter = self.filter;
         let rules = self.rules.entry(parent.to_path_buf()).or_insert_with(|| {
-            let mut g = GitignoreStack::above(parent);
+            let mut g = GitignoreStack::above(parent, filter);
             g.enter(parent);
             g
         });
@@ -115,22 +144,16 @@ impl GitignoreStack {
     /// The rules that apply at `dir` (absolute, canonical) before its own `.gitignore` is read: the
     /// repository's `info/exclude` and the `.gitignore` files of its ancestors inside the
     /// repository. Empty outside a repository.
-    pub(crate) fn above(dir: &Path) -> GitignoreStack {
-        let Some(top) = dir.ancestors().find(|a| a.join(".git").exists()) else { return GitignoreStack::default() };
+    pub(crate) fn above(dir: &Path, filter: &Filter) -> GitignoreStack {
+        let Some(top) = filter.repo_top(dir) else { return GitignoreStack::default() };
         let mut layers = Vec::new();
-        if let Some(g) = read(top, &git_dir(top).join("info").join("exclude")) {
+        if let Some(g) = read(&top, &git_dir(&top).join("info").join("exclude")) {
             layers.push(g);
         }
-        let mut chain: Vec<&Path> = dir.ancestors().skip(1).take_while(|a| a.starts_with(top)).collect();
+        let mut chain: Vec<&Path> = dir.ancestors().skip(1).take_while(|a| a.starts_with(&top)).collect();
         chain.reverse();
         layers.extend(chain.into_iter().filter_map(|a| read(a, &a.join(".gitignore"))));
         GitignoreStack { layers }
-    }
-
-    /// Whether walking `dir` (absolute, canonical) happens inside a repository, so that its
-    /// `.gitignore` counts.
-    pub(crate) fn in_repo(dir: &Path) -> bool {
-        dir.ancestors().any(|a| a.join(".git").exists())
     }
 
     /// Adds `dir`'s own `.gitignore`; returns whether there was one (to pop it afterwards).

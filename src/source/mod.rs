@@ -106,6 +106,51 @@ pub struct Input {
     pub history: Vec<crate::cost::prometheus::UsageHistory>,
 }
 
+impl Input {
+    /// Renames every file this input names (objects' files, render targets and provenance, errors,
+    /// skipped entries) with `file`, and rewrites paths inside messages with `text`: an input read
+    /// from a copy of a tree is then named as the tree itself would be.
+    pub fn rename_files(&mut self, file: &dyn Fn(&str) -> String, text: &dyn Fn(&str) -> String) {
+        let mut sources: std::collections::BTreeMap<*const SourceFile, Arc<SourceFile>> =
+            std::collections::BTreeMap::new();
+        for o in &mut self.objects {
+            if let Origin::File { path, .. } = &mut o.origin {
+                *path = file(path);
+            }
+            if let Some(src) = &mut o.source {
+                let key = Arc::as_ptr(src);
+                // Objects of one file share its text: rename it once.
+                let renamed = sources.entry(key).or_insert_with(|| {
+                    Arc::new(SourceFile { path: file(&src.path), text: src.text.clone(), json: src.json })
+                });
+                *src = Arc::clone(renamed);
+            }
+            if let Some(p) = &mut o.provenance {
+                let p = Arc::make_mut(p);
+                p.rendered.target = file(&p.rendered.target);
+                if let Some(pos) = &mut p.object {
+                    pos.file = file(&pos.file);
+                }
+                for pos in p.fields.values_mut() {
+                    pos.file = file(&pos.file);
+                }
+            }
+        }
+        for e in &mut self.errors {
+            if source_file(&e.source).is_some() {
+                e.source = file(&e.source);
+            }
+            e.message = text(&e.message);
+        }
+        for s in &mut self.skipped {
+            if source_file(&s.source).is_some() {
+                s.source = file(&s.source);
+            }
+            s.reason = text(&s.reason);
+        }
+    }
+}
+
 /// A resource type of a cluster that could not be read (forbidden, not found, timed out): the
 /// rules that needed it are reported "not evaluated" for that cluster, never as passed.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

@@ -77,8 +77,8 @@ pub(crate) fn collect(paths: &[PathBuf], filter: &Filter) -> Collected {
             Ok(m) if m.is_dir() => {
                 let before = w.seen;
                 w.gitignore = match std::fs::canonicalize(p) {
-                    Ok(c) if filter.honours_gitignore() && GitignoreStack::in_repo(&c) => {
-                        Some(GitignoreStack::above(&c))
+                    Ok(c) if filter.honours_gitignore() && filter.repo_top(&c).is_some() => {
+                        Some(GitignoreStack::above(&c, filter))
                     }
                     _ => None,
                 };

@@ -316,7 +316,8 @@ pub fn git(dir: &Path, args: &[&str]) -> String {
 
 /// Makes a repository: `base` files committed, then `head` files written over them and committed.
 pub fn repo(base: &[(&str, &str)], head: &[(&str, &str)]) -> Repo {
-    let dir = tempfile::tempdir().unwrap();
+    // Repositories live in the target's temporary directory, never under /tmp.
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
     git(dir.path(), &["init", "-q", "-b", "main"]);
     let write = |files: &[(&str, &str)]| {
         for (name, text) in files {

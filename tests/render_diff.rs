@@ -1,0 +1,398 @@
+//! `diff --base` and `pr` build each side's kustomizations and charts from that side's own git
+//! tree: unchanged objects keep their fingerprints, an overlay raising replicas shows a cost delta,
+//! a finding a patch introduces is new on the patch line, and `pr` comments on that line. Kustomize
+//! runs through the real `kustomize` or `kubectl kustomize` (skipped, with the reason printed, when
+//! neither is on PATH); the Helm cases need `helm` (the `render` CI job, `CLUSTERGPT_HELM=1`).
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
+
+mod github_fake;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use clustergpt::cli::Status;
+use clustergpt::github::Posted;
+use clustergpt::source::render;
+use serde_json::Value;
+
+const BASE_KUSTOMIZATION: &str = "apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+resources:
+  - deployment.yaml
+";
+
+const DEPLOYMENT: &str = "apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  labels:
+    app: web
+spec:
+  replicas: 2
+  selector:
+    matchLabels:
+      app: web
+  template:
+    metadata:
+      labels:
+        app: web
+    spec:
+      containers:
+        - name: web
+          image: registry.example.com/web:1.2.3
+          securityContext:
+            allowPrivilegeEscalation: false
+          resources:
+            requests:
+              cpu: 500m
+              memory: 512Mi
+";
+
+const OVERLAY: &str = "apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+namespace: shop
+namePrefix: prod-
+resources:
+  - ../../base
+patches:
+  - path: patch.yaml
+";
+
+const PATCH_BASE: &str = "apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  replicas: 3
+";
+
+/// The PR's patch: twice the replicas, and a privileged container (line 12).
+const PATCH_HEAD: &str = "apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  replicas: 6
+  template:
+    spec:
+      containers:
+        - name: web
+          securityContext:
+            privileged: true
+";
+
+const PLAIN: &str = "apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: settings
+  namespace: shop
+data:
+  a: b
+";
+
+fn kustomize_base() -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("k8s/base/kustomization.yaml", BASE_KUSTOMIZATION),
+        ("k8s/base/deployment.yaml", DEPLOYMENT),
+        ("k8s/overlays/prod/kustomization.yaml", OVERLAY),
+        ("k8s/overlays/prod/patch.yaml", PATCH_BASE),
+        ("k8s/plain.yaml", PLAIN),
+    ]
+}
+
+fn kustomize_tool() -> bool {
+    if render::kustomize_tool().is_none() {
+        eprintln!("skipping: neither kustomize nor kubectl is on PATH");
+        return false;
+    }
+    true
+}
+
+fn helm_tool() -> bool {
+    if render::which("helm").is_none() {
+        eprintln!("skipping: helm is not on PATH");
+        return false;
+    }
+    true
+}
+
+struct Out {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+/// Runs the binary in `dir` with its temporary files in `tmp`.
+fn run_in(dir: &Path, tmp: &Path, path_var: Option<&str>, args: &[&str]) -> Out {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_clustergpt"));
+    c.args(args).current_dir(dir).env("NO_COLOR", "1").env("TMPDIR", tmp);
+    if let Some(p) = path_var {
+        c.env("PATH", p);
+    }
+    let out = c.output().unwrap();
+    Out {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// `RULE FILE:LINE` of each finding in a list of the diff's JSON.
+fn placed(list: &Value) -> Vec<String> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let l = &f["location"];
+            let line = l["line"].as_u64().map_or_else(|| "?".to_string(), |n| n.to_string());
+            format!("{} {}:{line}", f["rule"].as_str().unwrap(), l["file"].as_str().unwrap_or("-"))
+        })
+        .collect()
+}
+
+fn workload_delta(v: &Value, name: &str) -> f64 {
+    let w = v["cost"]["workloads"].as_array().unwrap().iter().find(|w| w["name"] == name);
+    w.unwrap_or_else(|| panic!("no workload {name} in {}", v["cost"]))["delta_monthly"].as_f64().unwrap()
+}
+
+#[test]
+fn diff_base_builds_the_base_overlay_from_its_own_tree() {
+    if !kustomize_tool() {
+        return;
+    }
+    let r = github_fake::repo(&kustomize_base(), &[("k8s/overlays/prod/patch.yaml", PATCH_HEAD)]);
+    let repo = r.dir.path();
+    let tmp = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let o = run_in(
+        repo,
+        tmp.path(),
+        None,
+        &["diff", "--no-config", "--base", "HEAD~1", "k8s/overlays/prod", "--format", "json"],
+    );
+    assert_eq!(o.code, Some(0), "{}", o.stderr);
+    assert!(o.stderr.is_empty(), "{}", o.stderr);
+    let v: Value = serde_json::from_str(&o.stdout).unwrap();
+    // Both sides built: the same objects fingerprint alike, so nothing is resolved and the
+    // findings of the base deployment are unchanged, not new.
+    assert_eq!(placed(&v["resolved"]), Vec::<String>::new());
+    assert!(v["unchanged"].as_u64().unwrap() >= 3, "{}", v["unchanged"]);
+    let new = placed(&v["new"]);
+    assert!(new.contains(&"SEC001 k8s/overlays/prod/patch.yaml:12".to_string()), "{new:?}");
+    // Every new finding comes from the patch: none from a base file read as it is.
+    assert!(new.iter().all(|f| f.contains(" k8s/overlays/prod/patch.yaml:")), "{new:?}");
+    let sec001 = v["new"].as_array().unwrap().iter().find(|f| f["rule"] == "SEC001").unwrap();
+    assert_eq!(sec001["rendered"]["target"], "k8s/overlays/prod");
+    assert_eq!(sec001["object"]["name"], "prod-web");
+    // 3 → 6 replicas of 500m / 512Mi: the built objects carry the cost.
+    let delta = workload_delta(&v, "prod-web");
+    assert!(delta > 0.0, "{}", v["cost"]);
+    assert_eq!(v["cost"]["delta_monthly"].as_f64(), Some(delta));
+    // The base's tree and the render wrappers are gone.
+    let left: Vec<PathBuf> = std::fs::read_dir(tmp.path()).unwrap().map(|e| e.unwrap().path()).collect();
+    assert!(left.is_empty(), "{left:?}");
+
+    // From a subdirectory, the path relative to it: the same diff, names as given.
+    let o = run_in(
+        &repo.join("k8s"),
+        tmp.path(),
+        None,
+        &["diff", "--no-config", "--base", "HEAD~1", ".", "--format", "json"],
+    );
+    assert_eq!(o.code, Some(0), "{}", o.stderr);
+    let v2: Value = serde_json::from_str(&o.stdout).unwrap();
+    assert_eq!(placed(&v2["resolved"]), Vec::<String>::new());
+    assert_eq!(v2["unchanged"], v["unchanged"]);
+    assert!(placed(&v2["new"]).contains(&"SEC001 overlays/prod/patch.yaml:12".to_string()), "{}", v2["new"]);
+    assert_eq!(workload_delta(&v2, "prod-web"), delta);
+}
+
+#[test]
+fn without_a_kustomize_tool_both_sides_name_the_target_and_plain_files_still_diff() {
+    let Some(git) = render::which("git") else {
+        eprintln!("skipping: git is not on PATH");
+        return;
+    };
+    // PATH holds git alone: no kustomize, no kubectl.
+    let r = github_fake::repo(
+        &kustomize_base(),
+        &[("k8s/overlays/prod/patch.yaml", PATCH_HEAD), ("k8s/plain.yaml", &PLAIN.replace("a: b", "a: c"))],
+    );
+    let tmp = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let bin = tmp.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    std::os::unix::fs::symlink(&git, bin.join("git")).unwrap();
+    let work = tmp.path().join("work");
+    std::fs::create_dir(&work).unwrap();
+    let o = run_in(
+        r.dir.path(),
+        &work,
+        bin.to_str(),
+        &["diff", "--no-config", "--base", "HEAD~1", "k8s", "--format", "json"],
+    );
+    // The head could not be built: an error, exit 2; the base's is a warning naming the same target.
+    assert_eq!(o.code, Some(2), "{}", o.stderr);
+    let lines: Vec<&str> = o.stderr.lines().collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("warning: base input not read: k8s/overlays/prod: a Kustomize target, but neither")),
+        "{}",
+        o.stderr
+    );
+    assert!(lines.iter().any(|l| l.starts_with("error: k8s/overlays/prod: a Kustomize target")), "{}", o.stderr);
+    assert!(!o.stderr.contains("clustergpt-tree-"), "no temporary path is shown: {}", o.stderr);
+    // The plain file is still read on both sides.
+    let v: Value = serde_json::from_str(&o.stdout).unwrap();
+    assert!(v["unchanged"].as_u64().is_some());
+    assert_eq!(placed(&v["resolved"]), Vec::<String>::new());
+    assert_eq!(std::fs::read_dir(&work).unwrap().count(), 0, "the base's tree is removed");
+}
+
+#[test]
+fn pr_comments_on_the_patch_line_that_introduces_the_finding() {
+    if !kustomize_tool() {
+        return;
+    }
+    let h = github_fake::Harness::new(&kustomize_base(), &[("k8s/overlays/prod/patch.yaml", PATCH_HEAD)]);
+    let (outcome, out) = h.run(&[]);
+    assert_eq!(outcome.status, Status::Passed, "{out}");
+    assert!(matches!(outcome.review, Posted::Done(_)), "{:?}", outcome.review);
+    let st = h.state();
+    let comments = st.reviews[0]["comments"].as_array().unwrap();
+    let at: Vec<(String, u64)> =
+        comments.iter().map(|c| (c["path"].as_str().unwrap().to_string(), c["line"].as_u64().unwrap())).collect();
+    assert!(at.contains(&("k8s/overlays/prod/patch.yaml".to_string(), 12)), "{at:?}");
+    let sec001 = comments
+        .iter()
+        .find(|c| c["line"] == 12 && c["body"].as_str().unwrap().contains("**SEC001**"))
+        .unwrap_or_else(|| panic!("{comments:?}"));
+    assert_eq!(sec001["side"], "RIGHT");
+    // Nothing of the base deployment is new: every comment is on the patch.
+    assert!(at.iter().all(|(p, _)| p == "k8s/overlays/prod/patch.yaml"), "{at:?}");
+    let summary = st.issue_comments[0]["body"].as_str().unwrap();
+    assert!(summary.contains("prod-web"), "the cost delta names the built workload: {summary}");
+}
+
+// ---------- Helm ----------
+
+const CHART: &str = "apiVersion: v2
+name: api
+version: 0.1.0
+appVersion: \"1.4.0\"
+";
+
+const TEMPLATE: &str = "apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ .Release.Name }}
+spec:
+  replicas: {{ .Values.replicaCount }}
+  selector:
+    matchLabels:
+      app: {{ .Release.Name }}
+  template:
+    metadata:
+      labels:
+        app: {{ .Release.Name }}
+    spec:
+      containers:
+        - name: api
+          image: \"{{ .Values.image.repository }}:{{ .Values.image.tag }}\"
+          {{- with .Values.securityContext }}
+          securityContext:
+            {{- toYaml . | nindent 12 }}
+          {{- end }}
+          resources:
+            {{- toYaml .Values.resources | nindent 12 }}
+";
+
+const VALUES: &str = "replicaCount: 1
+image:
+  repository: registry.example.com/api
+  tag: \"1.4.0\"
+resources:
+  requests:
+    cpu: 250m
+    memory: 256Mi
+";
+
+const VALUES_PROD_BASE: &str = "replicaCount: 2
+";
+
+/// The PR: five replicas, and a privileged container (line 4).
+const VALUES_PROD_HEAD: &str = "replicaCount: 5
+securityContext:
+  runAsNonRoot: true
+  privileged: true
+";
+
+const CONFIG: &str = "render:
+  targets:
+    - path: charts/api
+      values: [charts/api/values-prod.yaml]
+";
+
+fn chart_base() -> Vec<(&'static str, &'static str)> {
+    vec![
+        (".clustergpt.yaml", CONFIG),
+        ("charts/api/Chart.yaml", CHART),
+        ("charts/api/templates/deployment.yaml", TEMPLATE),
+        ("charts/api/values.yaml", VALUES),
+        ("charts/api/values-prod.yaml", VALUES_PROD_BASE),
+    ]
+}
+
+#[test]
+#[ignore = "needs helm on PATH; run with CLUSTERGPT_HELM=1 (the render CI job)"]
+fn diff_base_renders_the_base_chart_with_its_own_values() {
+    if std::env::var_os("CLUSTERGPT_HELM").is_none() || !helm_tool() {
+        eprintln!("skipping: set CLUSTERGPT_HELM=1 with helm on PATH");
+        return;
+    }
+    let r = github_fake::repo(&chart_base(), &[("charts/api/values-prod.yaml", VALUES_PROD_HEAD)]);
+    let tmp = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let o = run_in(r.dir.path(), tmp.path(), None, &["diff", "--base", "HEAD~1", "charts", "--format", "json"]);
+    assert_eq!(o.code, Some(0), "{}", o.stderr);
+    let v: Value = serde_json::from_str(&o.stdout).unwrap();
+    assert_eq!(placed(&v["resolved"]), Vec::<String>::new());
+    assert!(v["unchanged"].as_u64().unwrap() >= 1, "{}", v["unchanged"]);
+    let new = placed(&v["new"]);
+    assert!(new.contains(&"SEC001 charts/api/values-prod.yaml:4".to_string()), "{new:?}");
+    // 2 → 5 replicas of 250m / 256Mi.
+    assert!(workload_delta(&v, "api") > 0.0, "{}", v["cost"]);
+    assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0, "the base's tree is removed");
+}
+
+#[test]
+#[ignore = "needs helm on PATH; run with CLUSTERGPT_HELM=1 (the render CI job)"]
+fn pr_comments_on_the_values_line_and_shows_the_cost_delta() {
+    if std::env::var_os("CLUSTERGPT_HELM").is_none() || !helm_tool() {
+        eprintln!("skipping: set CLUSTERGPT_HELM=1 with helm on PATH");
+        return;
+    }
+    let h = github_fake::Harness::new(&chart_base(), &[("charts/api/values-prod.yaml", VALUES_PROD_HEAD)]);
+    let config = h.path(".clustergpt.yaml");
+    let argv = [
+        "--pr",
+        &github_fake::PR.to_string(),
+        "--base-sha",
+        &h.repo.base,
+        "--head-sha",
+        &h.repo.head,
+        "--config",
+        config.to_str().unwrap(),
+        "charts",
+    ]
+    .map(str::to_string);
+    let args = clustergpt::github::parse_args(argv).unwrap();
+    let (outcome, out) = h.run_with(&args, &h.inputs());
+    assert_eq!(outcome.status, Status::Passed, "{out}");
+    assert!(matches!(outcome.review, Posted::Done(_)), "{:?}", outcome.review);
+    let st = h.state();
+    let comments = st.reviews[0]["comments"].as_array().unwrap();
+    let at: Vec<(String, u64)> =
+        comments.iter().map(|c| (c["path"].as_str().unwrap().to_string(), c["line"].as_u64().unwrap())).collect();
+    assert!(at.contains(&("charts/api/values-prod.yaml".to_string(), 4)), "{at:?}");
+    let summary = st.issue_comments[0]["body"].as_str().unwrap();
+    assert!(summary.contains("api"), "{summary}");
+}
