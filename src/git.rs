@@ -553,11 +553,16 @@ pub fn load_rendered(
             Err(_) => return Err(Error::OutsideRepo { path: p.clone(), top }),
         }
     }
-    let entries = ls_tree(&top, sha, &[])?;
-    if !has_render_targets(&entries, &given, &cwd, &top, opts) {
+    let specs: Vec<String> = given
+        .iter()
+        .map(|g| if g.as_os_str().is_empty() { ".".to_string() } else { g.display().to_string() })
+        .collect();
+    let specs: Vec<&str> = specs.iter().map(String::as_str).collect();
+    if !has_render_targets(&ls_tree(&top, sha, &specs)?, &given, &cwd, &top, opts) {
         return load_filtered(dir, sha, paths, limits, filter);
     }
-    let tree = materialize(&top, &entries)?;
+    // The whole tree: an overlay reaches its base outside the paths given, a chart its values.
+    let tree = materialize(&top, &ls_tree(&top, sha, &[])?)?;
     let here = tree.root.join(cwd.strip_prefix(&top).unwrap_or(Path::new("")));
     let into = |p: &Path| -> PathBuf {
         if p.is_absolute() {
@@ -608,6 +613,45 @@ mod tests {
         assert_eq!(subcommand(&["-c", "core.quotePath=false", "diff", "a"]), "diff");
         assert_eq!(subcommand(&["--literal-pathspecs", "ls-tree", "-r"]), "ls-tree");
         assert_eq!(subcommand(&["rev-parse", "HEAD"]), "rev-parse");
+    }
+
+    fn names(absolute: bool) -> Names {
+        Names {
+            tree: "/t/tree-1".to_string(),
+            here: PathBuf::from("/t/tree-1/sub"),
+            here_text: "/t/tree-1/sub".to_string(),
+            top: PathBuf::from("/repo"),
+            absolute,
+        }
+    }
+
+    #[test]
+    fn names_in_a_tree_are_the_working_tree_names() {
+        let n = names(false);
+        // Under the working directory: as given, `./` kept (the walk keeps it too).
+        assert_eq!(n.file("/t/tree-1/sub/k8s/a.yaml"), "k8s/a.yaml");
+        assert_eq!(n.file("/t/tree-1/sub/./k8s/a.yaml"), "./k8s/a.yaml");
+        assert_eq!(n.file("/t/tree-1/sub"), ".");
+        // Elsewhere in the tree (an overlay's base above the working directory): relative to it.
+        assert_eq!(n.file("/t/tree-1/k8s/base/d.yaml"), "../k8s/base/d.yaml");
+        assert_eq!(n.file("/t/tree-1/sub/../k8s/x.yaml"), "../k8s/x.yaml");
+        // Not in the tree, or a sibling whose name only starts the same: unchanged.
+        assert_eq!(n.file("/t/tree-10/a.yaml"), "/t/tree-10/a.yaml");
+        assert_eq!(n.file("-"), "-");
+        assert_eq!(n.text("read by the kustomization in /t/tree-1/sub/k8s/o"), "read by the kustomization in k8s/o");
+        assert_eq!(n.text("cannot read /t/tree-1/x.yaml"), "cannot read /repo/x.yaml");
+        // Absolute paths given: absolute names in the repository.
+        let a = names(true);
+        assert_eq!(a.file("/t/tree-1/sub/k8s/a.yaml"), "/repo/sub/k8s/a.yaml");
+        assert_eq!(a.file("/t/tree-1/k8s/base/d.yaml"), "/repo/k8s/base/d.yaml");
+    }
+
+    #[test]
+    fn only_plain_relative_paths_are_written() {
+        assert_eq!(safe_relative("k8s/a.yaml"), Some(PathBuf::from("k8s/a.yaml")));
+        assert_eq!(safe_relative("../etc/passwd"), None);
+        assert_eq!(safe_relative("/etc/passwd"), None);
+        assert_eq!(safe_relative(""), None);
     }
 
     #[test]

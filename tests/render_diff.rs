@@ -248,6 +248,66 @@ fn without_a_kustomize_tool_both_sides_name_the_target_and_plain_files_still_dif
     assert_eq!(std::fs::read_dir(&work).unwrap().count(), 0, "the base's tree is removed");
 }
 
+const PRIVILEGED_POD: &str = "apiVersion: v1
+kind: Pod
+metadata:
+  name: tool
+  namespace: shop
+spec:
+  containers:
+    - name: tool
+      image: registry.example.com/tool:1.0.0
+      securityContext:
+        privileged: true
+";
+
+#[test]
+fn excludes_apply_to_the_built_base_as_to_the_head() {
+    // The base is written out (it holds a kustomization) whether or not a tool can build it.
+    let head_pod = PRIVILEGED_POD.replace("privileged: true", "privileged: false");
+    let mut base = kustomize_base();
+    base.push(("k8s/vendor/tool.yaml", PRIVILEGED_POD));
+    let r = github_fake::repo(&base, &[("k8s/vendor/tool.yaml", &head_pod)]);
+    let tmp = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let diff = |extra: &[&str]| {
+        let args =
+            [&["diff", "--no-config", "--base", "HEAD~1", "k8s", "--format", "json", "--select", "SEC001"][..], extra]
+                .concat();
+        let o = run_in(r.dir.path(), tmp.path(), None, &args);
+        serde_json::from_str::<Value>(&o.stdout).unwrap_or_else(|e| panic!("{e}: {} {}", o.stdout, o.stderr))
+    };
+    assert_eq!(placed(&diff(&[])["resolved"]), ["SEC001 k8s/vendor/tool.yaml:11"]);
+    assert_eq!(placed(&diff(&["--exclude", "vendor/"])["resolved"]), Vec::<String>::new());
+}
+
+#[test]
+fn a_commits_tree_is_written_out_with_links_inside_it_only() {
+    let r = github_fake::repo(&kustomize_base(), &[("k8s/overlays/prod/patch.yaml", PATCH_HEAD)]);
+    let top = r.dir.path();
+    std::os::unix::fs::symlink("../base/deployment.yaml", top.join("k8s/overlays/inside.yaml")).unwrap();
+    std::os::unix::fs::symlink("/etc/hostname", top.join("k8s/absolute.yaml")).unwrap();
+    std::os::unix::fs::symlink("../../outside.yaml", top.join("k8s/escaping.yaml")).unwrap();
+    github_fake::git(top, &["add", "-A"]);
+    github_fake::git(top, &["commit", "-qm", "links"]);
+    let entries = clustergpt::git::ls_tree(top, "HEAD", &[]).unwrap();
+    let tree = clustergpt::git::materialize(top, &entries).unwrap();
+    let root = tree.root.clone();
+    assert_eq!(std::fs::read_to_string(root.join("k8s/overlays/prod/patch.yaml")).unwrap(), PATCH_HEAD);
+    assert_eq!(std::fs::read_to_string(root.join("k8s/overlays/inside.yaml")).unwrap(), DEPLOYMENT);
+    assert!(std::fs::symlink_metadata(root.join("k8s/overlays/inside.yaml")).unwrap().file_type().is_symlink());
+    assert!(
+        std::fs::symlink_metadata(root.join("k8s/absolute.yaml")).is_err(),
+        "a link out of the tree is not written"
+    );
+    assert!(
+        std::fs::symlink_metadata(root.join("k8s/escaping.yaml")).is_err(),
+        "a link out of the tree is not written"
+    );
+    assert!(!root.join(".git").exists(), "files only, not the repository");
+    drop(tree);
+    assert!(!root.exists(), "removed on drop");
+}
+
 #[test]
 fn pr_comments_on_the_patch_line_that_introduces_the_finding() {
     if !kustomize_tool() {
@@ -270,7 +330,16 @@ fn pr_comments_on_the_patch_line_that_introduces_the_finding() {
     // Nothing of the base deployment is new: every comment is on the patch.
     assert!(at.iter().all(|(p, _)| p == "k8s/overlays/prod/patch.yaml"), "{at:?}");
     let summary = st.issue_comments[0]["body"].as_str().unwrap();
-    assert!(summary.contains("prod-web"), "the cost delta names the built workload: {summary}");
+    assert!(
+        summary
+            .contains("**Monthly cost will increase by $39.26 (+100%) 📈 · 1 new finding (1 critical) · 0 resolved**"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("| `Deployment/shop/prod-web` | changed | $39.25 | $78.51 | +$39.26 | +100% |"),
+        "{summary}"
+    );
+    assert!(summary.contains("`k8s/overlays/prod/patch.yaml:12`"), "{summary}");
 }
 
 // ---------- Helm ----------
@@ -317,12 +386,16 @@ resources:
 ";
 
 const VALUES_PROD_BASE: &str = "replicaCount: 2
+securityContext:
+  runAsNonRoot: true
+  allowPrivilegeEscalation: false
 ";
 
-/// The PR: five replicas, and a privileged container (line 4).
+/// The PR: five replicas, and a privileged container (line 5).
 const VALUES_PROD_HEAD: &str = "replicaCount: 5
 securityContext:
   runAsNonRoot: true
+  allowPrivilegeEscalation: false
   privileged: true
 ";
 
@@ -357,7 +430,7 @@ fn diff_base_renders_the_base_chart_with_its_own_values() {
     assert_eq!(placed(&v["resolved"]), Vec::<String>::new());
     assert!(v["unchanged"].as_u64().unwrap() >= 1, "{}", v["unchanged"]);
     let new = placed(&v["new"]);
-    assert!(new.contains(&"SEC001 charts/api/values-prod.yaml:4".to_string()), "{new:?}");
+    assert!(new.contains(&"SEC001 charts/api/values-prod.yaml:5".to_string()), "{new:?}");
     // 2 → 5 replicas of 250m / 256Mi.
     assert!(workload_delta(&v, "api") > 0.0, "{}", v["cost"]);
     assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0, "the base's tree is removed");
@@ -392,7 +465,9 @@ fn pr_comments_on_the_values_line_and_shows_the_cost_delta() {
     let comments = st.reviews[0]["comments"].as_array().unwrap();
     let at: Vec<(String, u64)> =
         comments.iter().map(|c| (c["path"].as_str().unwrap().to_string(), c["line"].as_u64().unwrap())).collect();
-    assert!(at.contains(&("charts/api/values-prod.yaml".to_string(), 4)), "{at:?}");
+    assert!(at.contains(&("charts/api/values-prod.yaml".to_string(), 5)), "{at:?}");
     let summary = st.issue_comments[0]["body"].as_str().unwrap();
-    assert!(summary.contains("api"), "{summary}");
+    assert!(summary.contains("**Monthly cost will increase by $"), "{summary}");
+    assert!(summary.contains("· 0 resolved**"), "{summary}");
+    assert!(summary.contains("/api` | changed |"), "{summary}");
 }

@@ -231,6 +231,18 @@ mod tests {
     }
 
     #[test]
+    fn in_a_commits_tree_excludes_match_as_in_the_repository() {
+        let pats = vec!["/k8s/vendor/".to_string()];
+        let f = Filter::new([(Path::new("/repo"), pats.as_slice(), "--exclude")], true).unwrap_or_default();
+        let t = f.in_tree(Path::new("/tmp/tree"), Path::new("/repo"));
+        assert!(t.excluded(Path::new("/tmp/tree/k8s/vendor"), true));
+        assert!(!t.excluded(Path::new("/tmp/tree/k8s/app"), true));
+        assert!(!f.excluded(Path::new("/tmp/tree/k8s/vendor"), true), "only the tree's filter maps");
+        // The tree is a repository of its own for `.gitignore`, whatever is above it.
+        assert_eq!(t.repo_top(Path::new("/tmp/tree/k8s")), Some(PathBuf::from("/tmp/tree")));
+    }
+
+    #[test]
     fn a_bad_glob_names_its_origin() {
         let pats = vec!["{a,b".to_string()];
         let e = Filter::new([(Path::new("/r"), pats.as_slice(), "--exclude")], true).err().unwrap_or_default();

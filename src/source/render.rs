@@ -268,12 +268,14 @@ pub fn helm(chart: &Path, helm: &Path, target: &Target, opts: &RenderOptions, li
             .and_then(|c| c.file_name().map(|n| n.to_string_lossy().to_lowercase()))
             .unwrap_or_else(|| "release".to_string())
     });
-    let mut args = vec!["template".to_string(), release, chart.display().to_string(), "--include-crds".to_string()];
+    // helm runs in the temporary directory: relative paths would name files there.
+    let absolute = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf()).display().to_string();
+    let mut args = vec!["template".to_string(), release, absolute(chart), "--include-crds".to_string()];
     if let Some(ns) = &target.namespace {
         args.extend(["--namespace".to_string(), ns.clone()]);
     }
     for v in &target.values {
-        args.extend(["--values".to_string(), v.display().to_string()]);
+        args.extend(["--values".to_string(), absolute(v)]);
     }
     for s in &target.set {
         args.extend(["--set".to_string(), s.clone()]);
