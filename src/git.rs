@@ -475,7 +475,7 @@ fn has_render_targets(
     found
         || opts.targets.iter().any(|t| {
             let abs = if t.path.is_absolute() { normalize(&t.path) } else { normalize(&cwd.join(&t.path)) };
-            abs.strip_prefix(top).is_ok_and(|r| under(r) || given.iter().any(|g| g.starts_with(r)))
+            abs.strip_prefix(top).is_ok_and(&under)
         })
 }
 

@@ -280,6 +280,42 @@ fn excludes_apply_to_the_built_base_as_to_the_head() {
     assert_eq!(placed(&diff(&["--exclude", "vendor/"])["resolved"]), Vec::<String>::new());
 }
 
+/// Every name an input carries: objects' files, sources and provenance, errors, skipped entries.
+fn names(input: &clustergpt::source::Input) -> Vec<String> {
+    let mut out = Vec::new();
+    for o in &input.objects {
+        out.push(format!("{:?} {:?}", o.origin, o.source.as_ref().map(|s| s.path.clone())));
+        out.push(format!("{:?}", o.provenance));
+    }
+    out.extend(input.errors.iter().map(|e| format!("{e:?}")));
+    out.extend(input.skipped.iter().map(|s| format!("{s:?}")));
+    out
+}
+
+#[test]
+fn a_commit_read_from_its_tree_names_everything_as_the_working_tree_does() {
+    if !kustomize_tool() {
+        return;
+    }
+    let mut base = kustomize_base();
+    base.push(("k8s/overlays/prod/not-yaml.yaml", "a: [b\n"));
+    let r = github_fake::repo(&base, &[("k8s/overlays/prod/patch.yaml", PATCH_HEAD)]);
+    // The working tree is the head commit: both readings must agree name for name.
+    let top = r.dir.path().canonicalize().unwrap();
+    let k8s = top.join("k8s");
+    let opts = render::RenderOptions::default();
+    let filter = clustergpt::source::Filter::default();
+    let limits = clustergpt::yaml::Limits::default();
+    let head =
+        clustergpt::source::load_rendered(std::slice::from_ref(&k8s), &mut std::io::empty(), limits, &filter, &opts);
+    let at_commit =
+        clustergpt::git::load_rendered(&top, &r.head, std::slice::from_ref(&k8s), limits, &filter, &opts).unwrap();
+    assert!(!head.objects.is_empty() && !head.skipped.is_empty() && !head.errors.is_empty(), "{head:?}");
+    assert!(head.objects.iter().any(|o| o.provenance.is_some()));
+    assert_eq!(names(&at_commit), names(&head));
+    assert!(!format!("{at_commit:?}").contains("clustergpt-tree-"));
+}
+
 #[test]
 fn a_commits_tree_is_written_out_with_links_inside_it_only() {
     let r = github_fake::repo(&kustomize_base(), &[("k8s/overlays/prod/patch.yaml", PATCH_HEAD)]);
