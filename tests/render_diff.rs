@@ -191,6 +191,20 @@ fn diff_base_builds_the_base_overlay_from_its_own_tree() {
     let left: Vec<PathBuf> = std::fs::read_dir(tmp.path()).unwrap().map(|e| e.unwrap().path()).collect();
     assert!(left.is_empty(), "{left:?}");
 
+    // The path spelled otherwise: both sides still agree.
+    for path in ["./k8s/overlays/prod", "k8s/overlays/prod/", "k8s"] {
+        let o = run_in(repo, tmp.path(), None, &["diff", "--no-config", "--base", "HEAD~1", path, "--format", "json"]);
+        assert_eq!(o.code, Some(0), "{path}: {}", o.stderr);
+        let v: Value = serde_json::from_str(&o.stdout).unwrap();
+        assert_eq!(placed(&v["resolved"]), Vec::<String>::new(), "{path}");
+        assert!(
+            placed(&v["new"]).contains(&"SEC001 k8s/overlays/prod/patch.yaml:12".to_string()),
+            "{path}: {}",
+            v["new"]
+        );
+        assert_eq!(workload_delta(&v, "prod-web"), delta, "{path}");
+    }
+
     // From a subdirectory, the path relative to it: the same diff, names as given.
     let o = run_in(
         &repo.join("k8s"),
