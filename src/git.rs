@@ -479,45 +479,63 @@ fn has_render_targets(
         })
 }
 
-/// How names in an input read from a [`Tree`] are shown: as the same paths in the working tree.
+/// How names in an input read from a [`Tree`] are shown: as `analyze` names the same files in the
+/// working tree. A name the walk made is the path given with the rest appended, kept as spelled
+/// (`./k8s/a.yaml`); a name provenance made is the path given joined with the way from it to the
+/// file, made lexical (`../base/d.yaml` from a sibling stays `../base/d.yaml`).
 struct Names {
     /// The tree's root, as text.
     tree: String,
-    /// The working directory's place in the tree, as a path and as text.
-    here: PathBuf,
-    here_text: String,
-    /// The repository's top directory, for absolute names.
+    /// Each path as given, its place in the tree as text, and that place made lexical.
+    given: Vec<(String, String, PathBuf)>,
+    /// The working directory's place in the tree, as text, for messages.
+    here: String,
+    /// The repository's top directory, for the rest of the tree in messages.
     top: PathBuf,
-    /// Whether paths were given absolute (then names outside the working directory stay absolute).
-    absolute: bool,
 }
 
 impl Names {
+    fn new(tree: &Path, here: &Path, top: &Path, given: &[(&Path, PathBuf)]) -> Names {
+        Names {
+            tree: tree.display().to_string(),
+            given: given
+                .iter()
+                .map(|(p, t)| (p.display().to_string(), t.display().to_string(), source::provenance::lexical(t)))
+                .collect(),
+            here: here.display().to_string(),
+            top: top.to_path_buf(),
+        }
+    }
+
     fn file(&self, s: &str) -> String {
         let sep = std::path::MAIN_SEPARATOR;
-        if s == self.here_text {
-            return ".".to_string();
+        let below =
+            |s: &str, dir: &str| s.strip_prefix(dir).filter(|r| r.is_empty() || r.starts_with(sep)).map(str::to_string);
+        for (given, at, _) in &self.given {
+            if let Some(rest) = below(s, at) {
+                return format!("{given}{rest}");
+            }
         }
-        if let Some(rest) = s.strip_prefix(&self.here_text).and_then(|r| r.strip_prefix(sep))
-            && !self.absolute
-        {
-            return rest.to_string();
-        }
-        let Some(rest) = s.strip_prefix(&self.tree).filter(|r| r.is_empty() || r.starts_with(sep)) else {
+        if below(s, &self.tree).is_none() {
             return s.to_string();
-        };
-        let rest = rest.trim_start_matches(sep);
-        if self.absolute {
-            return self.top.join(rest).display().to_string();
         }
-        let shown = source::provenance::relative(&self.here, &source::provenance::lexical(Path::new(s)));
+        let abs = source::provenance::lexical(Path::new(s));
+        // The path given nearest to the file (the one its target was found under, in practice).
+        let shared = |t: &Path| t.components().zip(abs.components()).take_while(|(a, b)| a == b).count();
+        let mut best: Option<&(String, String, PathBuf)> = None;
+        for g in &self.given {
+            if best.is_none_or(|b| shared(&g.2) > shared(&b.2)) {
+                best = Some(g);
+            }
+        }
+        let Some((given, _, at)) = best else { return s.to_string() };
+        let shown = source::provenance::lexical(&Path::new(given).join(source::provenance::relative(at, &abs)));
         if shown.as_os_str().is_empty() { ".".to_string() } else { shown.display().to_string() }
     }
 
     fn text(&self, s: &str) -> String {
         let sep = std::path::MAIN_SEPARATOR;
-        let s = if self.absolute { s.to_string() } else { s.replace(&format!("{}{sep}", self.here_text), "") };
-        s.replace(&self.tree, &self.top.display().to_string())
+        s.replace(&format!("{}{sep}", self.here), "").replace(&self.tree, &self.top.display().to_string())
     }
 }
 
@@ -585,13 +603,8 @@ pub fn load_rendered(
         let tree_filter = filter.in_tree(&tree.root, &top);
         source::load_rendered(&tree_paths, &mut std::io::empty(), limits, &tree_filter, &tree_opts)
     };
-    let names = Names {
-        tree: tree.root.display().to_string(),
-        here_text: here.display().to_string(),
-        here,
-        top,
-        absolute: paths.iter().any(|p| p.is_absolute()),
-    };
+    let given: Vec<(&Path, PathBuf)> = paths.iter().map(|p| (p.as_path(), into(p))).collect();
+    let names = Names::new(&tree.root, &here, &top, &given);
     input.rename_files(&|s| names.file(s), &|s| names.text(s));
     Ok(input)
 }
@@ -615,35 +628,39 @@ mod tests {
         assert_eq!(subcommand(&["rev-parse", "HEAD"]), "rev-parse");
     }
 
-    fn names(absolute: bool) -> Names {
-        Names {
-            tree: "/t/tree-1".to_string(),
-            here: PathBuf::from("/t/tree-1/sub"),
-            here_text: "/t/tree-1/sub".to_string(),
-            top: PathBuf::from("/repo"),
-            absolute,
-        }
+    fn names(given: &[&str]) -> Names {
+        let here = Path::new("/t/tree-1/sub");
+        let into =
+            |p: &str| if p.starts_with('/') { Path::new("/t/tree-1").join(&p["/repo/".len()..]) } else { here.join(p) };
+        let given: Vec<(&Path, PathBuf)> = given.iter().map(|p| (Path::new(*p), into(p))).collect();
+        Names::new(Path::new("/t/tree-1"), here, Path::new("/repo"), &given)
     }
 
     #[test]
     fn names_in_a_tree_are_the_working_tree_names() {
-        let n = names(false);
-        // Under the working directory: as given, `./` kept (the walk keeps it too).
+        let n = names(&["k8s", "./other"]);
+        // What the walk names: the path given, as spelled, and the rest.
         assert_eq!(n.file("/t/tree-1/sub/k8s/a.yaml"), "k8s/a.yaml");
-        assert_eq!(n.file("/t/tree-1/sub/./k8s/a.yaml"), "./k8s/a.yaml");
-        assert_eq!(n.file("/t/tree-1/sub"), ".");
-        // Elsewhere in the tree (an overlay's base above the working directory): relative to it.
-        assert_eq!(n.file("/t/tree-1/k8s/base/d.yaml"), "../k8s/base/d.yaml");
-        assert_eq!(n.file("/t/tree-1/sub/../k8s/x.yaml"), "../k8s/x.yaml");
+        assert_eq!(n.file("/t/tree-1/sub/k8s"), "k8s");
+        assert_eq!(n.file("/t/tree-1/sub/./other/b.yaml"), "./other/b.yaml");
+        // What provenance names: lexical, from the path given.
+        assert_eq!(n.file("/t/tree-1/sub/other/c.yaml"), "other/c.yaml");
+        assert_eq!(n.file("/t/tree-1/base/d.yaml"), "../base/d.yaml");
         // Not in the tree, or a sibling whose name only starts the same: unchanged.
         assert_eq!(n.file("/t/tree-10/a.yaml"), "/t/tree-10/a.yaml");
+        assert_eq!(n.file("/t/tree-1/sub/k8s2/a.yaml"), "k8s2/a.yaml");
         assert_eq!(n.file("-"), "-");
         assert_eq!(n.text("read by the kustomization in /t/tree-1/sub/k8s/o"), "read by the kustomization in k8s/o");
         assert_eq!(n.text("cannot read /t/tree-1/x.yaml"), "cannot read /repo/x.yaml");
-        // Absolute paths given: absolute names in the repository.
-        let a = names(true);
+        // From a sibling: the way up stays in the name, as `analyze` keeps it.
+        let n = names(&["../overlays/prod"]);
+        assert_eq!(n.file("/t/tree-1/sub/../overlays/prod"), "../overlays/prod");
+        assert_eq!(n.file("/t/tree-1/sub/d.yaml"), "../sub/d.yaml");
+        assert_eq!(n.file("/t/tree-1/overlays/prod/patch.yaml"), "../overlays/prod/patch.yaml");
+        // Absolute paths given: absolute names.
+        let a = names(&["/repo/sub/k8s"]);
         assert_eq!(a.file("/t/tree-1/sub/k8s/a.yaml"), "/repo/sub/k8s/a.yaml");
-        assert_eq!(a.file("/t/tree-1/k8s/base/d.yaml"), "/repo/k8s/base/d.yaml");
+        assert_eq!(a.file("/t/tree-1/base/d.yaml"), "/repo/base/d.yaml");
     }
 
     #[test]

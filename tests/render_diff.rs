@@ -205,6 +205,26 @@ fn diff_base_builds_the_base_overlay_from_its_own_tree() {
         assert_eq!(workload_delta(&v, "prod-web"), delta, "{path}");
     }
 
+    // From the base's directory, the overlay given as a sibling; an uncommitted edit resolves a
+    // finding of the base file: the base names it as `analyze` does from there, `../base/...`.
+    let edited = DEPLOYMENT.replace(
+        "    spec:\n      containers:",
+        "    spec:\n      automountServiceAccountToken: false\n      containers:",
+    );
+    std::fs::write(repo.join("k8s/base/deployment.yaml"), edited).unwrap();
+    let o = run_in(
+        &repo.join("k8s/base"),
+        tmp.path(),
+        None,
+        &["diff", "--no-config", "--base", "HEAD", "../overlays/prod", "--format", "json"],
+    );
+    assert_eq!(o.code, Some(0), "{}", o.stderr);
+    let v3: Value = serde_json::from_str(&o.stdout).unwrap();
+    assert_eq!(placed(&v3["resolved"]), ["SEC012 ../base/deployment.yaml:16"]);
+    assert_eq!(v3["resolved"][0]["rendered"]["target"], "../overlays/prod");
+    assert_eq!(placed(&v3["new"]), Vec::<String>::new());
+    github_fake::git(repo, &["checkout", "--", "k8s/base/deployment.yaml"]);
+
     // From a subdirectory, the path relative to it: the same diff, names as given.
     let o = run_in(
         &repo.join("k8s"),
