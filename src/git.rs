@@ -385,11 +385,12 @@ pub struct Tree {
     pub root: PathBuf,
 }
 
-/// A repository path as a relative path of normal components only (git never stores others;
-/// anything else is not written).
+/// A repository path as a relative path of normal components only, none of them `.git` (git
+/// never checks such paths out; anything else is not written).
 fn safe_relative(path: &str) -> Option<PathBuf> {
     let p = Path::new(path);
-    (!path.is_empty() && p.components().all(|c| matches!(c, Component::Normal(_)))).then(|| p.to_path_buf())
+    let normal = p.components().all(|c| matches!(c, Component::Normal(n) if !n.eq_ignore_ascii_case(".git")));
+    (!path.is_empty() && normal).then(|| p.to_path_buf())
 }
 
 /// Writes the tree of commit `sha` (its `ls-tree -r` `entries`) into a new temporary directory:
@@ -668,6 +669,8 @@ mod tests {
         assert_eq!(safe_relative("k8s/a.yaml"), Some(PathBuf::from("k8s/a.yaml")));
         assert_eq!(safe_relative("../etc/passwd"), None);
         assert_eq!(safe_relative("/etc/passwd"), None);
+        assert_eq!(safe_relative("k8s/.git/config"), None);
+        assert_eq!(safe_relative(".GIT"), None);
         assert_eq!(safe_relative(""), None);
     }
 
