@@ -393,7 +393,7 @@ fn safe_relative(path: &str) -> Option<PathBuf> {
     (!path.is_empty() && normal).then(|| p.to_path_buf())
 }
 
-/// Writes the tree of commit `sha` (its `ls-tree -r` `entries`) into a new temporary directory:
+/// Writes a commit's tree (its `ls-tree -r` `entries`, read in `top`) into a new temporary directory:
 /// files with their bytes, symbolic links that stay inside the tree as links, submodules as empty
 /// directories (their contents are not in this repository).
 ///
