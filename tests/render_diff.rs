@@ -397,6 +397,9 @@ fn pr_comments_on_the_patch_line_that_introduces_the_finding() {
         .find(|c| c["line"] == 12 && c["body"].as_str().unwrap().contains("**SEC001**"))
         .unwrap_or_else(|| panic!("{comments:?}"));
     assert_eq!(sec001["side"], "RIGHT");
+    // The fix is a suggested change on the patch line itself.
+    let body = sec001["body"].as_str().unwrap();
+    assert!(body.contains("```suggestion\n            privileged: false\n```"), "{body}");
     // Nothing of the base deployment is new: every comment is on the patch.
     assert!(at.iter().all(|(p, _)| p == "k8s/overlays/prod/patch.yaml"), "{at:?}");
     let summary = st.issue_comments[0]["body"].as_str().unwrap();
@@ -536,6 +539,13 @@ fn pr_comments_on_the_values_line_and_shows_the_cost_delta() {
     let at: Vec<(String, u64)> =
         comments.iter().map(|c| (c["path"].as_str().unwrap().to_string(), c["line"].as_u64().unwrap())).collect();
     assert!(at.contains(&("charts/api/values-prod.yaml".to_string(), 5)), "{at:?}");
+    // The fix is a suggested change on the values line.
+    let sec001 = comments
+        .iter()
+        .find(|c| c["line"] == 5 && c["body"].as_str().unwrap().contains("**SEC001**"))
+        .unwrap_or_else(|| panic!("{comments:?}"));
+    let body = sec001["body"].as_str().unwrap();
+    assert!(body.contains("```suggestion\n  privileged: false\n```"), "{body}");
     let summary = st.issue_comments[0]["body"].as_str().unwrap();
     assert!(summary.contains("**Monthly cost will increase by $"), "{summary}");
     assert!(summary.contains("· 0 resolved**"), "{summary}");

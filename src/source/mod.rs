@@ -134,6 +134,17 @@ impl Input {
                 for pos in p.fields.values_mut() {
                     pos.file = file(&pos.file);
                 }
+                // The files a fix of the object edits (patches, values files, resources).
+                for e in p.edits.values_mut().flatten() {
+                    let renamed = sources.entry(Arc::as_ptr(&e.source)).or_insert_with(|| {
+                        Arc::new(SourceFile {
+                            path: file(&e.source.path),
+                            text: e.source.text.clone(),
+                            json: e.source.json,
+                        })
+                    });
+                    e.source = Arc::clone(renamed);
+                }
             }
         }
         for e in &mut self.errors {
