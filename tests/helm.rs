@@ -250,15 +250,17 @@ fn values_and_set_flags_reach_helm_template() {
     assert!(stdout.contains("\"tool\": \"helm\""), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     let got = std::fs::read_to_string(&args).expect("helm ran");
     let got: Vec<&str> = got.lines().collect();
+    // Absolute: helm runs in a temporary home.
+    let (chart, values) = (chart().display().to_string(), chart().join("values-prod.yaml").display().to_string());
     assert_eq!(
         got,
         [
             "template",
             "api",
-            "tests/fixtures/helm/api",
+            chart.as_str(),
             "--include-crds",
             "--values",
-            "tests/fixtures/helm/api/values-prod.yaml",
+            values.as_str(),
             "--set",
             "image.tag=1.4",
             "--set",
