@@ -301,6 +301,9 @@ pub struct BaselineWriteArgs {
     /// Which files directory walks leave out.
     #[command(flatten)]
     pub walk: crate::settings::WalkFilter,
+    /// Helm values for the charts given as paths.
+    #[command(flatten)]
+    pub chart: crate::settings::ChartFlags,
 }
 
 /// Flags of `rules`.
@@ -1041,11 +1044,6 @@ fn init(i: InitArgs) -> anyhow::Result<Status> {
     Ok(Status::Passed)
 }
 
-fn load_dir_or_paths(paths: &[PathBuf], filter: &source::Filter) -> source::Input {
-    let mut stdin = std::io::stdin().lock();
-    source::load_paths_filtered(paths, &mut stdin as &mut dyn Read, Limits::default(), filter)
-}
-
 /// Reads a saved JSON audit (`analyze --format json`).
 fn read_audit(path: &PathBuf) -> anyhow::Result<Audit> {
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
@@ -1193,7 +1191,17 @@ fn baseline_cmd(b: BaselineArgs) -> anyhow::Result<Status> {
             let config = w.rules.resolve_config()?;
             w.rules.check()?;
             let opts = w.rules.run_options(today());
-            let audit = audit::run(load_dir_or_paths(&w.paths, &w.walk.filter(&config)?), &config, &opts);
+            // Built as `analyze` builds them, so the fingerprints are the ones `analyze --baseline` sees.
+            let render = w.chart.apply(config.render_options(), &w.paths)?;
+            let mut stdin = std::io::stdin().lock();
+            let input = source::load_rendered(
+                &w.paths,
+                &mut stdin as &mut dyn Read,
+                Limits::default(),
+                &w.walk.filter(&config)?,
+                &render,
+            );
+            let audit = audit::run(input, &config, &opts);
             if !audit.errors.is_empty() {
                 let mut err = std::io::stderr().lock();
                 for e in &audit.errors {

@@ -309,3 +309,26 @@ fn fix_writes_the_overlay_patch_after_building_it_again() {
     let out = run(&["fix", ".", "--no-config", "--unsafe"]);
     assert!(out.stdout.is_empty(), "{}", String::from_utf8_lossy(&out.stdout));
 }
+
+/// `baseline write` builds kustomizations as `analyze` does: the baseline it writes hides every
+/// finding of the built overlay (the same fingerprints), and none of a patch file read alone.
+#[test]
+fn a_baseline_of_a_kustomize_repository_hides_what_analyze_reports() {
+    if !tool() {
+        return;
+    }
+    let tmp = copy_fixture("tests/fixtures/kustomize-provenance");
+    let d = tmp.path();
+    let run =
+        |args: &[&str]| Command::new(env!("CARGO_BIN_EXE_clustergpt")).current_dir(d).args(args).output().expect("run");
+    let out = run(&["baseline", "write", "baseline.json", "--no-config"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let b: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("baseline.json")).expect("read")).expect("json");
+    assert_eq!(b["findings"].as_array().expect("findings").len(), 10, "{b}");
+    let out = run(&["analyze", "--no-config", "--baseline", "baseline.json", "--fail-on", "info", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let a: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(a["findings"], serde_json::json!([]));
+    assert_eq!(a["baseline"]["hidden"], 10);
+}
