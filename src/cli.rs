@@ -1008,7 +1008,15 @@ fn fix_cmd(a: FixArgs) -> anyhow::Result<Status> {
 /// Skipped fixes as one line per reason class, with what would include them.
 fn skipped_summary(err: &mut dyn Write, skipped: &[crate::fix::NotApplied]) -> std::io::Result<()> {
     let unsafe_ = skipped.iter().filter(|x| x.reason.starts_with("unsafe")).count();
-    let manual = skipped.len() - unsafe_;
+    let built = skipped.iter().filter(|x| x.reason.starts_with(crate::fix_built::NO_EDIT)).count();
+    let manual = skipped.len() - unsafe_ - built;
+    if built > 0 {
+        writeln!(
+            err,
+            "skipped {built} fix{} of built objects that no patch, values or resource file can carry (a new object, an inline patch): --verbose lists them",
+            if built == 1 { "" } else { "es" }
+        )?;
+    }
     if unsafe_ > 0 {
         writeln!(
             err,

@@ -18,6 +18,9 @@ use crate::source::render::{RenderOptions, TempDir};
 use crate::source::{self, BuildTarget, Input, InputError};
 use crate::yaml::Limits;
 
+/// How the reason of a fix with no edit in the built target's files starts.
+pub const NO_EDIT: &str = "no text edit in the files the build reads: ";
+
 /// A finding as the build shows it, whatever file it is reported on.
 type Key = (String, ObjectRef, String);
 
@@ -77,7 +80,8 @@ pub fn fix_built(
             let Some(prov) = &obj.provenance else { continue };
             match source_edit::translate(prov, &obj.body, &fix.ops) {
                 Ok(edit) => planned.push(Planned { finding: f, fix, target: ti, edit }),
-                Err(reason) => report.failed.push(not_applied(&f, &fix, reason)),
+                // Shown (with its patch), never applied: what to change is in the finding.
+                Err(reason) => report.skipped.push(not_applied(&f, &fix, format!("{NO_EDIT}{reason}"))),
             }
         }
     }
