@@ -194,6 +194,10 @@ pub struct SourceFile {
     pub json: bool,
 }
 
+/// The context name of objects read through the in-cluster service account (no kubeconfig
+/// context: commands for them take none).
+pub const IN_CLUSTER: &str = "in-cluster";
+
 /// One Kubernetes object.
 #[derive(Debug, Clone)]
 pub struct Object {

@@ -303,6 +303,25 @@ fn several_contexts_make_one_audit_and_namespaces_limit_the_read() {
     let fps: std::collections::BTreeSet<&str> =
         a.findings.iter().filter(|f| f.rule == "SEC001").map(|f| f.fingerprint.as_str()).collect();
     assert_eq!(fps.len(), sec001.len());
+    // Each fix's kubectl command names the cluster it was read from, never the current context.
+    let (mut a, objects) = {
+        let input = cluster::into_input(h.read(&opts), Vec::new());
+        audit::run_with_objects(input, &Config::defaults(), &RunOptions::default())
+    };
+    clustergpt::fix::enrich(&mut a, &objects);
+    let commands: Vec<(String, String)> = a
+        .findings
+        .iter()
+        .filter(|f| f.rule == "SEC001")
+        .filter_map(|f| {
+            let cmd = f.fix.as_ref()?.patch.as_ref()?.kubectl.clone()?;
+            Some((f.object.context.clone().unwrap_or_default(), cmd))
+        })
+        .collect();
+    assert_eq!(commands.len(), 2, "{commands:?}");
+    for (context, cmd) in &commands {
+        assert!(cmd.starts_with(&format!("kubectl --context {context} patch ")), "{cmd}");
+    }
 
     let h = Harness::shop();
     let opts = Options { namespaces: vec!["shop".into()], ..h.options() };

@@ -264,7 +264,7 @@ impl Target {
     fn name(&self) -> &str {
         match self {
             Target::Kubeconfig { context, .. } => context,
-            Target::InCluster => "in-cluster",
+            Target::InCluster => crate::model::IN_CLUSTER,
         }
     }
 

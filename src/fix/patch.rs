@@ -26,11 +26,19 @@ pub fn patch_for(obj: &Object, fix: &Fix) -> Option<Patch> {
     if fix.ops.is_empty() {
         return None;
     }
+    // A live object's command names the cluster it was read from: with several contexts, the
+    // current one may be another cluster with an object of the same name.
+    let context = obj
+        .origin
+        .context()
+        .filter(|c| *c != crate::model::IN_CLUSTER)
+        .map(|c| format!(" --context {}", shell_quote(c)))
+        .unwrap_or_default();
     if let [FixOp::Create { value }] = fix.ops.as_slice() {
         // A new object is created with `kubectl apply`, not patched into this one.
         let yaml = to_block_yaml(value);
         let body = serde_json::to_string(value).ok()?;
-        let kubectl = format!("kubectl apply -f - <<'EOF'\n{yaml}EOF");
+        let kubectl = format!("kubectl{context} apply -f - <<'EOF'\n{yaml}EOF");
         return Some(Patch { patch_type: "create".to_string(), body, kubectl: Some(kubectl), refused: None, yaml });
     }
     if fix.ops.iter().any(|op| matches!(op, FixOp::Create { .. })) {
@@ -45,7 +53,11 @@ pub fn patch_for(obj: &Object, fix: &Fix) -> Option<Patch> {
     let ns = obj.effective_namespace().map(|n| format!(" -n {}", shell_quote(n))).unwrap_or_default();
     let refused = live_refusal(obj, &fix.ops);
     let kubectl = refused.is_none().then(|| {
-        format!("kubectl patch {}{ns} --type {patch_type} -p {}", shell_quote(&resource), shell_quote(&body_text))
+        format!(
+            "kubectl{context} patch {}{ns} --type {patch_type} -p {}",
+            shell_quote(&resource),
+            shell_quote(&body_text)
+        )
     });
     let yaml = if patch_type == "strategic" {
         // Show the patch with the object's identity so it reads as a partial manifest.
@@ -279,6 +291,24 @@ mod tests {
         let body =
             json!({"apiVersion": "v1", "kind": kind, "metadata": {"name": "x", "namespace": "shop"}, "spec": {}});
         Object::from_body(body, Origin::File { path: "x.yaml".into(), document: 0, prefix: String::new() })
+    }
+
+    #[test]
+    fn live_commands_name_their_context_except_in_cluster() {
+        let fix = Fix::new("t", Applicability::Safe, vec![FixOp::Add { path: "/spec/x".into(), value: json!(1) }]);
+        let live = |context: &str| {
+            let mut o = obj("Deployment");
+            o.origin = Origin::Cluster { context: context.to_string(), uid: "u".into() };
+            patch_for(&o, &fix).and_then(|p| p.kubectl).unwrap_or_default()
+        };
+        assert!(
+            live("prod eu").starts_with("kubectl --context 'prod eu' patch deployment/x -n shop "),
+            "{}",
+            live("prod eu")
+        );
+        assert!(live(crate::model::IN_CLUSTER).starts_with("kubectl patch "));
+        let file = patch_for(&obj("Deployment"), &fix).and_then(|p| p.kubectl).unwrap_or_default();
+        assert!(file.starts_with("kubectl patch "), "{file}");
     }
 
     fn refused(kind: &str, path: &str) -> Option<String> {
