@@ -287,14 +287,24 @@ pub fn plan(new: &[Finding], hunks: &Hunks, existing: &[Existing], max: usize, i
     order.sort_by_key(|f| std::cmp::Reverse(f.severity));
     let mut room = max.saturating_sub(p.present.len());
     let mut planned: BTreeSet<&str> = BTreeSet::new();
+    // One suggested change per edit: overlays built from one base give the same edit of the base
+    // for each overlay's finding; the others are comments without it.
+    let mut suggested: BTreeSet<(String, u32, u32, String)> = BTreeSet::new();
     for f in order {
         let fp = f.fingerprint.as_str();
         if p.present.contains(fp) || !planned.insert(fp) {
             continue;
         }
         match place(f, hunks, id) {
-            Some(c) if room > 0 => {
+            Some(mut c) if room > 0 => {
                 room -= 1;
+                if let Some(s) = usable_suggestion(f, hunks)
+                    && !suggested.insert((s.file.clone(), s.start_line, s.end_line, s.replacement.clone()))
+                {
+                    c.suggestion = false;
+                    c.start_line = None;
+                    c.body = comment_body(f, None, id);
+                }
                 p.post.push(c);
             }
             Some(_) => {
@@ -353,6 +363,34 @@ mod tests {
         assert_eq!(parse_finding_marker(&finding_marker("default", &old), "default"), Some(old.as_str()));
         let m = finding_marker("default", &format!("{fp}-x"));
         assert_eq!(parse_finding_marker(&m, "default"), None);
+    }
+
+    #[test]
+    fn one_suggested_change_per_edit_when_overlays_share_a_base() {
+        let finding = |fp: &str, ns: &str| -> Finding {
+            let f = json!({
+                "fingerprint": fp, "rule": "REL004", "name": "missing-memory-limit", "severity": "medium",
+                "area": "reliability", "message": "container `web` has no memory limit",
+                "object": {"api_version": "apps/v1", "kind": "Deployment", "namespace": ns, "name": "web"},
+                "location": {"file": "k8s/base/deploy.yaml", "line": 16, "path": "/spec/x"},
+                "evidence": [],
+                "fix": {"title": "Limit memory to 512Mi", "applicability": "unsafe", "ops": [],
+                        "suggestion": {"file": "k8s/base/deploy.yaml", "start_line": 19, "end_line": 19,
+                                       "replacement": "              memory: 128Mi\n            limits:\n              memory: 512Mi"}},
+                "rendered": {"tool": "kustomize", "target": format!("k8s/overlays/{ns}"), "document": 0}
+            });
+            serde_json::from_value(f).expect("finding")
+        };
+        let new = [finding(&"a".repeat(32), "prod"), finding(&"b".repeat(32), "staging")];
+        let mut hunks = Hunks::default();
+        hunks.add_git_diff(
+            "diff --git a/k8s/base/deploy.yaml b/k8s/base/deploy.yaml\n--- a/k8s/base/deploy.yaml\n+++ b/k8s/base/deploy.yaml\n@@ -14,3 +14,6 @@\n a\n b\n c\n+d\n+e\n+f\n",
+        );
+        let p = plan(&new, &hunks, &[], 10, "default");
+        assert_eq!(p.post.len(), 2);
+        assert_eq!(p.post.iter().filter(|c| c.suggestion).count(), 1, "{:?}", p.post);
+        assert_eq!(p.post.iter().filter(|c| c.body.contains("```suggestion")).count(), 1);
+        assert!(p.post.iter().all(|c| c.path == "k8s/base/deploy.yaml" && c.line == 19));
     }
 
     #[test]
