@@ -113,8 +113,11 @@ pub fn fix_built(
         }
     }
     let together = copy.write_all(&texts).and_then(|()| copy.build(targets, render, config, opts));
+    // What the batch may reveal: the findings any of its fixes may legitimately bring up.
+    let revealed: BTreeSet<&str> =
+        ok.iter().flat_map(|&i| crate::fix::may_reveal(&planned[i].finding.rule)).copied().collect();
     let verdicts: Vec<Result<(), String>> = match &together {
-        Ok(after) => ok.iter().map(|&i| verdict(&planned[i], &before, after)).collect(),
+        Ok(after) => ok.iter().map(|&i| verdict(&planned[i], &before, after, &revealed)).collect(),
         Err(e) => vec![Err(e.clone()); ok.len()],
     };
     if verdicts.iter().all(Result::is_ok) {
@@ -132,7 +135,8 @@ pub fn fix_built(
             let result = source_edit::apply_to_source(&current, p.edit.document, &p.edit.ops, &p.fix).and_then(|t| {
                 copy.write(path, &t)?;
                 let after = copy.build(targets, render, config, opts)?;
-                verdict(p, &base, &after)?;
+                let revealed: BTreeSet<&str> = crate::fix::may_reveal(&p.finding.rule).iter().copied().collect();
+                verdict(p, &base, &after, &revealed)?;
                 Ok((t, after))
             });
             match result {
@@ -159,8 +163,14 @@ pub fn fix_built(
 }
 
 /// Whether a fix did what it should: its finding is gone from its target, and no target shows a
-/// finding it did not show before.
-fn verdict(p: &Planned, before: &[BTreeSet<Key>], after: &[BTreeSet<Key>]) -> Result<(), String> {
+/// finding it did not show before, other than what the fixes may reveal (`fix::may_reveal`: a
+/// second replica makes a missing PodDisruptionBudget matter).
+fn verdict(
+    p: &Planned,
+    before: &[BTreeSet<Key>],
+    after: &[BTreeSet<Key>],
+    revealed: &BTreeSet<&str>,
+) -> Result<(), String> {
     if after.get(p.target).is_some_and(|a| a.contains(&key(&p.finding))) {
         return Err("the finding remains after building again".to_string());
     }
@@ -168,6 +178,7 @@ fn verdict(p: &Planned, before: &[BTreeSet<Key>], after: &[BTreeSet<Key>]) -> Re
         .iter()
         .zip(after)
         .flat_map(|(b, a)| a.difference(b))
+        .filter(|(rule, _, _)| !revealed.contains(rule.as_str()))
         .map(|(rule, object, _)| format!("{rule} on {object}"))
         .collect();
     if let Some(first) = new.first() {
@@ -219,7 +230,9 @@ impl Copy {
         let abs = |p: &Path| source::provenance::lexical(&cwd.join(p));
         let mut all: Vec<PathBuf> = Vec::new();
         for t in targets {
-            all.push(abs(t.path()));
+            // The target's own directory too: a chart's release is named after it.
+            let dir = abs(t.path());
+            all.push(dir.parent().map_or_else(|| dir.clone(), Path::to_path_buf));
             if let BuildTarget::Kustomize(d) = t {
                 all.extend(reach(&abs(d)));
             }
@@ -270,6 +283,8 @@ impl Copy {
                 BuildTarget::Kustomize(d) => BuildTarget::Kustomize(self.map(d)),
                 BuildTarget::Chart(c) => {
                     let mut c = c.clone();
+                    // The same release name as the build being fixed, wherever the copy is.
+                    c.release = Some(crate::source::render::release_name(&c));
                     c.path = self.map(&c.path);
                     c.values = c.values.iter().map(|v| self.map(v)).collect();
                     BuildTarget::Chart(c)

@@ -264,7 +264,7 @@ fn suggestions_land_on_the_overlay_patch_lines() {
     // An inline patch of a component is a string inside a kustomization: no text edit.
     assert!(sug("SEC008").unwrap_err().contains("change it by hand"));
     // A new object (a PodDisruptionBudget) belongs in the kustomization's resources.
-    assert!(sug("REL010").unwrap_err().contains("add it to the kustomize target's resources"));
+    assert!(sug("REL010").unwrap_err().contains("add it to the kustomization's resources"));
 }
 
 /// `fix --write` on a repository with an overlay: each fix goes to the overlay's patch, the

@@ -515,7 +515,8 @@ pub fn apply_linked(files: &mut [(String, String)], live: &Audit, allow_unsafe: 
 /// Rules whose findings a fix may legitimately reveal: making a workload multi-replica is what
 /// makes a missing PodDisruptionBudget or anti-affinity matter. Those are reported by the next
 /// audit, not counted against the fix.
-fn may_reveal(rule: &str) -> &'static [&'static str] {
+#[must_use]
+pub fn may_reveal(rule: &str) -> &'static [&'static str] {
     match rule {
         "REL007" => &["REL010", "REL012", "REL017"],
         // A privileged container passes the escalation check by construction; unprivileged, it must set it.

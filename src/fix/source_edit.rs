@@ -74,10 +74,11 @@ fn translate_op<'p>(prov: &'p Provenance, body: &Value, op: &FixOp) -> Result<(&
     let path = match op {
         FixOp::Add { path, .. } | FixOp::Replace { path, .. } | FixOp::Remove { path } => path,
         FixOp::Create { .. } => {
-            return Err(format!(
-                "the fix adds a new object: add it to the {} target's resources (or the chart's templates) by hand",
-                prov.rendered.tool
-            ));
+            return Err(if prov.rendered.tool == "helm" {
+                "the fix adds a new object: add it to the chart's templates by hand".to_string()
+            } else {
+                "the fix adds a new object: add it to the kustomization's resources by hand".to_string()
+            });
         }
     };
     let segs: Vec<String> = pointer_segments(path).collect();
@@ -113,7 +114,11 @@ fn translate_op<'p>(prov: &'p Provenance, body: &Value, op: &FixOp) -> Result<(&
             return Ok((at, moved));
         }
     }
-    Err(format!("no file this build reads sets `{path}` in a way a text edit can change; change it by hand"))
+    Err(if prov.rendered.tool == "helm" {
+        format!("no values key sets `{path}` on its own: change the chart's template by hand")
+    } else {
+        format!("no patch or resource file sets `{path}` in a way a text edit can change; change it by hand")
+    })
 }
 
 #[cfg(test)]
@@ -218,7 +223,11 @@ mod tests {
         assert!(translate(&p, &body(), std::slice::from_ref(&rm)).is_err());
         let p = prov(vec![("/spec/replicas", at(&base, "/spec/replicas", EditKind::Resource))]);
         assert_eq!(translate(&p, &body(), std::slice::from_ref(&rm)).unwrap().ops, [rm]);
-        assert!(translate(&p, &body(), &[FixOp::Create { value: json!({}) }]).unwrap_err().contains("new object"));
+        assert!(
+            translate(&p, &body(), &[FixOp::Create { value: json!({}) }])
+                .unwrap_err()
+                .contains("kustomization's resources")
+        );
     }
 
     #[test]

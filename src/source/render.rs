@@ -254,6 +254,17 @@ pub fn missing_helm(chart: &Path) -> InputError {
     }
 }
 
+/// The release name a chart is rendered with: the target's, else the chart directory's name.
+#[must_use]
+pub fn release_name(target: &Target) -> String {
+    target.release.clone().unwrap_or_else(|| {
+        std::fs::canonicalize(&target.path)
+            .ok()
+            .and_then(|c| c.file_name().map(|n| n.to_string_lossy().to_lowercase()))
+            .unwrap_or_else(|| "release".to_string())
+    })
+}
+
 /// Renders a chart with `helm template` and adds its objects (with provenance) to `input`.
 pub fn helm(chart: &Path, helm: &Path, target: &Target, opts: &RenderOptions, limits: Limits, input: &mut Input) {
     let shown = chart.display().to_string();
@@ -262,12 +273,7 @@ pub fn helm(chart: &Path, helm: &Path, target: &Target, opts: &RenderOptions, li
         Ok(w) => w,
         Err(e) => return input.errors.push(err(format!("cannot create a temporary directory to render it: {e}"))),
     };
-    let release = target.release.clone().unwrap_or_else(|| {
-        std::fs::canonicalize(chart)
-            .ok()
-            .and_then(|c| c.file_name().map(|n| n.to_string_lossy().to_lowercase()))
-            .unwrap_or_else(|| "release".to_string())
-    });
+    let release = release_name(target);
     // helm runs in the temporary directory: relative paths would name files there.
     let absolute = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf()).display().to_string();
     let mut args = vec!["template".to_string(), release, absolute(chart), "--include-crds".to_string()];
