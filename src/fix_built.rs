@@ -28,16 +28,23 @@ type Key = (String, ObjectRef, String);
 const MAX_COPY_FILES: usize = 20_000;
 const MAX_COPY_BYTES: u64 = 256 << 20;
 
-/// One fix to try: its finding, target and edit.
+/// One fix to try: its finding, target and edit, and the edited file relative to the copy's root.
 struct Planned {
     finding: Finding,
     fix: Fix,
     target: usize,
     edit: SourceEdit,
+    file: PathBuf,
 }
+
+/// Each target's audit and objects.
+type Builds = Vec<(crate::audit::Audit, Vec<crate::model::Object>)>;
 
 /// Fixes the built objects of `targets` (paths as given, relative to the working directory).
 /// Returns the report (`changed` holds the edited files) and the targets' input errors.
+///
+/// Like the plain-file fixer it runs in passes: a fix may reveal another fixable finding (an
+/// unprivileged container must now forbid privilege escalation), found by the next build.
 #[must_use]
 pub fn fix_built(
     targets: &[BuildTarget],
@@ -48,17 +55,75 @@ pub fn fix_built(
 ) -> (FixReport, Vec<InputError>) {
     let mut report = FixReport::default();
     let mut errors = Vec::new();
-    let mut before: Vec<BTreeSet<Key>> = Vec::new();
-    let mut planned: Vec<Planned> = Vec::new();
-    for (ti, t) in targets.iter().enumerate() {
+    let mut builds: Builds = Vec::new();
+    for t in targets {
         let mut input = Input::default();
         source::build(std::slice::from_ref(t), render, Limits::default(), &mut input);
         errors.append(&mut input.errors);
-        let (a, objects) = audit::run_with_objects(input, config, opts);
-        before.push(keys(&a.findings));
-        for f in a.findings {
+        builds.push(audit::run_with_objects(input, config, opts));
+    }
+    let mut attempted: BTreeSet<(usize, Key)> = BTreeSet::new();
+    let mut planned = plan(&builds, allow_unsafe, &mut attempted, &mut report);
+    if planned.is_empty() {
+        return (report, errors);
+    }
+    let copy = match Copy::new(targets, planned.iter().map(|(_, e)| &e.source.path)) {
+        Ok(c) => c,
+        Err(e) => {
+            let reason = format!("cannot verify it by building again: {e}");
+            report.failed.extend(planned.iter().map(|(p, _)| not_applied(&p.0, &p.1, reason.clone())));
+            return (report, errors);
+        }
+    };
+    // Files by their path under the copied root: as the user names them, and as they were.
+    let mut originals: BTreeMap<PathBuf, (String, String)> = BTreeMap::new();
+    let mut texts: BTreeMap<PathBuf, String> = BTreeMap::new();
+    let mut before: Vec<BTreeSet<Key>> = builds.iter().map(|(a, _)| keys(&a.findings)).collect();
+    let mut round: Vec<Planned> = Vec::new();
+    for ((finding, fix, target), edit) in planned.drain(..) {
+        let Some(file) = copy.rel_of_given(&edit.source.path) else { continue };
+        originals.entry(file.clone()).or_insert_with(|| (edit.source.path.clone(), edit.source.text.clone()));
+        round.push(Planned { finding, fix, target, edit, file });
+    }
+    for _pass in 0..crate::fix::MAX_PASSES {
+        if !run_round(&round, &mut texts, &originals, &before, &copy, (targets, render, config, opts), &mut report) {
+            break;
+        }
+        // What the fixes kept so far build to: the next pass's findings.
+        let Ok(next) = copy.build_full(targets, render, config, opts) else { break };
+        before = next.iter().map(|(a, _)| keys(&a.findings)).collect();
+        round.clear();
+        for ((finding, fix, target), edit) in plan(&next, allow_unsafe, &mut attempted, &mut report) {
+            let Some(file) = copy.rel_of_copy(&edit.source.path) else { continue };
+            originals.entry(file.clone()).or_insert_with(|| (copy.display(&file), edit.source.text.clone()));
+            round.push(Planned { finding, fix, target, edit, file });
+        }
+        if round.is_empty() {
+            break;
+        }
+    }
+    for (file, (shown, orig)) in originals {
+        if let Some(text) = texts.get(&file)
+            && *text != orig
+        {
+            report.changed.insert(shown, (orig, text.clone()));
+        }
+    }
+    (report, errors)
+}
+
+/// The fixes of a build not tried yet: moved onto their files, or reported as skipped.
+fn plan(
+    builds: &Builds,
+    allow_unsafe: bool,
+    attempted: &mut BTreeSet<(usize, Key)>,
+    report: &mut FixReport,
+) -> Vec<((Finding, Fix, usize), SourceEdit)> {
+    let mut out = Vec::new();
+    for (ti, (a, objects)) in builds.iter().enumerate() {
+        for f in &a.findings {
             let Some(fix) = f.fix.as_deref().cloned() else { continue };
-            if f.rendered.is_none() || fix.ops.is_empty() {
+            if f.rendered.is_none() || fix.ops.is_empty() || !attempted.insert((ti, key(f))) {
                 continue;
             }
             let allowed = match fix.applicability {
@@ -71,7 +136,7 @@ pub fn fix_built(
                     Applicability::Unsafe => "unsafe: pass --unsafe to apply".to_string(),
                     _ => fix.note.clone().unwrap_or_else(|| "display-only: needs values only you know".to_string()),
                 };
-                report.skipped.push(not_applied(&f, &fix, reason));
+                report.skipped.push(not_applied(f, &fix, reason));
                 continue;
             }
             let Some(obj) = objects.iter().find(|o| ObjectRef::of(o) == *f.object && o.provenance.is_some()) else {
@@ -79,87 +144,82 @@ pub fn fix_built(
             };
             let Some(prov) = &obj.provenance else { continue };
             match source_edit::translate(prov, &obj.body, &fix.ops) {
-                Ok(edit) => planned.push(Planned { finding: f, fix, target: ti, edit }),
+                Ok(edit) => out.push(((f.clone(), fix, ti), edit)),
                 // Shown (with its patch), never applied: what to change is in the finding.
-                Err(reason) => report.skipped.push(not_applied(&f, &fix, format!("{NO_EDIT}{reason}"))),
+                Err(reason) => report.skipped.push(not_applied(f, &fix, format!("{NO_EDIT}{reason}"))),
             }
         }
     }
-    if planned.is_empty() {
-        return (report, errors);
-    }
-    let originals: BTreeMap<String, String> =
-        planned.iter().map(|p| (p.edit.source.path.clone(), p.edit.source.text.clone())).collect();
-    let copy = match Copy::new(targets, originals.keys()) {
-        Ok(c) => c,
-        Err(e) => {
-            let reason = format!("cannot verify it by building again: {e}");
-            report.failed.extend(planned.iter().map(|p| not_applied(&p.finding, &p.fix, reason.clone())));
-            return (report, errors);
-        }
+    out
+}
+
+/// One pass: applies the planned fixes in the copy, all together first (one build per target),
+/// then one at a time on top of the ones kept. Returns whether any was kept.
+fn run_round(
+    round: &[Planned],
+    texts: &mut BTreeMap<PathBuf, String>,
+    originals: &BTreeMap<PathBuf, (String, String)>,
+    before: &[BTreeSet<Key>],
+    copy: &Copy,
+    (targets, render, config, opts): (&[BuildTarget], &RenderOptions, &Config, &RunOptions),
+    report: &mut FixReport,
+) -> bool {
+    let current = |texts: &BTreeMap<PathBuf, String>, file: &PathBuf| {
+        texts.get(file).or_else(|| originals.get(file).map(|(_, t)| t)).cloned().unwrap_or_default()
     };
-    // All together: one build per target.
-    let mut texts = originals.clone();
+    let start = texts.clone();
     let mut ok = Vec::new();
-    for (i, p) in planned.iter().enumerate() {
-        let path = &p.edit.source.path;
-        let current = texts.get(path).cloned().unwrap_or_default();
-        match source_edit::apply_to_source(&current, p.edit.document, &p.edit.ops, &p.fix) {
+    for (i, p) in round.iter().enumerate() {
+        match source_edit::apply_to_source(&current(texts, &p.file), p.edit.document, &p.edit.ops, &p.fix) {
             Ok(t) => {
-                texts.insert(path.clone(), t);
+                texts.insert(p.file.clone(), t);
                 ok.push(i);
             }
             Err(reason) => report.failed.push(not_applied(&p.finding, &p.fix, reason)),
         }
     }
-    let together = copy.write_all(&texts).and_then(|()| copy.build(targets, render, config, opts));
+    if ok.is_empty() {
+        return false;
+    }
+    let together = copy.write_all(texts).and_then(|()| copy.build(targets, render, config, opts));
     // What the batch may reveal: the findings any of its fixes may legitimately bring up.
     let revealed: BTreeSet<&str> =
-        ok.iter().flat_map(|&i| crate::fix::may_reveal(&planned[i].finding.rule)).copied().collect();
-    let verdicts: Vec<Result<(), String>> = match &together {
-        Ok(after) => ok.iter().map(|&i| verdict(&planned[i], &before, after, &revealed)).collect(),
-        Err(e) => vec![Err(e.clone()); ok.len()],
-    };
-    if verdicts.iter().all(Result::is_ok) {
-        for &i in &ok {
-            report.applied.push(applied(&planned[i]));
-        }
-    } else {
-        // One at a time, each on top of the ones kept.
-        texts = originals.clone();
-        let mut base = before.clone();
-        for &i in &ok {
-            let p = &planned[i];
-            let path = &p.edit.source.path;
-            let current = texts.get(path).cloned().unwrap_or_default();
-            let result = source_edit::apply_to_source(&current, p.edit.document, &p.edit.ops, &p.fix).and_then(|t| {
-                copy.write(path, &t)?;
-                let after = copy.build(targets, render, config, opts)?;
-                let revealed: BTreeSet<&str> = crate::fix::may_reveal(&p.finding.rule).iter().copied().collect();
-                verdict(p, &base, &after, &revealed)?;
-                Ok((t, after))
-            });
-            match result {
-                Ok((t, after)) => {
-                    texts.insert(path.clone(), t);
-                    base = after;
-                    report.applied.push(applied(p));
-                }
-                Err(reason) => {
-                    let _ = copy.write(path, &current);
-                    report.failed.push(not_applied(&p.finding, &p.fix, reason));
-                }
+        ok.iter().flat_map(|&i| crate::fix::may_reveal(&round[i].finding.rule)).copied().collect();
+    if let Ok(after) = &together
+        && ok.iter().all(|&i| verdict(&round[i], before, after, &revealed).is_ok())
+    {
+        report.applied.extend(ok.iter().map(|&i| applied(&round[i])));
+        return true;
+    }
+    // One at a time, each on top of the ones kept.
+    *texts = start;
+    let _ = copy.write_all(&originals.keys().map(|f| (f.clone(), current(texts, f))).collect());
+    let mut base = before.to_vec();
+    let mut kept = false;
+    for &i in &ok {
+        let p = &round[i];
+        let was = current(texts, &p.file);
+        let result = source_edit::apply_to_source(&was, p.edit.document, &p.edit.ops, &p.fix).and_then(|t| {
+            copy.write(&p.file, &t)?;
+            let after = copy.build(targets, render, config, opts)?;
+            let revealed: BTreeSet<&str> = crate::fix::may_reveal(&p.finding.rule).iter().copied().collect();
+            verdict(p, &base, &after, &revealed)?;
+            Ok((t, after))
+        });
+        match result {
+            Ok((t, after)) => {
+                texts.insert(p.file.clone(), t);
+                base = after;
+                kept = true;
+                report.applied.push(applied(p));
+            }
+            Err(reason) => {
+                let _ = copy.write(&p.file, &was);
+                report.failed.push(not_applied(&p.finding, &p.fix, reason));
             }
         }
     }
-    for (path, text) in texts {
-        if let Some(orig) = originals.get(&path)
-            && *orig != text
-        {
-            report.changed.insert(path, (orig.clone(), text));
-        }
-    }
-    (report, errors)
+    kept
 }
 
 /// Whether a fix did what it should: its finding is gone from its target, and no target shows a
@@ -255,17 +315,37 @@ impl Copy {
         Ok(Copy { dir, root, cwd })
     }
 
+    /// A path as the user gave it (relative to the working directory), under the copied root.
+    fn rel_of_given(&self, p: &str) -> Option<PathBuf> {
+        let a = source::provenance::lexical(&self.cwd.join(p));
+        a.strip_prefix(&self.root).ok().map(Path::to_path_buf)
+    }
+
+    /// A path a build in the copy printed, under the copied root.
+    fn rel_of_copy(&self, p: &str) -> Option<PathBuf> {
+        let a = source::provenance::lexical(Path::new(p));
+        a.strip_prefix(self.dir.path()).ok().map(Path::to_path_buf)
+    }
+
+    /// A file under the copied root as the user names files: relative to the working directory
+    /// when it is below it.
+    fn display(&self, rel: &Path) -> String {
+        let a = self.root.join(rel);
+        a.strip_prefix(&self.cwd).map_or_else(|_| a.display().to_string(), |r| r.display().to_string())
+    }
+
     /// Where a given path is in the copy.
     fn map(&self, p: &Path) -> PathBuf {
         let a = source::provenance::lexical(&self.cwd.join(p));
         self.dir.path().join(a.strip_prefix(&self.root).unwrap_or(&a))
     }
 
-    fn write(&self, path: &str, text: &str) -> Result<(), String> {
-        std::fs::write(self.map(Path::new(path)), text).map_err(|e| format!("cannot write the copy of {path}: {e}"))
+    fn write(&self, rel: &Path, text: &str) -> Result<(), String> {
+        std::fs::write(self.dir.path().join(rel), text)
+            .map_err(|e| format!("cannot write the copy of {}: {e}", self.display(rel)))
     }
 
-    fn write_all(&self, texts: &BTreeMap<String, String>) -> Result<(), String> {
+    fn write_all(&self, texts: &BTreeMap<PathBuf, String>) -> Result<(), String> {
         texts.iter().try_for_each(|(p, t)| self.write(p, t))
     }
 
@@ -277,6 +357,17 @@ impl Copy {
         config: &Config,
         opts: &RunOptions,
     ) -> Result<Vec<BTreeSet<Key>>, String> {
+        Ok(self.build_full(targets, render, config, opts)?.iter().map(|(a, _)| keys(&a.findings)).collect())
+    }
+
+    /// Builds every target in the copy and audits each.
+    fn build_full(
+        &self,
+        targets: &[BuildTarget],
+        render: &RenderOptions,
+        config: &Config,
+        opts: &RunOptions,
+    ) -> Result<Builds, String> {
         let mut out = Vec::new();
         for t in targets {
             let mapped = match t {
@@ -295,7 +386,7 @@ impl Copy {
             if let Some(e) = input.errors.first() {
                 return Err(format!("building again failed: {}", e.message));
             }
-            out.push(keys(&audit::run(input, config, opts).findings));
+            out.push(audit::run_with_objects(input, config, opts));
         }
         Ok(out)
     }

@@ -307,8 +307,11 @@ fn fix_writes_the_values_file_after_rendering_again() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(stderr.contains("applied SEC001") && stderr.contains("applied REL004"), "{stderr}");
+    // Unprivileged, the container must also forbid escalation: found and fixed by a second pass.
+    assert!(stderr.contains("applied SEC002"), "{stderr}");
     let prod = untouched("values-prod.yaml");
     assert!(prod.contains("privileged: false") && prod.contains("memory: 512Mi"), "{prod}");
+    assert!(prod.contains("allowPrivilegeEscalation: false"), "{prod}");
     assert_eq!(["values.yaml", "templates/deployment.yaml"].map(untouched).to_vec(), before);
     let out = run(&["analyze", "--format", "json"]);
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");

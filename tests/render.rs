@@ -339,3 +339,34 @@ fn a_baseline_of_a_kustomize_repository_hides_what_analyze_reports() {
     assert_eq!(a["findings"], serde_json::json!([]));
     assert_eq!(a["baseline"]["hidden"], 10);
 }
+
+/// Like the plain-file fixer, `fix` on built objects runs in passes: making a container
+/// unprivileged reveals that it may still escalate (SEC002, reported once as SEC001 while
+/// privileged), which the next build finds and the next pass fixes, in the same base file.
+#[test]
+fn fixes_of_built_objects_run_in_passes() {
+    if !tool() {
+        return;
+    }
+    let tmp = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("tmp");
+    let d = tmp.path();
+    std::fs::create_dir_all(d.join("base")).expect("mkdir");
+    std::fs::create_dir_all(d.join("prod")).expect("mkdir");
+    std::fs::write(d.join("base/kustomization.yaml"), "resources: [deploy.yaml]\n").expect("write");
+    let deploy = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  selector:\n    matchLabels: {app: web}\n  template:\n    metadata:\n      labels: {app: web}\n    spec:\n      containers:\n        - name: web\n          image: nginx:1.27\n          securityContext:\n            privileged: true # debug only\n";
+    std::fs::write(d.join("base/deploy.yaml"), deploy).expect("write");
+    std::fs::write(d.join("prod/kustomization.yaml"), "resources: [../base]\nnamespace: prod\n").expect("write");
+    let out = Command::new(env!("CARGO_BIN_EXE_clustergpt"))
+        .current_dir(d)
+        .args(["fix", ".", "--no-config", "--unsafe", "--write", "--select", "SEC001,SEC002"])
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("applied SEC001") && stderr.contains("applied SEC002"), "{stderr}");
+    let fixed = std::fs::read_to_string(d.join("base/deploy.yaml")).expect("read");
+    assert!(
+        fixed.ends_with("            privileged: false # debug only\n            allowPrivilegeEscalation: false\n"),
+        "{fixed}"
+    );
+}
