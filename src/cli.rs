@@ -908,13 +908,33 @@ fn fix_cmd(a: FixArgs) -> anyhow::Result<Status> {
         let diagnosis_only =
             audit::RunOptions { select: vec!["diagnosis".to_string(), "CST005".to_string()], ..opts.clone() };
         let (mut live_audit, live_objects) = audit::run_with_objects(live, &config, &diagnosis_only);
+        // Linked as files (a kustomization's base too, as its objects are written there); the
+        // plain pass then starts from these edits.
+        let mut link_files = files.clone();
+        for p in source::collect_files(&a.paths, &a.walk.filter(&config)?, &mut Vec::new()) {
+            let name = p.display().to_string();
+            if !link_files.iter().any(|(f, _)| *f == name)
+                && let Ok(t) = std::fs::read_to_string(&p)
+            {
+                link_files.push((name, t));
+            }
+        }
         let mut manifests = source::Input::default();
-        for (path, text) in &files {
+        for (path, text) in &link_files {
             source::load_text(path, text.clone(), Limits::default(), &mut manifests);
         }
         crate::link::link(&mut live_audit, &live_objects, &manifests.objects);
-        linked = crate::fix::apply_linked(&mut files, &live_audit, a.allow_unsafe);
+        linked = crate::fix::apply_linked(&mut link_files, &live_audit, a.allow_unsafe);
+        for (path, text) in &mut files {
+            if let Some((_, t)) = link_files.iter().find(|(f, _)| f == path) {
+                text.clone_from(t);
+            }
+        }
     }
+    // Files a live fix changed: built objects' fixes leave them to the next run.
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let live_changed: std::collections::BTreeSet<PathBuf> =
+        linked.changed.keys().map(|p| source::provenance::lexical(&cwd.join(p))).collect();
     let mut report = crate::fix::fix_files(&files, &config, &opts, a.allow_unsafe);
     // Diffs and writes start from the files as they were before the linked fixes.
     for (path, (original, fixed)) in linked.changed {
@@ -925,7 +945,8 @@ fn fix_cmd(a: FixArgs) -> anyhow::Result<Status> {
     report.failed.splice(0..0, linked.failed);
     report.skipped.splice(0..0, linked.skipped);
     if !plan.targets.is_empty() {
-        let (built, build_errors) = crate::fix_built::fix_built(&plan.targets, &render, &config, &opts, a.allow_unsafe);
+        let (built, build_errors) =
+            crate::fix_built::fix_built(&plan.targets, &render, &config, &opts, a.allow_unsafe, &live_changed);
         errors.extend(build_errors);
         for (path, change) in built.changed {
             report.changed.entry(path).or_insert(change);

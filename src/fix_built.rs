@@ -52,6 +52,7 @@ pub fn fix_built(
     config: &Config,
     opts: &RunOptions,
     allow_unsafe: bool,
+    avoid: &BTreeSet<PathBuf>,
 ) -> (FixReport, Vec<InputError>) {
     let mut report = FixReport::default();
     let mut errors = Vec::new();
@@ -64,6 +65,17 @@ pub fn fix_built(
     }
     let mut attempted: BTreeSet<(usize, Key)> = BTreeSet::new();
     let mut planned = plan(&builds, allow_unsafe, &mut attempted, &mut report);
+    // A file another fix of this run changed (a live diagnosis's) is left for the next run: its
+    // text here is the one before that change.
+    let cwd = std::env::current_dir().unwrap_or_default();
+    planned.retain(|((f, fix, _), e)| {
+        let busy = avoid.contains(&source::provenance::lexical(&cwd.join(&e.source.path)));
+        if busy {
+            let reason = format!("{} was changed by a live fix in this run; run fix again", e.source.path);
+            report.failed.push(not_applied(f, fix, reason));
+        }
+        !busy
+    });
     if planned.is_empty() {
         return (report, errors);
     }

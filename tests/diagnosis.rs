@@ -379,6 +379,24 @@ fn an_oom_killed_deployment_links_to_its_manifest_line_and_fix() {
     assert!(err.contains("applied DIA001 unsafe on Deployment/default/api"), "{err}");
     let fixed = std::fs::read_to_string(&file).expect("read");
     assert_eq!(fixed, original.replace("memory: 256Mi # raised", "memory: 384Mi # raised"), "{fixed}");
+
+    // The same manifest as a Kustomize base: `fix --live` still raises it there (the file is
+    // where the object is written), though `fix` builds the kustomization for its own findings.
+    if clustergpt::source::render::kustomize_tool().is_none() {
+        eprintln!("skipping the Kustomize part: neither kustomize nor kubectl is on PATH");
+        return;
+    }
+    let base = tmp.path().join("base");
+    std::fs::create_dir_all(&base).expect("mkdir");
+    std::fs::write(base.join("deployment.yaml"), &original).expect("write");
+    std::fs::write(base.join("kustomization.yaml"), "resources: [deployment.yaml]\n").expect("write");
+    let base_arg = base.display().to_string();
+    let (code, _, err) =
+        binary(&["fix", "--no-config", "--select", "DIA001", "--live", &dump, "--unsafe", "--write", &base_arg], "");
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("applied DIA001 unsafe on Deployment/default/api"), "{err}");
+    let fixed = std::fs::read_to_string(base.join("deployment.yaml")).expect("read");
+    assert_eq!(fixed, original.replace("memory: 256Mi # raised", "memory: 384Mi # raised"), "{fixed}");
 }
 
 #[test]
