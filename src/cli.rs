@@ -908,23 +908,32 @@ fn fix_cmd(a: FixArgs) -> anyhow::Result<Status> {
         let diagnosis_only =
             audit::RunOptions { select: vec!["diagnosis".to_string(), "CST005".to_string()], ..opts.clone() };
         let (mut live_audit, live_objects) = audit::run_with_objects(live, &config, &diagnosis_only);
-        // Linked as files (a kustomization's base too, as its objects are written there); the
-        // plain pass then starts from these edits.
+        // The manifests as `analyze --manifests` sees them: plain files, and built objects. Fixes
+        // may add the patch, values or resource files a build reads; the plain pass then starts
+        // from these edits.
         let mut link_files = files.clone();
-        for p in source::collect_files(&a.paths, &a.walk.filter(&config)?, &mut Vec::new()) {
-            let name = p.display().to_string();
-            if !link_files.iter().any(|(f, _)| *f == name)
-                && let Ok(t) = std::fs::read_to_string(&p)
-            {
-                link_files.push((name, t));
-            }
-        }
         let mut manifests = source::Input::default();
         for (path, text) in &link_files {
             source::load_text(path, text.clone(), Limits::default(), &mut manifests);
         }
+        // Built objects too (an overlay's `namePrefix` is in the live name): their fixes go to
+        // the patch, values or resource file that sets the field.
+        let mut built = source::Input::default();
+        source::build(&plan.targets, &render, Limits::default(), &mut built);
+        let plain = manifests.objects.len();
+        manifests.objects.append(&mut built.objects);
         crate::link::link(&mut live_audit, &live_objects, &manifests.objects);
+        let (through_build, handled) =
+            crate::fix::apply_linked_built(&mut link_files, &live_audit, &manifests.objects[plain..], a.allow_unsafe);
+        live_audit.findings.retain(|f| !handled.contains(&f.fingerprint));
         linked = crate::fix::apply_linked(&mut link_files, &live_audit, a.allow_unsafe);
+        for (path, change) in through_build.changed {
+            let now = linked.changed.remove(&path).map_or(change.1, |(_, f)| f);
+            linked.changed.insert(path, (change.0, now));
+        }
+        linked.applied.splice(0..0, through_build.applied);
+        linked.failed.splice(0..0, through_build.failed);
+        linked.skipped.splice(0..0, through_build.skipped);
         for (path, text) in &mut files {
             if let Some((_, t)) = link_files.iter().find(|(f, _)| f == path) {
                 text.clone_from(t);

@@ -397,6 +397,25 @@ fn an_oom_killed_deployment_links_to_its_manifest_line_and_fix() {
     assert!(err.contains("applied DIA001 unsafe on Deployment/default/api"), "{err}");
     let fixed = std::fs::read_to_string(base.join("deployment.yaml")).expect("read");
     assert_eq!(fixed, original.replace("memory: 256Mi # raised", "memory: 384Mi # raised"), "{fixed}");
+
+    // An overlay whose patch sets the limit: the fix goes to the patch line, the base stays.
+    std::fs::write(base.join("deployment.yaml"), &original).expect("write");
+    let prod = tmp.path().join("prod");
+    std::fs::create_dir_all(&prod).expect("mkdir");
+    std::fs::write(prod.join("kustomization.yaml"), "resources: [../base]\npatches:\n  - path: memory.yaml\n")
+        .expect("write");
+    let patch = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: api\nspec:\n  template:\n    spec:\n      containers:\n        - name: app\n          resources:\n            limits:\n              memory: 256Mi # prod\n";
+    std::fs::write(prod.join("memory.yaml"), patch).expect("write");
+    let prod_arg = prod.display().to_string();
+    let (code, _, err) =
+        binary(&["fix", "--no-config", "--select", "DIA001", "--live", &dump, "--unsafe", "--write", &prod_arg], "");
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("applied DIA001 unsafe on Deployment/default/api"), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(prod.join("memory.yaml")).expect("read"),
+        patch.replace("256Mi # prod", "384Mi # prod")
+    );
+    assert_eq!(std::fs::read_to_string(base.join("deployment.yaml")).expect("read"), original);
 }
 
 #[test]

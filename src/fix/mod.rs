@@ -452,6 +452,95 @@ pub struct VerificationStats {
     pub redone_passes: usize,
 }
 
+/// Applies the manifest fixes of diagnoses linked to built (Kustomize, Helm) objects of `built`:
+/// each moves onto the patch, values or resource file that sets the field ([`source_edit`]) and is
+/// applied to that file in `files` (added, as read when building, when not there yet). Returns
+/// the report and the fingerprints it handled; links to other objects are left to
+/// [`apply_linked`].
+#[must_use]
+pub fn apply_linked_built(
+    files: &mut Vec<(String, String)>,
+    live: &Audit,
+    built: &[Object],
+    allow_unsafe: bool,
+) -> (FixReport, BTreeSet<String>) {
+    let mut report = FixReport::default();
+    let mut handled = BTreeSet::new();
+    let same = |a: &str, b: &str| {
+        let norm = |p: &str| -> Vec<String> {
+            std::path::Path::new(p)
+                .components()
+                .filter(|c| !matches!(c, std::path::Component::CurDir))
+                .map(|c| c.as_os_str().to_string_lossy().to_string())
+                .collect()
+        };
+        norm(a) == norm(b)
+    };
+    for f in &live.findings {
+        let Some(link) = f.manifest_link() else { continue };
+        let Some(fix) = &link.fix else { continue };
+        let Some(obj) = built.iter().find(|o| {
+            o.provenance.is_some()
+                && ObjectRef::of(o) == link.object
+                && o.locate(&link.location.path).file == link.location.file
+        }) else {
+            continue;
+        };
+        handled.insert(f.fingerprint.clone());
+        let na = |reason: String| NotApplied {
+            rule: f.rule.clone(),
+            fingerprint: f.fingerprint.clone(),
+            object: link.object.to_string(),
+            title: fix.title.clone(),
+            reason,
+        };
+        match fix.applicability {
+            Applicability::Safe => {}
+            Applicability::Unsafe if allow_unsafe => {}
+            Applicability::Unsafe => {
+                report.skipped.push(na("unsafe: pass --unsafe to apply".to_string()));
+                continue;
+            }
+            Applicability::DisplayOnly => {
+                report.skipped.push(na(fix.note.clone().unwrap_or_else(|| "display-only".to_string())));
+                continue;
+            }
+        }
+        let Some(prov) = &obj.provenance else { continue };
+        let edit = match source_edit::translate(prov, &obj.body, &fix.ops) {
+            Ok(e) => e,
+            Err(reason) => {
+                report.failed.push(na(reason));
+                continue;
+            }
+        };
+        let i = match files.iter().position(|(p, _)| same(p, &edit.source.path)) {
+            Some(i) => i,
+            None => {
+                files.push((edit.source.path.clone(), edit.source.text.clone()));
+                files.len() - 1
+            }
+        };
+        let slot = &mut files[i];
+        match source_edit::apply_to_source(&slot.1, edit.document, &edit.ops, fix) {
+            Ok(fixed) => {
+                let original = report.changed.get(&slot.0).map_or_else(|| slot.1.clone(), |(o, _)| o.clone());
+                report.changed.insert(slot.0.clone(), (original, fixed.clone()));
+                slot.1 = fixed;
+                report.applied.push(Applied {
+                    rule: f.rule.clone(),
+                    fingerprint: f.fingerprint.clone(),
+                    object: link.object.to_string(),
+                    title: fix.title.clone(),
+                    applicability: fix.applicability,
+                });
+            }
+            Err(e) => report.failed.push(na(e)),
+        }
+    }
+    (report, handled)
+}
+
 /// Applies the manifest fixes of linked diagnoses (see [`crate::link`]) to `files`, one at a time:
 /// each edit must re-parse and leave the manifest object equal to the original with the fix's
 /// operations applied. Unsafe fixes need `allow_unsafe`. Returns what was applied, failed and
