@@ -13,7 +13,7 @@ use crate::audit::{self, RunOptions};
 use crate::config::Config;
 use crate::fix::source_edit::{self, SourceEdit};
 use crate::fix::{Applied, FixReport, NotApplied};
-use crate::model::{Applicability, Finding, Fix, ObjectRef};
+use crate::model::{Finding, Fix, ObjectRef};
 use crate::source::render::{RenderOptions, TempDir};
 use crate::source::{self, BuildTarget, Input, InputError};
 use crate::yaml::Limits;
@@ -138,16 +138,7 @@ fn plan(
             if f.rendered.is_none() || fix.ops.is_empty() || !attempted.insert((ti, key(f))) {
                 continue;
             }
-            let allowed = match fix.applicability {
-                Applicability::Safe => true,
-                Applicability::Unsafe => allow_unsafe,
-                Applicability::DisplayOnly => false,
-            };
-            if !allowed {
-                let reason = match fix.applicability {
-                    Applicability::Unsafe => "unsafe: pass --unsafe to apply".to_string(),
-                    _ => fix.note.clone().unwrap_or_else(|| "display-only: needs values only you know".to_string()),
-                };
+            if let Some(reason) = crate::fix::skip_reason(&fix, allow_unsafe) {
                 report.skipped.push(not_applied(f, &fix, reason));
                 continue;
             }

@@ -452,6 +452,19 @@ pub struct VerificationStats {
     pub redone_passes: usize,
 }
 
+/// Why a fix is not applied in this run (unsafe without `--unsafe`, display-only), or `None`.
+#[must_use]
+pub fn skip_reason(fix: &Fix, allow_unsafe: bool) -> Option<String> {
+    match fix.applicability {
+        Applicability::Safe => None,
+        Applicability::Unsafe if allow_unsafe => None,
+        Applicability::Unsafe => Some("unsafe: pass --unsafe to apply".to_string()),
+        Applicability::DisplayOnly => {
+            Some(fix.note.clone().unwrap_or_else(|| "display-only: needs values only you know".to_string()))
+        }
+    }
+}
+
 /// Applies the manifest fixes of diagnoses linked to built (Kustomize, Helm) objects of `built`:
 /// each moves onto the patch, values or resource file that sets the field ([`source_edit`]) and is
 /// applied to that file in `files` (added, as read when building, when not there yet). Returns
@@ -494,17 +507,9 @@ pub fn apply_linked_built(
             title: fix.title.clone(),
             reason,
         };
-        match fix.applicability {
-            Applicability::Safe => {}
-            Applicability::Unsafe if allow_unsafe => {}
-            Applicability::Unsafe => {
-                report.skipped.push(na("unsafe: pass --unsafe to apply".to_string()));
-                continue;
-            }
-            Applicability::DisplayOnly => {
-                report.skipped.push(na(fix.note.clone().unwrap_or_else(|| "display-only".to_string())));
-                continue;
-            }
+        if let Some(reason) = skip_reason(fix, allow_unsafe) {
+            report.skipped.push(na(reason));
+            continue;
         }
         let Some(prov) = &obj.provenance else { continue };
         let edit = match source_edit::translate(prov, &obj.body, &fix.ops) {
@@ -559,17 +564,9 @@ pub fn apply_linked(files: &mut [(String, String)], live: &Audit, allow_unsafe: 
             title: fix.title.clone(),
             reason,
         };
-        match fix.applicability {
-            Applicability::Safe => {}
-            Applicability::Unsafe if allow_unsafe => {}
-            Applicability::Unsafe => {
-                report.skipped.push(na("unsafe: pass --unsafe to apply".to_string()));
-                continue;
-            }
-            Applicability::DisplayOnly => {
-                report.skipped.push(na(fix.note.clone().unwrap_or_else(|| "display-only".to_string())));
-                continue;
-            }
+        if let Some(reason) = skip_reason(fix, allow_unsafe) {
+            report.skipped.push(na(reason));
+            continue;
         }
         let Some(file) = link.location.file.as_deref() else { continue };
         let Some(slot) = files.iter_mut().find(|(p, _)| p == file) else {
@@ -716,17 +713,8 @@ fn run_pass(
         if seen.given_up.contains(&f.fingerprint) {
             continue;
         }
-        let allowed = match fix.applicability {
-            Applicability::Safe => true,
-            Applicability::Unsafe => allow_unsafe,
-            Applicability::DisplayOnly => false,
-        };
-        if !allowed {
+        if let Some(reason) = skip_reason(fix, allow_unsafe) {
             if seen.skipped.insert(f.fingerprint.clone()) {
-                let reason = match fix.applicability {
-                    Applicability::Unsafe => "unsafe: pass --unsafe to apply".to_string(),
-                    _ => fix.note.clone().unwrap_or_else(|| "display-only: needs values only you know".to_string()),
-                };
                 report.skipped.push(not_applied(f, fix, reason));
             }
             continue;
