@@ -312,7 +312,9 @@ fn run_rules(input: Input, config: &Config, opts: &RunOptions, selected: &[&'sta
     let mut notes: Vec<ExemptionNote> = Vec::new();
     let mut internal_errors: Vec<InternalError> = Vec::new();
     let mut suppressed: Vec<(bool, Suppressed)> = Vec::new();
-    let mut findings: Vec<(bool, Finding)> = Vec::new();
+    // Sized once: growing by doubling would copy the first slices' findings while the later
+    // slices are still held, the audit's peak of memory on large inputs.
+    let mut findings: Vec<(bool, Finding)> = Vec::with_capacity(partials.iter().map(|p| p.findings.len()).sum());
     for p in partials {
         findings.extend(p.findings);
         suppressed.extend(p.suppressed);

@@ -582,7 +582,22 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<Status> {
             writeln!(err, "wrote {} ({n} finding{})", path.display(), if n == 1 { "" } else { "s" })?;
         }
     }
-    report_problems(&mut err, &audit)?;
+    let status = exit_status(&mut err, &audit, hidden, a.require_complete, (gate_status, gate_count, fail_on));
+    // A large audit's million allocations cost more to free one by one than the exit that follows.
+    std::mem::forget(audit);
+    status
+}
+
+/// The messages on stderr that end `analyze`, and its exit status (`gate`: the gate's status, the
+/// findings counted and its severity).
+fn exit_status(
+    err: &mut dyn Write,
+    audit: &Audit,
+    hidden: usize,
+    require_complete: bool,
+    gate: (Status, usize, Option<Severity>),
+) -> anyhow::Result<Status> {
+    report_problems(err, audit)?;
     if hidden > 0 {
         writeln!(err, "{hidden} finding{} below --min-severity not shown", if hidden == 1 { "" } else { "s" })?;
     }
@@ -591,16 +606,15 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<Status> {
         return Ok(Status::Error);
     }
     let unreadable = audit.not_evaluated.iter().filter(|n| n.reason != crate::cluster::OUT_OF_SCOPE).count();
-    if a.require_complete && unreadable > 0 {
+    if require_complete && unreadable > 0 {
         writeln!(
             err,
             "clustergpt: {unreadable} cluster resource type(s) could not be read; --require-complete makes that exit 2"
         )?;
         return Ok(Status::Error);
     }
-    let status = gate_status;
+    let (status, n, fail_on) = gate;
     if let (Status::GateFailed, Some(min)) = (status, fail_on) {
-        let n = gate_count;
         writeln!(err, "gate failed: {n} finding{} at or above {min}", if n == 1 { "" } else { "s" })?;
     }
     Ok(status)
@@ -667,7 +681,7 @@ fn snapshot_cmd(s: &SnapshotArgs) -> anyhow::Result<Status> {
 struct Timings {
     start: Option<std::time::Instant>,
     last: std::time::Duration,
-    laps: Vec<(&'static str, std::time::Duration)>,
+    laps: Vec<(&'static str, std::time::Duration, Option<String>)>,
 }
 
 impl Timings {
@@ -679,16 +693,28 @@ impl Timings {
     fn lap(&mut self, phase: &'static str) {
         if let Some(start) = self.start {
             let now = start.elapsed();
-            self.laps.push((phase, now - self.last));
+            self.laps.push((phase, now - self.last, memory()));
             self.last = now;
         }
     }
 
     fn report(&self) {
-        for (phase, d) in &self.laps {
-            eprintln!("timing: {phase:<28} {:>9.1} ms", d.as_secs_f64() * 1e3);
+        for (phase, d, mem) in &self.laps {
+            let mem = mem.as_deref().map(|m| format!("  ({m})")).unwrap_or_default();
+            eprintln!("timing: {phase:<28} {:>9.1} ms{mem}", d.as_secs_f64() * 1e3);
         }
     }
+}
+
+/// Resident and peak memory so far (Linux), for the phase timings.
+fn memory() -> Option<String> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let field = |name: &str| {
+        let kb: u64 =
+            status.lines().find_map(|l| l.strip_prefix(name))?.trim().trim_end_matches("kB").trim().parse().ok()?;
+        Some(kb / 1024)
+    };
+    Some(format!("rss {} MB, peak {} MB", field("VmRSS:")?, field("VmHWM:")?))
 }
 
 /// Applies the `--fail-on` gate.

@@ -605,12 +605,9 @@ fn two_snapshots_diff_like_two_audits() {
     assert!(d["unchanged"].as_u64().is_some_and(|n| n > 0), "{d}");
 }
 
-/// Scale check, run by hand: `cargo test --test cluster -- --ignored synthetic --nocapture`
-/// (`CLUSTERGPT_SYNTHETIC_PODS`, default 20,000 pods on 1,000 nodes with 4,000 events).
-#[test]
-#[ignore = "a scale measurement, not a check: run by hand"]
-fn synthetic_cluster_scale() {
-    let pods: usize = std::env::var("CLUSTERGPT_SYNTHETIC_PODS").ok().and_then(|v| v.parse().ok()).unwrap_or(20_000);
+/// The synthetic cluster of the scale checks: `pods` bare Pods (11 findings each) on `pods / 20`
+/// priced Nodes, with `pods / 5` Events.
+fn synthetic_objects(pods: usize) -> Vec<Value> {
     let nodes = (pods / 20).max(1);
     let mut objects = Vec::with_capacity(pods + nodes + pods / 5);
     for n in 0..nodes {
@@ -630,7 +627,21 @@ fn synthetic_cluster_scale() {
             "metadata": {"name": format!("ev-{e}"), "namespace": format!("ns-{}", e % 50), "uid": format!("e{e}")},
             "involvedObject": {"kind": "Pod", "name": format!("pod-{e}")}, "reason": "Pulled", "message": "pulled"}));
     }
-    let h = Harness::new(objects, &["big"]);
+    objects
+}
+
+fn synthetic_pods() -> usize {
+    std::env::var("CLUSTERGPT_SYNTHETIC_PODS").ok().and_then(|v| v.parse().ok()).unwrap_or(20_000)
+}
+
+/// Scale check, run by hand: `cargo test --test cluster -- --ignored synthetic --nocapture`
+/// (`CLUSTERGPT_SYNTHETIC_PODS`, default 20,000 pods on 1,000 nodes with 4,000 events).
+#[test]
+#[ignore = "a scale measurement, not a check: run by hand"]
+fn synthetic_cluster_scale() {
+    let pods = synthetic_pods();
+    let nodes = (pods / 20).max(1);
+    let h = Harness::new(synthetic_objects(pods), &["big"]);
     let started = std::time::Instant::now();
     let read = h.read(&Options { page_size: 500, ..h.options() }).pop().unwrap();
     let read_time = started.elapsed();
@@ -643,6 +654,23 @@ fn synthetic_cluster_scale() {
         a.findings.len()
     );
     assert_eq!(a.cost.nodes.len(), nodes);
+}
+
+/// Serves the synthetic cluster until killed, for timing the real binary in its own process
+/// (BENCHMARKS.md): writes a kubeconfig (context `big`) to `CLUSTERGPT_SERVE_KUBECONFIG`.
+#[test]
+#[ignore = "a server for measurements by hand; runs until killed"]
+fn serve_synthetic_cluster() {
+    let Ok(path) = std::env::var("CLUSTERGPT_SERVE_KUBECONFIG") else {
+        eprintln!("skipped: set CLUSTERGPT_SERVE_KUBECONFIG to the kubeconfig path to write");
+        return;
+    };
+    let h = Harness::new(synthetic_objects(synthetic_pods()), &["big"]);
+    std::fs::write(&path, std::fs::read(&h.kubeconfig).unwrap()).unwrap();
+    eprintln!("serving {} pods at {}; kubeconfig {path}", synthetic_pods(), h.fake.url());
+    loop {
+        std::thread::sleep(Duration::from_secs(3600));
+    }
 }
 
 /// A pod of namespace `shop` whose container `name` crash-loops (exit 2, 5 restarts).

@@ -192,7 +192,9 @@ impl EventView {
 pub struct LiveIndex {
     events: Vec<EventView>,
     by_uid: BTreeMap<String, Vec<usize>>,
-    by_ref: BTreeMap<(String, String, String), Vec<usize>>,
+    /// Kind → namespace → name: looked up with borrowed strings (no key built per lookup, which
+    /// every diagnosis rule does for every pod).
+    by_ref: BTreeMap<String, BTreeMap<String, BTreeMap<String, Vec<usize>>>>,
     /// The latest timestamp in the input (seconds since the epoch), standing in for "now".
     pub now: Option<i64>,
     /// Whether the input holds any Event at all ("no recent events" is said only then).
@@ -230,7 +232,14 @@ impl LiveIndex {
                 if let Some(uid) = &e.about.3 {
                     ix.by_uid.entry(uid.clone()).or_default().push(n);
                 }
-                ix.by_ref.entry((e.about.0.clone(), e.about.1.clone(), e.about.2.clone())).or_default().push(n);
+                ix.by_ref
+                    .entry(e.about.0.clone())
+                    .or_default()
+                    .entry(e.about.1.clone())
+                    .or_default()
+                    .entry(e.about.2.clone())
+                    .or_default()
+                    .push(n);
                 ix.events.push(e);
                 continue;
             }
@@ -253,21 +262,22 @@ impl LiveIndex {
     #[must_use]
     pub fn about(&self, o: &Object) -> Vec<&EventView> {
         let uid = o.get("/metadata/uid").and_then(Value::as_str);
-        let ns = if o.cluster_scoped { String::new() } else { o.effective_namespace().unwrap_or("").to_string() };
+        let ns = if o.cluster_scoped { "" } else { o.effective_namespace().unwrap_or("") };
         let mut hits: BTreeSet<usize> = BTreeSet::new();
         if let Some(u) = uid
             && let Some(v) = self.by_uid.get(u)
         {
             hits.extend(v);
         }
-        let key = (o.kind.clone(), ns, o.name.clone());
-        let mut by_name: Vec<usize> = self.by_ref.get(&key).cloned().unwrap_or_default();
+        let named = |ns: &str| {
+            self.by_ref.get(&o.kind).and_then(|m| m.get(ns)).and_then(|m| m.get(&o.name)).map_or(&[][..], Vec::as_slice)
+        };
+        let mut by_name = named(ns);
         if by_name.is_empty() && o.cluster_scoped {
             // Events about cluster-scoped objects may carry the `default` namespace.
-            let alt = (o.kind.clone(), "default".to_string(), o.name.clone());
-            by_name = self.by_ref.get(&alt).cloned().unwrap_or_default();
+            by_name = named("default");
         }
-        for n in by_name {
+        for &n in by_name {
             // An event naming another incarnation (same name, other uid) is not about this one.
             let other =
                 matches!((uid, self.events.get(n).and_then(|e| e.about.3.as_deref())), (Some(a), Some(b)) if a != b);
@@ -810,8 +820,13 @@ pub fn report_pods(
         if p == idx && skipped_pod(cx, p) {
             return;
         }
+        let found = detect(cx, p, pod);
+        if found.is_empty() {
+            continue;
+        }
+        // Built only for a pod with hits: every diagnosis rule visits every pod.
         let uid = field(pod, "/metadata/uid");
-        for mut h in detect(cx, p, pod) {
+        for mut h in found {
             pods_hit.entry(h.container.clone()).or_default().insert(p);
             // The pod's UID first: names are reused, UIDs say which incarnation failed.
             if let (Some(u), Some(first)) = (&uid, h.hypotheses.first_mut()) {
