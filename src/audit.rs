@@ -289,14 +289,16 @@ fn run_rules(input: Input, config: &Config, opts: &RunOptions, selected: &[&'sta
         (0..objects.len()).step_by(chunk).map(|s| s..(s + chunk).min(objects.len())).collect();
     let shared = Shared { objects: &objects, graph: &graph, cx: &cx, selected, config, opts, duplicate: &duplicate };
     let partials: Vec<Partial> = if ranges.len() <= 1 {
-        vec![check_range(0..objects.len(), &shared)]
+        vec![check_range(0..objects.len(), &shared, objects.len() * FINDINGS_HINT)]
     } else {
         std::thread::scope(|scope| {
+            // The first slice's vector becomes the audit's: room for all findings.
+            let room = |r: &std::ops::Range<usize>| if r.start == 0 { objects.len() } else { r.len() } * FINDINGS_HINT;
             let handles: Vec<_> = ranges
                 .iter()
                 .map(|r| {
-                    let (r, shared) = (r.clone(), &shared);
-                    scope.spawn(move || check_range(r, shared))
+                    let (r, shared, room) = (r.clone(), &shared, room(r));
+                    scope.spawn(move || check_range(r, shared, room))
                 })
                 .collect();
             handles
@@ -304,7 +306,7 @@ fn run_rules(input: Input, config: &Config, opts: &RunOptions, selected: &[&'sta
                 .zip(&ranges)
                 // Rule panics are caught per check; anything else is a bug: run the slice again
                 // here so it surfaces as usual.
-                .map(|(h, r)| h.join().unwrap_or_else(|_| check_range(r.clone(), &shared)))
+                .map(|(h, r)| h.join().unwrap_or_else(|_| check_range(r.clone(), &shared, room(r))))
                 .collect()
         })
     };
@@ -312,11 +314,13 @@ fn run_rules(input: Input, config: &Config, opts: &RunOptions, selected: &[&'sta
     let mut notes: Vec<ExemptionNote> = Vec::new();
     let mut internal_errors: Vec<InternalError> = Vec::new();
     let mut suppressed: Vec<(bool, Suppressed)> = Vec::new();
-    // Sized once: growing by doubling would copy the first slices' findings while the later
-    // slices are still held, the audit's peak of memory on large inputs.
-    let mut findings: Vec<(bool, Finding)> = Vec::with_capacity(partials.iter().map(|p| p.findings.len()).sum());
+    let mut findings: Vec<(bool, Finding)> = Vec::new();
     for p in partials {
-        findings.extend(p.findings);
+        if findings.is_empty() {
+            findings = p.findings;
+        } else {
+            findings.extend(p.findings);
+        }
         suppressed.extend(p.suppressed);
         notes.extend(p.notes);
         internal_errors.extend(p.internal_errors);
@@ -499,7 +503,7 @@ pub fn findings_of(
     let duplicate = vec![false; objects.len()];
     let shared = Shared { objects, graph, cx: &cx, selected: &selected, config, opts, duplicate: &duplicate };
     let mut seen = BTreeSet::new();
-    check_range(indices.iter().copied(), &shared)
+    check_range(indices.iter().copied(), &shared, 0)
         .findings
         .into_iter()
         .filter_map(|(_, f)| seen.insert(f.fingerprint.clone()).then_some(f))
@@ -528,11 +532,17 @@ fn guarded_check(rule: &dyn Rule, cx: &Context<'_>, idx: usize, out: &mut Vec<Vi
     })
 }
 
-fn check_range(range: impl IntoIterator<Item = usize>, sh: &Shared<'_, '_>) -> Partial {
+/// Findings per object to make room for up front (a bare Pod has 11). Room that stays unused is
+/// address space, never touched; growing instead copies every finding, and merging the slices
+/// into a new vector held all of them twice: the audit's peak of memory on large inputs.
+const FINDINGS_HINT: usize = 12;
+
+/// Checks the objects of `range`; `room`: findings to make room for.
+fn check_range(range: impl IntoIterator<Item = usize>, sh: &Shared<'_, '_>, room: usize) -> Partial {
     let (objects, config, opts) = (sh.objects, sh.config, sh.opts);
     let estimator = crate::cost::Estimator::new(objects, sh.graph, &config.prices, &config.cost);
     let mut p = Partial {
-        findings: Vec::new(),
+        findings: Vec::with_capacity(room),
         suppressed: Vec::new(),
         notes: Vec::new(),
         internal_errors: Vec::new(),
@@ -620,10 +630,16 @@ fn make_finding(
         .or_else(|| config.severity.iter().find(|(k, _)| k.eq_ignore_ascii_case(meta.id)).map(|(_, s)| s))
         .copied()
         .unwrap_or(meta.severity);
-    let Violation { path, message, mut evidence, fix, diagnosis, severity_cap } = v;
+    let Violation { path, message, mut evidence, mut fix, diagnosis, severity_cap } = v;
     let severity = severity_cap.map_or(severity, |cap| severity.min(cap));
     evidence.sort();
     evidence.dedup();
+    // A vector grown by `push` holds room for 4; a finding keeps its 1 or 2 for the whole run
+    // (a 100,000-pod cluster has a million findings).
+    evidence.shrink_to_fit();
+    if let Some(f) = &mut fix {
+        f.ops.shrink_to_fit();
+    }
     Finding {
         fingerprint: fingerprint(meta.id, source, oref, &path),
         rule: meta.id.to_string(),
@@ -637,7 +653,7 @@ fn make_finding(
         fix: fix.map(Box::new),
         cost: None,
         diagnosis: diagnosis.map(Box::new),
-        rendered: obj.provenance.as_ref().map(|p| p.rendered.clone()),
+        rendered: obj.provenance.as_ref().map(|p| Box::new(p.rendered.clone())),
         manifest: None,
     }
 }

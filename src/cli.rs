@@ -565,6 +565,9 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<Status> {
             // Large audits: stream, never hold the whole document as one string.
             Format::Json => stream_output(path.as_ref(), |w| report::json::write(&audit, w))?,
             Format::Sarif => stream_output(path.as_ref(), |w| report::sarif::write(&audit, w))?,
+            Format::Terminal => stream_output(path.as_ref(), |w| {
+                report::terminal::write(&audit, color && path.is_none(), w).map_err(serde_json::Error::io)
+            })?,
             Format::Pdf => {
                 let bytes = report::pdf::render(&audit, &pdf)?;
                 let p = path.as_ref().context("internal: pdf without a path")?;

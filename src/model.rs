@@ -847,7 +847,7 @@ pub struct Finding {
     /// For an object rendered by Kustomize or Helm: the render it is in (`location` is then the
     /// editable source).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rendered: Option<Rendered>,
+    pub rendered: Option<Box<Rendered>>,
     /// With `--manifests`, for a finding on a live object that only the live cluster can show
     /// (right-sizing from usage, `CST005`): the manifest it was deployed from and the fix there.
     /// Diagnoses carry theirs in `diagnosis.manifest`.

@@ -38,6 +38,16 @@ impl Paint {
 /// Renders the report; `color` adds ANSI colours.
 #[must_use]
 pub fn render(audit: &Audit, color: bool) -> String {
+    let mut out = Vec::new();
+    // Writing to a vector cannot fail, and every piece written is a `str`.
+    let _ = write(audit, color, &mut out);
+    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+/// Renders the audit to `w` as it goes: a million findings make hundreds of megabytes of text,
+/// which are never held whole.
+pub fn write(audit: &Audit, color: bool, w: &mut dyn std::io::Write) -> std::io::Result<()> {
+    const FLUSH_AT: usize = 1 << 16;
     let p = Paint { on: color };
     let mut out = String::new();
     // Live failures first: they are what is broken now; configuration findings follow.
@@ -66,6 +76,10 @@ pub fn render(audit: &Audit, color: bool) -> String {
             current = Some(source);
         }
         finding(&mut out, &p, f);
+        if out.len() >= FLUSH_AT {
+            w.write_all(out.as_bytes())?;
+            out.clear();
+        }
     }
     if audit.findings.iter().any(|f| f.diagnosis.is_none()) {
         out.push('\n');
@@ -127,7 +141,7 @@ pub fn render(audit: &Audit, color: bool) -> String {
             format!("; {} suppressed by exemptions", audit.suppressed.len())
         },
     );
-    out
+    w.write_all(out.as_bytes())
 }
 
 /// How many of the most expensive workloads the terminal lists (JSON and Markdown list all).
