@@ -344,9 +344,10 @@ pub struct Location {
     pub column: Option<u32>,
     /// JSON pointer inside the object.
     pub path: String,
-    /// Span of the reported node, when known.
+    /// Span of the reported node, when known (boxed: a live finding has none, and a million
+    /// findings each carry a location).
     #[serde(skip)]
-    pub span: Option<Span>,
+    pub span: Option<Box<Span>>,
 }
 
 impl Object {
@@ -446,7 +447,7 @@ impl Object {
         if let Some(span) = self.spans.as_ref().and_then(|s| s.locate(pointer)) {
             loc.line = Some(span.start.line);
             loc.column = Some(span.start.col);
-            loc.span = Some(span);
+            loc.span = Some(Box::new(span));
         }
         loc
     }
