@@ -551,3 +551,32 @@ fn pr_comments_on_the_values_line_and_shows_the_cost_delta() {
     assert!(summary.contains("· 0 resolved**"), "{summary}");
     assert!(summary.contains("/api` | changed |"), "{summary}");
 }
+
+/// The fork-safe two stages (`--emit-artifact` in the PR's job, `--post-artifact` where the token
+/// is) carry a built object's suggestion on the patch file, which the posting job accepts though
+/// it is another file than the finding's: the same review as a direct run.
+#[test]
+fn an_artifact_carries_the_patch_line_suggestion_to_the_posting_job() {
+    if !kustomize_tool() {
+        return;
+    }
+    let h = github_fake::Harness::new(&kustomize_base(), &[("k8s/overlays/prod/patch.yaml", PATCH_HEAD)]);
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let (o, out) = h.run(&["--emit-artifact", dir.path().to_str().unwrap()]);
+    assert_eq!(o.status, Status::Passed, "{out}");
+    let mut inputs = h.inputs();
+    // The posting job never checks out the PR: an empty directory, not a repository.
+    let empty = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    inputs.cwd = empty.path().to_path_buf();
+    let args = clustergpt::github::parse_args(["--post-artifact", dir.path().to_str().unwrap()]).unwrap();
+    let mut sink = Vec::new();
+    let posted = h.rt.block_on(clustergpt::github::run_outcome(&args, &inputs, &mut sink)).unwrap();
+    assert!(matches!(posted.review, Posted::Done(_)), "{:?}", posted.review);
+    let two_stage = h.state().reviews[0]["comments"].clone();
+    let body =
+        two_stage.as_array().unwrap().iter().find_map(|c| c["body"].as_str().filter(|b| b.contains("**SEC001**")));
+    assert!(body.is_some_and(|b| b.contains("```suggestion\n            privileged: false\n```")), "{two_stage}");
+    let direct = github_fake::Harness::new(&kustomize_base(), &[("k8s/overlays/prod/patch.yaml", PATCH_HEAD)]);
+    direct.run(&[]);
+    assert_eq!(two_stage, direct.state().reviews[0]["comments"]);
+}
