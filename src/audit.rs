@@ -575,7 +575,7 @@ fn check_range(range: impl IntoIterator<Item = usize>, sh: &Shared<'_, '_>, room
             for v in violations.drain(..) {
                 let mut f = make_finding(*rule, config, obj, &oref, &source, v);
                 if let Some(fix) = &f.fix {
-                    f.cost = estimator.fix_impact(idx, fix);
+                    f.cost = estimator.fix_impact(idx, fix).map(Box::new);
                 }
                 if let Some((rules, reason)) = &annotation
                     && rules

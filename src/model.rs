@@ -741,10 +741,10 @@ pub struct Fix {
     /// The whole-line replacement in the source file (for GitHub suggested changes), when a
     /// faithful text edit exists.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub suggestion: Option<Suggestion>,
+    pub suggestion: Option<Box<Suggestion>>,
     /// The same change as a patch for a live object, and as a YAML snippet.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub patch: Option<Patch>,
+    pub patch: Option<Box<Patch>>,
     /// Why no faithful text edit exists (the fix is then shown, never applied to the file).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub edit_error: Option<String>,
@@ -841,7 +841,7 @@ pub struct Finding {
     pub fix: Option<Box<Fix>>,
     /// How applying the fix changes the monthly cost, when it does.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cost: Option<CostImpact>,
+    pub cost: Option<Box<CostImpact>>,
     /// For live failures (area `diagnosis`): the class, hypotheses and their evidence.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub diagnosis: Option<Box<Diagnosis>>,

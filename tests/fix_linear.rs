@@ -202,7 +202,7 @@ fn list_item_suggestions_are_what_the_whole_document_gives() {
             let obj = object_of(&objects, f);
             let ours = match (&x.suggestion, &x.edit_error) {
                 (_, Some(e)) => Err(e.clone()),
-                (s, None) => Ok(s.clone()),
+                (s, None) => Ok(s.as_deref().cloned()),
             };
             assert_eq!(ours, whole_file_suggestion(obj, f), "{name}: {} on {}", f.rule, f.object.name);
             compared += 1;

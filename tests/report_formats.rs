@@ -109,13 +109,13 @@ fn markdown_neutralizes_hostile_names() {
 fn markdown_fix_lines_say_how_to_apply_each_fix() {
     let mut a = audit();
     let fix = a.findings.iter_mut().find_map(|f| f.fix.as_mut()).expect("a fix");
-    fix.patch = Some(clustergpt::model::Patch {
+    fix.patch = Some(Box::new(clustergpt::model::Patch {
         patch_type: "strategic".to_string(),
         body: "{}".to_string(),
         kubectl: Some("kubectl patch".to_string()),
         refused: None,
         yaml: "spec:\n  replicas: 2 # ```\n".to_string(),
-    });
+    }));
     fix.edit_error = Some("flow-style mapping".to_string());
     let md = markdown::render(&a).expect("markdown");
     assert!(md.contains("; not applied to the file automatically: flow-style mapping; live: `kubectl patch`"), "{md}");

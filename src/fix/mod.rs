@@ -260,12 +260,12 @@ fn enrich_slice(findings: &mut [Finding], objects: &[Object], index: &Index<'_>)
         let Some(&i) = index.get(&file).and_then(|m| m.get(&*f.object)) else { continue };
         let Some(obj) = objects.get(i) else { continue };
         let Some(fix) = f.fix.as_mut() else { continue };
-        fix.patch = patch::patch_for(obj, fix);
+        fix.patch = patch::patch_for(obj, fix).map(Box::new);
         if fix.ops.is_empty() {
             continue;
         }
         match document_suggestion(obj, i, fix, &mut cursor) {
-            Ok(s) => fix.suggestion = s,
+            Ok(s) => fix.suggestion = s.map(Box::new),
             Err(e) => fix.edit_error = Some(e),
         }
     }

@@ -106,7 +106,7 @@ pub fn compute(files: &[FileAt], config: &Config, opts: &RunOptions) -> (FixRepo
                 evidence: f
                     .map(|f| f.evidence.iter().map(|e| format!("{} = {}", e.path, e.value)).collect())
                     .unwrap_or_default(),
-                cost: f.and_then(|f| f.cost.clone()),
+                cost: f.and_then(|f| f.cost.as_deref().cloned()),
                 finding: f.map(|f| (*f).clone()),
             }
         })

@@ -95,7 +95,7 @@ pub fn usable_suggestion<'a>(f: &'a Finding, hunks: &Hunks) -> Option<&'a Sugges
     if fix.applicability == Applicability::DisplayOnly {
         return None;
     }
-    let s = fix.suggestion.as_ref()?;
+    let s = fix.suggestion.as_deref()?;
     let file = f.location.file.as_deref()?;
     if (s.file != file && f.rendered.is_none()) || s.replacement.len() > MAX_SUGGESTION || s.replacement.contains('\0')
     {
