@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use crate::audit::{self, RunOptions};
 use crate::config::Config;
 use crate::fix::source_edit::{self, SourceEdit};
-use crate::fix::{Applied, FixReport, NotApplied};
+use crate::fix::{Applied, FixReport, not_applied};
 use crate::model::{Finding, Fix, ObjectRef};
 use crate::source::render::{RenderOptions, TempDir};
 use crate::source::{self, BuildTarget, Input, InputError};
@@ -265,16 +265,6 @@ fn applied(p: &Planned) -> Applied {
         object: p.finding.object.to_string(),
         title: p.fix.title.clone(),
         applicability: p.fix.applicability,
-    }
-}
-
-fn not_applied(f: &Finding, fix: &Fix, reason: String) -> NotApplied {
-    NotApplied {
-        rule: f.rule.clone(),
-        fingerprint: f.fingerprint.clone(),
-        object: f.object.to_string(),
-        title: fix.title.clone(),
-        reason,
     }
 }
 

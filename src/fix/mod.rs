@@ -479,16 +479,6 @@ pub fn apply_linked_built(
 ) -> (FixReport, BTreeSet<String>) {
     let mut report = FixReport::default();
     let mut handled = BTreeSet::new();
-    let same = |a: &str, b: &str| {
-        let norm = |p: &str| -> Vec<String> {
-            std::path::Path::new(p)
-                .components()
-                .filter(|c| !matches!(c, std::path::Component::CurDir))
-                .map(|c| c.as_os_str().to_string_lossy().to_string())
-                .collect()
-        };
-        norm(a) == norm(b)
-    };
     for f in &live.findings {
         let Some(link) = f.manifest_link() else { continue };
         let Some(fix) = &link.fix else { continue };
@@ -519,7 +509,8 @@ pub fn apply_linked_built(
                 continue;
             }
         };
-        let i = match files.iter().position(|(p, _)| same(p, &edit.source.path)) {
+        let wanted = crate::model::normalize_path(&edit.source.path);
+        let i = match files.iter().position(|(p, _)| crate::model::normalize_path(p) == wanted) {
             Some(i) => i,
             None => {
                 files.push((edit.source.path.clone(), edit.source.text.clone()));
@@ -528,22 +519,26 @@ pub fn apply_linked_built(
         };
         let slot = &mut files[i];
         match source_edit::apply_to_source(&slot.1, edit.document, &edit.ops, fix) {
-            Ok(fixed) => {
-                let original = report.changed.get(&slot.0).map_or_else(|| slot.1.clone(), |(o, _)| o.clone());
-                report.changed.insert(slot.0.clone(), (original, fixed.clone()));
-                slot.1 = fixed;
-                report.applied.push(Applied {
-                    rule: f.rule.clone(),
-                    fingerprint: f.fingerprint.clone(),
-                    object: link.object.to_string(),
-                    title: fix.title.clone(),
-                    applicability: fix.applicability,
-                });
-            }
+            Ok(fixed) => keep(&mut report, slot, fixed, f, link.object.to_string(), fix),
             Err(e) => report.failed.push(na(e)),
         }
     }
     (report, handled)
+}
+
+/// Keeps a linked fix's edit of a file: the file's text, its change since the run began, and the
+/// fix as applied (named by the manifest object it edits).
+fn keep(report: &mut FixReport, slot: &mut (String, String), fixed: String, f: &Finding, object: String, fix: &Fix) {
+    let original = report.changed.get(&slot.0).map_or_else(|| slot.1.clone(), |(o, _)| o.clone());
+    report.changed.insert(slot.0.clone(), (original, fixed.clone()));
+    slot.1 = fixed;
+    report.applied.push(Applied {
+        rule: f.rule.clone(),
+        fingerprint: f.fingerprint.clone(),
+        object,
+        title: fix.title.clone(),
+        applicability: fix.applicability,
+    });
 }
 
 /// Applies the manifest fixes of linked diagnoses (see [`crate::link`]) to `files`, one at a time:
@@ -580,16 +575,7 @@ pub fn apply_linked(files: &mut [(String, String)], live: &Audit, allow_unsafe: 
         };
         match text_edit(obj, fix) {
             Ok(fixed) if verify::parse_one(&slot.0, &fixed).errors.is_empty() => {
-                let original = report.changed.get(&slot.0).map_or_else(|| slot.1.clone(), |(o, _)| o.clone());
-                report.changed.insert(slot.0.clone(), (original, fixed.clone()));
-                slot.1 = fixed;
-                report.applied.push(Applied {
-                    rule: f.rule.clone(),
-                    fingerprint: f.fingerprint.clone(),
-                    object,
-                    title: fix.title.clone(),
-                    applicability: fix.applicability,
-                });
+                keep(&mut report, slot, fixed, f, object, fix);
             }
             Ok(_) => report.failed.push(na("the fixed file does not parse".to_string())),
             Err(e) => report.failed.push(na(e)),
@@ -746,7 +732,9 @@ fn run_pass(
     progress
 }
 
-fn not_applied(f: &Finding, fix: &Fix, reason: String) -> NotApplied {
+/// A fix of a finding that was not applied, and why.
+#[must_use]
+pub fn not_applied(f: &Finding, fix: &Fix, reason: String) -> NotApplied {
     NotApplied {
         rule: f.rule.clone(),
         fingerprint: f.fingerprint.clone(),

@@ -399,6 +399,19 @@ pub struct UnpricedRow {
     pub reason_inline: String,
 }
 
+/// What the estimate could not price, for the audit's and the diff's reports alike.
+fn unpriced_rows(list: &[crate::cost::Unpriced]) -> Vec<UnpricedRow> {
+    list.iter()
+        .map(|u| UnpricedRow {
+            object: match &u.namespace {
+                Some(ns) => format!("{}/{ns}/{}", u.kind, u.name),
+                None => format!("{}/{}", u.kind, u.name),
+            },
+            reason_inline: u.reason.clone(),
+        })
+        .collect()
+}
+
 /// One node of a live cluster.
 #[derive(Debug, Clone, Serialize)]
 pub struct NodeRow {
@@ -991,17 +1004,7 @@ impl CostView {
                 })
                 .collect(),
             assumptions_inline: c.assumptions.clone(),
-            unpriced: c
-                .unpriced
-                .iter()
-                .map(|u| UnpricedRow {
-                    object: match &u.namespace {
-                        Some(ns) => format!("{}/{ns}/{}", u.kind, u.name),
-                        None => format!("{}/{}", u.kind, u.name),
-                    },
-                    reason_inline: u.reason.clone(),
-                })
-                .collect(),
+            unpriced: unpriced_rows(&c.unpriced),
             nodes: c
                 .nodes
                 .iter()
@@ -1237,17 +1240,7 @@ impl DiffReport {
             head_findings: ctx.head_findings,
             unchanged: d.unchanged,
             assumptions_inline: ctx.assumptions.clone(),
-            unpriced: ctx
-                .unpriced
-                .iter()
-                .map(|u| UnpricedRow {
-                    object: match &u.namespace {
-                        Some(ns) => format!("{}/{ns}/{}", u.kind, u.name),
-                        None => format!("{}/{}", u.kind, u.name),
-                    },
-                    reason_inline: u.reason.clone(),
-                })
-                .collect(),
+            unpriced: unpriced_rows(&ctx.unpriced),
             head_errors: errors(&ctx.head_errors),
             base_errors: errors(&ctx.base_errors),
         }
