@@ -6,11 +6,12 @@ use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::config::{Config, Exemption, glob_match};
 use crate::graph::Graph;
-use crate::model::{Area, Finding, Location, Object, ObjectRef, Origin, Severity};
+use crate::model::{Area, Finding, FixOp, Location, Object, ObjectRef, Origin, Severity};
 use crate::rules::{self, Context, Rule, Violation};
 use crate::source::{Input, InputError, Skipped};
 
@@ -549,6 +550,7 @@ fn check_range(range: impl IntoIterator<Item = usize>, sh: &Shared<'_, '_>, room
         exemption_used: vec![false; config.exemptions.len()],
     };
     let mut violations = Vec::new();
+    let mut interner = Interner::default();
     for idx in range {
         let Some(obj) = objects.get(idx) else { continue };
         let dup = sh.duplicate.get(idx).copied().unwrap_or(false);
@@ -573,7 +575,7 @@ fn check_range(range: impl IntoIterator<Item = usize>, sh: &Shared<'_, '_>, room
                 sh.cx.after_check(idx, &mut violations);
             }
             for v in violations.drain(..) {
-                let mut f = make_finding(*rule, config, obj, &oref, &source, v);
+                let mut f = make_finding(&mut interner, *rule, config, obj, &oref, &source, v);
                 if let Some(fix) = &f.fix {
                     f.cost = estimator.fix_impact(idx, fix).map(Box::new);
                 }
@@ -601,7 +603,7 @@ fn check_range(range: impl IntoIterator<Item = usize>, sh: &Shared<'_, '_>, room
 
 fn suppression(f: &Finding, by: String, reason: String) -> Suppressed {
     Suppressed {
-        rule: f.rule.clone(),
+        rule: f.rule.to_string(),
         fingerprint: f.fingerprint.clone(),
         object: (*f.object).clone(),
         path: f.location.path.clone(),
@@ -614,7 +616,63 @@ fn config_name(config: &Config) -> String {
     config.path.as_ref().map_or_else(|| crate::config::FILE_NAME.to_string(), |p| p.display().to_string())
 }
 
+/// Hands out one copy of each small fix value: a bare Pod's probe fix is two JSON maps of about
+/// 640 bytes each, and a 100,000-pod cluster has 200,000 of them, all alike.
+#[derive(Default)]
+pub(crate) struct Interner {
+    values: std::collections::HashMap<u64, Vec<std::sync::Arc<Value>>>,
+    len: usize,
+}
+
+impl Interner {
+    /// Most distinct values kept; past it new values are simply not shared.
+    const MAX: usize = 1 << 16;
+
+    fn share(&mut self, value: &mut std::sync::Arc<Value>) {
+        let mut h = std::hash::DefaultHasher::new();
+        let mut budget = 64usize;
+        if !hash_value(value, &mut h, &mut budget) {
+            return;
+        }
+        let bucket = self.values.entry(std::hash::Hasher::finish(&h)).or_default();
+        if let Some(same) = bucket.iter().find(|s| ***s == **value) {
+            *value = std::sync::Arc::clone(same);
+        } else if self.len < Self::MAX {
+            bucket.push(std::sync::Arc::clone(value));
+            self.len += 1;
+        }
+    }
+}
+
+/// Hashes a value of at most `budget` nodes; `false` when it is larger (not worth sharing).
+fn hash_value(v: &Value, h: &mut impl std::hash::Hasher, budget: &mut usize) -> bool {
+    use std::hash::Hash;
+    if *budget == 0 {
+        return false;
+    }
+    *budget -= 1;
+    match v {
+        Value::Null => 0u8.hash(h),
+        Value::Bool(b) => (1u8, b).hash(h),
+        Value::Number(n) => (2u8, n.as_i64(), n.as_u64(), n.as_f64().map(f64::to_bits)).hash(h),
+        Value::String(s) => (3u8, s).hash(h),
+        Value::Array(a) => {
+            (4u8, a.len()).hash(h);
+            return a.iter().all(|x| hash_value(x, h, budget));
+        }
+        Value::Object(m) => {
+            (5u8, m.len()).hash(h);
+            return m.iter().all(|(k, x)| {
+                k.hash(h);
+                hash_value(x, h, budget)
+            });
+        }
+    }
+    true
+}
+
 fn make_finding(
+    shared: &mut Interner,
     rule: &dyn Rule,
     config: &Config,
     obj: &Object,
@@ -639,11 +697,16 @@ fn make_finding(
     evidence.shrink_to_fit();
     if let Some(f) = &mut fix {
         f.ops.shrink_to_fit();
+        for op in &mut f.ops {
+            if let FixOp::Add { value, .. } | FixOp::Replace { value, .. } = op {
+                shared.share(value);
+            }
+        }
     }
     Finding {
         fingerprint: fingerprint(meta.id, source, oref, &path),
-        rule: meta.id.to_string(),
-        name: meta.name.to_string(),
+        rule: meta.id.into(),
+        name: meta.name.into(),
         severity,
         area: meta.area,
         message,
@@ -690,7 +753,7 @@ fn sort_key(f: &Finding) -> SortKey<'_> {
         f.location.line,
         f.location.column,
         &f.object,
-        f.rule.as_str(),
+        f.rule.as_ref(),
         f.location.path.as_str(),
         f.fingerprint.as_str(),
     )
@@ -823,6 +886,33 @@ pub fn retain_at_or_above(audit: &mut Audit, min: Severity) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn equal_fix_values_are_shared_between_findings() {
+        let objects: Vec<Object> = (0..3)
+            .map(|i| {
+                let body = serde_json::json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": format!("p{i}")},
+                    "spec": {"containers": [{"name": "a", "image": "x:1", "ports": [{"containerPort": 8080}]}]}});
+                Object::from_body(
+                    body,
+                    crate::model::Origin::File { path: "pods.yaml".into(), document: i, prefix: String::new() },
+                )
+            })
+            .collect();
+        let input = Input { objects, files: 1, ..Input::default() };
+        let a = run(input, &Config::defaults(), &RunOptions { select: vec!["REL005".into()], ..RunOptions::default() });
+        let values: Vec<&std::sync::Arc<Value>> = a
+            .findings
+            .iter()
+            .filter_map(|f| match f.fix.as_deref()?.ops.first()? {
+                FixOp::Add { value, .. } => Some(value),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(values.len(), 3);
+        assert_eq!(**values[0], serde_json::json!({"tcpSocket": {"port": 8080}}));
+        assert!(values.iter().all(|v| std::sync::Arc::ptr_eq(v, values[0])), "one probe value for all three pods");
+    }
 
     #[test]
     fn in_place_sort_matches_a_plain_sort() {

@@ -44,7 +44,7 @@ impl Baseline {
             .iter()
             .map(|f| BaselineEntry {
                 fingerprint: f.fingerprint.clone(),
-                rule: f.rule.clone(),
+                rule: f.rule.to_string(),
                 object: f.object.to_string(),
                 path: f.location.path.clone(),
             })
@@ -161,7 +161,7 @@ pub fn legacy_fingerprints(findings: &[Finding]) -> Vec<String> {
         .map(|f| {
             let o = &f.object;
             let ns = o.namespace.as_deref().unwrap_or("");
-            let fp = audit::hex32([f.rule.as_str(), &o.kind, ns, &o.name, &f.location.path]);
+            let fp = audit::hex32([f.rule.as_ref(), &o.kind, ns, &o.name, &f.location.path]);
             let n = seen.entry(fp.clone()).or_insert(0);
             *n += 1;
             if *n > 1 { format!("{fp}-{n}") } else { fp }

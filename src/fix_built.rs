@@ -251,7 +251,7 @@ fn verdict(
 }
 
 fn key(f: &Finding) -> Key {
-    (f.rule.clone(), (*f.object).clone(), f.location.path.clone())
+    (f.rule.to_string(), (*f.object).clone(), f.location.path.clone())
 }
 
 fn keys(findings: &[Finding]) -> BTreeSet<Key> {
@@ -260,10 +260,10 @@ fn keys(findings: &[Finding]) -> BTreeSet<Key> {
 
 fn applied(p: &Planned) -> Applied {
     Applied {
-        rule: p.finding.rule.clone(),
+        rule: p.finding.rule.to_string(),
         fingerprint: p.finding.fingerprint.clone(),
         object: p.finding.object.to_string(),
-        title: p.fix.title.clone(),
+        title: p.fix.title.to_string(),
         applicability: p.fix.applicability,
     }
 }

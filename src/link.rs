@@ -273,11 +273,11 @@ fn memory_fix(live: &Object, manifest: &Object, live_path: &str) -> Option<Fix> 
     }
     let value = Value::String(format!("{target}Mi"));
     let limit_path = format!("{container_path}/resources/limits/memory");
-    let mut ops = vec![FixOp::Add { path: limit_path, value: value.clone() }];
+    let mut ops = vec![FixOp::Add { path: limit_path, value: value.clone().into() }];
     // A request above the new limit would be rejected: keep requests ≤ limits.
     let request = container.pointer("/resources/requests/memory").and_then(Quantity::from_json).map(Quantity::value);
     if request.is_some_and(|r| r > target * MI) {
-        ops.push(FixOp::Add { path: format!("{container_path}/resources/requests/memory"), value });
+        ops.push(FixOp::Add { path: format!("{container_path}/resources/requests/memory"), value: value.into() });
     }
     Some(
         Fix::new(format!("Raise limits.memory of container {name} to {target}Mi"), Applicability::Unsafe, ops)
@@ -306,7 +306,7 @@ fn probe_port_fix(manifest: &Object, container_path: &str) -> Option<Fix> {
                 crate::model::value_text(&port)
             ),
             Applicability::Unsafe,
-            vec![FixOp::Replace { path, value: port }],
+            vec![FixOp::Replace { path, value: port.into() }],
         )
         .with_note("the probe called a port nothing declares; check the application listens there"),
     )
@@ -327,7 +327,7 @@ fn image_fix(manifest: &Object, container_path: &str) -> Option<Fix> {
             Applicability::DisplayOnly,
             vec![FixOp::Replace {
                 path: format!("{container_path}/image"),
-                value: Value::String(format!("{base}:<TAG>")),
+                value: Value::String(format!("{base}:<TAG>")).into(),
             }],
         )
         .with_note("pick a tag the registry has (or push this one)"),
@@ -361,14 +361,14 @@ fn requests_fix(manifest: &Object, hypotheses: &[crate::model::Hypothesis]) -> O
             format!("{}Mi", (alloc * 0.9 / MI).floor())
         };
         let path = c.field(&format!("/resources/requests/{res}"));
-        let mut ops = vec![FixOp::Replace { path, value: Value::String(value.clone()) }];
+        let mut ops = vec![FixOp::Replace { path, value: Value::String(value.clone()).into() }];
         // Limits below the new request would be rejected; limits above it stay.
         let limit = c.get(&format!("/resources/limits/{res}")).and_then(Quantity::from_json).map(Quantity::value);
         let new = Quantity::parse(&value).map_or(0.0, Quantity::value);
         if limit.is_some_and(|l| l < new) {
             ops.push(FixOp::Replace {
                 path: c.field(&format!("/resources/limits/{res}")),
-                value: Value::String(value.clone()),
+                value: Value::String(value.clone()).into(),
             });
         }
         return Some(

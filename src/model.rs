@@ -570,15 +570,17 @@ pub enum FixOp {
     Add {
         /// JSON pointer.
         path: String,
-        /// The value.
-        value: Value,
+        /// The value (shared: a million findings set the same few values).
+        #[serde(with = "shared_value")]
+        value: Arc<Value>,
     },
     /// Replace an existing value.
     Replace {
         /// JSON pointer.
         path: String,
-        /// The value.
-        value: Value,
+        /// The value (shared: a million findings set the same few values).
+        #[serde(with = "shared_value")]
+        value: Arc<Value>,
     },
     /// Remove a key or item.
     Remove {
@@ -589,7 +591,8 @@ pub enum FixOp {
     /// document right after this object's document.
     Create {
         /// The whole new object.
-        value: Value,
+        #[serde(with = "shared_value")]
+        value: Arc<Value>,
     },
 }
 
@@ -634,7 +637,7 @@ impl FixOp {
     /// When the path cannot be followed.
     pub fn apply(&self, body: &mut Value) -> Result<(), OpError> {
         match self {
-            FixOp::Add { path, value } | FixOp::Replace { path, value } => set_at(body, path, value.clone()),
+            FixOp::Add { path, value } | FixOp::Replace { path, value } => set_at(body, path, Value::clone(value)),
             FixOp::Create { .. } => Ok(()),
             FixOp::Remove { path } => remove_at(body, path),
         }
@@ -729,15 +732,15 @@ fn set_at(root: &mut Value, path: &str, value: Value) -> Result<(), OpError> {
 /// A fix as semantic operations; materialized into text edits, patches and snippets elsewhere.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Fix {
-    /// Imperative title, e.g. "Set privileged to false".
-    pub title: String,
+    /// Imperative title, e.g. "Set privileged to false" (most are static text, not copied).
+    pub title: std::borrow::Cow<'static, str>,
     /// Whether it may be applied automatically.
     pub applicability: Applicability,
     /// The operations.
     pub ops: Vec<FixOp>,
     /// Why the fix is not safe, or what placeholders must be filled.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub note: Option<String>,
+    pub note: Option<std::borrow::Cow<'static, str>>,
     /// The whole-line replacement in the source file (for GitHub suggested changes), when a
     /// faithful text edit exists.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -786,19 +789,34 @@ pub struct Patch {
 impl Fix {
     /// A fix from operations.
     #[must_use]
-    pub fn new(title: impl Into<String>, applicability: Applicability, ops: Vec<FixOp>) -> Fix {
+    pub fn new(title: impl Into<std::borrow::Cow<'static, str>>, applicability: Applicability, ops: Vec<FixOp>) -> Fix {
         Fix { title: title.into(), applicability, ops, note: None, suggestion: None, patch: None, edit_error: None }
     }
 
     /// Adds an explanatory note.
     #[must_use]
-    pub fn with_note(mut self, note: impl Into<String>) -> Fix {
+    pub fn with_note(mut self, note: impl Into<std::borrow::Cow<'static, str>>) -> Fix {
         self.note = Some(note.into());
         self
     }
 }
 
 /// (De)serializes a shared `ObjectRef` as the object itself.
+mod shared_value {
+    use std::sync::Arc;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use serde_json::Value;
+
+    pub fn serialize<S: Serializer>(v: &Arc<Value>, s: S) -> Result<S::Ok, S::Error> {
+        v.as_ref().serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Arc<Value>, D::Error> {
+        Value::deserialize(d).map(Arc::new)
+    }
+}
+
 mod shared_ref {
     use std::sync::Arc;
 
@@ -820,10 +838,10 @@ mod shared_ref {
 pub struct Finding {
     /// Stable hash of rule, object identity and field path.
     pub fingerprint: String,
-    /// Rule id, e.g. `SEC001`.
-    pub rule: String,
+    /// Rule id, e.g. `SEC001` (borrowed from the rule's metadata: no copy per finding).
+    pub rule: std::borrow::Cow<'static, str>,
     /// Rule name, e.g. `privileged-container`.
-    pub name: String,
+    pub name: std::borrow::Cow<'static, str>,
     /// Severity after configuration.
     pub severity: Severity,
     /// Area.

@@ -81,7 +81,7 @@ fn corpus_oom_killed() {
     let a = diagnose_files(&[c.join("pods/message-oomkill-pod.json")]);
     let f = only(&a, "oom-killed");
     assert_eq!(
-        (f.rule.as_str(), f.object.kind.as_str(), f.object.name.as_str()),
+        (f.rule.as_ref(), f.object.kind.as_str(), f.object.name.as_ref()),
         ("DIA001", "Pod", "oom-kill-job3-gbb89")
     );
     let d = f.diagnosis.as_ref().expect("diagnosis");

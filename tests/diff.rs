@@ -155,8 +155,8 @@ fn pvc_resized() {
 #[test]
 fn finding_fixed_and_another_introduced() {
     let d = case("finding-fixed-and-introduced");
-    let new: Vec<&str> = d.new.iter().map(|f| f.rule.as_str()).collect();
-    let resolved: Vec<&str> = d.resolved.iter().map(|f| f.rule.as_str()).collect();
+    let new: Vec<&str> = d.new.iter().map(|f| f.rule.as_ref()).collect();
+    let resolved: Vec<&str> = d.resolved.iter().map(|f| f.rule.as_ref()).collect();
     assert_eq!(new, vec!["REL007"]);
     assert_eq!(resolved, vec!["SEC001"]);
     assert_eq!(d.unchanged, 0);

@@ -8,10 +8,10 @@ use clustergpt::yaml::Limits;
 use serde_json::{Value, json};
 
 fn add(path: &str, value: Value) -> FixOp {
-    FixOp::Add { path: path.to_string(), value }
+    FixOp::Add { path: path.to_string(), value: value.into() }
 }
 fn replace(path: &str, value: Value) -> FixOp {
-    FixOp::Replace { path: path.to_string(), value }
+    FixOp::Replace { path: path.to_string(), value: value.into() }
 }
 fn remove(path: &str) -> FixOp {
     FixOp::Remove { path: path.to_string() }

@@ -100,7 +100,7 @@ fn pods_without_their_owner_in_the_input_are_audited() {
     let a = audit_fixture("kubectl-pods-only.json", &["all"]);
     assert_eq!(a.summary.objects, 2);
     for pod in ["Pod/web-5d8f7b9c4-abcde", "Pod/web-5d8f7b9c4-fghij"] {
-        let rules: BTreeSet<&str> = a.findings.iter().filter(|f| id(f) == pod).map(|f| f.rule.as_str()).collect();
+        let rules: BTreeSet<&str> = a.findings.iter().filter(|f| id(f) == pod).map(|f| f.rule.as_ref()).collect();
         for rule in ["REL001", "REL002", "REL005", "REL006"] {
             assert!(rules.contains(rule), "{pod} lacks {rule}:\n{}", listing(&a));
         }
@@ -110,7 +110,7 @@ fn pods_without_their_owner_in_the_input_are_audited() {
     // generated name is not the instance label it should carry; the injected token volume's
     // `kube-root-ca.crt` is not a missing ConfigMap.
     assert!(
-        !a.findings.iter().any(|f| ["REL014", "REL007", "ARC007", "ARC005"].contains(&f.rule.as_str())),
+        !a.findings.iter().any(|f| ["REL014", "REL007", "ARC007", "ARC005"].contains(&f.rule.as_ref())),
         "{}",
         listing(&a)
     );
@@ -124,7 +124,7 @@ fn cronjob_dump_reports_on_the_cronjob_only() {
     assert_eq!(owns(f), Some("Job/batch-jobs/nightly-report-29876540, Pod/batch-jobs/nightly-report-29876540-q7w2x"));
     let per_rule_path: BTreeMap<(String, Option<String>), usize> =
         a.findings.iter().fold(BTreeMap::new(), |mut m, f| {
-            *m.entry((f.rule.clone(), pod_relative(f))).or_insert(0) += 1;
+            *m.entry((f.rule.to_string(), pod_relative(f))).or_insert(0) += 1;
             m
         });
     assert!(per_rule_path.values().all(|n| *n == 1), "{per_rule_path:?}");
@@ -158,7 +158,7 @@ fn crd_workloads_get_container_findings() {
         .map(|s| (*s).to_string())
         .collect();
     assert_eq!(privileged, want, "{}", listing(&a));
-    let at = |who: &str| a.findings.iter().filter(|f| id(f) == who).map(|f| f.rule.clone()).collect::<Vec<_>>();
+    let at = |who: &str| a.findings.iter().filter(|f| id(f) == who).map(|f| f.rule.to_string()).collect::<Vec<_>>();
     // The Rollout with a workloadRef has no pod spec; the `deploy.example.com` Deployment is not a workload.
     assert!(at("Rollout/cart").iter().all(|r| !r.starts_with("REL00") && !r.starts_with("SEC")), "{}", listing(&a));
     assert!(at("Deployment/release-42").iter().all(|r| r != "SEC001"), "{}", listing(&a));
@@ -182,7 +182,7 @@ fn rollout_dump_reports_on_the_rollout() {
 #[test]
 fn template_labels_without_a_pod_spec_are_selected() {
     let a = audit_fixture("labels-without-spec.yaml", &["all"]);
-    let rules: Vec<&str> = a.findings.iter().map(|f| f.rule.as_str()).collect();
+    let rules: Vec<&str> = a.findings.iter().map(|f| f.rule.as_ref()).collect();
     // The Service and the PDB select the Deployment's pods.
     assert!(!rules.contains(&"ARC001") && !rules.contains(&"ARC006"), "{}", listing(&a));
     let budget = a
@@ -269,7 +269,7 @@ fn live_corpus_has_no_findings_from_server_fields_or_ownership() {
     }
     let mut per_rule: BTreeMap<&str, usize> = BTreeMap::new();
     for f in &a.findings {
-        *per_rule.entry(f.rule.as_str()).or_insert(0) += 1;
+        *per_rule.entry(f.rule.as_ref()).or_insert(0) += 1;
     }
     eprintln!("{} objects, {} findings: {per_rule:?}", a.summary.objects, a.findings.len());
 }

@@ -50,7 +50,7 @@ fn audit() -> Audit {
 #[test]
 fn fixture_covers_what_the_reports_show() {
     let a = audit();
-    let rules: std::collections::BTreeSet<&str> = a.findings.iter().map(|f| f.rule.as_str()).collect();
+    let rules: std::collections::BTreeSet<&str> = a.findings.iter().map(|f| f.rule.as_ref()).collect();
     assert!(rules.len() >= 2, "findings from several rules: {rules:?}");
     assert_eq!(a.errors.len(), 1, "{:?}", a.errors);
     assert_eq!(a.skipped.len(), 1, "{:?}", a.skipped);
@@ -220,9 +220,9 @@ fn sarif_has_what_code_scanning_requires() {
     let results = run["results"].as_array().expect("results");
     assert_eq!(results.len(), a.findings.len());
     for (r, f) in results.iter().zip(&a.findings) {
-        assert_eq!(r["ruleId"], f.rule.as_str());
+        assert_eq!(r["ruleId"], f.rule.as_ref());
         let index = usize::try_from(r["ruleIndex"].as_u64().expect("ruleIndex")).expect("index");
-        assert_eq!(descriptors[index]["id"], f.rule.as_str());
+        assert_eq!(descriptors[index]["id"], f.rule.as_ref());
         let expected_level = match f.severity.as_str() {
             "critical" | "high" => "error",
             "medium" => "warning",

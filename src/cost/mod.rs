@@ -1010,7 +1010,7 @@ fn touches_cost(op: &FixOp) -> bool {
         }
     }
     let (path, value) = match op {
-        FixOp::Add { path, value } | FixOp::Replace { path, value } => (path, Some(value)),
+        FixOp::Add { path, value } | FixOp::Replace { path, value } => (path, Some(&**value)),
         FixOp::Remove { path } => (path, None),
         // A new object (a PodDisruptionBudget) is not priced.
         FixOp::Create { .. } => return false,
@@ -1062,8 +1062,8 @@ mod tests {
 
     #[test]
     fn which_fix_operations_are_priced() {
-        let replace = |p: &str, v: Value| FixOp::Replace { path: p.to_string(), value: v };
-        let add = |p: &str, v: Value| FixOp::Add { path: p.to_string(), value: v };
+        let replace = |p: &str, v: Value| FixOp::Replace { path: p.to_string(), value: v.into() };
+        let add = |p: &str, v: Value| FixOp::Add { path: p.to_string(), value: v.into() };
         assert!(touches_cost(&replace("/spec/replicas", json!(2))));
         assert!(touches_cost(&add("/spec/template/spec/containers/0/resources/requests/cpu", json!("100m"))));
         assert!(touches_cost(&add("/spec/template/spec/containers/0", json!({"name": "x"}))));

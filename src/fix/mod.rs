@@ -460,7 +460,7 @@ pub fn skip_reason(fix: &Fix, allow_unsafe: bool) -> Option<String> {
         Applicability::Unsafe if allow_unsafe => None,
         Applicability::Unsafe => Some("unsafe: pass --unsafe to apply".to_string()),
         Applicability::DisplayOnly => {
-            Some(fix.note.clone().unwrap_or_else(|| "display-only: needs values only you know".to_string()))
+            Some(fix.note.as_deref().unwrap_or("display-only: needs values only you know").to_string())
         }
     }
 }
@@ -491,10 +491,10 @@ pub fn apply_linked_built(
         };
         handled.insert(f.fingerprint.clone());
         let na = |reason: String| NotApplied {
-            rule: f.rule.clone(),
+            rule: f.rule.to_string(),
             fingerprint: f.fingerprint.clone(),
             object: link.object.to_string(),
-            title: fix.title.clone(),
+            title: fix.title.to_string(),
             reason,
         };
         if let Some(reason) = skip_reason(fix, allow_unsafe) {
@@ -533,10 +533,10 @@ fn keep(report: &mut FixReport, slot: &mut (String, String), fixed: String, f: &
     report.changed.insert(slot.0.clone(), (original, fixed.clone()));
     slot.1 = fixed;
     report.applied.push(Applied {
-        rule: f.rule.clone(),
+        rule: f.rule.to_string(),
         fingerprint: f.fingerprint.clone(),
         object,
-        title: fix.title.clone(),
+        title: fix.title.to_string(),
         applicability: fix.applicability,
     });
 }
@@ -553,10 +553,10 @@ pub fn apply_linked(files: &mut [(String, String)], live: &Audit, allow_unsafe: 
         let Some(fix) = &link.fix else { continue };
         let object = link.object.to_string();
         let na = |reason: String| NotApplied {
-            rule: f.rule.clone(),
+            rule: f.rule.to_string(),
             fingerprint: f.fingerprint.clone(),
             object: object.clone(),
-            title: fix.title.clone(),
+            title: fix.title.to_string(),
             reason,
         };
         if let Some(reason) = skip_reason(fix, allow_unsafe) {
@@ -715,10 +715,10 @@ fn run_pass(
         match result {
             Ok(()) => {
                 report.applied.push(Applied {
-                    rule: f.rule.clone(),
+                    rule: f.rule.to_string(),
                     fingerprint: f.fingerprint.clone(),
                     object: f.object.to_string(),
-                    title: fix.title.clone(),
+                    title: fix.title.to_string(),
                     applicability: fix.applicability,
                 });
                 progress = true;
@@ -736,10 +736,10 @@ fn run_pass(
 #[must_use]
 pub fn not_applied(f: &Finding, fix: &Fix, reason: String) -> NotApplied {
     NotApplied {
-        rule: f.rule.clone(),
+        rule: f.rule.to_string(),
         fingerprint: f.fingerprint.clone(),
         object: f.object.to_string(),
-        title: fix.title.clone(),
+        title: fix.title.to_string(),
         reason,
     }
 }

@@ -163,7 +163,7 @@ fn strategic(obj: &Object, ops: &[FixOp]) -> Option<Value> {
     let mut root = Value::Object(Map::new());
     for op in ops {
         let (path, value) = match op {
-            FixOp::Add { path, value } | FixOp::Replace { path, value } => (path, value.clone()),
+            FixOp::Add { path, value } | FixOp::Replace { path, value } => (path, Value::clone(value)),
             // `null` deletes a map key in a merge patch.
             FixOp::Remove { path } => (path, Value::Null),
             FixOp::Create { .. } => return None,
@@ -255,7 +255,7 @@ fn json_patch(obj: &Object, ops: &[FixOp]) -> Option<Value> {
                 }
                 let mut nested = value.clone();
                 for s in segs[depth + 1..].iter().rev() {
-                    nested = json!({ s.clone(): nested });
+                    nested = json!({ s.clone(): nested }).into();
                 }
                 let at: String = segs[..=depth].iter().map(|s| format!("/{}", escape_segment(s))).collect();
                 let exists = obj.body.ptr(&at).is_some();
@@ -295,7 +295,8 @@ mod tests {
 
     #[test]
     fn live_commands_name_their_context_except_in_cluster() {
-        let fix = Fix::new("t", Applicability::Safe, vec![FixOp::Add { path: "/spec/x".into(), value: json!(1) }]);
+        let fix =
+            Fix::new("t", Applicability::Safe, vec![FixOp::Add { path: "/spec/x".into(), value: json!(1).into() }]);
         let live = |context: &str| {
             let mut o = obj("Deployment");
             o.origin = Origin::Cluster { context: context.to_string(), uid: "u".into() };
@@ -312,7 +313,8 @@ mod tests {
     }
 
     fn refused(kind: &str, path: &str) -> Option<String> {
-        let fix = Fix::new("t", Applicability::Safe, vec![FixOp::Add { path: path.to_string(), value: json!("v") }]);
+        let fix =
+            Fix::new("t", Applicability::Safe, vec![FixOp::Add { path: path.to_string(), value: json!("v").into() }]);
         let p = patch_for(&obj(kind), &fix)?;
         assert_eq!(p.kubectl.is_none(), p.refused.is_some(), "a command or a reason, never both");
         p.refused

@@ -184,7 +184,7 @@ mod tests {
         ]);
         let op = FixOp::Add {
             path: "/spec/template/spec/containers/1/resources/limits/memory".into(),
-            value: json!("256Mi"),
+            value: json!("256Mi").into(),
         };
         let e = translate(&p, &body(), &[op]).unwrap();
         assert_eq!(e.source.path, "prod/patch.yaml");
@@ -192,7 +192,7 @@ mod tests {
             e.ops,
             [FixOp::Add {
                 path: "/spec/template/spec/containers/0/resources/limits/memory".into(),
-                value: json!("256Mi")
+                value: json!("256Mi").into()
             }]
         );
     }
@@ -206,7 +206,8 @@ mod tests {
             ("/spec", at(&patch, "/spec", EditKind::Patch)),
             ("/spec/template/spec/containers/1", at(&base, "/spec/template/spec/containers/1", EditKind::Resource)),
         ]);
-        let op = FixOp::Add { path: "/spec/template/spec/containers/1/securityContext".into(), value: json!({}) };
+        let op =
+            FixOp::Add { path: "/spec/template/spec/containers/1/securityContext".into(), value: json!({}).into() };
         let e = translate(&p, &body(), std::slice::from_ref(&op)).unwrap();
         assert_eq!(e.source.path, "base/deploy.yaml");
         // Without the container's own entry nothing maps.
@@ -224,7 +225,7 @@ mod tests {
         let p = prov(vec![("/spec/replicas", at(&base, "/spec/replicas", EditKind::Resource))]);
         assert_eq!(translate(&p, &body(), std::slice::from_ref(&rm)).unwrap().ops, [rm]);
         assert!(
-            translate(&p, &body(), &[FixOp::Create { value: json!({}) }])
+            translate(&p, &body(), &[FixOp::Create { value: json!({}).into() }])
                 .unwrap_err()
                 .contains("kustomization's resources")
         );
@@ -239,8 +240,8 @@ mod tests {
             ("/spec/template", at(&b, "/spec/template", EditKind::Resource)),
         ]);
         let ops = [
-            FixOp::Replace { path: "/spec/replicas".into(), value: json!(2) },
-            FixOp::Add { path: "/spec/template/metadata".into(), value: json!({}) },
+            FixOp::Replace { path: "/spec/replicas".into(), value: json!(2).into() },
+            FixOp::Add { path: "/spec/template/metadata".into(), value: json!({}).into() },
         ];
         assert!(translate(&p, &body(), &ops).unwrap_err().contains("different files"));
     }
@@ -252,7 +253,7 @@ mod tests {
         let p = prov(vec![("/spec/template/spec/containers/1/resources", at(&values, "/resources", EditKind::Values))]);
         let op = FixOp::Add {
             path: "/spec/template/spec/containers/1/resources/limits".into(),
-            value: json!({"memory": "256Mi"}),
+            value: json!({"memory": "256Mi"}).into(),
         };
         let e = translate(&p, &body(), &[op]).unwrap();
         let f = fix(e.ops.clone());

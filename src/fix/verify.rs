@@ -61,7 +61,7 @@ pub(super) fn parse_one(path: &str, text: &str) -> Input {
 fn introduced<'a>(rule: &str, new: impl Iterator<Item = &'a Finding>, before: impl Fn(&str) -> bool) -> Option<String> {
     let allowed_new = may_reveal(rule);
     let new: Vec<String> = new
-        .filter(|g| !before(&g.fingerprint) && !allowed_new.contains(&g.rule.as_str()))
+        .filter(|g| !before(&g.fingerprint) && !allowed_new.contains(&g.rule.as_ref()))
         .map(|g| format!("{} {}", g.rule, g.message))
         .collect();
     (!new.is_empty()).then(|| format!("the edit introduces new findings: {}", new.join("; ")))
@@ -529,7 +529,7 @@ impl<'c> Incremental<'c> {
             let allowed_new = may_reveal(&f.rule);
             let new: Vec<Finding> = findings
                 .iter()
-                .filter(|g| !self.counts.contains_key(&g.fingerprint) && !allowed_new.contains(&g.rule.as_str()))
+                .filter(|g| !self.counts.contains_key(&g.fingerprint) && !allowed_new.contains(&g.rule.as_ref()))
                 .cloned()
                 .collect();
             // The refusal lists new findings in file order; positions are exact relative to each

@@ -226,7 +226,7 @@ pub fn run(a: &RemediateArgs) -> anyhow::Result<Status> {
     // Diagnosis rules each object had: verification flags any other as new.
     let before: BTreeMap<String, BTreeSet<String>> =
         audit.findings.iter().filter(|f| f.area == crate::model::Area::Diagnosis).fold(BTreeMap::new(), |mut m, f| {
-            m.entry(key(&f.object)).or_default().insert(f.rule.clone());
+            m.entry(key(&f.object)).or_default().insert(f.rule.to_string());
             m
         });
     let status = rt.block_on(async {

@@ -138,16 +138,15 @@ pub fn build(audit: &Audit, objects: &[Object], opts: &Options, now: &str) -> Re
         let fix = f.fix.as_deref().cloned().or_else(|| crate::link::live_fix(f, obj));
         let Some(fix) = fix else { continue };
         let skip = |reason: String| Skipped {
-            rule: f.rule.clone(),
+            rule: f.rule.to_string(),
             object: f.object.to_string(),
-            title: fix.title.clone(),
+            title: fix.title.to_string(),
             reason,
         };
         let reason = match fix.applicability {
-            Applicability::DisplayOnly => Some(format!(
-                "display-only: {}",
-                fix.note.clone().unwrap_or_else(|| "it needs values only you know".to_string())
-            )),
+            Applicability::DisplayOnly => {
+                Some(format!("display-only: {}", fix.note.as_deref().unwrap_or("it needs values only you know")))
+            }
             Applicability::Unsafe if !opts.allow_unsafe => Some(
                 "unsafe (it changes scheduling, security posture or cost): pass --unsafe to include it".to_string(),
             ),
@@ -163,9 +162,9 @@ pub fn build(audit: &Audit, objects: &[Object], opts: &Options, now: &str) -> Re
             continue;
         }
         let planned = PlannedFix {
-            rule: f.rule.clone(),
+            rule: f.rule.to_string(),
             fingerprint: f.fingerprint.clone(),
-            title: fix.title.clone(),
+            title: fix.title.to_string(),
             applicability: fix.applicability,
         };
         per_object.entry(i).or_default().push((planned, fix));
@@ -178,7 +177,7 @@ pub fn build(audit: &Audit, objects: &[Object], opts: &Options, now: &str) -> Re
                 r.skipped.push(Skipped {
                     rule: p.rule.clone(),
                     object: obj.display_id(),
-                    title: p.title.clone(),
+                    title: p.title.to_string(),
                     reason: format!(
                         "managed by {}: a live patch would be reverted; fix the manifests with --manifests DIR --open-fix-pr (or --force-live)",
                         manager.as_deref().unwrap_or_default()
@@ -199,7 +198,7 @@ pub fn build(audit: &Audit, objects: &[Object], opts: &Options, now: &str) -> Re
                 r.skipped.push(Skipped {
                     rule: p.rule.clone(),
                     object: obj.display_id(),
-                    title: p.title.clone(),
+                    title: p.title.to_string(),
                     reason: "its operations do not apply to the live object".to_string(),
                 });
             }
@@ -359,7 +358,7 @@ mod tests {
     #[test]
     fn custom_resources_get_merge_patches_and_built_ins_strategic_ones() {
         let origin = || Origin::Cluster { context: "c".into(), uid: "u".into() };
-        let ops = vec![FixOp::Add { path: "/spec/template/spec/containers/0/image".into(), value: json!("b") }];
+        let ops = vec![FixOp::Add { path: "/spec/template/spec/containers/0/image".into(), value: json!("b").into() }];
         let body = json!({"metadata": {"name": "a"}, "spec": {"template": {"spec": {"containers": [{"name": "x", "image": "a"}]}}}});
         let mut cr = body.clone();
         cr["apiVersion"] = json!("example.com/v1");

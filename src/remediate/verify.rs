@@ -296,10 +296,10 @@ pub fn findings_gone(item: &mut Item, audit: &crate::audit::Audit, before: &BTre
         })
         .collect();
     let remaining: Vec<String> =
-        on_object.iter().filter(|f| fixed.contains(f.fingerprint.as_str())).map(|f| f.rule.clone()).collect();
+        on_object.iter().filter(|f| fixed.contains(f.fingerprint.as_str())).map(|f| f.rule.to_string()).collect();
     let new: Vec<String> = on_object
         .iter()
-        .filter(|f| f.area == crate::model::Area::Diagnosis && !before.contains(&f.rule))
+        .filter(|f| f.area == crate::model::Area::Diagnosis && !before.contains(f.rule.as_ref()))
         .map(|f| format!("{} ({})", f.rule, f.message))
         .collect();
     if !remaining.is_empty() {

@@ -908,12 +908,15 @@ mod tests {
     #[test]
     fn patch_yaml_is_a_json_patch() {
         let ops = vec![
-            FixOp::Replace { path: "/spec/replicas".into(), value: json!(2) },
+            FixOp::Replace { path: "/spec/replicas".into(), value: json!(2).into() },
             FixOp::Add {
                 path: "/spec/template/spec/containers/0/resources".into(),
-                value: json!({"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {}}),
+                value: json!({"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {}}).into(),
             },
-            FixOp::Add { path: "/spec/x".into(), value: json!([{"name": "a", "value": "yes"}, "1.0", "<PATH>"]) },
+            FixOp::Add {
+                path: "/spec/x".into(),
+                value: json!([{"name": "a", "value": "yes"}, "1.0", "<PATH>"]).into(),
+            },
             FixOp::Remove { path: "/spec/hostNetwork".into() },
         ];
         assert_eq!(

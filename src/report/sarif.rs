@@ -91,7 +91,7 @@ impl Serialize for Results<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut seq = s.serialize_seq(Some(self.audit.findings.len()))?;
         for f in &self.audit.findings {
-            seq.serialize_element(&result(f, self.index.get(f.rule.as_str()).copied()))?;
+            seq.serialize_element(&result(f, self.index.get(f.rule.as_ref()).copied()))?;
         }
         seq.end()
     }
@@ -99,7 +99,7 @@ impl Serialize for Results<'_> {
 
 fn rule_index(audit: &Audit) -> BTreeMap<&str, usize> {
     let mut ids: Vec<&str> =
-        audit.rules_run.iter().chain(audit.findings.iter().map(|f| &f.rule)).map(String::as_str).collect();
+        audit.rules_run.iter().map(String::as_str).chain(audit.findings.iter().map(|f| f.rule.as_ref())).collect();
     ids.sort_unstable();
     ids.dedup();
     ids.into_iter().enumerate().map(|(i, id)| (id, i)).collect()
@@ -109,7 +109,7 @@ fn rule_index(audit: &Audit) -> BTreeMap<&str, usize> {
 #[must_use]
 pub fn to_value(audit: &Audit) -> Value {
     let index = rule_index(audit);
-    let results: Vec<Value> = audit.findings.iter().map(|f| result(f, index.get(f.rule.as_str()).copied())).collect();
+    let results: Vec<Value> = audit.findings.iter().map(|f| result(f, index.get(f.rule.as_ref()).copied())).collect();
     envelope(audit, &index, Value::Array(results))
 }
 
@@ -207,7 +207,7 @@ fn descriptor(audit: &Audit, id: &str) -> Value {
     let (name, summary, doc, area) = match rule {
         Some(m) => (m.name.to_string(), m.summary.to_string(), m.doc_text(), Some(m.area)),
         None => {
-            let name = found.map_or_else(|| id.to_string(), |f| f.name.clone());
+            let name = found.map_or_else(|| id.to_string(), |f| f.name.to_string());
             (
                 name,
                 id.to_string(),

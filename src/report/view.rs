@@ -303,7 +303,7 @@ impl ManifestView {
                 (Some(file), None) => file.clone(),
                 (None, _) => m.object.to_string(),
             },
-            fix: m.fix.as_ref().map(|x| (applicability_name(x.applicability).to_string(), x.title.clone())),
+            fix: m.fix.as_ref().map(|x| (applicability_name(x.applicability).to_string(), x.title.to_string())),
         }
     }
 }
@@ -610,8 +610,8 @@ impl FindingView {
         }
         FindingView {
             id: f.fingerprint.clone(),
-            rule: f.rule.clone(),
-            name: f.name.clone(),
+            rule: f.rule.to_string(),
+            name: f.name.to_string(),
             severity: f.severity.as_str(),
             severity_title: severity_title(f.severity),
             area: f.area.as_str(),
@@ -645,9 +645,9 @@ impl FixView {
         };
         FixView {
             applicability: applicability_name(fix.applicability),
-            title_inline: fix.title.clone(),
+            title_inline: fix.title.to_string(),
             cost: f.cost.as_ref().map(|c| signed_money(&c.currency, c.monthly_delta)),
-            note_inline: fix.note.clone(),
+            note_inline: fix.note.as_deref().map(str::to_string),
             edit_error: fix.edit_error.clone(),
             command,
             kubectl,
@@ -664,7 +664,7 @@ impl DiagnosisView {
         let ev = |e: &crate::model::Evidence| EvidenceView { path: e.path.clone(), value: Some(e.value.clone()) };
         Some(DiagnosisView {
             id: f.fingerprint.clone(),
-            rule: f.rule.clone(),
+            rule: f.rule.to_string(),
             severity: f.severity.as_str(),
             class: d.class.clone(),
             object: f.object.to_string(),
@@ -854,7 +854,7 @@ fn details(audit: &Audit, views: &[FindingView]) -> Vec<AreaGroup> {
 }
 
 fn finding_ref(f: &Finding) -> FindingRef {
-    FindingRef { id: f.fingerprint.clone(), rule: f.rule.clone(), object: f.object.to_string() }
+    FindingRef { id: f.fingerprint.clone(), rule: f.rule.to_string(), object: f.object.to_string() }
 }
 
 fn cost_effect(findings: &[&Finding], currency: &str) -> Option<String> {
@@ -898,14 +898,14 @@ fn explainer_actions(audit: &Audit, e: &crate::audit::Explanation) -> Vec<Action
 fn derived_actions(audit: &Audit) -> Vec<Action> {
     let mut by_rule: BTreeMap<&str, Vec<&Finding>> = BTreeMap::new();
     for f in &audit.findings {
-        by_rule.entry(f.rule.as_str()).or_default().push(f);
+        by_rule.entry(f.rule.as_ref()).or_default().push(f);
     }
     let mut actions: Vec<(Severity, usize, Action)> = by_rule
         .into_iter()
         .map(|(rule, fs)| {
             let severity = fs.iter().map(|f| f.severity).max().unwrap_or(Severity::Info);
             let first = fs[0];
-            let titles: BTreeSet<&str> = fs.iter().filter_map(|f| f.fix.as_ref()).map(|x| x.title.as_str()).collect();
+            let titles: BTreeSet<&str> = fs.iter().filter_map(|f| f.fix.as_ref()).map(|x| x.title.as_ref()).collect();
             let what = match (titles.len(), fs.len()) {
                 (1, 1) => titles.iter().next().map_or_else(|| first.message.clone(), |t| (*t).to_string()),
                 (_, 1) => first.message.clone(),

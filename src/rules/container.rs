@@ -53,8 +53,8 @@ impl<'a> ContainerField<'a> {
     #[must_use]
     pub fn set(&self, value: Value) -> FixOp {
         match self.value {
-            Some(_) => FixOp::Replace { path: self.path.clone(), value },
-            None => FixOp::Add { path: self.path.clone(), value },
+            Some(_) => FixOp::Replace { path: self.path.clone(), value: value.into() },
+            None => FixOp::Add { path: self.path.clone(), value: value.into() },
         }
     }
 }
@@ -107,9 +107,9 @@ pub struct Requirement<'r> {
     /// The value the fix writes.
     pub want: Value,
     /// The fix's title.
-    pub title: &'r str,
+    pub title: &'static str,
     /// What the fix may break (all these fixes are unsafe).
-    pub note: &'r str,
+    pub note: &'static str,
 }
 
 /// The shared check of SEC002, SEC004 and SEC006: a violation when a container's field is not

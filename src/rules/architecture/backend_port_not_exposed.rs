@@ -158,16 +158,19 @@ impl Rule for BackendPortNotExposed {
                 // Edit the scalar in place; switch between `name` and `number` only when needed.
                 let (ops, shown) = match (&port, name, v1) {
                     (Port::Name(_), Some(n), true) => {
-                        (vec![FixOp::Replace { path: value_path.clone(), value: json!(n) }], format!("`{n}`"))
+                        (vec![FixOp::Replace { path: value_path.clone(), value: json!(n).into() }], format!("`{n}`"))
                     }
                     (Port::Name(_), None, true) => (
                         vec![
                             FixOp::Remove { path: value_path.clone() },
-                            FixOp::Add { path: format!("{at}/number"), value: json!(number) },
+                            FixOp::Add { path: format!("{at}/number"), value: json!(number).into() },
                         ],
                         number.to_string(),
                     ),
-                    _ => (vec![FixOp::Replace { path: value_path.clone(), value: json!(number) }], number.to_string()),
+                    _ => (
+                        vec![FixOp::Replace { path: value_path.clone(), value: json!(number).into() }],
+                        number.to_string(),
+                    ),
                 };
                 v = v.fix(
                     Fix::new(

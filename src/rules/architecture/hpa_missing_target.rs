@@ -114,10 +114,13 @@ impl Rule for HpaMissingTarget {
                         format!("Target {other} `{name}`"),
                         Applicability::Unsafe,
                         vec![
-                            FixOp::Replace { path: "/spec/scaleTargetRef/kind".to_string(), value: json!(other) },
+                            FixOp::Replace {
+                                path: "/spec/scaleTargetRef/kind".to_string(),
+                                value: json!(other).into(),
+                            },
                             FixOp::Add {
                                 path: "/spec/scaleTargetRef/apiVersion".to_string(),
-                                value: json!(api_version),
+                                value: json!(api_version).into(),
                             },
                         ],
                     )

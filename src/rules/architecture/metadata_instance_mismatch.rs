@@ -74,12 +74,12 @@ impl Rule for MetadataInstanceMismatch {
             Some(v) => (
                 format!("label `{LABEL}` is `{}`, not the object's name `{name}`", crate::model::value_text(v)),
                 Evidence::field(LABEL_PATH, v),
-                FixOp::Replace { path: LABEL_PATH.to_string(), value: json!(name) },
+                FixOp::Replace { path: LABEL_PATH.to_string(), value: json!(name).into() },
             ),
             None => (
                 format!("label `{LABEL}` is not set; it should be the object's name `{name}`"),
                 Evidence::unset(LABEL_PATH),
-                FixOp::Add { path: LABEL_PATH.to_string(), value: json!(name) },
+                FixOp::Add { path: LABEL_PATH.to_string(), value: json!(name).into() },
             ),
         };
         out.push(

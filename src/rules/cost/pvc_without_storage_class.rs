@@ -95,7 +95,7 @@ fn check_claim(cx: &Context<'_>, o: &Object, base: &str, what: &str, out: &mut V
             Fix::new(
                 "Set storageClassName",
                 Applicability::DisplayOnly,
-                vec![FixOp::Add { path: class_path, value: json!(value) }],
+                vec![FixOp::Add { path: class_path, value: json!(value).into() }],
             )
             .with_note(note),
         ),

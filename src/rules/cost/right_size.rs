@@ -131,14 +131,14 @@ impl Rule for RightSize {
             if cpu_off {
                 ops.push(FixOp::Add {
                     path: c.field("/resources/requests/cpu"),
-                    value: Value::String(cpu_quantity(cpu_rec)),
+                    value: Value::String(cpu_quantity(cpu_rec)).into(),
                 });
                 changes.push(format!("requests.cpu {}", cpu_quantity(cpu_rec)));
             }
             if mem_off || mem_lim.is_some_and(|l| l < mem_rec) {
                 let value = Value::String(format!("{}Mi", mem_rec / MI));
-                ops.push(FixOp::Add { path: c.field("/resources/requests/memory"), value: value.clone() });
-                ops.push(FixOp::Add { path: c.field("/resources/limits/memory"), value });
+                ops.push(FixOp::Add { path: c.field("/resources/requests/memory"), value: value.clone().into() });
+                ops.push(FixOp::Add { path: c.field("/resources/limits/memory"), value: value.into() });
                 changes.push(format!("requests.memory = limits.memory {}Mi", mem_rec / MI));
             }
             let fix = Fix::new(

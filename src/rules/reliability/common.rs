@@ -196,7 +196,11 @@ pub fn image_repository(image: &str) -> &str {
 /// A fix op that sets `path`: `Replace` when the field exists (and is not null), `Add` otherwise.
 #[must_use]
 pub fn set(o: &Object, path: String, value: Value) -> FixOp {
-    if o.get(&path).is_some_and(|v| !v.is_null()) { FixOp::Replace { path, value } } else { FixOp::Add { path, value } }
+    if o.get(&path).is_some_and(|v| !v.is_null()) {
+        FixOp::Replace { path, value: value.into() }
+    } else {
+        FixOp::Add { path, value: value.into() }
+    }
 }
 
 /// Whether a field is missing, null or an empty string (what Polaris and the API treat as unset).
@@ -322,7 +326,7 @@ pub fn check_probe(cx: &Context<'_>, idx: usize, probe: &str, out: &mut Vec<Viol
             Some(port) => Fix::new(
                 format!("Add a TCP {kind} probe on port {port}"),
                 Applicability::Unsafe,
-                vec![FixOp::Add { path: path.clone(), value: json!({ "tcpSocket": { "port": port } }) }],
+                vec![FixOp::Add { path: path.clone(), value: json!({ "tcpSocket": { "port": port } }).into() }],
             )
             .with_note(if kind == "readiness" {
                 "an open port is not the same as ready to serve; prefer an HTTP or gRPC check the app answers \
@@ -334,7 +338,7 @@ pub fn check_probe(cx: &Context<'_>, idx: usize, probe: &str, out: &mut Vec<Viol
             None => Fix::new(
                 format!("Add a {kind} probe"),
                 Applicability::DisplayOnly,
-                vec![FixOp::Add { path: path.clone(), value: probe_template() }],
+                vec![FixOp::Add { path: path.clone(), value: probe_template().into() }],
             )
             .with_note(
                 "replace <HEALTH_PATH> and <PORT> with an endpoint the app serves, or use tcpSocket, grpc or exec",

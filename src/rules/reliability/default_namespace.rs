@@ -76,7 +76,7 @@ impl Rule for DefaultNamespace {
                     Fix::new(
                         "Move it to its own namespace",
                         Applicability::DisplayOnly,
-                        vec![FixOp::Replace { path: path.to_string(), value: json!("<NAMESPACE>") }],
+                        vec![FixOp::Replace { path: path.to_string(), value: json!("<NAMESPACE>").into() }],
                     )
                     .with_note("replace <NAMESPACE>; objects it refers to must move with it"),
                 ),

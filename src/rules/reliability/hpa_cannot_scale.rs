@@ -85,7 +85,7 @@ impl Rule for HpaCannotScale {
             .fix(
                 Fix::new("Raise maxReplicas", Applicability::DisplayOnly, vec![FixOp::Replace {
                     path: path.to_string(),
-                    value: json!("<MAX_REPLICAS>"),
+                    value: json!("<MAX_REPLICAS>").into(),
                 }])
                 .with_note("replace <MAX_REPLICAS> with the most replicas capacity and budget allow at peak"),
             ),

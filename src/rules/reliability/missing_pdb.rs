@@ -132,7 +132,7 @@ fn pdb_fix(cx: &Context<'_>, o: &crate::model::Object) -> Option<Fix> {
         Fix::new(
             format!("Add PodDisruptionBudget `{name}` (maxUnavailable: 1)"),
             Applicability::Unsafe,
-            vec![FixOp::Create { value: pdb }],
+            vec![FixOp::Create { value: pdb.into() }],
         )
         .with_note("node drains then evict these pods one at a time"),
     )

@@ -80,7 +80,7 @@ impl Rule for MissingPriorityClass {
                     Fix::new(
                         "Set a priority class",
                         Applicability::DisplayOnly,
-                        vec![FixOp::Add { path, value: json!("<PRIORITY_CLASS>") }],
+                        vec![FixOp::Add { path, value: json!("<PRIORITY_CLASS>").into() }],
                     )
                     .with_note("replace <PRIORITY_CLASS> with a PriorityClass that exists in the cluster"),
                 ),

@@ -74,7 +74,7 @@ impl Rule for MutableImageTag {
                         Fix::new(
                             "Pin the image to a version",
                             Applicability::DisplayOnly,
-                            vec![FixOp::Replace { path, value: json!(pinned) }],
+                            vec![FixOp::Replace { path, value: json!(pinned).into() }],
                         )
                         .with_note("replace <VERSION> with the version you run, or pin a digest (`@sha256:...`)"),
                     ),

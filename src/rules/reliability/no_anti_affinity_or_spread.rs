@@ -158,9 +158,9 @@ impl Rule for NoAntiAffinityOrSpread {
             "labelSelector": selector,
         });
         let op = if spread.is_empty() {
-            FixOp::Add { path, value: json!([constraint]) }
+            FixOp::Add { path, value: json!([constraint]).into() }
         } else {
-            FixOp::Add { path: format!("{path}/{}", spread.len()), value: constraint }
+            FixOp::Add { path: format!("{path}/{}", spread.len()), value: constraint.into() }
         };
         out.push(
             v.fix(

@@ -73,7 +73,7 @@ impl Rule for PdbAllowsNoDisruption {
         let to_max_one = |extra: Vec<FixOp>| {
             let mut ops = extra;
             if !has_max {
-                ops.push(FixOp::Add { path: "/spec/maxUnavailable".to_string(), value: json!(1) });
+                ops.push(FixOp::Add { path: "/spec/maxUnavailable".to_string(), value: json!(1).into() });
             }
             Fix::new("Allow one pod to be unavailable", Applicability::Unsafe, ops).with_note(note)
         };
@@ -88,7 +88,7 @@ impl Rule for PdbAllowsNoDisruption {
                         Fix::new(
                             "Allow one pod to be unavailable",
                             Applicability::Unsafe,
-                            vec![FixOp::Replace { path: max_path.to_string(), value: json!(1) }],
+                            vec![FixOp::Replace { path: max_path.to_string(), value: json!(1).into() }],
                         )
                         .with_note(note),
                     ),

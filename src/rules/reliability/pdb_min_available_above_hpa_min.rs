@@ -97,7 +97,7 @@ impl Rule for PdbMinAvailableAboveHpaMin {
                 Fix::new(
                     format!("Require at most {} available pods", floor - 1),
                     Applicability::Unsafe,
-                    vec![FixOp::Replace { path: path.to_string(), value: json!(floor - 1) }],
+                    vec![FixOp::Replace { path: path.to_string(), value: json!(floor - 1).into() }],
                 )
                 .with_note("lets drains evict pods the budget used to hold"),
             );

@@ -76,7 +76,7 @@ fn backend_ops(path: &str, b: &Value) -> Option<Vec<FixOp>> {
             return None;
         }
         let service = ingress_backend_v1(b)?.get("service")?.clone();
-        ops.push(FixOp::Add { path: format!("{path}/service"), value: service });
+        ops.push(FixOp::Add { path: format!("{path}/service"), value: service.into() });
     }
     Some(ops)
 }
@@ -117,7 +117,7 @@ impl Rule for IngressLegacyBackend {
                 if let Some(value) = converted {
                     v = v.fix(fix(vec![
                         FixOp::Remove { path: "/spec/backend".to_string() },
-                        FixOp::Add { path: "/spec/defaultBackend".to_string(), value },
+                        FixOp::Add { path: "/spec/defaultBackend".to_string(), value: value.into() },
                     ]));
                 }
             }

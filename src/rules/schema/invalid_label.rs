@@ -155,7 +155,7 @@ impl Rule for InvalidLabel {
                                 Fix::new(
                                     "Quote the label value",
                                     Applicability::DisplayOnly,
-                                    vec![FixOp::Replace { path: path.clone(), value: json!(text) }],
+                                    vec![FixOp::Replace { path: path.clone(), value: json!(text).into() }],
                                 )
                                 .with_note(
                                     "check the value as written in the file: YAML may have read `1.10` as 1.1 or \

@@ -70,7 +70,7 @@ impl Rule for MissingName {
                     Fix::new(
                         "Name the object",
                         Applicability::DisplayOnly,
-                        vec![FixOp::Add { path: "/metadata/name".to_string(), value: json!("<NAME>") }],
+                        vec![FixOp::Add { path: "/metadata/name".to_string(), value: json!("<NAME>").into() }],
                     )
                     .with_note("replace <NAME> with the object's name"),
                 ),

@@ -52,7 +52,7 @@ declare_rule! {
 }
 
 fn replace_api(api: &RemovedApi) -> FixOp {
-    FixOp::Replace { path: "/apiVersion".to_string(), value: json!(api.replacement) }
+    FixOp::Replace { path: "/apiVersion".to_string(), value: json!(api.replacement).into() }
 }
 
 /// The v1 form of a v1beta1 Ingress backend (`serviceName`/`servicePort`), or `None` when it is not one.
@@ -74,7 +74,7 @@ fn ingress_fix(o: &Object, api: &RemovedApi) -> Fix {
     if let Some(b) = o.get("/spec/backend") {
         ops.push(FixOp::Remove { path: "/spec/backend".to_string() });
         let v1 = ingress_backend_v1(b).unwrap_or_else(|| b.clone());
-        ops.push(FixOp::Add { path: "/spec/defaultBackend".to_string(), value: v1 });
+        ops.push(FixOp::Add { path: "/spec/defaultBackend".to_string(), value: v1.into() });
     }
     if let Some(Value::Array(rules)) = o.get("/spec/rules") {
         for (ri, r) in rules.iter().enumerate() {
@@ -82,10 +82,13 @@ fn ingress_fix(o: &Object, api: &RemovedApi) -> Fix {
             for (pi, p) in paths.iter().enumerate() {
                 let base = format!("/spec/rules/{ri}/http/paths/{pi}");
                 if let Some(v1) = p.get("backend").and_then(ingress_backend_v1) {
-                    ops.push(FixOp::Replace { path: format!("{base}/backend"), value: v1 });
+                    ops.push(FixOp::Replace { path: format!("{base}/backend"), value: v1.into() });
                 }
                 if p.get("pathType").is_none_or(Value::is_null) {
-                    ops.push(FixOp::Add { path: format!("{base}/pathType"), value: json!("ImplementationSpecific") });
+                    ops.push(FixOp::Add {
+                        path: format!("{base}/pathType"),
+                        value: json!("ImplementationSpecific").into(),
+                    });
                 }
             }
         }
@@ -104,7 +107,7 @@ fn apps_fix(o: &Object, api: &RemovedApi) -> Fix {
     {
         ops.push(FixOp::Add {
             path: "/spec/selector".to_string(),
-            value: json!({ "matchLabels": Value::Object(labels.clone()) }),
+            value: json!({ "matchLabels": Value::Object(labels.clone()) }).into(),
         });
     }
     // extensions/v1beta1 DaemonSets and apps/v1beta1 StatefulSets defaulted to OnDelete updates.
@@ -113,7 +116,7 @@ fn apps_fix(o: &Object, api: &RemovedApi) -> Fix {
         ("extensions/v1beta1", "DaemonSet") | ("apps/v1beta1", "StatefulSet")
     );
     if on_delete_default && o.get("/spec/updateStrategy/type").is_none() {
-        ops.push(FixOp::Add { path: "/spec/updateStrategy/type".to_string(), value: json!("OnDelete") });
+        ops.push(FixOp::Add { path: "/spec/updateStrategy/type".to_string(), value: json!("OnDelete").into() });
     }
     Fix::new(format!("Move to {}", api.replacement), Applicability::Unsafe, ops)
         .with_note(format!("the selector the old version defaulted is written out; still, {}", api.changes))

@@ -136,7 +136,7 @@ impl Rule for SelectorTemplateMismatch {
                         Applicability::Safe,
                         vec![FixOp::Add {
                             path: format!("{selector_path}/matchLabels"),
-                            value: Value::Object(l.clone()),
+                            value: Value::Object(l.clone()).into(),
                         }],
                     ));
                 }
@@ -181,9 +181,9 @@ impl Rule for SelectorTemplateMismatch {
                 let path = format!("{labels_path}/{}", crate::yaml::escape_segment(k));
                 if have.is_some() {
                     conflict = true;
-                    ops.push(FixOp::Replace { path, value: want.clone() });
+                    ops.push(FixOp::Replace { path, value: want.clone().into() });
                 } else {
-                    ops.push(FixOp::Add { path, value: want.clone() });
+                    ops.push(FixOp::Add { path, value: want.clone().into() });
                 }
             }
             if !ops.is_empty() {

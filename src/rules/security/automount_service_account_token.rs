@@ -94,9 +94,9 @@ impl Rule for AutomountServiceAccountToken {
             v = v.evidence(sa_value.map_or_else(|| Evidence::unset(&sa_path), |s| Evidence::field(&sa_path, s)));
         }
         let op = if pod_value.is_some() {
-            FixOp::Replace { path: path.clone(), value: json!(false) }
+            FixOp::Replace { path: path.clone(), value: json!(false).into() }
         } else {
-            FixOp::Add { path: path.clone(), value: json!(false) }
+            FixOp::Add { path: path.clone(), value: json!(false).into() }
         };
         out.push(v.fix(
             Fix::new("Disable ServiceAccount token automounting", Applicability::Unsafe, vec![op]).with_note(

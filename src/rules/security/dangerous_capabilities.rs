@@ -86,7 +86,7 @@ impl Rule for DangerousCapabilities {
             let op = if keep.is_empty() {
                 FixOp::Remove { path: path.clone() }
             } else {
-                FixOp::Replace { path: path.clone(), value: json!(keep) }
+                FixOp::Replace { path: path.clone(), value: json!(keep).into() }
             };
             out.push(
                 Violation::new(

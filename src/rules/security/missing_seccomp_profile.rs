@@ -103,7 +103,7 @@ impl Rule for MissingSeccompProfile {
                     names.join(", "),
                     if names.len() == 1 { "s" } else { "" },
                 );
-                (path.clone(), msg, FixOp::Replace { path, value: json!("RuntimeDefault") })
+                (path.clone(), msg, FixOp::Replace { path, value: json!("RuntimeDefault").into() })
             }
             None => {
                 let path = w.spec_field("/securityContext/seccompProfile");
@@ -113,9 +113,9 @@ impl Rule for MissingSeccompProfile {
                     names.join(", ")
                 );
                 let op = if w.spec("/securityContext/seccompProfile").is_some_and(Value::is_object) {
-                    FixOp::Add { path: format!("{path}/type"), value: json!("RuntimeDefault") }
+                    FixOp::Add { path: format!("{path}/type"), value: json!("RuntimeDefault").into() }
                 } else {
-                    FixOp::Add { path: path.clone(), value: json!({"type": "RuntimeDefault"}) }
+                    FixOp::Add { path: path.clone(), value: json!({"type": "RuntimeDefault"}).into() }
                 };
                 (path, msg, op)
             }

@@ -59,7 +59,7 @@ impl Rule for PrivilegedContainer {
                     .fix(Fix::new(
                         "Set privileged to false",
                         Applicability::Unsafe,
-                        vec![FixOp::Replace { path, value: json!(false) }],
+                        vec![FixOp::Replace { path, value: json!(false).into() }],
                     )),
             );
         }

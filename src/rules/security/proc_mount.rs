@@ -62,7 +62,7 @@ impl Rule for ProcMount {
                         Fix::new(
                             "Set procMount to Default",
                             Applicability::Unsafe,
-                            vec![FixOp::Replace { path, value: json!("Default") }],
+                            vec![FixOp::Replace { path, value: json!("Default").into() }],
                         )
                         .with_note("a nested container runtime relying on the unmasked /proc stops working"),
                     ),

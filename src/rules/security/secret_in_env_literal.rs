@@ -100,7 +100,7 @@ impl Rule for SecretInEnvLiteral {
                                 FixOp::Remove { path: path.clone() },
                                 FixOp::Add {
                                     path: format!("{entry}/valueFrom"),
-                                    value: json!({"secretKeyRef": {"name": "<SECRET_NAME>", "key": "<SECRET_KEY>"}}),
+                                    value: json!({"secretKeyRef": {"name": "<SECRET_NAME>", "key": "<SECRET_KEY>"}}).into(),
                                 },
                             ],
                         )
