@@ -533,6 +533,18 @@ pub fn escape_segment(seg: &str) -> String {
     if seg.contains(['~', '/']) { seg.replace('~', "~0").replace('/', "~1") } else { seg.to_string() }
 }
 
+/// Whether a plain scalar reads as a string, as [`resolve_scalar`] would resolve it, without
+/// building the value (snippets ask it for every key and value they write).
+pub(crate) fn plain_is_string(text: &str) -> bool {
+    match text {
+        "" | "~" | "null" | "Null" | "NULL" => false,
+        "y" | "Y" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" | "true" | "True" | "TRUE" => false,
+        "n" | "N" | "no" | "No" | "NO" | "off" | "Off" | "OFF" | "false" | "False" | "FALSE" => false,
+        _ if text.bytes().all(|b| b.is_ascii_alphabetic()) => true,
+        _ => matches!(resolve_scalar(text, Style::Plain, None), Value::String(_)),
+    }
+}
+
 /// Resolves a scalar as YAML 1.1 (go-yaml v2, which Kubernetes uses) would.
 pub(crate) fn resolve_scalar(text: &str, style: Style, tag: Option<&str>) -> Value {
     if style != Style::Plain {

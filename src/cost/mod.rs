@@ -965,11 +965,11 @@ impl<'a> Estimator<'a> {
             }
         };
         let (before, priced) = current?;
-        let fixed_body = crate::model::apply_ops(&o.body, &fix.ops).ok()?;
-        let fixed = Object::from_body(fixed_body, o.origin.clone());
         if !priced {
             return None;
         }
+        let fixed_body = crate::model::apply_ops(&o.body, &fix.ops).ok()?;
+        let fixed = Object::from_body(fixed_body, o.origin.clone());
         let (after, _) = self.affected_monthly(idx, Some(&fixed))?;
         let delta = round_cents(after - before);
         (delta != 0.0).then(|| CostImpact {

@@ -584,7 +584,7 @@ fn plain_safe(s: &str) -> bool {
         && !s.ends_with(':')
         && !s.starts_with(['-', '@', ':', '.'])
         && !s.contains(" #")
-        && matches!(yaml::resolve_scalar(s, Style::Plain, None), Value::String(_))
+        && yaml::plain_is_string(s)
 }
 
 /// Renders a scalar, keeping the original quoting style where it still reads back the same.
@@ -639,4 +639,64 @@ pub fn to_block_yaml_styled(value: &Value, st: FileStyle) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_is_string_agrees_with_the_resolver() {
+        let samples = [
+            "",
+            "~",
+            "null",
+            "Null",
+            "y",
+            "Y",
+            "n",
+            "yes",
+            "On",
+            "OFF",
+            "true",
+            "False",
+            "app",
+            "nginx",
+            "Always",
+            "ALL",
+            "RuntimeDefault",
+            "0x1F",
+            "0o17",
+            "017",
+            "12",
+            "-3",
+            "+4",
+            "1_000",
+            "1.5",
+            "1e3",
+            ".inf",
+            "-.Inf",
+            ".nan",
+            "NaN",
+            "nan",
+            "inf",
+            "e",
+            "E1",
+            "1.2.3",
+            "v1",
+            "apps/v1",
+            "512Mi",
+            "0.5",
+            "app-0",
+            "a b",
+            "10.0.0.1",
+        ];
+        for s in samples {
+            assert_eq!(
+                yaml::plain_is_string(s),
+                matches!(yaml::resolve_scalar(s, Style::Plain, None), Value::String(_)),
+                "{s:?}"
+            );
+        }
+    }
 }

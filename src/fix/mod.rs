@@ -254,10 +254,21 @@ fn enrich_slice(findings: &mut [Finding], objects: &[Object], index: &Index<'_>)
     // Findings come sorted by file and line, so the findings of one document (and of one List
     // item) are adjacent: keep their parses for the next finding.
     let mut cursor = Cursor::default();
+    // The findings of one object come together and share its identity's `Arc`: look it up once.
+    let mut last: Option<(*const ObjectRef, Option<String>, Option<usize>)> = None;
     for f in findings {
         // A built object is in its target's output, whatever file the finding points at.
         let file = f.rendered.as_ref().map_or(f.location.file.as_deref(), |r| Some(r.target.as_str()));
-        let Some(&i) = index.get(&file).and_then(|m| m.get(&*f.object)) else { continue };
+        let ptr = std::sync::Arc::as_ptr(&f.object);
+        let found = match &last {
+            Some((p, last_file, i)) if *p == ptr && last_file.as_deref() == file => *i,
+            _ => {
+                let i = index.get(&file).and_then(|m| m.get(&*f.object)).copied();
+                last = Some((ptr, file.map(str::to_string), i));
+                i
+            }
+        };
+        let Some(i) = found else { continue };
         let Some(obj) = objects.get(i) else { continue };
         let Some(fix) = f.fix.as_mut() else { continue };
         fix.patch = patch::patch_for(obj, fix).map(Box::new);
