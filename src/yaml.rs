@@ -8,6 +8,8 @@
 use saphyr_parser::{Event, Parser, ScalarStyle, ScanError};
 use serde_json::{Map, Number, Value};
 
+pub(crate) mod json;
+
 /// A position in a source file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Pos {
@@ -192,6 +194,17 @@ enum Frame {
 /// # Errors
 /// A syntax error, or input beyond `limits`, with the line and column where it was met.
 pub fn parse_stream(src: &str, limits: Limits) -> Result<Vec<Document>, ParseError> {
+    // JSON (`kubectl -o json`) takes a shortcut to the same tree; anything it is unsure of, saphyr.
+    if src.trim_start().starts_with(['{', '['])
+        && let Some(doc) = json::parse_document(src, limits)
+    {
+        return Ok(vec![doc]);
+    }
+    parse_stream_saphyr(src, limits)
+}
+
+/// [`parse_stream`] through saphyr alone.
+fn parse_stream_saphyr(src: &str, limits: Limits) -> Result<Vec<Document>, ParseError> {
     if src.len() > limits.max_bytes {
         return Err(ParseError {
             line: 1,
