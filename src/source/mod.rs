@@ -10,6 +10,7 @@
 
 pub mod filter;
 pub mod helm;
+mod json_list;
 mod json_stream;
 pub mod kustomize;
 pub mod provenance;
@@ -529,6 +530,11 @@ pub fn load_bytes(name: &str, bytes: Vec<u8>, limits: Limits, input: &mut Input)
 
 /// Reads one file's text.
 pub fn load_text(name: &str, text: String, limits: Limits, input: &mut Input) {
+    load_text_as(name, text, limits, input, true);
+}
+
+/// [`load_text`]; `lists` off reads a JSON List through its whole document's tree (for tests).
+fn load_text_as(name: &str, text: String, limits: Limits, input: &mut Input, lists: bool) {
     // A leading BOM is not content.
     let text = match text.strip_prefix('\u{feff}') {
         Some(t) => t.to_string(),
@@ -536,6 +542,19 @@ pub fn load_text(name: &str, text: String, limits: Limits, input: &mut Input) {
     };
     let concatenated = json_stream::split(&text);
     let mut json = name.ends_with(".json") || text.trim_start().starts_with('{') && !name.ends_with(".yaml");
+    // One JSON List (`kubectl get -o json`): item by item, without the whole document's tree.
+    let text = if lists
+        && concatenated.is_none()
+        && text.trim_start().starts_with('{')
+        && helm_template_marker(&text).is_none()
+    {
+        match json_list::load(name, text, json, limits, input) {
+            Ok(()) => return,
+            Err(text) => text,
+        }
+    } else {
+        text
+    };
     let parsed = match &concatenated {
         Some(ranges) => match json_stream::parse(&text, ranges, limits) {
             Ok(docs) => {

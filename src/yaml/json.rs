@@ -77,6 +77,12 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// Steps over one ASCII byte that is not a line break.
+    pub(crate) fn bump(&mut self) {
+        self.pos.byte += 1;
+        self.pos.col += 1;
+    }
+
     fn newline(&mut self, len: usize) {
         self.pos.byte += len;
         self.pos.line = self.pos.line.saturating_add(1);
@@ -84,14 +90,14 @@ impl<'a> Reader<'a> {
     }
 
     /// Skips spaces on the current line only.
-    fn skip_spaces(&mut self) {
+    pub(crate) fn skip_spaces(&mut self) {
         while self.peek() == Some(b' ') {
             self.pos.byte += 1;
             self.pos.col += 1;
         }
     }
 
-    fn count(&mut self) -> Option<()> {
+    pub(crate) fn count(&mut self) -> Option<()> {
         self.nodes += 1;
         (self.nodes <= self.limits.max_nodes).then_some(())
     }
@@ -171,6 +177,65 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// Steps over one object or array without building it (to find where List items are), as
+    /// [`Reader::value`] would: positions after it are the same, and whatever it would refuse
+    /// outside strings is refused here too.
+    pub(crate) fn skip_collection(&mut self) -> Option<()> {
+        if !matches!(self.peek(), Some(b'{' | b'[')) {
+            return None;
+        }
+        let bytes = self.bytes;
+        let mut depth = 0usize;
+        loop {
+            let b = *bytes.get(self.pos.byte)?;
+            match b {
+                b'"' => {
+                    let mut i = self.pos.byte + 1;
+                    let mut col = self.pos.col + 1;
+                    loop {
+                        match *bytes.get(i)? {
+                            b'"' => break,
+                            b'\\' => {
+                                // Escapes are ASCII; a bad one fails the item's own parse.
+                                i += 2;
+                                col += 2;
+                            }
+                            0x00..=0x1f => return None,
+                            c => {
+                                if c & 0xc0 != 0x80 {
+                                    col += 1;
+                                }
+                                i += 1;
+                            }
+                        }
+                    }
+                    self.pos.byte = i + 1;
+                    self.pos.col = col + 1;
+                    continue;
+                }
+                b'{' | b'[' => depth += 1,
+                b'}' | b']' => {
+                    depth = depth.checked_sub(1)?;
+                    if depth == 0 {
+                        self.pos.byte += 1;
+                        self.pos.col += 1;
+                        self.skip_spaces();
+                        return Some(());
+                    }
+                }
+                b' ' | b'\n' | b'\r' | b'\t' => {
+                    self.skip_ws()?;
+                    continue;
+                }
+                _ => {}
+            }
+            self.pos.byte += 1;
+            if b & 0xc0 != 0x80 {
+                self.pos.col += 1;
+            }
+        }
+    }
+
     fn key_after_comma(&mut self) -> Option<Node> {
         self.skip_ws()?;
         self.key()
@@ -178,7 +243,7 @@ impl<'a> Reader<'a> {
 
     /// A mapping key and its `:` (on the same line: a key's colon on the next line is YAML's
     /// corner, not kubectl's).
-    fn key(&mut self) -> Option<Node> {
+    pub(crate) fn key(&mut self) -> Option<Node> {
         if self.peek() != Some(b'"') {
             return None;
         }
