@@ -6,6 +6,7 @@
 //! no new finding may appear. Otherwise the fix is dropped and the reason reported.
 
 pub mod edit;
+mod json_check;
 pub mod patch;
 mod region;
 pub mod source_edit;

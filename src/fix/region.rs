@@ -63,7 +63,7 @@ impl Item {
         if node.span.start.byte != region.lead || !reads_back_as(node.to_json(), body) {
             return None;
         }
-        let plain_json = flow && serde_json::from_str::<Value>(text).is_ok_and(|v| reads_back_as(v, body));
+        let plain_json = flow && super::json_check::item_reads_back_as(text, body);
         Some(Item { region, root, plain_json })
     }
 }
@@ -142,7 +142,7 @@ pub(super) fn item_suggestion(
             FixOp::Remove { .. } => true,
             FixOp::Create { .. } => false,
         })
-        && serde_json::from_str::<Value>(&new).is_ok_and(|v| reads_back_as(v, &expected));
+        && super::json_check::item_reads_back_as(&new, &expected);
     if !fast {
         let root = parse_item(&new, region.block)?;
         if !reads_back_as(item_node(&root, region.block)?.to_json(), &expected) {
