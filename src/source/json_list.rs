@@ -31,9 +31,12 @@ struct Outline {
 /// Reads `text` as a JSON List into `input`; gives the text back when it is not one this path
 /// reads exactly like the document path.
 pub(super) fn load(name: &str, text: String, json: bool, limits: Limits, input: &mut Input) -> Result<(), String> {
-    let Some(outline) = outline(&text, limits) else { return Err(text) };
+    if text.len() > limits.max_bytes {
+        return Err(text);
+    }
+    let Some(outline) = outline(&text, Pos { byte: 0, line: 1, col: 1 }, limits) else { return Err(text) };
     let source = Arc::new(SourceFile { path: name.to_string(), text, json });
-    match items(&source, &outline, limits) {
+    match items(&source, &outline, 0, limits) {
         Some(mut read) => {
             let range = (outline.start.byte, source.text.len());
             for o in &mut read.objects {
@@ -47,14 +50,58 @@ pub(super) fn load(name: &str, text: String, json: bool, limits: Limits, input: 
     }
 }
 
-/// The List's fields and item positions, when the text is one JSON object whose `kind` ends in
-/// `List`, with a string `apiVersion`, an `items` array of objects, and no key twice.
-fn outline(text: &str, limits: Limits) -> Option<Outline> {
+/// Reads JSON values one after another (`json_stream::split`'s ranges) into `input`, the Lists
+/// among them item by item; gives the text back when one value is not read here exactly as
+/// `json_stream::parse` and the document path would read it.
+pub(super) fn load_stream(
+    name: &str,
+    text: String,
+    ranges: &[(usize, usize)],
+    limits: Limits,
+    input: &mut Input,
+) -> Result<(), String> {
+    let source = Arc::new(SourceFile { path: name.to_string(), text, json: true });
+    let back = |source: Arc<SourceFile>| Arc::try_unwrap(source).map_or_else(|s| s.text.clone(), |s| s.text);
+    let mut out = Input::default();
+    let mut cursor = super::json_stream::Cursor { pos: Pos { byte: 0, line: 1, col: 1 } };
+    let len = source.text.len();
+    for (index, &(a, b)) in ranges.iter().enumerate() {
+        let Some(value) = source.text.get(a..b).filter(|v| v.len() <= limits.max_bytes) else {
+            return Err(back(source));
+        };
+        let base = cursor.advance(&source.text, a);
+        let range = (a, ranges.get(index + 1).map_or(len, |r| r.0));
+        let before = out.objects.len();
+        if let Some(outline) = outline(&source.text[..b], base, limits) {
+            let Some(mut read) = items(&source, &outline, index, limits) else { return Err(back(source)) };
+            out.objects.append(&mut read.objects);
+            out.skipped.append(&mut read.skipped);
+        } else {
+            // As `json_stream::parse` reads a value.
+            let Ok(docs) = crate::yaml::parse_stream(value, limits) else { return Err(back(source)) };
+            if let Some(mut root) = docs.into_iter().find_map(|d| d.root) {
+                super::json_stream::shift_node(&mut root, base);
+                super::add_document(&source, index, base.line, root, &mut out);
+            }
+        }
+        for o in &mut out.objects[before..] {
+            o.doc_range = Some(range);
+        }
+    }
+    input.objects.append(&mut out.objects);
+    input.skipped.append(&mut out.skipped);
+    Ok(())
+}
+
+/// The List's fields and item positions, when the text from `at` to its end is one JSON object
+/// whose `kind` ends in `List`, with a string `apiVersion`, an `items` array of objects, and no
+/// key twice.
+fn outline(text: &str, at: Pos, limits: Limits) -> Option<Outline> {
     // An item is three collections deep; saphyr's and our budgets are checked inside it.
-    if text.len() > limits.max_bytes || limits.max_depth < 3 {
+    if limits.max_depth < 3 {
         return None;
     }
-    let mut r = Reader::new(text, Pos { byte: 0, line: 1, col: 1 }, limits);
+    let mut r = Reader::new(text, at, limits);
     r.skip_ws()?;
     if r.peek() != Some(b'{') {
         return None;
@@ -150,7 +197,7 @@ fn item_positions(r: &mut Reader<'_>) -> Option<Vec<(Pos, Pos)>> {
 
 /// Parses every item into objects (or skipped entries) in item order, on every core; `None` when
 /// one item is not read exactly as the document path would.
-fn items(source: &Arc<SourceFile>, outline: &Outline, limits: Limits) -> Option<Input> {
+fn items(source: &Arc<SourceFile>, outline: &Outline, document: usize, limits: Limits) -> Option<Input> {
     let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
     let n = outline.items.len();
     let threads = if n < PARALLEL_FROM { 1 } else { threads.min(n).max(1) };
@@ -168,7 +215,7 @@ fn items(source: &Arc<SourceFile>, outline: &Outline, limits: Limits) -> Option<
             }
             nodes += r.nodes;
             let place = Place::ListItem { index: i, list_kind: &outline.kind, list_api_version: &outline.api_version };
-            add_node(source, 0, start.line, format!("/items/{i}"), node, place, &mut out);
+            add_node(source, document, start.line, format!("/items/{i}"), node, place, &mut out);
         }
         Some((out, nodes))
     };
@@ -206,10 +253,16 @@ mod tests {
     /// Reads `text` both ways and asserts the same objects, skips and errors; returns whether the
     /// item-by-item path took it.
     fn same(name: &str, text: &str, limits: Limits) -> bool {
-        let took = outline(text, limits).is_some_and(|o| {
+        let took = outline(text, Pos { byte: 0, line: 1, col: 1 }, limits).is_some_and(|o| {
             let source = Arc::new(SourceFile { path: name.to_string(), text: text.to_string(), json: true });
-            items(&source, &o, limits).is_some()
+            items(&source, &o, 0, limits).is_some()
         });
+        same_either_way(name, text, limits);
+        took
+    }
+
+    /// Asserts both paths give the same objects, skips and errors.
+    fn same_either_way(name: &str, text: &str, limits: Limits) {
         let (mut fast, mut slow) = (Input::default(), Input::default());
         load_text_as(name, text.to_string(), limits, &mut fast, true);
         load_text_as(name, text.to_string(), limits, &mut slow, false);
@@ -228,7 +281,42 @@ mod tests {
                 (&s.api_version, &s.kind, &s.name, &s.namespace)
             );
         }
-        took
+    }
+
+    /// Whether the values of a stream are all read here.
+    fn stream_taken(text: &str) -> bool {
+        let Some(ranges) = super::super::json_stream::split(text) else { return false };
+        load_stream("s.json", text.to_string(), &ranges, Limits::default(), &mut Input::default()).is_ok()
+    }
+
+    #[test]
+    fn streams_match_the_document_path() {
+        let list = r#"{"apiVersion": "apps/v1", "items": [{"metadata": {"name": "a"}}, {"kind": "Deployment", "metadata": {"name": "b"}}], "kind": "DeploymentList"}"#;
+        let pod = "{\n  \"apiVersion\": \"v1\",\n  \"kind\": \"Pod\",\n  \"metadata\": {\"name\": \"é\"}\n}";
+        let taken = [
+            format!("{list}\n{list}\n"),
+            format!("  {pod}\n\n{list} {pod}[{pod}, {{\"kind\": \"Service\"}}]\n"),
+            format!("{list}\n{pod}\n").replace('\n', "\r\n"),
+            format!("[1, 2]\n{list}"),
+        ];
+        for (i, t) in taken.iter().enumerate() {
+            same_either_way(&format!("stream{i}.json"), t, Limits::default());
+            assert!(stream_taken(t), "stream {i} not read here");
+        }
+        let left =
+            [format!("{list}\n{{\"a\": 1,,}}\n"), format!("{list} {{\"b\": "), format!("{{'a': '}}{{'}}\n{list}")];
+        for (i, t) in left.iter().enumerate() {
+            same_either_way(&format!("left-stream{i}.json"), t, Limits::default());
+            assert!(!stream_taken(t), "stream {i} read here");
+        }
+        if let (Some(a), Some(b)) = (gen_list(["pod", "300", "json"]), gen_list(["deployment", "40", "line"])) {
+            let t = format!("{a}{b}\n{a}");
+            same_either_way("generated-stream.json", &t, Limits::default());
+            assert!(stream_taken(&t));
+        }
+        let small = Limits { max_depth: 64, max_nodes: 40, max_bytes: 400 };
+        same_either_way("limits-stream.json", &format!("{list}\n{list}\n{pod}"), small);
+        same_either_way("bytes-stream.json", &format!("{list}\n{pod}"), Limits { max_bytes: 100, ..Limits::default() });
     }
 
     fn gen_list(args: [&str; 3]) -> Option<String> {

@@ -89,12 +89,12 @@ pub(crate) fn parse(text: &str, ranges: &[(usize, usize)], limits: Limits) -> Re
 }
 
 /// Walks forward through the text, tracking line and column.
-struct Cursor {
-    pos: Pos,
+pub(super) struct Cursor {
+    pub(super) pos: Pos,
 }
 
 impl Cursor {
-    fn advance(&mut self, text: &str, to: usize) -> Pos {
+    pub(super) fn advance(&mut self, text: &str, to: usize) -> Pos {
         let seg = &text[self.pos.byte..to];
         match seg.rfind('\n') {
             Some(nl) => {
@@ -117,7 +117,7 @@ fn shift(p: Pos, base: Pos) -> Pos {
     }
 }
 
-fn shift_node(root: &mut Node, base: Pos) {
+pub(super) fn shift_node(root: &mut Node, base: Pos) {
     // Iterative: a value can nest as deep as the parser's limit allows.
     let mut todo = vec![root];
     while let Some(n) = todo.pop() {

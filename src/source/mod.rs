@@ -542,13 +542,14 @@ fn load_text_as(name: &str, text: String, limits: Limits, input: &mut Input, lis
     };
     let concatenated = json_stream::split(&text);
     let mut json = name.ends_with(".json") || text.trim_start().starts_with('{') && !name.ends_with(".yaml");
-    // One JSON List (`kubectl get -o json`): item by item, without the whole document's tree.
-    let text = if lists
-        && concatenated.is_none()
-        && text.trim_start().starts_with('{')
-        && helm_template_marker(&text).is_none()
-    {
-        match json_list::load(name, text, json, limits, input) {
+    // A JSON List (`kubectl get -o json`), alone or among other values: item by item, without
+    // the whole document's tree.
+    let text = if lists && text.trim_start().starts_with(['{', '[']) && helm_template_marker(&text).is_none() {
+        let read = match &concatenated {
+            Some(ranges) => json_list::load_stream(name, text, ranges, limits, input),
+            None => json_list::load(name, text, json, limits, input),
+        };
+        match read {
             Ok(()) => return,
             Err(text) => text,
         }
