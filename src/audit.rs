@@ -373,7 +373,14 @@ fn run_rules(input: Input, config: &Config, opts: &RunOptions, selected: &[&'sta
         }
     }
 
-    let findings = sorted(findings);
+    // The cost report reads only objects and graph: build it beside the sort (one core each).
+    let cost_report =
+        || crate::cost::Estimator::new(&objects, &graph, &config.prices, &config.cost).with_usage(&usage).report();
+    let (findings, cost) = std::thread::scope(|scope| {
+        let cost = scope.spawn(cost_report);
+        let findings = sorted(findings);
+        (findings, cost.join().unwrap_or_else(|_| cost_report()))
+    });
     errors.sort();
     skipped.sort();
     notes.sort();
@@ -429,7 +436,7 @@ fn run_rules(input: Input, config: &Config, opts: &RunOptions, selected: &[&'sta
         summary,
         cost: crate::cost::CostReport {
             usage_history: history.iter().map(crate::cost::prometheus::UsageHistory::note).collect(),
-            ..crate::cost::Estimator::new(&objects, &graph, &config.prices, &config.cost).with_usage(&usage).report()
+            ..cost
         },
         baseline: None,
         explanation: None,

@@ -544,7 +544,14 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<Status> {
         Some(min) => audit::retain_at_or_above(&mut audit, min),
         None => 0,
     };
-    if a.explain || formats.iter().any(|(f, _)| !matches!(f, Format::Terminal | Format::Concise)) {
+    // JSON alone (with the terminal's text) enriches each batch of findings as it writes it: the
+    // suggestions and patches of a large audit are never all held at once.
+    let enrich_while_writing = !a.explain
+        && formats.iter().any(|(f, _)| matches!(f, Format::Json))
+        && formats.iter().all(|(f, _)| matches!(f, Format::Json | Format::Terminal | Format::Concise));
+    if !enrich_while_writing
+        && (a.explain || formats.iter().any(|(f, _)| !matches!(f, Format::Terminal | Format::Concise)))
+    {
         // Line suggestions, patches and kubectl commands for every fix (the terminal shows titles
         // only); the explainer needs the commands too: they are the only ones an answer may quote.
         crate::fix::enrich(&mut audit, &objects);
@@ -557,13 +564,15 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<Status> {
         );
         timings.lap("explain");
     }
-    // Freeing every node one by one costs more than the exit that follows; the OS reclaims it.
-    std::mem::forget(objects);
+    let enricher = enrich_while_writing.then(|| crate::fix::Enricher::new(&objects));
     let color = a.color.for_stdout();
     for (format, path) in &formats {
         match format {
             // Large audits: stream, never hold the whole document as one string.
-            Format::Json => stream_output(path.as_ref(), |w| report::json::write(&audit, w))?,
+            Format::Json => match &enricher {
+                Some(e) => stream_output(path.as_ref(), |w| report::json::write_enriching(&mut audit, e, w))?,
+                None => stream_output(path.as_ref(), |w| report::json::write(&audit, w))?,
+            },
             Format::Sarif => stream_output(path.as_ref(), |w| report::sarif::write(&audit, w))?,
             Format::Terminal => stream_output(path.as_ref(), |w| {
                 report::terminal::write(&audit, color && path.is_none(), w).map_err(serde_json::Error::io)
@@ -578,6 +587,9 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<Status> {
     }
     timings.lap("render and write");
     timings.report();
+    // Freeing every node one by one costs more than the exit that follows; the OS reclaims it.
+    drop(enricher);
+    std::mem::forget(objects);
     let mut err = std::io::stderr().lock();
     if std::io::stderr().is_terminal() {
         for path in formats.iter().filter_map(|(_, p)| p.as_ref()) {

@@ -187,9 +187,7 @@ fn object_node<'a>(root: &'a Node, prefix: &str) -> Result<&'a Node, String> {
 /// A pure insertion is widened to the line before it, because a suggestion must replace at least one line.
 #[must_use]
 pub fn line_suggestion(file: &str, original: &str, fixed: &str) -> Option<Suggestion> {
-    let o: Vec<&str> = original.split_inclusive('\n').collect();
-    let f: Vec<&str> = fixed.split_inclusive('\n').collect();
-    let (p, o_end, replacement) = line_diff(&o, &f)?;
+    let (p, o_end, _, replacement) = line_diff_text(original, fixed)?;
     Some(Suggestion {
         file: file.to_string(),
         start_line: u32::try_from(p + 1).ok()?,
@@ -200,14 +198,27 @@ pub fn line_suggestion(file: &str, original: &str, fixed: &str) -> Option<Sugges
 
 /// The lines `p..o_end` of `o` (0-based, end exclusive) that become `replacement` (without its
 /// final newline) to turn `o` into `f`; `None` when nothing changed.
-fn line_diff(o: &[&str], f: &[&str]) -> Option<(usize, usize, String)> {
+/// The lines of `o` that `f` changes: the first changed line (0-based), the end of the replaced
+/// lines (exclusive), the count of `o`'s lines, and the replacement (without its last newline).
+/// A pure insertion takes the line before it (or after it, at the top) along.
+/// A List item's suggestion computes this for every fix, on the item's kilobyte of text.
+pub(crate) fn line_diff_text(o: &str, f: &str) -> Option<(usize, usize, usize, String)> {
     if o == f {
         return None;
     }
-    let mut p = o.iter().zip(f).take_while(|(x, y)| x == y).count();
-    let max_s = o.len().min(f.len()) - p;
-    let mut s = o.iter().rev().zip(f.iter().rev()).take(max_s).take_while(|(x, y)| x == y).count();
-    if o.len() - s == p {
+    let (ob, fb) = (o.as_bytes(), f.as_bytes());
+    let lines =
+        |b: &[u8]| b.iter().filter(|c| **c == b'\n').count() + usize::from(!b.is_empty() && !b.ends_with(b"\n"));
+    let (o_lines, f_lines) = (lines(ob), lines(fb));
+    let common = ob.iter().zip(fb).take_while(|(x, y)| x == y).count();
+    let mut p = ob[..common].iter().filter(|c| **c == b'\n').count();
+    let max_s = o_lines.min(f_lines) - p;
+    let tail = ob.iter().rev().zip(fb.iter().rev()).take_while(|(x, y)| x == y).count();
+    // A line starts `d` bytes before the end when the byte before it is a newline (or it is the
+    // text's start); a trailing line is the same in both when it starts at the same distance.
+    let starts_at = |b: &[u8], d: usize| d == b.len() || (d < b.len() && b[b.len() - d - 1] == b'\n');
+    let mut s = (1..=tail).filter(|&d| starts_at(ob, d) && starts_at(fb, d)).count().min(max_s);
+    if o_lines - s == p {
         // Nothing replaced, only inserted: include the line before (or after, at the top).
         if p > 0 {
             p -= 1;
@@ -217,32 +228,65 @@ fn line_diff(o: &[&str], f: &[&str]) -> Option<(usize, usize, String)> {
             return None;
         }
     }
-    let replacement: String = f[p..f.len() - s].concat();
-    let replacement =
-        replacement.strip_suffix('\n').map_or(replacement.as_str(), |r| r.strip_suffix('\r').unwrap_or(r)).to_string();
-    Some((p, o.len() - s, replacement))
+    // Byte offsets in `f` of line `p` and of the line `s` lines before the end.
+    let from = if p == 0 { 0 } else { fb.iter().enumerate().filter(|(_, c)| **c == b'\n').nth(p - 1)?.0 + 1 };
+    let to = if s == 0 {
+        fb.len()
+    } else {
+        (1..=fb.len()).filter(|&d| starts_at(fb, d)).nth(s - 1).map(|d| fb.len() - d)?
+    };
+    let replacement = f.get(from..to.max(from))?;
+    let replacement = replacement.strip_suffix('\n').map_or(replacement, |r| r.strip_suffix('\r').unwrap_or(r));
+    Some((p, o_lines - s, o_lines, replacement.to_string()))
 }
 
 /// Adds the text edit (as a line suggestion), the patch and the YAML snippet to every fix.
 pub fn enrich(audit: &mut Audit, objects: &[Object]) {
-    let mut index: Index<'_> = BTreeMap::new();
-    for (i, o) in objects.iter().enumerate() {
-        index.entry(o.file()).or_default().entry(ObjectRef::of(o)).or_insert(i);
-    }
+    let enricher = Enricher::new(objects);
     // Every finding's fix is computed on its own, so contiguous slices run on every core; the
     // output does not depend on how they are cut.
     let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
     let chunk = audit.findings.len().div_ceil(threads).max(MIN_ENRICH_CHUNK);
     if audit.findings.len() <= chunk {
-        enrich_slice(&mut audit.findings, objects, &index);
+        enricher.enrich(&mut audit.findings);
         return;
     }
     std::thread::scope(|scope| {
         for part in audit.findings.chunks_mut(chunk) {
-            let index = &index;
-            scope.spawn(move || enrich_slice(part, objects, index));
+            let enricher = &enricher;
+            scope.spawn(move || enricher.enrich(part));
         }
     });
+}
+
+/// Enriches any slice of an audit's findings (what [`enrich`] does to all of them): a report
+/// can enrich a batch, write it and drop its suggestions and patches before the next.
+pub struct Enricher<'a> {
+    objects: &'a [Object],
+    index: Index<'a>,
+    /// Each document's style, found once: a JSON List is one document of megabytes, and every
+    /// batch of its findings would scan it again.
+    styles: StyleCache,
+}
+
+/// Documents' styles by (file, document start).
+type StyleCache = std::sync::Mutex<BTreeMap<(String, usize), Option<edit::FileStyle>>>;
+
+impl<'a> Enricher<'a> {
+    /// Indexes the objects the findings are about.
+    #[must_use]
+    pub fn new(objects: &'a [Object]) -> Enricher<'a> {
+        let mut index: Index<'_> = BTreeMap::new();
+        for (i, o) in objects.iter().enumerate() {
+            index.entry(o.file()).or_default().entry(ObjectRef::of(o)).or_insert(i);
+        }
+        Enricher { objects, index, styles: std::sync::Mutex::default() }
+    }
+
+    /// Adds suggestions, patches and edit errors to these findings' fixes.
+    pub fn enrich(&self, findings: &mut [Finding]) {
+        enrich_slice(findings, self.objects, &self.index, &self.styles);
+    }
 }
 
 /// Below this many findings a thread costs more than it saves.
@@ -251,10 +295,10 @@ const MIN_ENRICH_CHUNK: usize = 512;
 /// Objects by file, then identity (looked up without copying a finding's identity).
 type Index<'a> = BTreeMap<Option<&'a str>, BTreeMap<ObjectRef, usize>>;
 
-fn enrich_slice(findings: &mut [Finding], objects: &[Object], index: &Index<'_>) {
+fn enrich_slice(findings: &mut [Finding], objects: &[Object], index: &Index<'_>, styles: &StyleCache) {
     // Findings come sorted by file and line, so the findings of one document (and of one List
     // item) are adjacent: keep their parses for the next finding.
-    let mut cursor = Cursor::default();
+    let mut cursor = Cursor { styles: Some(styles), ..Cursor::default() };
     // The findings of one object come together and share its identity's `Arc`: look it up once.
     let mut last: Option<(*const ObjectRef, Option<String>, Option<usize>)> = None;
     for f in findings {
@@ -285,7 +329,9 @@ fn enrich_slice(findings: &mut [Finding], objects: &[Object], index: &Index<'_>)
 
 /// What `enrich` keeps between findings: the current document and List item.
 #[derive(Default)]
-struct Cursor {
+struct Cursor<'s> {
+    /// Styles other slices found already.
+    styles: Option<&'s StyleCache>,
     /// (file, document start) and what is known of the document, computed when first needed.
     doc: Option<((String, usize), DocState)>,
     /// Object index and its item's own parse.
@@ -298,7 +344,7 @@ struct DocState {
     style: Option<Option<edit::FileStyle>>,
 }
 
-impl Cursor {
+impl Cursor<'_> {
     fn doc(&mut self, path: &str, a: usize) -> &mut DocState {
         if self.doc.as_ref().is_none_or(|(k, _)| k.0 != path || k.1 != a) {
             self.doc = Some(((path.to_string(), a), DocState::default()));
@@ -316,9 +362,20 @@ impl Cursor {
         if let Some(style) = self.doc(path, a).style {
             return style;
         }
-        let style = match json_style(&text[a..b]).filter(|_| json) {
-            Some(st) => Some(st),
-            None => self.parsed(path, text, (a, b), json).map(|p| p.style),
+        let key = (path.to_string(), a);
+        let shared = self.styles.and_then(|c| c.lock().ok().and_then(|m| m.get(&key).copied()));
+        let style = match shared {
+            Some(style) => style,
+            None => {
+                let style = match json_style(&text[a..b]).filter(|_| json) {
+                    Some(st) => Some(st),
+                    None => self.parsed(path, text, (a, b), json).map(|p| p.style),
+                };
+                if let Some(Ok(mut m)) = self.styles.map(std::sync::Mutex::lock) {
+                    m.insert(key, style);
+                }
+                style
+            }
         };
         self.doc(path, a).style = Some(style);
         style
@@ -768,4 +825,72 @@ pub fn unified_diff(path: &str, original: &str, fixed: &str) -> String {
         .context_radius(3)
         .header(&diff_name("a", path), &diff_name("b", path))
         .to_string()
+}
+
+#[cfg(test)]
+mod line_diff_tests {
+    use super::*;
+
+    /// The line-by-line reference.
+    fn line_diff(o: &[&str], f: &[&str]) -> Option<(usize, usize, String)> {
+        if o == f {
+            return None;
+        }
+        let mut p = o.iter().zip(f).take_while(|(x, y)| x == y).count();
+        let max_s = o.len().min(f.len()) - p;
+        let mut s = o.iter().rev().zip(f.iter().rev()).take(max_s).take_while(|(x, y)| x == y).count();
+        if o.len() - s == p {
+            // Nothing replaced, only inserted: include the line before (or after, at the top).
+            if p > 0 {
+                p -= 1;
+            } else if s > 0 {
+                s -= 1;
+            } else {
+                return None;
+            }
+        }
+        let replacement: String = f[p..f.len() - s].concat();
+        let replacement = replacement
+            .strip_suffix('\n')
+            .map_or(replacement.as_str(), |r| r.strip_suffix('\r').unwrap_or(r))
+            .to_string();
+        Some((p, o.len() - s, replacement))
+    }
+
+    /// The text diff answers exactly as the line-by-line one, on texts that differ anywhere.
+    #[test]
+    fn text_diff_matches_the_line_diff() {
+        let pieces = ["a", "b", "\n", "\r\n", "  x: 1\n", "", "- y\n", "z", "\n\n"];
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        for _ in 0..20_000 {
+            let mut o = String::new();
+            for _ in 0..next(8) {
+                o.push_str(pieces[next(pieces.len())]);
+            }
+            let mut f = o.clone();
+            for _ in 0..1 + next(3) {
+                let at = next(f.len() + 1);
+                if !f.is_char_boundary(at) {
+                    continue;
+                }
+                match next(3) {
+                    0 => f.insert_str(at, pieces[next(pieces.len())]),
+                    1 if at < f.len() => {
+                        f.remove(at);
+                    }
+                    _ => f.insert(at, 'q'),
+                }
+            }
+            let ol: Vec<&str> = o.split_inclusive('\n').collect();
+            let fl: Vec<&str> = f.split_inclusive('\n').collect();
+            let want = line_diff(&ol, &fl).map(|(p, e, r)| (p, e, ol.len(), r));
+            assert_eq!(line_diff_text(&o, &f), want, "{o:?} -> {f:?}");
+        }
+    }
 }

@@ -94,7 +94,9 @@ pub fn live_refusal(obj: &Object, ops: &[FixOp]) -> Option<String> {
             FixOp::Create { .. } => None,
         })
         .collect();
-    let under = |prefix: &str| paths.iter().find(|p| **p == prefix || p.starts_with(&format!("{prefix}/")));
+    let under = |prefix: &str| {
+        paths.iter().find(|p| p.strip_prefix(prefix).is_some_and(|r| r.is_empty() || r.starts_with('/')))
+    };
     let kind = obj.kind.as_str();
     if under("/apiVersion").is_some() || under("/kind").is_some() {
         return Some(format!(

@@ -13,7 +13,7 @@
 use serde_json::Value;
 
 use super::edit::{self, FileStyle, after_line, line_start};
-use super::line_diff;
+use super::line_diff_text;
 use crate::model::{Fix, FixOp, Object, Suggestion};
 use crate::yaml::{self, Limits, Node, NodeKind};
 
@@ -191,10 +191,8 @@ fn suggest(path: &str, doc_text: &str, region: &Region, old: &str, new: &str, fi
     }
     let old_text = format!("{before}{old}{after}");
     let new_text = format!("{before}{new}{after}");
-    let o: Vec<&str> = old_text.split_inclusive('\n').collect();
-    let f: Vec<&str> = new_text.split_inclusive('\n').collect();
-    let (p, o_end, replacement) = line_diff(&o, &f)?;
-    if (!before_ok && p == 0) || (!after_ok && o_end == o.len()) {
+    let (p, o_end, o_lines, replacement) = line_diff_text(&old_text, &new_text)?;
+    if (!before_ok && p == 0) || (!after_ok && o_end == o_lines) {
         return None;
     }
     Some(Suggestion {

@@ -3,6 +3,7 @@
 use std::io::Write;
 
 use crate::audit::Audit;
+use crate::fix::Enricher;
 use crate::model::Finding;
 
 /// Renders the audit as pretty JSON with a trailing newline.
@@ -24,55 +25,131 @@ pub fn write(audit: &Audit, w: &mut dyn Write) -> serde_json::Result<()> {
     write_with(audit, w, threads, BATCH)
 }
 
-/// Findings rendered together: every core renders a slice of a batch, then the batch is written
-/// (memory stays bounded by the batch, not the report's hundreds of megabytes).
-const BATCH: usize = 8192;
+/// Writes the audit as [`write`] would after `fix::enrich`, enriching each batch of findings
+/// just before it is written and dropping its suggestions and patches after: a large audit's
+/// rendered fixes are never all in memory at once.
+///
+/// # Errors
+/// When writing fails.
+pub fn write_enriching(audit: &mut Audit, enricher: &Enricher<'_>, w: &mut dyn Write) -> serde_json::Result<()> {
+    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    write_enriching_with(audit, enricher, w, threads, BATCH)
+}
+
+/// Findings a worker renders at a time (memory stays bounded by a few of these, not by the
+/// report's hundreds of megabytes).
+const BATCH: usize = 512;
 
 /// The audit written exactly as `serde_json::to_writer_pretty` writes it, its findings rendered
 /// on `threads` threads.
 fn write_with(audit: &Audit, w: &mut dyn Write, threads: usize, batch: usize) -> serde_json::Result<()> {
-    let io = serde_json::Error::io;
     if threads <= 1 || audit.findings.len() < 2 * MIN_SLICE {
         serde_json::to_writer_pretty(&mut *w, audit)?;
-        return w.write_all(b"\n").map_err(io);
+        return w.write_all(b"\n").map_err(serde_json::Error::io);
     }
-    // Everything but the findings, written as usual; the findings are spliced into its empty
-    // array. `schema_version` comes first and is a plain string, so the first such line is it.
     let shell = serde_json::to_string_pretty(&audit.without_findings())?;
+    write_batches(&shell, Findings::Rendered(&audit.findings), w, threads, batch)
+}
+
+fn write_enriching_with(
+    audit: &mut Audit,
+    enricher: &Enricher<'_>,
+    w: &mut dyn Write,
+    threads: usize,
+    batch: usize,
+) -> serde_json::Result<()> {
+    if threads <= 1 || audit.findings.len() < 2 * MIN_SLICE {
+        enricher.enrich(&mut audit.findings);
+        return write_with(audit, w, threads, batch);
+    }
+    let shell = serde_json::to_string_pretty(&audit.without_findings())?;
+    write_batches(&shell, Findings::Enriched(&mut audit.findings, enricher), w, threads, batch)
+}
+
+/// The findings to write: as they are, or enriched just before and stripped just after.
+enum Findings<'f, 'o> {
+    Rendered(&'f [Finding]),
+    Enriched(&'f mut [Finding], &'f Enricher<'o>),
+}
+
+/// Writes `shell` (the audit without findings, pretty-printed) with the findings spliced into its
+/// empty array. `schema_version` comes first and is a plain string, so the first such line is
+/// the findings'. The findings are cut into chunks dealt round-robin to `threads` workers, which
+/// render (and enrich) them in order while this thread writes what they hand back, in order; a
+/// worker runs at most two chunks ahead, so memory stays bounded by a few chunks.
+fn write_batches(
+    shell: &str,
+    findings: Findings<'_, '_>,
+    w: &mut dyn Write,
+    threads: usize,
+    chunk: usize,
+) -> serde_json::Result<()> {
+    let io = serde_json::Error::io;
     const EMPTY: &str = "\n  \"findings\": [],\n";
-    let Some(at) = shell.find(EMPTY) else {
-        serde_json::to_writer_pretty(&mut *w, audit)?;
-        return w.write_all(b"\n").map_err(io);
-    };
+    let at = shell.find(EMPTY).ok_or_else(|| io(std::io::Error::other("internal: no findings array in the audit")))?;
     w.write_all(&shell.as_bytes()[..at]).map_err(io)?;
     w.write_all(b"\n  \"findings\": [").map_err(io)?;
-    let mut first = true;
-    for part in audit.findings.chunks(batch) {
-        let slice = part.len().div_ceil(threads).max(MIN_SLICE);
-        let rendered: Vec<serde_json::Result<Vec<u8>>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = part.chunks(slice).map(|c| scope.spawn(move || render_items(c))).collect();
-            handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(serde_json::Error::io(panicked())))).collect()
-        });
-        for r in rendered {
-            let bytes = r?;
-            if !first {
+    let (chunks, enricher): (Vec<Chunk<'_>>, _) = match findings {
+        Findings::Rendered(all) => (all.chunks(chunk.max(1)).map(Chunk::Shared).collect(), None),
+        Findings::Enriched(all, e) => (all.chunks_mut(chunk.max(1)).map(Chunk::Owned).collect(), Some(e)),
+    };
+    let count = chunks.len();
+    let mut dealt: Vec<Vec<Chunk<'_>>> = (0..threads).map(|_| Vec::new()).collect();
+    for (i, c) in chunks.into_iter().enumerate() {
+        dealt[i % threads].push(c);
+    }
+    let written = std::thread::scope(|scope| -> serde_json::Result<()> {
+        let mut inboxes = Vec::with_capacity(threads);
+        for mine in dealt {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<serde_json::Result<Vec<u8>>>(2);
+            inboxes.push(rx);
+            scope.spawn(move || {
+                for c in mine {
+                    let out = match c {
+                        Chunk::Shared(c) => render_items(c),
+                        Chunk::Owned(c) => {
+                            if let Some(e) = enricher {
+                                e.enrich(c);
+                            }
+                            let out = render_items(c);
+                            for fix in c.iter_mut().filter_map(|f| f.fix.as_mut()) {
+                                fix.suggestion = None;
+                                fix.patch = None;
+                            }
+                            out
+                        }
+                    };
+                    // The writer stopped (an error): nothing more to do.
+                    if tx.send(out).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        for i in 0..count {
+            let bytes =
+                inboxes[i % threads].recv().map_err(|_| io(std::io::Error::other("a rendering thread stopped")))??;
+            if i > 0 {
                 w.write_all(b",").map_err(io)?;
             }
-            first = false;
             w.write_all(&bytes).map_err(io)?;
         }
-    }
+        Ok(())
+    });
+    written?;
     w.write_all(b"\n  ],\n").map_err(io)?;
     w.write_all(&shell.as_bytes()[at + EMPTY.len()..]).map_err(io)?;
     w.write_all(b"\n").map_err(io)
 }
 
+/// A chunk of findings for a worker: to render, or to enrich, render and strip.
+enum Chunk<'f> {
+    Shared(&'f [Finding]),
+    Owned(&'f mut [Finding]),
+}
+
 /// Below this many findings a thread costs more than it saves.
 const MIN_SLICE: usize = 256;
-
-fn panicked() -> std::io::Error {
-    std::io::Error::other("a rendering thread panicked")
-}
 
 /// Findings as the items of the pretty-printed `findings` array (at depth 2), comma-separated.
 /// JSON strings never hold a raw newline, so indenting after each newline is exact.
@@ -109,6 +186,7 @@ mod tests {
             &crate::config::Config::defaults(),
             &crate::audit::RunOptions::default(),
         );
+        let plain = audit.clone();
         crate::fix::enrich(&mut audit, &objects);
         assert!(
             audit.findings.iter().any(|f| f.fix.as_ref().is_some_and(|x| x.suggestion.is_some() && x.patch.is_some()))
@@ -116,6 +194,14 @@ mod tests {
         assert!(audit.findings.len() > 2 * MIN_SLICE, "the fixtures give {} findings", audit.findings.len());
         let mut expected = serde_json::to_vec_pretty(&audit).unwrap();
         expected.push(b'\n');
+        // Enriched batch by batch while writing: the same bytes.
+        let enricher = crate::fix::Enricher::new(&objects);
+        for (threads, batch) in [(2, 2048), (3, 300), (1, 8)] {
+            let mut lazy = plain.clone();
+            let mut got = Vec::new();
+            write_enriching_with(&mut lazy, &enricher, &mut got, threads, batch).unwrap();
+            assert!(got == expected, "enriching on {threads} threads, batches of {batch}: output differs");
+        }
         for (threads, batch) in [(2, 8192), (3, 300), (4, 1)] {
             let mut got = Vec::new();
             write_with(&audit, &mut got, threads, batch).unwrap();
