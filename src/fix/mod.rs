@@ -207,17 +207,20 @@ pub(crate) fn line_diff_text(o: &str, f: &str) -> Option<(usize, usize, usize, S
         return None;
     }
     let (ob, fb) = (o.as_bytes(), f.as_bytes());
-    let lines =
-        |b: &[u8]| b.iter().filter(|c| **c == b'\n').count() + usize::from(!b.is_empty() && !b.ends_with(b"\n"));
+    let newlines = |b: &[u8]| memchr::memchr_iter(b'\n', b).count();
+    let lines = |b: &[u8]| newlines(b) + usize::from(!b.is_empty() && !b.ends_with(b"\n"));
     let (o_lines, f_lines) = (lines(ob), lines(fb));
-    let common = ob.iter().zip(fb).take_while(|(x, y)| x == y).count();
-    let mut p = ob[..common].iter().filter(|c| **c == b'\n').count();
+    let common = common_prefix(ob, fb);
+    let mut p = newlines(&ob[..common]);
     let max_s = o_lines.min(f_lines) - p;
-    let tail = ob.iter().rev().zip(fb.iter().rev()).take_while(|(x, y)| x == y).count();
+    let tail = common_suffix(ob, fb);
     // A line starts `d` bytes before the end when the byte before it is a newline (or it is the
     // text's start); a trailing line is the same in both when it starts at the same distance.
+    // Below `tail` the bytes before are the same in both, so only `d == tail` needs both checked.
     let starts_at = |b: &[u8], d: usize| d == b.len() || (d < b.len() && b[b.len() - d - 1] == b'\n');
-    let mut s = (1..=tail).filter(|&d| starts_at(ob, d) && starts_at(fb, d)).count().min(max_s);
+    let inside = if tail > 1 { newlines(&ob[ob.len() - tail..ob.len() - 1]) } else { 0 };
+    let at_edge = usize::from(tail > 0 && starts_at(ob, tail) && starts_at(fb, tail));
+    let mut s = (inside + at_edge).min(max_s);
     if o_lines - s == p {
         // Nothing replaced, only inserted: include the line before (or after, at the top).
         if p > 0 {
@@ -229,15 +232,48 @@ pub(crate) fn line_diff_text(o: &str, f: &str) -> Option<(usize, usize, usize, S
         }
     }
     // Byte offsets in `f` of line `p` and of the line `s` lines before the end.
-    let from = if p == 0 { 0 } else { fb.iter().enumerate().filter(|(_, c)| **c == b'\n').nth(p - 1)?.0 + 1 };
+    let from = if p == 0 { 0 } else { memchr::memchr_iter(b'\n', fb).nth(p - 1)? + 1 };
     let to = if s == 0 {
         fb.len()
     } else {
-        (1..=fb.len()).filter(|&d| starts_at(fb, d)).nth(s - 1).map(|d| fb.len() - d)?
+        // The `s`-th line start from the end: after the `s`-th newline before the last byte, or
+        // the text's start.
+        match memchr::memrchr_iter(b'\n', &fb[..fb.len().saturating_sub(1)]).nth(s - 1) {
+            Some(i) => i + 1,
+            None if s == 1 || memchr::memrchr_iter(b'\n', &fb[..fb.len().saturating_sub(1)]).count() == s - 1 => 0,
+            None => return None,
+        }
     };
     let replacement = f.get(from..to.max(from))?;
     let replacement = replacement.strip_suffix('\n').map_or(replacement, |r| r.strip_suffix('\r').unwrap_or(r));
     Some((p, o_lines - s, o_lines, replacement.to_string()))
+}
+
+/// Length of the common prefix, compared a block at a time.
+fn common_prefix(a: &[u8], b: &[u8]) -> usize {
+    let n = a.len().min(b.len());
+    let mut i = 0;
+    while i + 32 <= n && a[i..i + 32] == b[i..i + 32] {
+        i += 32;
+    }
+    while i < n && a[i] == b[i] {
+        i += 1;
+    }
+    i
+}
+
+/// Length of the common suffix, compared a block at a time.
+fn common_suffix(a: &[u8], b: &[u8]) -> usize {
+    let n = a.len().min(b.len());
+    let (la, lb) = (a.len(), b.len());
+    let mut i = 0;
+    while i + 32 <= n && a[la - i - 32..la - i] == b[lb - i - 32..lb - i] {
+        i += 32;
+    }
+    while i < n && a[la - i - 1] == b[lb - i - 1] {
+        i += 1;
+    }
+    i
 }
 
 /// Adds the text edit (as a line suggestion), the patch and the YAML snippet to every fix.
