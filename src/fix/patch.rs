@@ -143,8 +143,12 @@ pub fn live_refusal(obj: &Object, ops: &[FixOp]) -> Option<String> {
         // scheduling gates: fix its controller, or the manifest.
         "Pod" => {
             let mutable = |p: &str| {
-                let segs: Vec<&str> = p.split('/').collect();
-                matches!(segs.as_slice(), ["", "spec", "containers" | "initContainers", _, "image"])
+                let image = p
+                    .strip_prefix("/spec/containers/")
+                    .or_else(|| p.strip_prefix("/spec/initContainers/"))
+                    .and_then(|rest| rest.split_once('/'))
+                    .is_some_and(|(_, field)| field == "image");
+                image
                     || p.starts_with("/spec/tolerations")
                     || p.starts_with("/spec/activeDeadlineSeconds")
                     || p.starts_with("/spec/schedulingGates")

@@ -152,25 +152,83 @@ enum Chunk<'f> {
 const MIN_SLICE: usize = 256;
 
 /// Findings as the items of the pretty-printed `findings` array (at depth 2), comma-separated.
-/// JSON strings never hold a raw newline, so indenting after each newline is exact.
 fn render_items(findings: &[Finding]) -> serde_json::Result<Vec<u8>> {
+    use serde::Serialize;
     let mut out = Vec::with_capacity(findings.len() * 2048);
-    let mut one = Vec::with_capacity(4096);
     for (i, f) in findings.iter().enumerate() {
-        one.clear();
-        serde_json::to_writer_pretty(&mut one, f)?;
-        if i > 0 {
-            out.push(b',');
-        }
-        out.extend_from_slice(b"\n    ");
-        for line in one.split_inclusive(|b| *b == b'\n') {
-            out.extend_from_slice(line);
-            if line.ends_with(b"\n") {
-                out.extend_from_slice(b"    ");
-            }
-        }
+        out.extend_from_slice(if i > 0 { b",\n    " } else { b"\n    " });
+        f.serialize(&mut serde_json::Serializer::with_formatter(&mut out, Nested { depth: 2, has_value: false }))?;
     }
     Ok(out)
+}
+
+/// serde_json's pretty formatter (two spaces), starting `depth` levels deep: a finding written
+/// inside the audit's `findings` array, without rendering it alone and indenting it after.
+struct Nested {
+    depth: usize,
+    has_value: bool,
+}
+
+impl Nested {
+    fn newline<W: ?Sized + Write>(&self, w: &mut W, comma: bool) -> std::io::Result<()> {
+        w.write_all(if comma { b",\n" } else { b"\n" })?;
+        for _ in 0..self.depth {
+            w.write_all(b"  ")?;
+        }
+        Ok(())
+    }
+}
+
+impl serde_json::ser::Formatter for Nested {
+    fn begin_array<W: ?Sized + Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.depth += 1;
+        self.has_value = false;
+        w.write_all(b"[")
+    }
+
+    fn end_array<W: ?Sized + Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.depth -= 1;
+        if self.has_value {
+            self.newline(w, false)?;
+        }
+        w.write_all(b"]")
+    }
+
+    fn begin_array_value<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> std::io::Result<()> {
+        self.newline(w, !first)
+    }
+
+    fn end_array_value<W: ?Sized + Write>(&mut self, _w: &mut W) -> std::io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
+
+    fn begin_object<W: ?Sized + Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.depth += 1;
+        self.has_value = false;
+        w.write_all(b"{")
+    }
+
+    fn end_object<W: ?Sized + Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.depth -= 1;
+        if self.has_value {
+            self.newline(w, false)?;
+        }
+        w.write_all(b"}")
+    }
+
+    fn begin_object_key<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> std::io::Result<()> {
+        self.newline(w, !first)
+    }
+
+    fn begin_object_value<W: ?Sized + Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        w.write_all(b": ")
+    }
+
+    fn end_object_value<W: ?Sized + Write>(&mut self, _w: &mut W) -> std::io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
 }
 
 #[cfg(test)]
