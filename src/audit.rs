@@ -819,10 +819,8 @@ impl Ranks {
                 }
             };
             let file = f.location.file.as_deref();
-            if let Some(name) = file
-                && !files.contains_key(name)
-            {
-                files.insert(name, 0);
+            if let Some(name) = file {
+                files.entry(name).or_insert(0);
             }
             of_finding.push((file, i));
         }

@@ -571,7 +571,7 @@ pub enum FixOp {
         /// JSON pointer.
         path: String,
         /// The value (shared: a million findings set the same few values).
-        #[serde(with = "shared_value")]
+        #[serde(with = "shared")]
         value: Arc<Value>,
     },
     /// Replace an existing value.
@@ -579,7 +579,7 @@ pub enum FixOp {
         /// JSON pointer.
         path: String,
         /// The value (shared: a million findings set the same few values).
-        #[serde(with = "shared_value")]
+        #[serde(with = "shared")]
         value: Arc<Value>,
     },
     /// Remove a key or item.
@@ -591,7 +591,7 @@ pub enum FixOp {
     /// document right after this object's document.
     Create {
         /// The whole new object.
-        #[serde(with = "shared_value")]
+        #[serde(with = "shared")]
         value: Arc<Value>,
     },
 }
@@ -802,34 +802,18 @@ impl Fix {
 }
 
 /// (De)serializes a shared `ObjectRef` as the object itself.
-mod shared_value {
-    use std::sync::Arc;
-
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
-    use serde_json::Value;
-
-    pub fn serialize<S: Serializer>(v: &Arc<Value>, s: S) -> Result<S::Ok, S::Error> {
-        v.as_ref().serialize(s)
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Arc<Value>, D::Error> {
-        Value::deserialize(d).map(Arc::new)
-    }
-}
-
-mod shared_ref {
+/// Serde for a value shared through an `Arc`, written as the value itself.
+mod shared {
     use std::sync::Arc;
 
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-    use super::ObjectRef;
-
-    pub fn serialize<S: Serializer>(v: &Arc<ObjectRef>, s: S) -> Result<S::Ok, S::Error> {
+    pub fn serialize<T: Serialize, S: Serializer>(v: &Arc<T>, s: S) -> Result<S::Ok, S::Error> {
         v.as_ref().serialize(s)
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Arc<ObjectRef>, D::Error> {
-        ObjectRef::deserialize(d).map(Arc::new)
+    pub fn deserialize<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<Arc<T>, D::Error> {
+        T::deserialize(d).map(Arc::new)
     }
 }
 
@@ -849,7 +833,7 @@ pub struct Finding {
     /// What is wrong, specific to this object.
     pub message: String,
     /// The object, shared by every finding on it (one allocation per object, not per finding).
-    #[serde(with = "shared_ref")]
+    #[serde(with = "shared")]
     pub object: std::sync::Arc<ObjectRef>,
     /// Where.
     pub location: Location,

@@ -388,20 +388,15 @@ fn pr_comments_on_the_patch_line_that_introduces_the_finding() {
     assert_eq!(outcome.status, Status::Passed, "{out}");
     assert!(matches!(outcome.review, Posted::Done(_)), "{:?}", outcome.review);
     let st = h.state();
-    let comments = st.reviews[0]["comments"].as_array().unwrap();
-    let at: Vec<(String, u64)> =
-        comments.iter().map(|c| (c["path"].as_str().unwrap().to_string(), c["line"].as_u64().unwrap())).collect();
-    assert!(at.contains(&("k8s/overlays/prod/patch.yaml".to_string(), 12)), "{at:?}");
-    let sec001 = comments
-        .iter()
-        .find(|c| c["line"] == 12 && c["body"].as_str().unwrap().contains("**SEC001**"))
-        .unwrap_or_else(|| panic!("{comments:?}"));
+    let sec001 = sec001_comment(&st.reviews[0], "k8s/overlays/prod/patch.yaml", 12);
     assert_eq!(sec001["side"], "RIGHT");
     // The fix is a suggested change on the patch line itself.
     let body = sec001["body"].as_str().unwrap();
     assert!(body.contains("```suggestion\n            privileged: false\n```"), "{body}");
     // Nothing of the base deployment is new: every comment is on the patch.
-    assert!(at.iter().all(|(p, _)| p == "k8s/overlays/prod/patch.yaml"), "{at:?}");
+    let paths: Vec<&str> =
+        st.reviews[0]["comments"].as_array().unwrap().iter().map(|c| c["path"].as_str().unwrap()).collect();
+    assert!(paths.iter().all(|p| *p == "k8s/overlays/prod/patch.yaml"), "{paths:?}");
     let summary = st.issue_comments[0]["body"].as_str().unwrap();
     assert!(
         summary
@@ -478,6 +473,18 @@ const CONFIG: &str = "render:
       values: [charts/api/values-prod.yaml]
 ";
 
+/// The review's SEC001 comment, which must sit on `path` at `line`.
+fn sec001_comment<'a>(review: &'a Value, path: &str, line: u64) -> &'a Value {
+    let comments = review["comments"].as_array().unwrap();
+    let at: Vec<(String, u64)> =
+        comments.iter().map(|c| (c["path"].as_str().unwrap().to_string(), c["line"].as_u64().unwrap())).collect();
+    assert!(at.contains(&(path.to_string(), line)), "{at:?}");
+    comments
+        .iter()
+        .find(|c| c["line"] == line && c["body"].as_str().unwrap().contains("**SEC001**"))
+        .unwrap_or_else(|| panic!("{comments:?}"))
+}
+
 fn chart_base() -> Vec<(&'static str, &'static str)> {
     vec![
         (".clustergpt.yaml", CONFIG),
@@ -535,15 +542,8 @@ fn pr_comments_on_the_values_line_and_shows_the_cost_delta() {
     assert_eq!(outcome.status, Status::Passed, "{out}");
     assert!(matches!(outcome.review, Posted::Done(_)), "{:?}", outcome.review);
     let st = h.state();
-    let comments = st.reviews[0]["comments"].as_array().unwrap();
-    let at: Vec<(String, u64)> =
-        comments.iter().map(|c| (c["path"].as_str().unwrap().to_string(), c["line"].as_u64().unwrap())).collect();
-    assert!(at.contains(&("charts/api/values-prod.yaml".to_string(), 5)), "{at:?}");
     // The fix is a suggested change on the values line.
-    let sec001 = comments
-        .iter()
-        .find(|c| c["line"] == 5 && c["body"].as_str().unwrap().contains("**SEC001**"))
-        .unwrap_or_else(|| panic!("{comments:?}"));
+    let sec001 = sec001_comment(&st.reviews[0], "charts/api/values-prod.yaml", 5);
     let body = sec001["body"].as_str().unwrap();
     assert!(body.contains("```suggestion\n  privileged: false\n```"), "{body}");
     let summary = st.issue_comments[0]["body"].as_str().unwrap();

@@ -237,12 +237,8 @@ pub(crate) fn line_diff_text(o: &str, f: &str) -> Option<(usize, usize, usize, S
         fb.len()
     } else {
         // The `s`-th line start from the end: after the `s`-th newline before the last byte, or
-        // the text's start.
-        match memchr::memrchr_iter(b'\n', &fb[..fb.len().saturating_sub(1)]).nth(s - 1) {
-            Some(i) => i + 1,
-            None if s == 1 || memchr::memrchr_iter(b'\n', &fb[..fb.len().saturating_sub(1)]).count() == s - 1 => 0,
-            None => return None,
-        }
+        // the text's start (by construction `f` has `s` line starts there).
+        memchr::memrchr_iter(b'\n', &fb[..fb.len().saturating_sub(1)]).nth(s - 1).map_or(0, |i| i + 1)
     };
     let replacement = f.get(from..to.max(from))?;
     let replacement = replacement.strip_suffix('\n').map_or(replacement, |r| r.strip_suffix('\r').unwrap_or(r));
@@ -334,7 +330,7 @@ type Index<'a> = BTreeMap<Option<&'a str>, BTreeMap<ObjectRef, usize>>;
 fn enrich_slice(findings: &mut [Finding], objects: &[Object], index: &Index<'_>, styles: &StyleCache) {
     // Findings come sorted by file and line, so the findings of one document (and of one List
     // item) are adjacent: keep their parses for the next finding.
-    let mut cursor = Cursor { styles: Some(styles), ..Cursor::default() };
+    let mut cursor = Cursor { styles, doc: None, item: None };
     // The findings of one object come together and share its identity's `Arc`: look it up once.
     let mut last: Option<(*const ObjectRef, Option<String>, Option<usize>)> = None;
     for f in findings {
@@ -364,10 +360,9 @@ fn enrich_slice(findings: &mut [Finding], objects: &[Object], index: &Index<'_>,
 }
 
 /// What `enrich` keeps between findings: the current document and List item.
-#[derive(Default)]
 struct Cursor<'s> {
-    /// Styles other slices found already.
-    styles: Option<&'s StyleCache>,
+    /// Styles this or other slices found already.
+    styles: &'s StyleCache,
     /// (file, document start) and what is known of the document, computed when first needed.
     doc: Option<((String, usize), DocState)>,
     /// Object index and its item's own parse.
@@ -399,7 +394,7 @@ impl Cursor<'_> {
             return style;
         }
         let key = (path.to_string(), a);
-        let shared = self.styles.and_then(|c| c.lock().ok().and_then(|m| m.get(&key).copied()));
+        let shared = self.styles.lock().ok().and_then(|m| m.get(&key).copied());
         let style = match shared {
             Some(style) => style,
             None => {
@@ -407,7 +402,7 @@ impl Cursor<'_> {
                     Some(st) => Some(st),
                     None => self.parsed(path, text, (a, b), json).map(|p| p.style),
                 };
-                if let Some(Ok(mut m)) = self.styles.map(std::sync::Mutex::lock) {
+                if let Ok(mut m) = self.styles.lock() {
                     m.insert(key, style);
                 }
                 style

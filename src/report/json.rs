@@ -48,7 +48,8 @@ fn write_with(audit: &Audit, w: &mut dyn Write, threads: usize, batch: usize) ->
         return w.write_all(b"\n").map_err(serde_json::Error::io);
     }
     let shell = serde_json::to_string_pretty(&audit.without_findings())?;
-    write_batches(&shell, Findings::Rendered(&audit.findings), w, threads, batch)
+    let chunks = audit.findings.chunks(batch.max(1)).map(Chunk::Rendered).collect();
+    write_batches(&shell, chunks, w, threads)
 }
 
 fn write_enriching_with(
@@ -63,38 +64,47 @@ fn write_enriching_with(
         return write_with(audit, w, threads, batch);
     }
     let shell = serde_json::to_string_pretty(&audit.without_findings())?;
-    write_batches(&shell, Findings::Enriched(&mut audit.findings, enricher), w, threads, batch)
+    let chunks = audit.findings.chunks_mut(batch.max(1)).map(|c| Chunk::Enriched(c, enricher)).collect();
+    write_batches(&shell, chunks, w, threads)
 }
 
-/// The findings to write: as they are, or enriched just before and stripped just after.
-enum Findings<'f, 'o> {
+/// A chunk of findings for a worker: to render as they are, or to enrich just before rendering
+/// and strip of their suggestions and patches just after.
+enum Chunk<'f, 'o> {
     Rendered(&'f [Finding]),
     Enriched(&'f mut [Finding], &'f Enricher<'o>),
 }
 
+impl Chunk<'_, '_> {
+    fn render(self) -> serde_json::Result<Vec<u8>> {
+        match self {
+            Chunk::Rendered(c) => render_items(c),
+            Chunk::Enriched(c, enricher) => {
+                enricher.enrich(c);
+                let out = render_items(c);
+                for fix in c.iter_mut().filter_map(|f| f.fix.as_mut()) {
+                    fix.suggestion = None;
+                    fix.patch = None;
+                }
+                out
+            }
+        }
+    }
+}
+
 /// Writes `shell` (the audit without findings, pretty-printed) with the findings spliced into its
 /// empty array. `schema_version` comes first and is a plain string, so the first such line is
-/// the findings'. The findings are cut into chunks dealt round-robin to `threads` workers, which
-/// render (and enrich) them in order while this thread writes what they hand back, in order; a
-/// worker runs at most two chunks ahead, so memory stays bounded by a few chunks.
-fn write_batches(
-    shell: &str,
-    findings: Findings<'_, '_>,
-    w: &mut dyn Write,
-    threads: usize,
-    chunk: usize,
-) -> serde_json::Result<()> {
+/// the findings'. The chunks are dealt round-robin to `threads` workers, which render them in
+/// order while this thread writes what they hand back, in order; a worker runs at most two
+/// chunks ahead, so memory stays bounded by a few chunks.
+fn write_batches(shell: &str, chunks: Vec<Chunk<'_, '_>>, w: &mut dyn Write, threads: usize) -> serde_json::Result<()> {
     let io = serde_json::Error::io;
     const EMPTY: &str = "\n  \"findings\": [],\n";
     let at = shell.find(EMPTY).ok_or_else(|| io(std::io::Error::other("internal: no findings array in the audit")))?;
     w.write_all(&shell.as_bytes()[..at]).map_err(io)?;
     w.write_all(b"\n  \"findings\": [").map_err(io)?;
-    let (chunks, enricher): (Vec<Chunk<'_>>, _) = match findings {
-        Findings::Rendered(all) => (all.chunks(chunk.max(1)).map(Chunk::Shared).collect(), None),
-        Findings::Enriched(all, e) => (all.chunks_mut(chunk.max(1)).map(Chunk::Owned).collect(), Some(e)),
-    };
     let count = chunks.len();
-    let mut dealt: Vec<Vec<Chunk<'_>>> = (0..threads).map(|_| Vec::new()).collect();
+    let mut dealt: Vec<Vec<Chunk<'_, '_>>> = (0..threads).map(|_| Vec::new()).collect();
     for (i, c) in chunks.into_iter().enumerate() {
         dealt[i % threads].push(c);
     }
@@ -105,22 +115,8 @@ fn write_batches(
             inboxes.push(rx);
             scope.spawn(move || {
                 for c in mine {
-                    let out = match c {
-                        Chunk::Shared(c) => render_items(c),
-                        Chunk::Owned(c) => {
-                            if let Some(e) = enricher {
-                                e.enrich(c);
-                            }
-                            let out = render_items(c);
-                            for fix in c.iter_mut().filter_map(|f| f.fix.as_mut()) {
-                                fix.suggestion = None;
-                                fix.patch = None;
-                            }
-                            out
-                        }
-                    };
                     // The writer stopped (an error): nothing more to do.
-                    if tx.send(out).is_err() {
+                    if tx.send(c.render()).is_err() {
                         return;
                     }
                 }
@@ -140,12 +136,6 @@ fn write_batches(
     w.write_all(b"\n  ],\n").map_err(io)?;
     w.write_all(&shell.as_bytes()[at + EMPTY.len()..]).map_err(io)?;
     w.write_all(b"\n").map_err(io)
-}
-
-/// A chunk of findings for a worker: to render, or to enrich, render and strip.
-enum Chunk<'f> {
-    Shared(&'f [Finding]),
-    Owned(&'f mut [Finding]),
 }
 
 /// Below this many findings a thread costs more than it saves.
@@ -177,21 +167,29 @@ impl Nested {
         }
         Ok(())
     }
-}
 
-impl serde_json::ser::Formatter for Nested {
-    fn begin_array<W: ?Sized + Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+    fn open<W: ?Sized + Write>(&mut self, w: &mut W, bracket: &[u8]) -> std::io::Result<()> {
         self.depth += 1;
         self.has_value = false;
-        w.write_all(b"[")
+        w.write_all(bracket)
     }
 
-    fn end_array<W: ?Sized + Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+    fn close<W: ?Sized + Write>(&mut self, w: &mut W, bracket: &[u8]) -> std::io::Result<()> {
         self.depth -= 1;
         if self.has_value {
             self.newline(w, false)?;
         }
-        w.write_all(b"]")
+        w.write_all(bracket)
+    }
+}
+
+impl serde_json::ser::Formatter for Nested {
+    fn begin_array<W: ?Sized + Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.open(w, b"[")
+    }
+
+    fn end_array<W: ?Sized + Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.close(w, b"]")
     }
 
     fn begin_array_value<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> std::io::Result<()> {
@@ -204,17 +202,11 @@ impl serde_json::ser::Formatter for Nested {
     }
 
     fn begin_object<W: ?Sized + Write>(&mut self, w: &mut W) -> std::io::Result<()> {
-        self.depth += 1;
-        self.has_value = false;
-        w.write_all(b"{")
+        self.open(w, b"{")
     }
 
     fn end_object<W: ?Sized + Write>(&mut self, w: &mut W) -> std::io::Result<()> {
-        self.depth -= 1;
-        if self.has_value {
-            self.newline(w, false)?;
-        }
-        w.write_all(b"}")
+        self.close(w, b"}")
     }
 
     fn begin_object_key<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> std::io::Result<()> {
