@@ -12,6 +12,7 @@ use sha2::{Digest, Sha256};
 use crate::config::{Config, Exemption, glob_match};
 use crate::graph::Graph;
 use crate::model::{Area, Finding, FixOp, Location, Object, ObjectRef, Origin, Severity};
+use crate::rules::diagnosis::common::LiveIndex;
 use crate::rules::{self, Context, Rule, Violation};
 use crate::source::{Input, InputError, Skipped};
 
@@ -312,7 +313,17 @@ fn run_rules(input: Input, config: &Config, opts: &RunOptions, selected: &[&'sta
     let chunk = objects.len().div_ceil(threads).max(256);
     let ranges: Vec<std::ops::Range<usize>> =
         (0..objects.len()).step_by(chunk).map(|s| s..(s + chunk).min(objects.len())).collect();
-    let shared = Shared { objects: &objects, graph: &graph, cx: &cx, selected, config, opts, duplicate: &duplicate };
+    let lookups = crate::cost::Lookups::build(&objects);
+    let shared = Shared {
+        objects: &objects,
+        graph: &graph,
+        cx: &cx,
+        selected,
+        config,
+        opts,
+        duplicate: &duplicate,
+        lookups: Some(&lookups),
+    };
     let partials: Vec<Partial> = if ranges.len() <= 1 {
         vec![check_range(0..objects.len(), &shared, objects.len() * FINDINGS_HINT)]
     } else {
@@ -517,23 +528,60 @@ struct Shared<'s, 'a> {
     config: &'s Config,
     opts: &'s RunOptions,
     duplicate: &'s [bool],
+    /// The cost lookups, when built already.
+    lookups: Option<&'s crate::cost::Lookups>,
+}
+
+/// What checking a few objects looks up among all of them, built in a pass over every object:
+/// `fix` keeps them between edits that cannot change them.
+pub struct Indexes {
+    live: LiveIndex,
+    cost: crate::cost::Lookups,
+}
+
+impl Indexes {
+    /// Builds the indexes over `objects`.
+    #[must_use]
+    pub fn build(objects: &[Object], graph: &Graph) -> Indexes {
+        Indexes { live: LiveIndex::build(objects, graph), cost: crate::cost::Lookups::build(objects) }
+    }
+
+    /// Whether editing `old` into `new` can change them: they read events, statuses, creation
+    /// times and the objects cost lookups are made of.
+    #[must_use]
+    pub fn changed_by(old: &Object, new: &Object) -> bool {
+        let read = |o: &Object| o.kind == "Event" || crate::cost::Lookups::KINDS.contains(&o.kind.as_str());
+        read(old)
+            || read(new)
+            || old.body.get("status") != new.body.get("status")
+            || old.get("/metadata/creationTimestamp") != new.get("/metadata/creationTimestamp")
+    }
 }
 
 /// The findings `run` reports for some of the objects, unsorted: `fix` re-checks only the objects
 /// an edit can affect. `graph` must be built over `objects`. Copies of one object (duplicates)
-/// report a finding once, as `run` does.
+/// report a finding once, as `run` does. `indexes`, when given, were built over `objects`.
 #[must_use]
 pub fn findings_of(
     objects: &[Object],
     graph: &Graph,
+    indexes: Option<&Indexes>,
     indices: &[usize],
     config: &Config,
     opts: &RunOptions,
 ) -> Vec<Finding> {
     let selected = selected_rules(config, opts);
-    let cx = Context::new(objects, graph, &config.rules).with_selected(&selected);
-    let duplicate = vec![false; objects.len()];
-    let shared = Shared { objects, graph, cx: &cx, selected: &selected, config, opts, duplicate: &duplicate };
+    let cx = Context::new(objects, graph, &config.rules).with_selected(&selected).with_live(indexes.map(|x| &x.live));
+    let shared = Shared {
+        objects,
+        graph,
+        cx: &cx,
+        selected: &selected,
+        config,
+        opts,
+        duplicate: &[],
+        lookups: indexes.map(|x| &x.cost),
+    };
     let mut seen = BTreeSet::new();
     check_range(indices.iter().copied(), &shared, 0)
         .findings
@@ -572,7 +620,11 @@ const FINDINGS_HINT: usize = 12;
 /// Checks the objects of `range`; `room`: findings to make room for.
 fn check_range(range: impl IntoIterator<Item = usize>, sh: &Shared<'_, '_>, room: usize) -> Partial {
     let (objects, config, opts) = (sh.objects, sh.config, sh.opts);
-    let estimator = crate::cost::Estimator::new(objects, sh.graph, &config.prices, &config.cost);
+    let lookups = match sh.lookups {
+        Some(l) => std::borrow::Cow::Borrowed(l),
+        None => std::borrow::Cow::Owned(crate::cost::Lookups::build(objects)),
+    };
+    let estimator = crate::cost::Estimator::with_lookups(objects, sh.graph, &config.prices, &config.cost, lookups);
     let mut p = Partial {
         findings: Vec::with_capacity(room),
         suppressed: Vec::new(),

@@ -6,6 +6,8 @@
 //!   whole-document computation gives.
 //! - `fix` with incremental verification reports exactly what re-auditing everything after every
 //!   fix reports, on every rule fixture, the examples and (when present) Polaris's fixtures.
+//! - `fix` edits and verifies a List item on the item's own text (the List's file is not copied
+//!   or read again per fix), and the result is what re-auditing everything gives.
 //!
 //! No timing here: the numbers are in BENCHMARKS.md (`scripts/bench.sh`).
 
@@ -242,6 +244,15 @@ fn read(paths: &[PathBuf]) -> Vec<(String, String)> {
 /// Fixes `files` both ways and requires identical reports. Returns the number of fixes tried and
 /// how many of them were checked incrementally.
 fn same_both_ways(label: &str, files: &[(String, String)], opts: &RunOptions) -> (usize, usize) {
+    let (tried, stats) = same_both_ways_stats(label, files, opts);
+    (tried, stats.incremental)
+}
+
+fn same_both_ways_stats(
+    label: &str,
+    files: &[(String, String)],
+    opts: &RunOptions,
+) -> (usize, clustergpt::fix::VerificationStats) {
     let config = Config::defaults();
     let started = std::time::Instant::now();
     let full = fix::fix_files_with(files, &config, opts, true, Verification::Full);
@@ -255,7 +266,85 @@ fn same_both_ways(label: &str, files: &[(String, String)], opts: &RunOptions) ->
     assert_eq!(full.changed, fast.changed, "{label}: fixed texts");
     assert_eq!(full.after, fast.after, "{label}: audit after fixing");
     assert_eq!(fast.verification.redone_passes, 0, "{label}: the incremental check disagreed with a full audit");
-    (full.applied.len() + full.failed.len(), fast.verification.incremental)
+    (full.applied.len() + full.failed.len(), fast.verification)
+}
+
+/// A generic List of Deployments, Services selecting them, PDBs and HPAs, so that fixes on one
+/// item are checked against its neighbours in the graph.
+fn mixed_list(n: usize) -> Value {
+    let mut items = Vec::new();
+    for i in 0..n {
+        let app = format!("web-{}", i % 4);
+        items.push(json!({
+            "apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": format!("web-{i}"), "namespace": "shop"},
+            "spec": {"replicas": 2, "selector": {"matchLabels": {"app": app}},
+                "template": {"metadata": {"labels": {"app": app}},
+                    "spec": {"containers": [{"name": "web", "image": "nginx:latest", "ports": [{"containerPort": 80}]}]}}}
+        }));
+        if i % 2 == 0 {
+            items.push(json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": format!("web-{i}"), "namespace": "shop"},
+                "spec": {"selector": {"app": app}, "ports": [{"port": 80, "targetPort": 80}]}}));
+        }
+        if i % 3 == 0 {
+            items.push(json!({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": {"name": format!("web-{i}"), "namespace": "shop"},
+                "spec": {"minAvailable": 2, "selector": {"matchLabels": {"app": app}}}}));
+        }
+    }
+    // The same Pod twice: copies of one object in one file.
+    items.push(pod(1));
+    items.push(pod(1));
+    json!({"apiVersion": "v1", "kind": "List", "items": items})
+}
+
+#[test]
+fn list_items_are_fixed_on_their_own_text_with_the_result_of_full_reaudits() {
+    let pretty = |v: &Value| serde_json::to_string_pretty(v).unwrap() + "\n";
+    let typed = {
+        // An API list: the items leave apiVersion and kind to the list.
+        let mut l = list(12);
+        l["kind"] = json!("PodList");
+        for item in l["items"].as_array_mut().unwrap() {
+            let m = item.as_object_mut().unwrap();
+            m.remove("apiVersion");
+            m.remove("kind");
+        }
+        l
+    };
+    let mut flow_yaml = yaml_list(3);
+    for i in 0..4 {
+        flow_yaml.push_str(&format!(
+            "- {{apiVersion: v1, kind: Pod, metadata: {{name: flow-{i}, namespace: shop}}, spec: {{containers: [{{name: a, image: 'busybox:1.{i}'}}]}}}}\n"
+        ));
+    }
+    let pure: Vec<(&str, String)> = vec![
+        ("pods.json", pretty(&list(15))),
+        ("one-line.json", serde_json::to_string(&list(15)).unwrap()),
+        ("typed.json", pretty(&typed)),
+        ("mixed.json", pretty(&mixed_list(10))),
+        ("deployments.yaml", yaml_list(8)),
+        ("flow.yaml", flow_yaml),
+        // `kubectl get -o json` twice into one file: two Lists one after the other.
+        ("twice.json", pretty(&list(4)) + &pretty(&typed)),
+    ];
+    for (name, text) in &pure {
+        let files = vec![(format!("in/{name}"), text.clone())];
+        let (tried, stats) = same_both_ways_stats(name, &files, &all_rules());
+        assert!(tried > 10, "{name}: only {tried} fixes tried");
+        assert!(stats.items > 0 && stats.items * 10 >= tried * 9, "{name}: {stats:?} of {tried} fixes");
+    }
+    // A List among other documents, and the same List in two files: item edits and document
+    // edits in one file, and one identity in two places.
+    let deployment = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: api\n  namespace: shop\nspec:\n  selector:\n    matchLabels:\n      app: api\n  template:\n    metadata:\n      labels:\n        app: api\n    spec:\n      containers:\n      - name: api\n        image: api:latest\n";
+    let between =
+        format!("{deployment}---\n{}---\n{}", yaml_list(3), deployment.replace("name: api\n", "name: api-2\n"));
+    let files = vec![
+        ("eu/all.yaml".to_string(), between.clone()),
+        ("us/all.yaml".to_string(), between),
+        ("us/pods.json".to_string(), pretty(&list(5))),
+    ];
+    let (tried, stats) = same_both_ways_stats("documents and lists", &files, &all_rules());
+    assert!(tried > 30 && stats.items > 0, "{stats:?} of {tried}");
 }
 
 #[test]

@@ -367,36 +367,24 @@ enum Priced {
     NotACostItem,
 }
 
-/// The estimator over one input.
-pub struct Estimator<'a> {
-    objects: &'a [Object],
-    graph: &'a Graph,
-    prices: &'a PriceModel,
-    settings: &'a CostSettings,
+/// What pricing one object looks up among all the others, found in one pass over them.
+#[derive(Debug, Clone, Default)]
+pub struct Lookups {
     /// KEDA ScaledObjects by (namespace, kind, name) of their target.
     scaled_objects: BTreeMap<(String, String, String), usize>,
     /// `(namespace, "<template>-<statefulset>-")` prefixes of claims StatefulSets create.
     sts_claim_prefixes: BTreeSet<(String, String)>,
     /// The cluster's default StorageClass, when the input has one.
     default_class: Option<String>,
-    /// Monthly cost of each object as it is, computed once: several findings on one object ask.
-    before: std::cell::RefCell<BTreeMap<usize, Option<(f64, bool)>>>,
-    /// What live clusters' metrics APIs reported.
-    usage: &'a [ClusterUsage],
 }
 
-fn ns_of(o: &Object) -> String {
-    o.effective_namespace().unwrap_or_default().to_string()
-}
+impl Lookups {
+    /// The kinds the lookups are made of: an edit of any other object leaves them as they are.
+    pub const KINDS: [&'static str; 3] = ["ScaledObject", "StatefulSet", "StorageClass"];
 
-fn u(v: i64) -> u64 {
-    u64::try_from(v).unwrap_or(0)
-}
-
-impl<'a> Estimator<'a> {
-    /// Prepares an estimate over the objects.
+    /// Finds ScaledObjects, StatefulSet claim templates and the default StorageClass.
     #[must_use]
-    pub fn new(objects: &'a [Object], graph: &'a Graph, prices: &'a PriceModel, settings: &'a CostSettings) -> Self {
+    pub fn build(objects: &[Object]) -> Lookups {
         let mut scaled_objects = BTreeMap::new();
         let mut sts_claim_prefixes = BTreeSet::new();
         let mut default_class = None;
@@ -433,14 +421,53 @@ impl<'a> Estimator<'a> {
                 _ => {}
             }
         }
+        Lookups { scaled_objects, sts_claim_prefixes, default_class }
+    }
+}
+
+/// The estimator over one input.
+pub struct Estimator<'a> {
+    objects: &'a [Object],
+    graph: &'a Graph,
+    prices: &'a PriceModel,
+    settings: &'a CostSettings,
+    lookups: std::borrow::Cow<'a, Lookups>,
+    /// Monthly cost of each object as it is, computed once: several findings on one object ask.
+    before: std::cell::RefCell<BTreeMap<usize, Option<(f64, bool)>>>,
+    /// What live clusters' metrics APIs reported.
+    usage: &'a [ClusterUsage],
+}
+
+fn ns_of(o: &Object) -> String {
+    o.effective_namespace().unwrap_or_default().to_string()
+}
+
+fn u(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or(0)
+}
+
+impl<'a> Estimator<'a> {
+    /// Prepares an estimate over the objects.
+    #[must_use]
+    pub fn new(objects: &'a [Object], graph: &'a Graph, prices: &'a PriceModel, settings: &'a CostSettings) -> Self {
+        Estimator::with_lookups(objects, graph, prices, settings, std::borrow::Cow::Owned(Lookups::build(objects)))
+    }
+
+    /// [`Estimator::new`] with the lookups already built over the same objects.
+    #[must_use]
+    pub fn with_lookups(
+        objects: &'a [Object],
+        graph: &'a Graph,
+        prices: &'a PriceModel,
+        settings: &'a CostSettings,
+        lookups: std::borrow::Cow<'a, Lookups>,
+    ) -> Self {
         Estimator {
             objects,
             graph,
             prices,
             settings,
-            scaled_objects,
-            sts_claim_prefixes,
-            default_class,
+            lookups,
             before: std::cell::RefCell::new(BTreeMap::new()),
             usage: &[],
         }
@@ -635,7 +662,7 @@ impl<'a> Estimator<'a> {
             return Some(Scaler { kind: "HorizontalPodAutoscaler", name: h.name.clone(), min, max });
         }
         let key = (ns_of(o), o.kind.clone(), o.name.clone());
-        let si = *self.scaled_objects.get(&key)?;
+        let si = *self.lookups.scaled_objects.get(&key)?;
         let so = self.body_of(si, over)?;
         let min = u(so.get("/spec/minReplicaCount").and_then(Value::as_i64).unwrap_or(0));
         let max = u(so.get("/spec/maxReplicaCount").and_then(Value::as_i64).unwrap_or(100)).max(min);
@@ -677,7 +704,7 @@ impl<'a> Estimator<'a> {
                     ),
                 )
             }
-            None => match &self.default_class {
+            None => match &self.lookups.default_class {
                 Some(d) => (
                     Some(d.clone()),
                     format!("default class `{d}` at {} per GiB-month", p.money(p.storage_price(Some(d)))),
@@ -704,7 +731,7 @@ impl<'a> Estimator<'a> {
 
     fn price_claim(&self, o: &Object) -> Priced {
         let ns = ns_of(o);
-        if self.sts_claim_prefixes.iter().any(|(pns, prefix)| {
+        if self.lookups.sts_claim_prefixes.iter().any(|(pns, prefix)| {
             *pns == ns
                 && o.name
                     .strip_prefix(prefix.as_str())
@@ -914,6 +941,7 @@ impl<'a> Estimator<'a> {
         let targets: Vec<usize> = match o.kind.as_str() {
             "HorizontalPodAutoscaler" => self.graph.targets(idx, Edge::Scales),
             "ScaledObject" => self
+                .lookups
                 .scaled_objects
                 .iter()
                 .filter(|(_, i)| **i == idx)

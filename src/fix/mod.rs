@@ -413,6 +413,14 @@ impl Cursor<'_> {
     }
 }
 
+/// The style of a document's text: a JSON document's without parsing it.
+pub(super) fn document_style(doc_text: &str, json: bool) -> Option<edit::FileStyle> {
+    match json_style(doc_text).filter(|_| json) {
+        Some(style) => Some(style),
+        None => ParsedDoc::new(doc_text, json).ok().map(|p| p.style),
+    }
+}
+
 /// The style of a JSON document, without parsing it: JSON is all flow, so nothing but its line
 /// endings is detected (as `edit::detect_style` would).
 fn json_style(doc_text: &str) -> Option<edit::FileStyle> {
@@ -479,7 +487,7 @@ fn document_suggestion(obj: &Object, i: usize, fix: &Fix, cursor: &mut Cursor) -
 }
 
 /// The object's file text with the fix applied.
-fn text_edit(obj: &Object, fix: &Fix) -> Result<String, String> {
+pub(super) fn text_edit(obj: &Object, fix: &Fix) -> Result<String, String> {
     let (Some(src), Some(range), Origin::File { prefix, .. }) = (&obj.source, obj.doc_range, &obj.origin) else {
         return Err("the object was not read from a file".to_string());
     };
@@ -545,6 +553,9 @@ pub struct VerificationStats {
     pub passes: usize,
     /// Fixes checked by re-auditing only what they can affect.
     pub incremental: usize,
+    /// Of those, fixes of List items edited and read on the item's own text (the List's file is
+    /// neither copied nor read again).
+    pub items: usize,
     /// Fixes checked by re-auditing everything.
     pub full: usize,
     /// Passes redone with full re-audits because the incremental bookkeeping disagreed with a
@@ -810,8 +821,7 @@ fn run_pass(
             continue;
         }
         let Some(file) = &f.location.file else { continue };
-        let Some(obj) = checker.object(file, &f.object) else { continue };
-        let result = text_edit(obj, fix).and_then(|fixed| checker.try_apply(f, file, fixed, &mut report.verification));
+        let Some(result) = checker.try_fix(f, file, fix, &mut report.verification) else { continue };
         match result {
             Ok(()) => {
                 report.applied.push(Applied {
@@ -851,12 +861,27 @@ fn diff_name(side: &str, path: &str) -> String {
 /// A unified diff of one file.
 #[must_use]
 pub fn unified_diff(path: &str, original: &str, fixed: &str) -> String {
-    similar::TextDiff::from_lines(original, fixed)
+    // Myers gives the smallest diff, in time that grows with the file's length times the number
+    // of changes: a large List with thousands of scattered fixes takes minutes. Patience anchors
+    // on lines that occur once on each side and diffs only between them (near-linear), at the
+    // price of a less minimal diff around repeated lines.
+    let lines = |t: &str| memchr::memchr_iter(b'\n', t.as_bytes()).count();
+    let algorithm = if lines(original).max(lines(fixed)) > MYERS_MAX_LINES {
+        similar::Algorithm::Patience
+    } else {
+        similar::Algorithm::Myers
+    };
+    similar::TextDiff::configure()
+        .algorithm(algorithm)
+        .diff_lines(original, fixed)
         .unified_diff()
         .context_radius(3)
         .header(&diff_name("a", path), &diff_name("b", path))
         .to_string()
 }
+
+/// Files up to this many lines are diffed with Myers' algorithm.
+const MYERS_MAX_LINES: usize = 5_000;
 
 #[cfg(test)]
 mod line_diff_tests {
@@ -923,5 +948,25 @@ mod line_diff_tests {
             let want = line_diff(&ol, &fl).map(|(p, e, r)| (p, e, ol.len(), r));
             assert_eq!(line_diff_text(&o, &f), want, "{o:?} -> {f:?}");
         }
+    }
+
+    /// A large file with scattered edits (a fixed List) is diffed past Myers' size: every
+    /// changed line, and nothing else, is in the diff.
+    #[test]
+    fn a_large_file_diff_holds_exactly_the_changed_lines() {
+        let n = MYERS_MAX_LINES + 1_000;
+        let original: String = (0..n).map(|i| format!("  - name: item-{i}\n    image: app:1\n")).collect();
+        let fixed: String = (0..n)
+            .map(|i| {
+                let tag = if i % 7 == 0 { "app:2" } else { "app:1" };
+                format!("  - name: item-{i}\n    image: {tag}\n")
+            })
+            .collect();
+        let diff = unified_diff("list.yaml", &original, &fixed);
+        let changed = (0..n).filter(|i| i % 7 == 0).count();
+        let minus = diff.lines().filter(|l| l.starts_with('-') && !l.starts_with("---")).collect::<Vec<_>>();
+        let plus = diff.lines().filter(|l| l.starts_with('+') && !l.starts_with("+++")).collect::<Vec<_>>();
+        assert_eq!((minus.len(), plus.len()), (changed, changed));
+        assert!(minus.iter().all(|l| *l == "-    image: app:1") && plus.iter().all(|l| *l == "+    image: app:2"));
     }
 }

@@ -68,6 +68,29 @@ impl Item {
     }
 }
 
+impl Item {
+    /// The item's text in its document: whole lines for a block item, `{...}` for a flow one.
+    pub(super) fn range(&self) -> std::ops::Range<usize> {
+        self.region.start..self.region.end
+    }
+
+    /// Whether the item is a block sequence item (its text starts with its `- `).
+    pub(super) fn block(&self) -> bool {
+        self.region.block
+    }
+}
+
+/// Parses an edited item's text (as [`item_edit`] made it) and gives the object's node, with
+/// positions in that text.
+pub(super) fn parse_edited(text: &str, block: bool) -> Option<Node> {
+    let root = parse_item(text, block)?;
+    match root.kind {
+        NodeKind::Seq(items) if block && items.len() == 1 => items.into_iter().next(),
+        NodeKind::Map(_) => Some(root),
+        _ => None,
+    }
+}
+
 /// Text outside a flow item that may share its first or last line without making a suggestion
 /// replace another object: indentation and list or flow punctuation.
 fn is_punctuation(b: u8) -> bool {
@@ -98,6 +121,25 @@ pub(super) fn item_suggestion(
     fix: &Fix,
     style: FileStyle,
 ) -> Option<Result<Option<Suggestion>, String>> {
+    let new = match item_edit(doc_text, item, obj, fix, style)? {
+        Ok(new) => new,
+        Err(e) => return Some(Err(e)),
+    };
+    let region = &item.region;
+    let old = &doc_text[region.start..region.end];
+    Some(Ok(suggest(path, doc_text, region, old, &new, first_line)))
+}
+
+/// The item's text (its [`Item::range`] of `doc_text`) with the fix applied, verified to read
+/// back as exactly the fixed object. `None`: not decidable from the item alone; use the document
+/// path, whose error messages the `Err`s here repeat.
+pub(super) fn item_edit(
+    doc_text: &str,
+    item: &Item,
+    obj: &Object,
+    fix: &Fix,
+    style: FileStyle,
+) -> Option<Result<String, String>> {
     let first_op = fix.ops.first()?;
     // The document path checks the operations against the object first, then refuses a new
     // object in a List; the same messages, without copying the document.
@@ -149,7 +191,7 @@ pub(super) fn item_suggestion(
             return None;
         }
     }
-    Some(Ok(suggest(path, doc_text, region, old, &new, first_line)))
+    Some(Ok(new))
 }
 
 /// Whether an item's text reads back as the object: an item of an API list (`DeploymentList`)

@@ -15,11 +15,12 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::{VerificationStats, may_reveal};
-use crate::audit::{self, Audit, RunOptions};
+use super::edit::FileStyle;
+use super::{VerificationStats, may_reveal, region};
+use crate::audit::{self, Audit, Indexes, RunOptions};
 use crate::config::Config;
 use crate::graph::Graph;
-use crate::model::{Finding, FixOp, Object, ObjectRef, Origin, SourceFile};
+use crate::model::{Finding, Fix, FixOp, Object, ObjectRef, Origin, SourceFile};
 use crate::rules::architecture::is_custom_resource;
 use crate::source::{self, Input, InputError, Skipped};
 use crate::workload::Workload;
@@ -31,20 +32,19 @@ pub(super) trait Checker {
     fn audit(&self) -> &Audit;
     /// Whether a finding with this fingerprint exists now.
     fn has(&self, fingerprint: &str) -> bool;
-    /// The current object a finding is about.
-    fn object(&self, file: &str, object: &ObjectRef) -> Option<&Object>;
-    /// Verifies `fixed`, the text of `file` with `f`'s fix applied, and keeps it if it verifies.
-    fn try_apply(
+    /// Applies `fix`, the fix of `f` (about an object in `file`), to the current text and keeps
+    /// the edit if it verifies; `None` when the object is no longer there.
+    fn try_fix(
         &mut self,
         f: &Finding,
         file: &str,
-        fixed: String,
+        fix: &Fix,
         stats: &mut VerificationStats,
-    ) -> Result<(), String>;
+    ) -> Option<Result<(), String>>;
     /// Ends a pass that applied fixes; `false` when the bookkeeping disagrees with a full audit.
     fn end_pass(&mut self) -> bool;
     /// Every file's current text.
-    fn texts(&self) -> &BTreeMap<String, String>;
+    fn texts(&mut self) -> &BTreeMap<String, String>;
     /// The final texts and the audit of them.
     fn finish(self: Box<Self>) -> (BTreeMap<String, String>, Audit);
 }
@@ -111,10 +111,31 @@ impl Checker for Full<'_> {
         self.audit.findings.iter().any(|g| g.fingerprint == fingerprint)
     }
 
-    fn object(&self, file: &str, object: &ObjectRef) -> Option<&Object> {
-        self.objects.iter().find(|o| o.file() == Some(file) && ObjectRef::of(o) == *object)
+    fn try_fix(
+        &mut self,
+        f: &Finding,
+        file: &str,
+        fix: &Fix,
+        stats: &mut VerificationStats,
+    ) -> Option<Result<(), String>> {
+        let obj = self.objects.iter().find(|o| o.file() == Some(file) && ObjectRef::of(o) == *f.object)?;
+        Some(super::text_edit(obj, fix).and_then(|fixed| self.try_apply(f, file, fixed, stats)))
     }
 
+    fn end_pass(&mut self) -> bool {
+        true
+    }
+
+    fn texts(&mut self) -> &BTreeMap<String, String> {
+        &self.texts
+    }
+
+    fn finish(self: Box<Self>) -> (BTreeMap<String, String>, Audit) {
+        (self.texts, self.audit)
+    }
+}
+
+impl Full<'_> {
     fn try_apply(
         &mut self,
         f: &Finding,
@@ -143,18 +164,11 @@ impl Checker for Full<'_> {
         self.objects = after_objects;
         Ok(())
     }
+}
 
-    fn end_pass(&mut self) -> bool {
-        true
-    }
-
-    fn texts(&self) -> &BTreeMap<String, String> {
-        &self.texts
-    }
-
-    fn finish(self: Box<Self>) -> (BTreeMap<String, String>, Audit) {
-        (self.texts, self.audit)
-    }
+/// Whether an object is an item of a List document (its text a part of the document's).
+fn is_list_item(o: &Object) -> bool {
+    matches!(&o.origin, Origin::File { prefix, .. } if !prefix.is_empty()) && o.provenance.is_none()
 }
 
 /// Identity of an object's findings: its file and reference.
@@ -192,8 +206,34 @@ pub(super) struct Incremental<'c> {
     stored: BTreeMap<Key, Vec<String>>,
     /// How many current findings carry each fingerprint.
     counts: BTreeMap<String, usize>,
-    /// Files edited since they were last parsed whole: their positions are stale until the pass ends.
+    /// Files with documents edited since they were last parsed whole: their positions are stale
+    /// until the pass ends.
     dirty: BTreeSet<String>,
+    /// Per file, List items edited since it was last parsed whole. The file's text is left as its
+    /// other objects were read from it (so their positions stay exact, and an edit costs the
+    /// item's size, not the file's): each edited item is an object of its own text until the
+    /// file is read whole again.
+    overlays: BTreeMap<String, BTreeMap<usize, ItemText>>,
+    /// The indexes over every object that checking a few needs, kept while edits cannot change
+    /// them (building them reads every object).
+    indexes: Option<Indexes>,
+    /// Documents' styles by file and document index, found once per reading of the file.
+    styles: BTreeMap<String, BTreeMap<usize, Option<FileStyle>>>,
+}
+
+/// An edited List item (by its index among its file's objects): where it is in the file's text
+/// and its text now.
+struct ItemText {
+    range: Range<usize>,
+    source: Arc<SourceFile>,
+}
+
+/// Where a List item's edit goes: its index among its file's objects, its range in the file's
+/// text, and whether it is a block item.
+struct ItemAt {
+    index: usize,
+    range: Range<usize>,
+    block: bool,
 }
 
 /// The verdict of an incremental check.
@@ -213,6 +253,8 @@ struct Trial {
     index: Option<BTreeMap<Key, Vec<usize>>>,
     keys: BTreeSet<Key>,
     findings: Vec<Finding>,
+    /// The edit can change the indexes.
+    indexes_changed: bool,
 }
 
 /// How to undo a trial edit of one document.
@@ -258,6 +300,9 @@ impl<'c> Incremental<'c> {
             stored: BTreeMap::new(),
             counts: BTreeMap::new(),
             dirty: BTreeSet::new(),
+            overlays: BTreeMap::new(),
+            indexes: None,
+            styles: BTreeMap::new(),
         };
         me.reset_bookkeeping();
         me
@@ -349,12 +394,15 @@ impl<'c> Incremental<'c> {
         }
         self.texts.insert(file.to_string(), fixed);
         self.graph = Graph::build(&self.objects);
+        self.indexes = None;
         self.index = index_of(&self.objects);
         let (stored, counts) = bookkeeping(&after.findings);
         self.stored = stored;
         self.counts = counts;
-        // Parsed whole: its positions are exact again.
+        // Parsed whole: its positions are exact again, its edited items part of its text.
         self.dirty.remove(file);
+        self.overlays.remove(file);
+        self.styles.remove(file);
         Ok(())
     }
 
@@ -483,10 +531,20 @@ impl<'c> Incremental<'c> {
         set.into_iter().filter(|&i| i < n).collect()
     }
 
-    /// The incremental check of one edit.
+    /// The incremental check of one document edit.
     fn trial(&mut self, f: &Finding, file: &str, fixed: &str) -> Outcome {
         let Some(e) = self.lookup(file, &f.object) else { return Outcome::Unsure };
         let Some(u) = self.splice_document(file, e, fixed) else { return Outcome::Unsure };
+        let outcome = self.check(f, e, u);
+        if let Outcome::Keep(_) = outcome {
+            self.dirty.insert(file.to_string());
+        }
+        outcome
+    }
+
+    /// Checks the edit `u` made to object `e` (and its document): keeps it in place when the
+    /// fix verifies, undoes it otherwise.
+    fn check(&mut self, f: &Finding, e: usize, u: Undo) -> Outcome {
         // Building the graph costs as much as checking every object; most fixes (security
         // contexts, resources, probes, replicas) cannot change an edge, so the graph is kept.
         let linked = u.run.len() != u.old.len()
@@ -511,7 +569,16 @@ impl<'c> Incremental<'c> {
             indices.extend(idx.get(k).into_iter().flatten().copied());
         }
         let indices: Vec<usize> = indices.into_iter().collect();
-        let findings = audit::findings_of(&self.objects, graph, &indices, self.config, self.opts);
+        // Fixes edit specs: the indexes stand unless the edit moved objects, changed the graph
+        // or edited what they are made of.
+        let indexes_changed = rebuilt.is_some()
+            || u.run.len() != u.old.len()
+            || u.old.iter().enumerate().any(|(m, o)| Indexes::changed_by(o, &self.objects[u.run.start + m]));
+        if !indexes_changed && self.indexes.is_none() {
+            self.indexes = Some(Indexes::build(&self.objects, &self.graph));
+        }
+        let indexes = if indexes_changed { None } else { self.indexes.as_ref() };
+        let findings = audit::findings_of(&self.objects, graph, indexes, &indices, self.config, self.opts);
         let mut delta: BTreeMap<&str, isize> = BTreeMap::new();
         for fp in keys.iter().filter_map(|k| self.stored.get(k)).flatten() {
             *delta.entry(fp.as_str()).or_insert(0) -= 1;
@@ -537,22 +604,22 @@ impl<'c> Incremental<'c> {
             let local =
                 new.iter().all(|g| idx.get(&finding_key(g)).is_some_and(|v| v.iter().all(|i| u.run.contains(i))));
             match introduced(&f.rule, audit::sorted(new).iter(), |_| false) {
-                None => Outcome::Keep(Box::new(Trial { graph: rebuilt, index, keys, findings })),
+                None => Outcome::Keep(Box::new(Trial { graph: rebuilt, index, keys, findings, indexes_changed })),
                 Some(reason) if local => Outcome::Refuse(reason),
                 Some(_) => Outcome::Unsure,
             }
         };
-        match outcome {
-            Outcome::Keep(_) => {
-                self.dirty.insert(u.file);
-            }
-            _ => self.undo(u),
+        if !matches!(outcome, Outcome::Keep(_)) {
+            self.undo(u);
         }
         outcome
     }
 
-    fn commit(&mut self, file: &str, fixed: String, t: Trial) {
-        self.texts.insert(file.to_string(), fixed);
+    /// Keeps an accepted trial's graph, index and findings.
+    fn commit(&mut self, t: Trial) {
+        if t.indexes_changed {
+            self.indexes = None;
+        }
         if let Some(graph) = t.graph {
             self.graph = graph;
         }
@@ -572,6 +639,166 @@ impl<'c> Incremental<'c> {
         for g in t.findings {
             *self.counts.entry(g.fingerprint.clone()).or_insert(0) += 1;
             self.stored.entry(finding_key(&g)).or_default().push(g.fingerprint);
+        }
+    }
+}
+
+impl Incremental<'_> {
+    /// The style of document `document` of `file`, whose text is `doc_text`.
+    fn style(&mut self, file: &str, document: usize, doc_text: &str, json: bool) -> Option<FileStyle> {
+        *self
+            .styles
+            .entry(file.to_string())
+            .or_default()
+            .entry(document)
+            .or_insert_with(|| super::document_style(doc_text, json))
+    }
+
+    /// The fixed text of List item `e`, computed from the item's text alone; `None` when the item
+    /// path does not apply or cannot decide (the document path then does, with the same messages).
+    fn item_edit(&mut self, file: &str, e: usize, fix: &Fix) -> Option<(ItemAt, Result<String, String>)> {
+        let start = self.files.get(file)?.range.start;
+        let edited = self.overlays.get(file).and_then(|m| m.get(&(e - start))).map(|t| (t.range.clone(), &t.source));
+        let obj = self.objects.get(e)?;
+        if !is_list_item(obj) {
+            return None;
+        }
+        let Origin::File { document, .. } = &obj.origin else { return None };
+        let (src, (a, b), root) = (obj.source.as_ref()?, obj.doc_range?, obj.spans.as_ref()?.root()?);
+        if edited.as_ref().is_some_and(|(_, t)| !Arc::ptr_eq(t, src)) {
+            return None;
+        }
+        let (s, end) = (root.start.byte.checked_sub(a)?, root.end.byte.checked_sub(a)?);
+        let (document, src) = (*document, Arc::clone(src));
+        let edited = edited.map(|(range, _)| range);
+        let doc_text = src.text.get(a..b)?;
+        let style = match &edited {
+            // An edited item's text is the item alone: its document's style was found before.
+            Some(_) => *self.styles.get(file)?.get(&document)?,
+            None => self.style(file, document, doc_text, src.json),
+        }?;
+        let obj = self.objects.get(e)?;
+        let item = region::Item::parse(doc_text, s, end, &obj.body)?;
+        let range = match edited {
+            Some(range) if item.range() == (0..doc_text.len()) => range,
+            Some(_) => return None,
+            None => a + item.range().start..a + item.range().end,
+        };
+        let result = region::item_edit(doc_text, &item, obj, fix, style)?;
+        Some((ItemAt { index: e - start, range, block: item.block() }, result))
+    }
+
+    /// Verifies an edit of List item `e` whose text becomes `new`, and keeps it if it verifies.
+    fn try_item(
+        &mut self,
+        f: &Finding,
+        file: &str,
+        e: usize,
+        at: ItemAt,
+        new: String,
+        stats: &mut VerificationStats,
+    ) -> Result<(), String> {
+        let json = self.objects.get(e).and_then(|o| o.source.as_ref()).is_some_and(|s| s.json);
+        let source = Arc::new(SourceFile { path: file.to_string(), text: new, json });
+        let Some(obj) = self.reread_item(e, &source, at.block) else {
+            stats.full += 1;
+            let whole = self.materialize(file, Some((&at.range, &source.text)));
+            return self.full_trial(f, file, whole);
+        };
+        let old = std::mem::replace(&mut self.objects[e], obj);
+        let u = Undo { file: file.to_string(), run: e..e + 1, old: vec![old], fields: Vec::new() };
+        match self.check(f, e, u) {
+            Outcome::Keep(t) => {
+                stats.incremental += 1;
+                stats.items += 1;
+                self.commit(*t);
+                self.overlays
+                    .entry(file.to_string())
+                    .or_default()
+                    .insert(at.index, ItemText { range: at.range, source });
+                Ok(())
+            }
+            Outcome::Refuse(reason) => {
+                stats.incremental += 1;
+                stats.items += 1;
+                Err(reason)
+            }
+            Outcome::Unsure => {
+                stats.full += 1;
+                let whole = self.materialize(file, Some((&at.range, &source.text)));
+                self.full_trial(f, file, whole)
+            }
+        }
+    }
+
+    /// Object `e`, a List item, read again from its new text alone (`src`).
+    fn reread_item(&self, e: usize, src: &Arc<SourceFile>, block: bool) -> Option<Object> {
+        let old = self.objects.get(e)?;
+        let Origin::File { document, prefix, .. } = &old.origin else { return None };
+        let node = region::parse_edited(&src.text, block)?;
+        let list_kind = format!("{}List", old.kind);
+        let mut obj = source::read_item(src, *document, prefix.clone(), node, &list_kind, &old.api_version)?;
+        obj.doc_range = Some((0, src.text.len()));
+        Some(obj)
+    }
+
+    /// `file`'s text with its edited items written in, and `extra` (an item's range and new text)
+    /// too when given.
+    fn materialize(&self, file: &str, extra: Option<(&Range<usize>, &str)>) -> String {
+        let base = self.texts.get(file).map_or("", String::as_str);
+        let mut parts: BTreeMap<usize, (usize, &str)> = BTreeMap::new();
+        for t in self.overlays.get(file).into_iter().flat_map(BTreeMap::values) {
+            parts.insert(t.range.start, (t.range.end, t.source.text.as_str()));
+        }
+        if let Some((range, text)) = extra {
+            parts.insert(range.start, (range.end, text));
+        }
+        let mut out = String::with_capacity(base.len() + 4096);
+        let mut at = 0;
+        for (&start, &(end, text)) in &parts {
+            out.push_str(base.get(at..start).unwrap_or_default());
+            out.push_str(text);
+            at = end;
+        }
+        out.push_str(base.get(at..).unwrap_or_default());
+        out
+    }
+
+    /// Writes every edited item into its file's text; the files' positions are then stale.
+    fn write_items(&mut self) {
+        let edited: Vec<String> = self.overlays.keys().cloned().collect();
+        for path in edited {
+            let text = self.materialize(&path, None);
+            self.texts.insert(path.clone(), text);
+            self.dirty.insert(path);
+        }
+        self.overlays.clear();
+    }
+
+    /// Reads `file` whole again from its text with its edited items written in: its objects'
+    /// positions are exact again.
+    fn settle(&mut self, file: &str) {
+        if !self.overlays.contains_key(file) && !self.dirty.contains(file) {
+            return;
+        }
+        let text = self.materialize(file, None);
+        let Input { objects, errors, skipped, .. } = parse_one(file, &text);
+        self.texts.insert(file.to_string(), text);
+        self.overlays.remove(file);
+        self.dirty.remove(file);
+        self.styles.remove(file);
+        let old = self.replace_file(file, objects);
+        if let Some(st) = self.files.get_mut(file) {
+            st.errors = errors;
+            st.skipped = skipped;
+        }
+        // Verified edits keep every object: the graph and index stand unless reading it whole
+        // disagrees.
+        let range = self.files.get(file).map(|st| st.range.clone()).unwrap_or_default();
+        if old.len() != range.len() || old.iter().zip(&self.objects[range]).any(|(o, n)| key_of(o) != key_of(n)) {
+            self.graph = Graph::build(&self.objects);
+            self.indexes = None;
+            self.index = index_of(&self.objects);
         }
     }
 }
@@ -693,21 +920,35 @@ impl Checker for Incremental<'_> {
         self.counts.contains_key(fingerprint)
     }
 
-    fn object(&self, file: &str, object: &ObjectRef) -> Option<&Object> {
-        self.lookup(file, object).and_then(|i| self.objects.get(i))
-    }
-
-    fn try_apply(
+    fn try_fix(
         &mut self,
         f: &Finding,
         file: &str,
-        fixed: String,
+        fix: &Fix,
         stats: &mut VerificationStats,
-    ) -> Result<(), String> {
-        match self.trial(f, file, &fixed) {
+    ) -> Option<Result<(), String>> {
+        let mut e = self.lookup(file, &f.object)?;
+        if self.dirty.contains(file) && self.objects.get(e).is_some_and(is_list_item) {
+            // A document before it was edited: the item's position is stale.
+            self.settle(file);
+            e = self.lookup(file, &f.object)?;
+        }
+        if let Some((at, result)) = self.item_edit(file, e, fix) {
+            return Some(result.and_then(|new| self.try_item(f, file, e, at, new, stats)));
+        }
+        if self.overlays.contains_key(file) {
+            self.settle(file);
+            e = self.lookup(file, &f.object)?;
+        }
+        let fixed = match super::text_edit(self.objects.get(e)?, fix) {
+            Ok(fixed) => fixed,
+            Err(reason) => return Some(Err(reason)),
+        };
+        Some(match self.trial(f, file, &fixed) {
             Outcome::Keep(t) => {
                 stats.incremental += 1;
-                self.commit(file, fixed, *t);
+                self.texts.insert(file.to_string(), fixed);
+                self.commit(*t);
                 Ok(())
             }
             Outcome::Refuse(reason) => {
@@ -718,11 +959,13 @@ impl Checker for Incremental<'_> {
                 stats.full += 1;
                 self.full_trial(f, file, fixed)
             }
-        }
+        })
     }
 
     fn end_pass(&mut self) -> bool {
         // Positions in edited files are stale: read them again whole.
+        self.write_items();
+        self.styles.clear();
         for path in std::mem::take(&mut self.dirty) {
             let Some(text) = self.texts.get(&path) else { continue };
             let input = parse_one(&path, text);
@@ -736,17 +979,20 @@ impl Checker for Incremental<'_> {
         let (audit, objects) = run_full(std::mem::take(&mut self.objects), &self.files, self.config, self.opts);
         self.objects = objects;
         self.graph = Graph::build(&self.objects);
+        self.indexes = None;
         let expected = std::mem::take(&mut self.counts);
         self.audit = audit;
         self.reset_bookkeeping();
         expected == self.counts
     }
 
-    fn texts(&self) -> &BTreeMap<String, String> {
+    fn texts(&mut self) -> &BTreeMap<String, String> {
+        self.write_items();
         &self.texts
     }
 
-    fn finish(self: Box<Self>) -> (BTreeMap<String, String>, Audit) {
+    fn finish(mut self: Box<Self>) -> (BTreeMap<String, String>, Audit) {
+        self.write_items();
         (self.texts, self.audit)
     }
 }

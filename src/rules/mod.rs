@@ -158,11 +158,14 @@ pub struct Context<'a> {
     /// Settings.
     pub settings: &'a RuleSettings,
     /// Built on first use: `fix` checks a few objects against a context over all of them.
-    templates: Vec<std::sync::OnceLock<Option<Workload<'a>>>>,
+    templates: Cells<Option<Workload<'a>>>,
     /// Ownership evidence per object, computed on first use (many findings on one object ask).
-    owns: Vec<std::sync::OnceLock<Option<Evidence>>>,
+    owns: Cells<Option<Evidence>>,
     /// Events by object and the input's "now", built on first use by a diagnosis rule.
     live: std::sync::OnceLock<diagnosis::common::LiveIndex>,
+    /// The same, built by the caller: `fix` checks a few objects at a time and keeps the index
+    /// while its edits cannot change it.
+    shared_live: Option<&'a diagnosis::common::LiveIndex>,
     /// Classified previous logs of crashing containers (`--logs`), empty otherwise.
     logs: &'a [diagnosis::logs::PreviousLog],
     /// Usage histories (`--prometheus`), empty otherwise.
@@ -172,6 +175,26 @@ pub struct Context<'a> {
     selected: Option<Vec<&'static str>>,
 }
 
+/// One value per object, computed on first use, in pages allocated on first use: `fix` checks a
+/// few objects against a context over all of them, many times.
+struct Cells<T> {
+    pages: Vec<std::sync::OnceLock<Box<[std::sync::OnceLock<T>]>>>,
+}
+
+/// Objects per page of [`Cells`].
+const PAGE: usize = 64;
+
+impl<T> Cells<T> {
+    fn new(len: usize) -> Cells<T> {
+        Cells { pages: (0..len.div_ceil(PAGE)).map(|_| std::sync::OnceLock::new()).collect() }
+    }
+
+    fn get(&self, idx: usize) -> Option<&std::sync::OnceLock<T>> {
+        let page = self.pages.get(idx / PAGE)?.get_or_init(|| (0..PAGE).map(|_| std::sync::OnceLock::new()).collect());
+        page.get(idx % PAGE)
+    }
+}
+
 /// How many controlled objects an ownership evidence line names before it says "and N more".
 const OWNED_SHOWN: usize = 5;
 
@@ -179,8 +202,8 @@ impl<'a> Context<'a> {
     /// Prepares a context over objects.
     #[must_use]
     pub fn new(objects: &'a [Object], graph: &'a Graph, settings: &'a RuleSettings) -> Context<'a> {
-        let templates = objects.iter().map(|_| std::sync::OnceLock::new()).collect();
-        let owns = objects.iter().map(|_| std::sync::OnceLock::new()).collect();
+        let templates = Cells::new(objects.len());
+        let owns = Cells::new(objects.len());
         Context {
             objects,
             graph,
@@ -188,6 +211,7 @@ impl<'a> Context<'a> {
             templates,
             owns,
             live: std::sync::OnceLock::new(),
+            shared_live: None,
             logs: &[],
             history: &[],
             selected: None,
@@ -205,6 +229,13 @@ impl<'a> Context<'a> {
     #[must_use]
     pub fn runs(&self, id: &str) -> bool {
         self.selected.as_ref().is_none_or(|ids| ids.contains(&id))
+    }
+
+    /// The same context with the events index already built over the same objects.
+    #[must_use]
+    pub fn with_live(mut self, live: Option<&'a diagnosis::common::LiveIndex>) -> Context<'a> {
+        self.shared_live = live;
+        self
     }
 
     /// The same context with the classified previous logs a live read (or its snapshot) carried.
@@ -254,6 +285,9 @@ impl<'a> Context<'a> {
     /// Events indexed by the object they are about, and the input's "now": built once per audit.
     #[must_use]
     pub fn live(&self) -> &diagnosis::common::LiveIndex {
+        if let Some(live) = self.shared_live {
+            return live;
+        }
         self.live.get_or_init(|| diagnosis::common::LiveIndex::build(self.objects, self.graph))
     }
 

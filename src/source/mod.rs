@@ -808,6 +808,26 @@ fn parent_dir(path: &str) -> String {
     }
 }
 
+/// An edited List item read again on its own: `source` holds the item's text alone and `node` is
+/// its parse. The object keeps its place in the file (`document`, `prefix`), and an item that
+/// leaves apiVersion and kind to its typed list takes them from `list_kind` (`PodList`) and
+/// `list_api_version`, as [`load_text`] would. `None` when the node is not one object.
+pub(crate) fn read_item(
+    source: &Arc<SourceFile>,
+    document: usize,
+    prefix: String,
+    node: Node,
+    list_kind: &str,
+    list_api_version: &str,
+) -> Option<Object> {
+    let mut input = Input::default();
+    let line = node.span.start.line;
+    let place = Place::ListItem { index: 0, list_kind, list_api_version };
+    add_node(source, document, line, prefix, node, place, &mut input);
+    let [obj] = <[Object; 1]>::try_from(input.objects).ok()?;
+    input.skipped.is_empty().then_some(obj)
+}
+
 fn push_object(
     source: &Arc<SourceFile>,
     document: usize,
