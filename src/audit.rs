@@ -303,10 +303,29 @@ pub fn run_with_objects(input: Input, config: &Config, opts: &RunOptions) -> (Au
 /// The engine over an explicit list of rules.
 fn run_rules(input: Input, config: &Config, opts: &RunOptions, selected: &[&'static dyn Rule]) -> (Audit, Vec<Object>) {
     let Input { objects, mut errors, mut skipped, files, gaps, usage, logs, history } = input;
-    let graph = Graph::build(&objects);
+    // Both read the objects alone: the duplicate check takes the second core while the graph
+    // is built (each is tens of milliseconds on a 10,000-object List).
+    let (graph, duplicate) = if objects.len() < PARALLEL_BUILD_MIN {
+        let duplicate = duplicates(&objects, &mut skipped);
+        (Graph::build(&objects), duplicate)
+    } else {
+        std::thread::scope(|scope| {
+            let dups = scope.spawn(|| {
+                let mut extra = Vec::new();
+                let d = duplicates(&objects, &mut extra);
+                (d, extra)
+            });
+            let graph = Graph::build(&objects);
+            let (duplicate, extra) = dups.join().unwrap_or_else(|_| {
+                let mut extra = Vec::new();
+                (duplicates(&objects, &mut extra), extra)
+            });
+            skipped.extend(extra);
+            (graph, duplicate)
+        })
+    };
     let cx =
         Context::new(&objects, &graph, &config.rules).with_logs(&logs).with_history(&history).with_selected(selected);
-    let duplicate = duplicates(&objects, &mut skipped);
     // Rules are pure and read shared data: check slices of the objects on every core, then merge
     // in object order (the findings are sorted afterwards anyway).
     let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get).clamp(1, 8);
@@ -464,6 +483,9 @@ type IdentityKey<'a> = (String, &'a str, &'a str, Option<&'a str>, &'a str);
 fn identity(o: &Object) -> IdentityKey<'_> {
     (o.origin.identity_source(), crate::model::api_group(&o.api_version), &o.kind, o.effective_namespace(), &o.name)
 }
+
+/// From this many objects the duplicate check runs on its own thread beside the graph build.
+const PARALLEL_BUILD_MIN: usize = 2048;
 
 /// Marks objects whose identity an earlier object already has (the same kind, namespace and
 /// name twice in one file or one cluster), and notes each in `skipped`. Such a pair is a genuine
