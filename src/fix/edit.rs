@@ -494,7 +494,13 @@ fn remove(text: &str, root: &Node, body: &Value, path: &str, st: FileStyle) -> R
 
 /// Appends `n` spaces.
 fn pad(out: &mut String, n: usize) {
-    out.extend(std::iter::repeat_n(' ', n));
+    const SPACES: &str = "                                                                ";
+    let mut left = n;
+    while left > 0 {
+        let k = left.min(SPACES.len());
+        out.push_str(&SPACES[..k]);
+        left -= k;
+    }
 }
 
 /// Emits `key: value` at an indentation, in block style, ending with a newline.
@@ -522,9 +528,25 @@ fn emit_entry(out: &mut String, key: &str, value: &Value, indent: usize, st: Fil
         }
         other => {
             out.push(' ');
-            out.push_str(&scalar_text(other, None).unwrap_or_else(|_| json_text(other)));
+            push_scalar(out, other);
             out.push_str(st.nl);
         }
+    }
+}
+
+/// Appends what `scalar_text(v, None)` returns (JSON for an empty map or list), without the
+/// intermediate string: snippets write a few scalars for each of a hundred thousand fixes.
+fn push_scalar(out: &mut String, v: &Value) {
+    match v {
+        Value::String(s) if plain_safe(s) => out.push_str(s),
+        Value::Bool(true) => out.push_str("true"),
+        Value::Bool(false) => out.push_str("false"),
+        Value::Null => out.push_str("null"),
+        Value::Number(n) => {
+            use std::fmt::Write as _;
+            let _ = write!(out, "{n}");
+        }
+        Value::String(_) | Value::Array(_) | Value::Object(_) => out.push_str(&json_text(v)),
     }
 }
 
@@ -543,11 +565,7 @@ fn emit_item(out: &mut String, value: &Value, dash: usize, st: FileStyle) {
             out.replace_range(at..at + dash + 2, "");
         }
         other => {
-            let v = match other {
-                Value::Array(_) | Value::Object(_) => json_text(other),
-                _ => scalar_text(other, None).unwrap_or_else(|_| json_text(other)),
-            };
-            out.push_str(&v);
+            push_scalar(out, other);
             out.push_str(st.nl);
         }
     }
@@ -579,11 +597,14 @@ fn json_text(v: &Value) -> String {
 fn plain_safe(s: &str) -> bool {
     !s.is_empty()
         && s.trim() == s
-        && s.chars().all(|c| c.is_ascii_alphanumeric() || "_./-@+=".contains(c) || c == ':' || c == ' ')
-        && !s.contains(": ")
+        && s.bytes().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'/' | b'-' | b'@' | b'+' | b'=' | b':' | b' ')
+        })
+        // Byte pairs, not `str::contains`: snippets ask this of every key and value they write.
+        // (`" #"` cannot occur: `#` is not an allowed byte.)
+        && !s.as_bytes().windows(2).any(|w| w == b": ")
         && !s.ends_with(':')
         && !s.starts_with(['-', '@', ':', '.'])
-        && !s.contains(" #")
         && yaml::plain_is_string(s)
 }
 
