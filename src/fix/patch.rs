@@ -1,12 +1,14 @@
 //! A fix as a patch for a live object: a strategic merge patch where Kubernetes' list merge keys
 //! allow it, a JSON patch (RFC 6902) otherwise, plus the exact `kubectl patch` command.
 
+use std::borrow::Cow;
+
 use serde_json::{Map, Value, json};
 
 use crate::fix::edit::to_block_yaml;
 use crate::model::{Fix, FixOp, Object, Patch};
 use crate::yaml::PointerExt;
-use crate::yaml::{escape_segment, pointer_segments};
+use crate::yaml::{escape_segment, pointer_segments, pointer_segments_cow};
 
 /// Lists Kubernetes merges by a key in strategic merge patches, and that key.
 fn merge_key(list: &str) -> Option<&'static str> {
@@ -49,10 +51,10 @@ pub fn patch_for(obj: &Object, fix: &Fix) -> Option<Patch> {
         None => ("json", json_patch(obj, &fix.ops)?),
     };
     let body_text = serde_json::to_string(&body).ok()?;
-    let resource = format!("{}/{}", obj.kind.to_ascii_lowercase(), obj.name);
-    let ns = obj.effective_namespace().map(|n| format!(" -n {}", shell_quote(n))).unwrap_or_default();
     let refused = live_refusal(obj, &fix.ops);
     let kubectl = refused.is_none().then(|| {
+        let resource = format!("{}/{}", obj.kind.to_ascii_lowercase(), obj.name);
+        let ns = obj.effective_namespace().map(|n| format!(" -n {}", shell_quote(n))).unwrap_or_default();
         format!(
             "kubectl{context} patch {}{ns} --type {patch_type} -p {}",
             shell_quote(&resource),
@@ -69,7 +71,11 @@ pub fn patch_for(obj: &Object, fix: &Fix) -> Option<Patch> {
         if let Some(ns) = obj.effective_namespace() {
             meta.insert("namespace".into(), json!(ns));
         }
-        let mut merged = body.as_object().cloned().unwrap_or_default();
+        // The body is not needed after this: its map moves into the snippet's.
+        let mut merged = match body {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        };
         let patch_meta = merged.remove("metadata");
         if let Some(Value::Object(pm)) = patch_meta {
             meta.extend(pm);
@@ -169,13 +175,15 @@ fn strategic(obj: &Object, ops: &[FixOp]) -> Option<Value> {
     let mut root = Value::Object(Map::new());
     for op in ops {
         let (path, value) = match op {
-            FixOp::Add { path, value } | FixOp::Replace { path, value } => (path, Value::clone(value)),
+            FixOp::Add { path, value } | FixOp::Replace { path, value } => (path, Some(&**value)),
             // `null` deletes a map key in a merge patch.
-            FixOp::Remove { path } => (path, Value::Null),
+            FixOp::Remove { path } => (path, None),
             FixOp::Create { .. } => return None,
         };
-        let segs: Vec<String> = pointer_segments(path).collect();
-        if segs.first().map(String::as_str) == Some("apiVersion") || segs.first().map(String::as_str) == Some("kind") {
+        // The value is copied once, where it lands.
+        let value = || value.cloned().unwrap_or(Value::Null);
+        let segs: Vec<Cow<'_, str>> = pointer_segments_cow(path).collect();
+        if segs.first().is_some_and(|s| s == "apiVersion" || s == "kind") {
             return None;
         }
         let mut cur = &mut root;
@@ -190,19 +198,19 @@ fn strategic(obj: &Object, ops: &[FixOp]) -> Option<Value> {
             }
             let next_is_index = segs.get(i + 1).is_some_and(|s| s.parse::<usize>().is_ok());
             if last {
-                cur.as_object_mut()?.insert(seg.clone(), value.clone());
+                cur.as_object_mut()?.insert(seg.to_string(), value());
                 break;
             }
             if next_is_index {
                 // A list: Kubernetes merges it by a key; address the item by that key's value.
-                let key = merge_key(seg)?;
+                let key = merge_key(seg.as_ref())?;
                 let ix: usize = segs[i + 1].parse().ok()?;
                 if i + 2 == segs.len() && matches!(op, FixOp::Remove { .. }) {
                     return None;
                 }
-                let item_src = src.and_then(|s| s.get(seg)).and_then(|l| l.get(ix))?;
+                let item_src = src.and_then(|s| s.get(seg.as_ref())).and_then(|l| l.get(ix))?;
                 let key_value = item_src.get(key)?.clone();
-                let list = cur.as_object_mut()?.entry(seg.clone()).or_insert_with(|| Value::Array(Vec::new()));
+                let list = cur.as_object_mut()?.entry(seg.as_ref()).or_insert_with(|| Value::Array(Vec::new()));
                 let arr = list.as_array_mut()?;
                 let pos = match arr.iter().position(|it| it.get(key) == Some(&key_value)) {
                     Some(p) => p,
@@ -214,7 +222,7 @@ fn strategic(obj: &Object, ops: &[FixOp]) -> Option<Value> {
                 if i + 2 == segs.len() {
                     // Replacing a whole item: merge its fields.
                     if let (Some(item), Value::Object(fields)) =
-                        (arr.get_mut(pos).and_then(Value::as_object_mut), value.clone())
+                        (arr.get_mut(pos).and_then(Value::as_object_mut), value())
                     {
                         item.extend(fields);
                     }
@@ -225,8 +233,8 @@ fn strategic(obj: &Object, ops: &[FixOp]) -> Option<Value> {
                 i += 2;
                 continue;
             }
-            src = src.and_then(|s| s.get(seg));
-            cur = cur.as_object_mut()?.entry(seg.clone()).or_insert_with(|| Value::Object(Map::new()));
+            src = src.and_then(|s| s.get(seg.as_ref()));
+            cur = cur.as_object_mut()?.entry(seg.as_ref()).or_insert_with(|| Value::Object(Map::new()));
             i += 1;
         }
     }
