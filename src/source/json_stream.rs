@@ -28,7 +28,11 @@ pub(crate) fn split(text: &str) -> Option<Vec<(usize, usize)>> {
         let mut in_string = false;
         let mut end = None;
         while i < bytes.len() {
-            let b = bytes[i];
+            // Indentation, eight spaces at a time: most of a pretty-printed List.
+            while !in_string && bytes.get(i..i + 8) == Some(&b"        "[..]) {
+                i += 8;
+            }
+            let Some(&b) = bytes.get(i) else { break };
             i += 1;
             if in_string {
                 match b {

@@ -64,6 +64,7 @@ impl<'a> Reader<'a> {
     /// differently from JSON in places).
     pub(crate) fn skip_ws(&mut self) -> Option<()> {
         loop {
+            self.skip_space_runs();
             match self.peek() {
                 Some(b' ') => {
                     self.pos.byte += 1;
@@ -89,8 +90,17 @@ impl<'a> Reader<'a> {
         self.pos.col = 1;
     }
 
+    /// Skips runs of eight spaces (pretty-printed JSON is mostly indentation).
+    fn skip_space_runs(&mut self) {
+        while self.bytes.get(self.pos.byte..self.pos.byte + 8) == Some(&b"        "[..]) {
+            self.pos.byte += 8;
+            self.pos.col += 8;
+        }
+    }
+
     /// Skips spaces on the current line only.
     pub(crate) fn skip_spaces(&mut self) {
+        self.skip_space_runs();
         while self.peek() == Some(b' ') {
             self.pos.byte += 1;
             self.pos.col += 1;
