@@ -1043,15 +1043,16 @@ fn touches_cost(op: &FixOp) -> bool {
         // A new object (a PodDisruptionBudget) is not priced.
         FixOp::Create { .. } => return false,
     };
-    let segs: Vec<String> = crate::yaml::pointer_segments(path).collect();
+    // Borrowed segments: every fix of an audit is asked this.
+    let segs: Vec<std::borrow::Cow<'_, str>> = crate::yaml::pointer_segments_cow(path).collect();
     let whole_container =
         segs.iter().rposition(|s| s == "containers" || s == "initContainers").is_some_and(|i| segs.len() <= i + 2);
     // Whole specs or templates, and a Service's `/spec/type`.
-    let above_pod_spec = segs.last().is_none_or(|s| matches!(s.as_str(), "spec" | "template" | "jobTemplate"))
+    let above_pod_spec = segs.last().is_none_or(|s| matches!(s.as_ref(), "spec" | "template" | "jobTemplate"))
         || segs == ["spec", "type"];
     // A whole Service spec may change its type to LoadBalancer.
     let service_type = segs == ["spec"] && value.and_then(|v| v.get("type")).is_some();
-    segs.iter().any(|s| COST_FIELDS.contains(&s.as_str()))
+    segs.iter().any(|s| COST_FIELDS.contains(&s.as_ref()))
         || whole_container
         || above_pod_spec
         || service_type
