@@ -49,7 +49,7 @@ fn write_with(audit: &Audit, w: &mut dyn Write, threads: usize, batch: usize) ->
     }
     let shell = serde_json::to_string_pretty(&audit.without_findings())?;
     let chunks = audit.findings.chunks(batch.max(1)).map(Chunk::Rendered).collect();
-    write_batches(&shell, chunks, w, threads)
+    write_batches(|| Ok(shell), chunks, w, threads)
 }
 
 fn write_enriching_with(
@@ -63,9 +63,11 @@ fn write_enriching_with(
         enricher.enrich(&mut audit.findings);
         return write_with(audit, w, threads, batch);
     }
-    let shell = serde_json::to_string_pretty(&audit.without_findings())?;
+    // The rest of the audit (its cost report lists every workload) is rendered while the
+    // workers enrich their first chunks.
+    let shell = audit.without_findings();
     let chunks = audit.findings.chunks_mut(batch.max(1)).map(|c| Chunk::Enriched(c, enricher)).collect();
-    write_batches(&shell, chunks, w, threads)
+    write_batches(|| serde_json::to_string_pretty(&shell), chunks, w, threads)
 }
 
 /// A chunk of findings for a worker: to render as they are, or to enrich just before rendering
@@ -92,23 +94,25 @@ impl Chunk<'_, '_> {
     }
 }
 
-/// Writes `shell` (the audit without findings, pretty-printed) with the findings spliced into its
-/// empty array. `schema_version` comes first and is a plain string, so the first such line is
+/// Writes `shell` (the audit without findings, pretty-printed, rendered once the workers have
+/// started) with the findings spliced into its empty array. `schema_version` comes first and is a plain string, so the first such line is
 /// the findings'. The chunks are dealt round-robin to `threads` workers, which render them in
 /// order while this thread writes what they hand back, in order; a worker runs at most two
 /// chunks ahead, so memory stays bounded by a few chunks.
-fn write_batches(shell: &str, chunks: Vec<Chunk<'_, '_>>, w: &mut dyn Write, threads: usize) -> serde_json::Result<()> {
+fn write_batches(
+    shell: impl FnOnce() -> serde_json::Result<String>,
+    chunks: Vec<Chunk<'_, '_>>,
+    w: &mut dyn Write,
+    threads: usize,
+) -> serde_json::Result<()> {
     let io = serde_json::Error::io;
     const EMPTY: &str = "\n  \"findings\": [],\n";
-    let at = shell.find(EMPTY).ok_or_else(|| io(std::io::Error::other("internal: no findings array in the audit")))?;
-    w.write_all(&shell.as_bytes()[..at]).map_err(io)?;
-    w.write_all(b"\n  \"findings\": [").map_err(io)?;
     let count = chunks.len();
     let mut dealt: Vec<Vec<Chunk<'_, '_>>> = (0..threads).map(|_| Vec::new()).collect();
     for (i, c) in chunks.into_iter().enumerate() {
         dealt[i % threads].push(c);
     }
-    let written = std::thread::scope(|scope| -> serde_json::Result<()> {
+    let written = std::thread::scope(|scope| -> serde_json::Result<(String, usize)> {
         let mut inboxes = Vec::with_capacity(threads);
         for mine in dealt {
             let (tx, rx) = std::sync::mpsc::sync_channel::<serde_json::Result<Vec<u8>>>(2);
@@ -122,6 +126,11 @@ fn write_batches(shell: &str, chunks: Vec<Chunk<'_, '_>>, w: &mut dyn Write, thr
                 }
             });
         }
+        let shell = shell()?;
+        let at =
+            shell.find(EMPTY).ok_or_else(|| io(std::io::Error::other("internal: no findings array in the audit")))?;
+        w.write_all(&shell.as_bytes()[..at]).map_err(io)?;
+        w.write_all(b"\n  \"findings\": [").map_err(io)?;
         for i in 0..count {
             let bytes =
                 inboxes[i % threads].recv().map_err(|_| io(std::io::Error::other("a rendering thread stopped")))??;
@@ -130,9 +139,9 @@ fn write_batches(shell: &str, chunks: Vec<Chunk<'_, '_>>, w: &mut dyn Write, thr
             }
             w.write_all(&bytes).map_err(io)?;
         }
-        Ok(())
+        Ok((shell, at))
     });
-    written?;
+    let (shell, at) = written?;
     w.write_all(b"\n  ],\n").map_err(io)?;
     w.write_all(&shell.as_bytes()[at + EMPTY.len()..]).map_err(io)?;
     w.write_all(b"\n").map_err(io)
@@ -161,11 +170,20 @@ struct Nested {
 
 impl Nested {
     fn newline<W: ?Sized + Write>(&self, w: &mut W, comma: bool) -> std::io::Result<()> {
-        w.write_all(if comma { b",\n" } else { b"\n" })?;
-        for _ in 0..self.depth {
-            w.write_all(b"  ")?;
+        // A comma, a newline and the indentation in one or two writes, not one per level.
+        const LINE: &[u8] = b",\n                                                                ";
+        let (line, lead) = if comma { (LINE, 2) } else { (&LINE[1..], 1) };
+        let want = lead + 2 * self.depth;
+        match line.get(..want) {
+            Some(l) => w.write_all(l),
+            None => {
+                w.write_all(line)?;
+                for _ in 0..(want - line.len()) / 2 {
+                    w.write_all(b"  ")?;
+                }
+                Ok(())
+            }
         }
-        Ok(())
     }
 
     fn open<W: ?Sized + Write>(&mut self, w: &mut W, bracket: &[u8]) -> std::io::Result<()> {
@@ -226,6 +244,18 @@ impl serde_json::ser::Formatter for Nested {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn newlines_indent_at_any_depth() {
+        for depth in [0, 1, 2, 31, 32, 33, 40, 100] {
+            for comma in [false, true] {
+                let mut out = Vec::new();
+                Nested { depth, has_value: false }.newline(&mut out, comma).unwrap_or_default();
+                let want = format!("{}\n{}", if comma { "," } else { "" }, "  ".repeat(depth));
+                assert_eq!(String::from_utf8_lossy(&out), want, "depth {depth}, comma {comma}");
+            }
+        }
+    }
 
     #[test]
     fn findings_rendered_in_parallel_read_exactly_as_serde_writes_them() {
