@@ -480,6 +480,75 @@ fn stream_output(
     Ok(())
 }
 
+/// [`stream_output`], creating the file on the first write instead of before `write` starts:
+/// the enriching JSON writer starts its workers first, so truncating a large earlier report
+/// (tens of milliseconds on ext4) overlaps their work. Errors read exactly as
+/// [`stream_output`]'s.
+fn stream_output_created_late(
+    path: Option<&PathBuf>,
+    write: impl FnOnce(&mut dyn Write) -> serde_json::Result<()>,
+) -> anyhow::Result<()> {
+    let Some(p) = path else { return stream_output(None, write) };
+    let context = || format!("cannot write {}", p.display());
+    let mut late = CreatedLate { path: p, file: None, failed: None };
+    let mut w = std::io::BufWriter::with_capacity(1 << 16, &mut late);
+    let written = write(&mut w);
+    let flushed = written.is_ok().then(|| w.flush());
+    drop(w);
+    if let Some(e) = late.failed.take() {
+        return Err(e).with_context(context);
+    }
+    if late.file.is_none() {
+        late.file = Some(std::fs::File::create(p).with_context(context)?);
+    }
+    written.with_context(context)?;
+    flushed.transpose().with_context(context)?;
+    Ok(())
+}
+
+/// A file created when first written to; `failed` keeps `File::create`'s error.
+struct CreatedLate<'p> {
+    path: &'p std::path::Path,
+    file: Option<std::fs::File>,
+    failed: Option<std::io::Error>,
+}
+
+impl CreatedLate<'_> {
+    fn file(&mut self) -> std::io::Result<&mut std::fs::File> {
+        if self.failed.is_some() {
+            return Err(std::io::Error::other("the file could not be created"));
+        }
+        if self.file.is_none() {
+            match std::fs::File::create(self.path) {
+                Ok(f) => self.file = Some(f),
+                Err(e) => {
+                    let kind = e.kind();
+                    self.failed = Some(e);
+                    return Err(std::io::Error::new(kind, "the file could not be created"));
+                }
+            }
+        }
+        self.file.as_mut().ok_or_else(|| std::io::Error::other("the file could not be created"))
+    }
+}
+
+impl Write for CreatedLate<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.file()?.write(buf)
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        self.file()?.write_all(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match &mut self.file {
+            Some(f) => f.flush(),
+            None => Ok(()),
+        }
+    }
+}
+
 fn analyze(a: AnalyzeArgs) -> anyhow::Result<Status> {
     let mut config = a.rules.resolve_config()?;
     let formats = parse_formats(&a.formats, Format::Terminal, |name| {
@@ -570,7 +639,9 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<Status> {
         match format {
             // Large audits: stream, never hold the whole document as one string.
             Format::Json => match &enricher {
-                Some(e) => stream_output(path.as_ref(), |w| report::json::write_enriching(&mut audit, e, w))?,
+                Some(e) => {
+                    stream_output_created_late(path.as_ref(), |w| report::json::write_enriching(&mut audit, e, w))?;
+                }
                 None => stream_output(path.as_ref(), |w| report::json::write(&audit, w))?,
             },
             Format::Sarif => stream_output(path.as_ref(), |w| report::sarif::write(&audit, w))?,
