@@ -92,11 +92,36 @@ fn key(kind: &str, ns: Option<&str>, name: &str) -> (String, String, String) {
     (kind.to_string(), ns.unwrap_or_default().to_string(), name.to_string())
 }
 
+/// From this many objects the workload views are built on a second core during the indexing.
+const PARALLEL_VIEWS_MIN: usize = 2048;
+
 impl Graph {
     /// Builds the graph over objects (indices into `objects` name the nodes).
     #[must_use]
     pub fn build(objects: &[Object]) -> Graph {
-        let mut g = Graph::default();
+        // Selectors match template labels even where the template has no pod spec (a Kustomize
+        // base); references and ServiceAccounts need the spec. Each object's view is its own:
+        // a large input builds them on another core while the indexes below are filled.
+        let views = || -> Vec<(usize, Workload<'_>)> {
+            objects.iter().enumerate().filter_map(|(i, o)| Workload::template(o).map(|w| (i, w))).collect()
+        };
+        if objects.len() < PARALLEL_VIEWS_MIN {
+            let mut g = Graph::default();
+            g.index(objects);
+            return g.link(objects, views());
+        }
+        std::thread::scope(|scope| {
+            let templates = scope.spawn(views);
+            let mut g = Graph::default();
+            g.index(objects);
+            let templates = templates.join().unwrap_or_else(|_| views());
+            g.link(objects, templates)
+        })
+    }
+
+    /// The indexes by identity, namespace and kind.
+    fn index(&mut self, objects: &[Object]) {
+        let g = self;
         for (i, o) in objects.iter().enumerate() {
             let n = g.graph.add_node(i);
             debug_assert_eq!(n.index(), i);
@@ -118,10 +143,11 @@ impl Graph {
                 *g.workload_counts.entry(ns).or_insert(0) += 1;
             }
         }
-        // Selectors match template labels even where the template has no pod spec (a Kustomize
-        // base); references and ServiceAccounts need the spec.
-        let templates: Vec<(usize, Workload<'_>)> =
-            objects.iter().enumerate().filter_map(|(i, o)| Workload::template(o).map(|w| (i, w))).collect();
+    }
+
+    /// The edges, from the indexes and the objects' workload views.
+    fn link(self, objects: &[Object], templates: Vec<(usize, Workload<'_>)>) -> Graph {
+        let mut g = self;
         let mut workload_at: BTreeMap<usize, &Workload<'_>> = BTreeMap::new();
         for (wi, w) in &templates {
             let ns = w.object.effective_namespace().unwrap_or_default().to_string();
