@@ -478,10 +478,12 @@ fn run_rules(input: Input, config: &Config, opts: &RunOptions, selected: &[&'sta
 }
 
 /// The identity of an object: what its fingerprints hash besides rule and path.
-type IdentityKey<'a> = (String, &'a str, &'a str, Option<&'a str>, &'a str);
+/// Name first: the map only finds equal keys, and the source (a file path every item of a List
+/// shares) compared first made each lookup compare it in full.
+type IdentityKey<'a> = (&'a str, Option<&'a str>, &'a str, &'a str, String);
 
 fn identity(o: &Object) -> IdentityKey<'_> {
-    (o.origin.identity_source(), crate::model::api_group(&o.api_version), &o.kind, o.effective_namespace(), &o.name)
+    (&o.name, o.effective_namespace(), &o.kind, crate::model::api_group(&o.api_version), o.origin.identity_source())
 }
 
 /// From this many objects the duplicate check runs on its own thread beside the graph build.
