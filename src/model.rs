@@ -684,7 +684,9 @@ fn remove_at(root: &mut Value, path: &str) -> Result<(), OpError> {
 }
 
 fn set_at(root: &mut Value, path: &str, value: Value) -> Result<(), OpError> {
-    let segs: Vec<String> = crate::yaml::pointer_segments(path).collect();
+    // Borrowed segments, and keys copied only when a parent is created: every fix's expected
+    // body (and its price) goes through here.
+    let segs: Vec<std::borrow::Cow<'_, str>> = crate::yaml::pointer_segments_cow(path).collect();
     let Some((last, parents)) = segs.split_last() else {
         *root = value;
         return Ok(());
@@ -697,9 +699,14 @@ fn set_at(root: &mut Value, path: &str, value: Value) -> Result<(), OpError> {
             *cur = Value::Object(serde_json::Map::new());
         }
         cur = match cur {
-            Value::Object(m) => m.entry(s.clone()).or_insert(Value::Null),
+            Value::Object(m) => {
+                if !m.contains_key(s.as_ref()) {
+                    m.insert(s.to_string(), Value::Null);
+                }
+                m.get_mut(s.as_ref()).ok_or_else(through_scalar)?
+            }
             Value::Array(a) => {
-                let i: usize = s.parse().map_err(|_| OpError::NotAnIndex { segment: s.clone() })?;
+                let i: usize = s.parse().map_err(|_| OpError::NotAnIndex { segment: s.to_string() })?;
                 a.get_mut(i).ok_or_else(out_of_range)?
             }
             _ => return Err(through_scalar()),
@@ -710,13 +717,13 @@ fn set_at(root: &mut Value, path: &str, value: Value) -> Result<(), OpError> {
     }
     match cur {
         Value::Object(m) => {
-            m.insert(last.clone(), value);
+            m.insert(last.to_string(), value);
         }
         Value::Array(a) => {
             if last == "-" {
                 a.push(value);
             } else {
-                let i: usize = last.parse().map_err(|_| OpError::NotAnIndex { segment: last.clone() })?;
+                let i: usize = last.parse().map_err(|_| OpError::NotAnIndex { segment: last.to_string() })?;
                 if i == a.len() {
                     a.push(value);
                 } else {
