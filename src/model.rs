@@ -962,6 +962,35 @@ mod tests {
     use super::*;
 
     #[test]
+    fn operations_create_parents_and_refuse_what_they_cannot_follow() {
+        let body = serde_json::json!({"a": 1, "l": [1], "n": null, "m": {"k": 0}});
+        let add = |path: &str, v: Value| FixOp::Add { path: path.to_string(), value: v.into() };
+        let apply = |ops: &[FixOp]| apply_ops(&body, ops);
+        let with = |patch: Value| {
+            let mut b = body.clone();
+            if let (Some(b), Value::Object(p)) = (b.as_object_mut(), patch) {
+                b.extend(p);
+            }
+            b
+        };
+        assert_eq!(apply(&[add("/b/c", 2.into())]), Ok(with(serde_json::json!({"b": {"c": 2}}))));
+        assert_eq!(apply(&[add("/m/k", 3.into())]), Ok(with(serde_json::json!({"m": {"k": 3}}))));
+        assert_eq!(apply(&[add("/m/j/i", 3.into())]), Ok(with(serde_json::json!({"m": {"k": 0, "j": {"i": 3}}}))));
+        assert_eq!(apply(&[add("/n/x", 1.into())]), Ok(with(serde_json::json!({"n": {"x": 1}}))));
+        assert_eq!(apply(&[add("/x~1y/o~0p", 1.into())]), Ok(with(serde_json::json!({"x/y": {"o~p": 1}}))));
+        assert_eq!(apply(&[add("/l/-", 2.into())]), Ok(with(serde_json::json!({"l": [1, 2]}))));
+        assert_eq!(apply(&[add("/l/1", 2.into())]), Ok(with(serde_json::json!({"l": [1, 2]}))));
+        assert_eq!(apply(&[add("/l/0", 2.into())]), Ok(with(serde_json::json!({"l": [2]}))));
+        assert_eq!(apply(&[add("", 2.into())]), Ok(2.into()));
+        assert_eq!(apply(&[add("/a/b", 2.into())]), Err(OpError::ThroughScalar { path: "/a/b".into() }));
+        assert_eq!(apply(&[add("/a/b/c", 2.into())]), Err(OpError::ThroughScalar { path: "/a/b/c".into() }));
+        assert_eq!(apply(&[add("/l/5", 2.into())]), Err(OpError::OutOfRange { path: "/l/5".into() }));
+        assert_eq!(apply(&[add("/l/5/x", 2.into())]), Err(OpError::OutOfRange { path: "/l/5/x".into() }));
+        assert_eq!(apply(&[add("/l/x", 2.into())]), Err(OpError::NotAnIndex { segment: "x".into() }));
+        assert_eq!(apply(&[add("/l/x/y", 2.into())]), Err(OpError::NotAnIndex { segment: "x".into() }));
+    }
+
+    #[test]
     fn paths_are_normalised_for_identity() {
         assert_eq!(normalize_path("./k8s/a.yaml"), "k8s/a.yaml");
         assert_eq!(normalize_path("././k8s//regions/./a.yaml"), "k8s/regions/a.yaml");
