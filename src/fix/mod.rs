@@ -393,20 +393,11 @@ impl Cursor<'_> {
         if let Some(style) = self.doc(path, a).style {
             return style;
         }
-        let key = (path.to_string(), a);
-        let shared = self.styles.lock().ok().and_then(|m| m.get(&key).copied());
-        let style = match shared {
-            Some(style) => style,
-            None => {
-                let style = match json_style(&text[a..b]).filter(|_| json) {
-                    Some(st) => Some(st),
-                    None => self.parsed(path, text, (a, b), json).map(|p| p.style),
-                };
-                if let Ok(mut m) = self.styles.lock() {
-                    m.insert(key, style);
-                }
-                style
-            }
+        // Found under the lock, and the parse dropped: the first chunks of a large YAML List on
+        // every core would each parse (and hold) the whole document at once.
+        let style = match self.styles.lock() {
+            Ok(mut m) => *m.entry((path.to_string(), a)).or_insert_with(|| document_style(&text[a..b], json)),
+            Err(_) => document_style(&text[a..b], json),
         };
         self.doc(path, a).style = Some(style);
         style
