@@ -613,14 +613,14 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<Status> {
         Some(min) => audit::retain_at_or_above(&mut audit, min),
         None => 0,
     };
-    // JSON alone (with the terminal's text) enriches each batch of findings as it writes it: the
-    // suggestions and patches of a large audit are never all held at once.
+    // Suggestions, patches and kubectl commands are shown by JSON, Markdown, HTML and PDF only
+    // (SARIF and the terminal give fix titles). JSON alone among those enriches each batch of
+    // findings as it writes it: the suggestions and patches of a large audit are never all held.
+    let shows_fixes = |f: &Format| matches!(f, Format::Json | Format::Markdown | Format::Html | Format::Pdf);
     let enrich_while_writing = !a.explain
         && formats.iter().any(|(f, _)| matches!(f, Format::Json))
-        && formats.iter().all(|(f, _)| matches!(f, Format::Json | Format::Terminal | Format::Concise));
-    if !enrich_while_writing
-        && (a.explain || formats.iter().any(|(f, _)| !matches!(f, Format::Terminal | Format::Concise)))
-    {
+        && formats.iter().all(|(f, _)| matches!(f, Format::Json) || !shows_fixes(f));
+    if !enrich_while_writing && (a.explain || formats.iter().any(|(f, _)| shows_fixes(f))) {
         // Line suggestions, patches and kubectl commands for every fix (the terminal shows titles
         // only); the explainer needs the commands too: they are the only ones an answer may quote.
         crate::fix::enrich(&mut audit, &objects);

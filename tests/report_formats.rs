@@ -289,3 +289,19 @@ fn renderers_are_deterministic() {
     assert_eq!(markdown::render(&a).expect("md"), markdown::render(&b).expect("md"));
     assert_eq!(terminal::render(&a, true), terminal::render(&b, true));
 }
+
+/// SARIF and the terminal give fix titles, not suggestions or patches: the CLI computes those
+/// only for the formats that show them, so enriching must not change a byte of either.
+#[test]
+fn sarif_and_terminal_do_not_depend_on_rendered_fixes() {
+    let mut stdin = std::io::empty();
+    let input = source::load_paths(&[PathBuf::from("manifests-fixtures")], &mut stdin, Limits::default());
+    let opts =
+        RunOptions { select: vec!["all".to_string()], today: Some("2026-01-01".to_string()), ..RunOptions::default() };
+    let (mut audit, objects) = audit::run_with_objects(input, &Config::defaults(), &opts);
+    let before = (sarif::render(&audit).unwrap(), terminal::render(&audit, false));
+    clustergpt::fix::enrich(&mut audit, &objects);
+    let rendered = audit.findings.iter().filter_map(|f| f.fix.as_ref()).filter(|x| x.patch.is_some()).count();
+    assert!(rendered > 100, "only {rendered} fixes rendered");
+    assert_eq!((sarif::render(&audit).unwrap(), terminal::render(&audit, false)), before);
+}
