@@ -326,6 +326,9 @@ fn list_items_are_fixed_on_their_own_text_with_the_result_of_full_reaudits() {
         ("flow.yaml", flow_yaml),
         // `kubectl get -o json` twice into one file: two Lists one after the other.
         ("twice.json", pretty(&list(4)) + &pretty(&typed)),
+        // A byte order mark: positions are read after it, the file's text starts with it.
+        ("bom.json", format!("\u{feff}{}", pretty(&list(6)))),
+        ("bom.yaml", format!("\u{feff}{}", yaml_list(3))),
     ];
     for (name, text) in &pure {
         let files = vec![(format!("in/{name}"), text.clone())];
@@ -413,4 +416,23 @@ fn removing_host_network_may_reveal_the_missing_network_policy() {
     let report = fix::fix_files(&[("agent.yaml".to_string(), text.to_string())], &Config::defaults(), &opts, true);
     assert!(report.failed.is_empty(), "{:?}", report.failed);
     assert_eq!(report.applied.iter().map(|a| a.rule.as_str()).collect::<Vec<_>>(), ["SEC007"]);
+}
+
+#[test]
+fn fixed_files_keep_their_byte_order_mark() {
+    let deployment = "\u{feff}apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: api\n  namespace: shop\nspec:\n  selector:\n    matchLabels:\n      app: api\n  template:\n    metadata:\n      labels:\n        app: api\n    spec:\n      containers:\n      - name: api\n        image: api:1.0\n";
+    let files = vec![
+        ("a/deploy.yaml".to_string(), deployment.to_string()),
+        ("a/pods.json".to_string(), format!("\u{feff}{}", serde_json::to_string_pretty(&list(3)).unwrap())),
+    ];
+    let report = fix::fix_files(&files, &Config::defaults(), &RunOptions::default(), true);
+    assert!(report.failed.is_empty(), "{:?}", report.failed);
+    assert_eq!(report.changed.len(), 2);
+    for (path, text) in &files {
+        let (original, fixed) = &report.changed[path];
+        assert_eq!(original, text, "{path}: the original is the file as read");
+        assert!(fixed.starts_with('\u{feff}') && !fixed[3..].starts_with('\u{feff}'), "{path}: one mark, kept");
+        let diff = fix::unified_diff(path, original, fixed);
+        assert!(!diff.contains('\u{feff}'), "{path}: the diff does not touch the mark:\n{diff}");
+    }
 }

@@ -701,6 +701,9 @@ pub fn may_reveal(rule: &str) -> &'static [&'static str] {
     }
 }
 
+/// A byte order mark.
+const BOM: char = '\u{feff}';
+
 /// Maximum passes over the files; each pass applies every fix that still verifies.
 pub const MAX_PASSES: usize = 10;
 
@@ -733,7 +736,11 @@ pub fn fix_files_with(
     allow_unsafe: bool,
     verification: Verification,
 ) -> FixReport {
-    let originals: BTreeMap<String, String> = files.iter().cloned().collect();
+    // A byte order mark is not content (objects' positions are read after it): fix the text
+    // after it, and give each changed file its mark back.
+    let marked: BTreeSet<&str> = files.iter().filter(|(_, t)| t.starts_with(BOM)).map(|(p, _)| p.as_str()).collect();
+    let originals: BTreeMap<String, String> =
+        files.iter().map(|(p, t)| (p.clone(), t.strip_prefix(BOM).unwrap_or(t).to_string())).collect();
     let start = |texts: BTreeMap<String, String>| -> Box<dyn Checker + '_> {
         match verification {
             Verification::Full => Box::new(verify::Full::new(texts, config, opts)),
@@ -773,7 +780,12 @@ pub fn fix_files_with(
         if let Some(orig) = originals.get(&path)
             && *orig != text
         {
-            report.changed.insert(path, (orig.clone(), text));
+            let changed = if marked.contains(path.as_str()) {
+                (format!("{BOM}{orig}"), format!("{BOM}{text}"))
+            } else {
+                (orig.clone(), text)
+            };
+            report.changed.insert(path, changed);
         }
     }
     report.after = Some(after);
