@@ -329,6 +329,9 @@ fn list_items_are_fixed_on_their_own_text_with_the_result_of_full_reaudits() {
         // A byte order mark: positions are read after it, the file's text starts with it.
         ("bom.json", format!("\u{feff}{}", pretty(&list(6)))),
         ("bom.yaml", format!("\u{feff}{}", yaml_list(3))),
+        // Windows line endings: fixes write CRLF too.
+        ("crlf.json", pretty(&list(6)).replace('\n', "\r\n")),
+        ("crlf.yaml", yaml_list(3).replace('\n', "\r\n")),
     ];
     for (name, text) in &pure {
         let files = vec![(format!("in/{name}"), text.clone())];
