@@ -130,29 +130,32 @@ impl Plain<'_> {
         self.src.get(start..i)
     }
 
+    /// Whether the next byte is `b`; steps over it and the whitespace after it when it is.
+    fn eat(&mut self, b: u8) -> bool {
+        if self.text.get(self.at) != Some(&b) {
+            return false;
+        }
+        self.at += 1;
+        self.skip_ws();
+        true
+    }
+
     fn array(&mut self, items: &[Value], depth: usize) -> bool {
         self.at += 1;
         self.skip_ws();
-        if self.text.get(self.at) == Some(&b']') {
-            self.at += 1;
+        if self.eat(b']') {
             return items.is_empty();
         }
         for (i, want) in items.iter().enumerate() {
-            if i > 0 {
-                if self.text.get(self.at) != Some(&b',') {
-                    return false;
-                }
-                self.at += 1;
-                self.skip_ws();
+            if i > 0 && !self.eat(b',') {
+                return false;
             }
             if !self.value(want, depth + 1, false) {
                 return false;
             }
             self.skip_ws();
         }
-        let closed = self.text.get(self.at) == Some(&b']');
-        self.at += 1;
-        closed && !items.is_empty()
+        self.eat(b']') && !items.is_empty()
     }
 
     fn object(&mut self, want: &Map<String, Value>, depth: usize, fill: bool) -> bool {
@@ -162,9 +165,7 @@ impl Plain<'_> {
         // is left to `serde_json`.
         let mut seen: [Option<&String>; 32] = [None; 32];
         let mut n = 0;
-        if self.text.get(self.at) == Some(&b'}') {
-            self.at += 1;
-        } else {
+        if !self.eat(b'}') {
             loop {
                 if self.text.get(self.at) != Some(&b'"') {
                     return false;
@@ -177,33 +178,20 @@ impl Plain<'_> {
                 seen[n] = Some(k);
                 n += 1;
                 self.skip_ws();
-                if self.text.get(self.at) != Some(&b':') {
-                    return false;
-                }
-                self.at += 1;
-                self.skip_ws();
-                if !self.value(v, depth + 1, false) {
+                if !self.eat(b':') || !self.value(v, depth + 1, false) {
                     return false;
                 }
                 self.skip_ws();
-                match self.text.get(self.at) {
-                    Some(b',') => {
-                        self.at += 1;
-                        self.skip_ws();
-                    }
-                    Some(b'}') => {
-                        self.at += 1;
-                        break;
-                    }
-                    _ => return false,
+                if self.eat(b'}') {
+                    break;
+                }
+                if !self.eat(b',') {
+                    return false;
                 }
             }
         }
         n == want.len()
-            || fill
-                && want.keys().all(|k| {
-                    seen[..n].iter().flatten().any(|s| std::ptr::eq(*s, k)) || k == "apiVersion" || k == "kind"
-                })
+            || fill && missing_only_filled(want, |k| seen[..n].iter().flatten().any(|s| std::ptr::eq(*s, k)))
     }
 }
 
@@ -303,14 +291,16 @@ impl<'de> Visitor<'de> for Expect<'_, '_> {
             }
             same &= map.next_value_seed(Expect { want: entry.map(|(_, v)| v), fill: false, unsure: self.unsure })?;
         }
-        let complete = want.is_some_and(|m| seen.len() == m.len() || self.fill && missing_only_filled(m, &seen));
+        let complete = want.is_some_and(|m| {
+            seen.len() == m.len() || self.fill && missing_only_filled(m, |k| seen.contains(&k.as_str()))
+        });
         Ok(same && complete)
     }
 }
 
-/// Whether the keys of `want` not in `seen` are only `apiVersion` and `kind`.
-fn missing_only_filled(want: &Map<String, Value>, seen: &[&str]) -> bool {
-    want.keys().all(|k| seen.contains(&k.as_str()) || k == "apiVersion" || k == "kind")
+/// Whether the keys of `want` not `seen` are only `apiVersion` and `kind`.
+fn missing_only_filled(want: &Map<String, Value>, seen: impl Fn(&String) -> bool) -> bool {
+    want.keys().all(|k| seen(k) || k == "apiVersion" || k == "kind")
 }
 
 /// A key, borrowed from the text when it has no escapes.

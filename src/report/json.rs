@@ -95,8 +95,8 @@ impl Chunk<'_, '_> {
 }
 
 /// Writes `shell` (the audit without findings, pretty-printed, rendered once the workers have
-/// started) with the findings spliced into its empty array. `schema_version` comes first and is a plain string, so the first such line is
-/// the findings'. The chunks are dealt round-robin to `threads` workers, which render them in
+/// started) with the findings spliced into its empty array. `schema_version` comes first and is
+/// a plain string, so the first such line is the findings'. The chunks are dealt round-robin to `threads` workers, which render them in
 /// order while this thread writes what they hand back, in order; a worker runs at most two
 /// chunks ahead, so memory stays bounded by a few chunks.
 fn write_batches(
